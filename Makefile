@@ -1,0 +1,89 @@
+# luksinit: a static musl /init for a LUKS-encrypted, multi-device Btrfs root.
+#
+#   make            static /init, test kernel with the initramfs embedded
+#   make demo       all of that, then boot the demo in QEMU (interactive)
+#   make check      unit tests (ASan+UBSan) and QEMU boot tests
+#   make unit       unit tests only
+#
+# Expensive builds (static libraries, kernel) are cached outside the clone in
+# $(LUKSINIT_CACHE), keyed by a hash of their recipe.
+
+BUILD ?= build
+export LUKSINIT_CACHE ?= /var/cache/luksinit
+B := $(abspath $(BUILD))
+
+CSTD := -std=c11 -D_GNU_SOURCE
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
+SRCS := $(wildcard init/*.c)
+OBJS := $(patsubst init/%.c,$(B)/obj/%.o,$(SRCS))
+HDRS := $(wildcard init/*.h)
+
+# Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
+PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
+	init/uevent.c init/log.c
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+
+DEPS_PREFIX = $(shell cat $(B)/deps.prefix)
+MUSL_CC = $(DEPS_PREFIX)/bin/musl-cc
+PKGS := blkid
+PKG = PKG_CONFIG_LIBDIR=$(DEPS_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= \
+	pkg-config --static
+
+.PHONY: all demo check unit fixtures clean FORCE
+all: $(B)/bzImage $(B)/initramfs.cpio.gz
+
+# The cached builds are asked every time (a warm answer takes well under a
+# second); the recorded path only changes, and so only triggers rebuilds,
+# when the recipe did. This also heals a cache that was wiped.
+$(B)/deps.prefix: FORCE
+	@mkdir -p $(B)
+	@scripts/build-deps.sh | tail -n1 >$@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(B)/kernel.dir: FORCE
+	@mkdir -p $(B)
+	@scripts/build-kernel.sh | tail -n1 >$@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(B)/obj/%.o: init/%.c $(HDRS) $(B)/deps.prefix
+	@mkdir -p $(B)/obj
+	$(MUSL_CC) $(CSTD) $(WARN) -Os -ffunction-sections -fdata-sections \
+		$$($(PKG) --cflags $(PKGS)) -c -o $@ $<
+
+$(B)/init: $(OBJS)
+	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $(OBJS) \
+		$$($(PKG) --libs $(PKGS))
+	strip --strip-all $@
+
+$(B)/report: tests/guest/report.c $(B)/deps.prefix
+	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
+	strip --strip-all $@
+
+$(B)/bzImage: $(B)/init $(B)/kernel.dir initramfs.list
+	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
+		$(abspath initramfs.list) $@
+
+$(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir initramfs.list
+	LUKSINIT_BUILD=$(B) scripts/make-cpio.sh "$$(cat $(B)/kernel.dir)" \
+		$(abspath initramfs.list) $@
+
+$(B)/unit: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
+	@mkdir -p $(B)
+	$(CC) $(CSTD) $(WARN) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE)
+
+unit: $(B)/unit
+	$(B)/unit
+
+fixtures: $(B)/report
+	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs util-linux python3
+	tests/make-fixtures.sh $(B)/fixtures $(B)/report
+
+demo: all fixtures
+	scripts/demo.sh $(B)
+
+check: $(B)/unit all fixtures
+	tests/run-all.sh $(B)
+
+clean:
+	rm -rf $(B)

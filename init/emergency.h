@@ -1,0 +1,16 @@
+/* What happens when boot fails: tell the user, then shell, retry or reboot. */
+#ifndef LUKSINIT_EMERGENCY_H
+#define LUKSINIT_EMERGENCY_H
+
+#include "cmdline.h"
+
+#define RESCUE_SHELL "/bin/sh"
+
+/* Reports reason and hint on the console and in kmsg, then, by policy:
+ * panic=N reboots (never returns); a rescue shell runs until it exits;
+ * otherwise the console asks to retry, reboot or power off. Returns when
+ * the boot should be tried again. */
+void emergency(const struct boot_config *cfg, const char *reason,
+	       const char *hint);
+
+#endif

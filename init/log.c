@@ -1,0 +1,118 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 1024
+#define LOG_TAG "luksinit: "
+
+struct log_sinks {
+	int console_fd;
+	int kmsg_fd;
+	enum log_level console_max;
+	int kernel_console_level;
+	int debug;
+};
+
+/* The one piece of file-scope state: logging must work from every layer,
+ * including before the configuration is parsed. */
+static struct log_sinks sinks = {
+	.console_fd = 2,
+	.kmsg_fd = -1,
+	.console_max = LOG_LVL_INFO,
+	.kernel_console_level = 0,
+	.debug = 0,
+};
+
+void log_set_fds(int console_fd, int kmsg_fd)
+{
+	sinks.console_fd = console_fd;
+	sinks.kmsg_fd = kmsg_fd;
+}
+
+void log_set_console_level(enum log_level max)
+{
+	sinks.console_max = max;
+}
+
+void log_set_kernel_console_level(int level)
+{
+	sinks.kernel_console_level = level;
+}
+
+void log_set_debug(int on)
+{
+	sinks.debug = on;
+}
+
+size_t log_format_kmsg(char *buf, size_t size, enum log_level lvl,
+		       const char *fmt, va_list ap)
+{
+	if (size < 16)
+		return 0;
+	int head = snprintf(buf, size, "<%d>" LOG_TAG, (int)lvl);
+	if (head < 0 || (size_t)head >= size)
+		return 0;
+	/* Leave room for the newline and the terminating NUL. */
+	int body = vsnprintf(buf + head, size - (size_t)head - 1, fmt, ap);
+	if (body < 0)
+		body = 0;
+	size_t len = (size_t)head + (size_t)body;
+	if (len > size - 2) {
+		len = size - 2;
+		memcpy(buf + len - 3, "...", 3);
+	}
+	/* One record per line: a newline inside a message would forge a
+	 * second record in kmsg, so flatten it. */
+	for (size_t i = (size_t)head; i < len; i++)
+		if (buf[i] == '\n' || buf[i] == '\r')
+			buf[i] = ' ';
+	buf[len++] = '\n';
+	buf[len] = '\0';
+	return len;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	int saved = errno;
+	if (lvl == LOG_LVL_DEBUG && !sinks.debug) {
+		errno = saved;
+		return;
+	}
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	size_t len = log_format_kmsg(line, sizeof(line), lvl, fmt, ap);
+	va_end(ap);
+	if (len == 0) {
+		errno = saved;
+		return;
+	}
+	/* kmsg takes one record per write(), so the whole line at once. */
+	int in_kmsg = sinks.kmsg_fd >= 0 &&
+		      write(sinks.kmsg_fd, line, len) == (ssize_t)len;
+	int kernel_echoed = in_kmsg && (int)lvl < sinks.kernel_console_level;
+	int wanted = lvl <= sinks.console_max || sinks.debug;
+	if (sinks.console_fd >= 0 && wanted && !kernel_echoed) {
+		/* The console gets the text without the "<N>" prefix. */
+		const char *text = strchr(line, '>') + 1;
+		write_all(sinks.console_fd, text, len - (size_t)(text - line));
+	}
+	errno = saved;
+}

@@ -1,0 +1,42 @@
+/* Messages to the console and to /dev/kmsg, with kernel log levels. */
+#ifndef LUKSINIT_LOG_H
+#define LUKSINIT_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+enum log_level {
+	LOG_LVL_EMERG = 0,
+	LOG_LVL_ERR = 3,
+	LOG_LVL_WARNING = 4,
+	LOG_LVL_NOTICE = 5,
+	LOG_LVL_INFO = 6,
+	LOG_LVL_DEBUG = 7,
+};
+
+/* Sinks are plain fds so that tests can point them at pipes. -1 = absent. */
+void log_set_fds(int console_fd, int kmsg_fd);
+/* Highest level still shown on the console (kmsg gets everything but debug
+ * unless debug is on). */
+void log_set_console_level(enum log_level max);
+void log_set_debug(int on);
+/* The kernel echoes kmsg records below its console_loglevel to the console
+ * itself; we only write what it would not, so nothing shows twice. */
+void log_set_kernel_console_level(int level);
+
+/* Formats one record; errno is preserved across the call. */
+void log_msg(enum log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Pure: renders "<lvl>luksinit: text\n" into buf (truncating with "..."),
+ * returns the length written. Exposed for unit tests. */
+size_t log_format_kmsg(char *buf, size_t size, enum log_level lvl,
+		       const char *fmt, va_list ap);
+
+#define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LVL_WARNING, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_LVL_NOTICE, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+
+#endif

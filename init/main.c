@@ -1,0 +1,182 @@
+/*
+ * /init for an initramfs whose root is a Btrfs filesystem (possibly spread
+ * over several devices). Read top to bottom, this is the boot sequence.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmdline.h"
+#include "emergency.h"
+#include "log.h"
+#include "rootmount.h"
+#include "rootwait.h"
+#include "switchroot.h"
+#include "sysmounts.h"
+#include "uevent.h"
+
+#define DEVKMSG_KNOB "/proc/sys/kernel/printk_devkmsg"
+#define PRINTK_KNOB "/proc/sys/kernel/printk"
+
+struct boot {
+	struct boot_config cfg;
+	int uevent_fd;
+	int kmsg_fd;
+	char saved_devkmsg[16];
+	char cmdline[CMDLINE_MAX];
+};
+
+struct failure {
+	char reason[1024];
+	const char *hint;
+};
+
+static void read_cmdline(struct boot *b)
+{
+	b->cmdline[0] = '\0';
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_err("cannot read /proc/cmdline: %m");
+		return;
+	}
+	ssize_t n = read(fd, b->cmdline, sizeof(b->cmdline) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	b->cmdline[n] = '\0';
+	if ((size_t)n == sizeof(b->cmdline) - 1)
+		log_warn("kernel command line longer than %d bytes; the rest is ignored",
+			 CMDLINE_MAX - 1);
+}
+
+static void report_cmdline_problems(const struct boot_config *cfg)
+{
+	for (int i = 0; i < cfg->nproblems; i++)
+		log_warn("ignoring %s=: %s", cfg->problems[i].param,
+			 cfg->problems[i].why);
+	if (cfg->problems_dropped)
+		log_warn("%d more command-line problems not shown",
+			 cfg->problems_dropped);
+}
+
+/* /dev/kmsg rate-limits each writer to 10 lines per 5 s by default; our
+ * messages during boot matter more than that, so lift it while we run. */
+static void kmsg_setup(struct boot *b)
+{
+	b->kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (sysctl_read(DEVKMSG_KNOB, b->saved_devkmsg,
+			sizeof(b->saved_devkmsg)) == 0 &&
+	    strcmp(b->saved_devkmsg, "ratelimit") == 0)
+		sysctl_write(DEVKMSG_KNOB, "on");
+	else
+		b->saved_devkmsg[0] = '\0';
+
+	char printk[64];
+	int kernel_level = 0;
+	if (sysctl_read(PRINTK_KNOB, printk, sizeof(printk)) == 0)
+		sscanf(printk, "%d", &kernel_level);
+	log_set_fds(1, b->kmsg_fd);
+	log_set_kernel_console_level(kernel_level);
+}
+
+static void early_setup(struct boot *b)
+{
+	umask(022);
+	sysmounts_setup();
+	console_setup();
+	kmsg_setup(b);
+
+	read_cmdline(b);
+	boot_config_init(&b->cfg);
+	cmdline_parse(&b->cfg, b->cmdline);
+	log_set_debug(b->cfg.debug);
+	log_set_console_level(b->cfg.quiet ? LOG_LVL_WARNING : LOG_LVL_INFO);
+	log_info("starting");
+	report_cmdline_problems(&b->cfg);
+}
+
+static void restore_kernel_knobs(struct boot *b)
+{
+	if (b->saved_devkmsg[0])
+		sysctl_write(DEVKMSG_KNOB, b->saved_devkmsg);
+}
+
+static void hand_over(struct boot *b, struct failure *f)
+{
+	const struct boot_config *cfg = &b->cfg;
+	char *argv[CFG_INIT_ARGS_MAX + 2];
+	int argc = 0;
+	argv[argc++] = (char *)cfg->init;
+	for (int i = 0; i < cfg->init_argc; i++)
+		argv[argc++] = (char *)cfg->init_args[i];
+	argv[argc] = NULL;
+	/* What the kernel itself gives init: nothing of ours leaks. */
+	char *envp[] = { "HOME=/", "TERM=linux", NULL };
+
+	log_info("switching to the new root, running %s", cfg->init);
+	restore_kernel_knobs(b);
+	close(b->uevent_fd);
+	b->uevent_fd = -1;
+	int rc = switch_root(NEWROOT, cfg->init, argv, envp);
+	snprintf(f->reason, sizeof(f->reason), "switching to the new root failed: %s",
+		 strerror(-rc));
+	f->hint = "the new root is mounted but could not take over";
+}
+
+/* Returns only on failure, with the reason filled in. */
+static void try_boot(struct boot *b, struct failure *f)
+{
+	const struct boot_config *cfg = &b->cfg;
+	if (b->uevent_fd < 0)
+		b->uevent_fd = uevent_open();
+	if (cfg->root.kind == DEVSPEC_NONE) {
+		snprintf(f->reason, sizeof(f->reason),
+			 "no usable root= on the kernel command line");
+		f->hint = "add root=UUID=<filesystem UUID> (or LABEL=, PARTUUID=, /dev/...)";
+		return;
+	}
+	if (b->uevent_fd < 0) {
+		snprintf(f->reason, sizeof(f->reason),
+			 "cannot open the uevent socket: %s", strerror(-b->uevent_fd));
+		f->hint = "the kernel needs CONFIG_NET";
+		return;
+	}
+
+	struct dev_ids root;
+	if (wait_for_root(cfg, b->uevent_fd, &root, f->reason,
+			  sizeof(f->reason)) < 0) {
+		f->hint = "check root= and that the disk's driver is built in; rootwait=SECONDS waits longer";
+		return;
+	}
+	if (mount_root(cfg, &root, f->reason, sizeof(f->reason)) < 0) {
+		f->hint = "check rootfstype= and rootflags= (e.g. subvol=)";
+		return;
+	}
+	int rc = switchroot_check_init(NEWROOT, cfg->init);
+	if (rc < 0) {
+		snprintf(f->reason, sizeof(f->reason),
+			 "%s on the new root is not usable: %s", cfg->init,
+			 rc == -ENOEXEC ? "not a program" : strerror(-rc));
+		f->hint = "check init= and rootflags=subvol=; the initramfs is left intact";
+		umount2(NEWROOT, MNT_DETACH);
+		return;
+	}
+	hand_over(b, f);
+}
+
+int main(void)
+{
+	struct boot b = { .uevent_fd = -1, .kmsg_fd = -1 };
+	/* Open before anything else, so no event is missed. */
+	b.uevent_fd = uevent_open();
+	early_setup(&b);
+	for (;;) {
+		struct failure f = { .reason = "", .hint = NULL };
+		try_boot(&b, &f);
+		emergency(&b.cfg, f.reason, f.hint);
+	}
+}

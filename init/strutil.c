@@ -1,0 +1,59 @@
+#include "strutil.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int str_copy_n(char *dst, size_t size, const char *src, size_t n)
+{
+	if (size == 0)
+		return -ENAMETOOLONG;
+	if (n >= size) {
+		dst[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+int str_copy(char *dst, size_t size, const char *src)
+{
+	return str_copy_n(dst, size, src, strnlen(src, size));
+}
+
+int str_append(char *dst, size_t size, const char *src)
+{
+	size_t have = strnlen(dst, size);
+	if (have >= size)
+		return -ENAMETOOLONG;
+	size_t add = strnlen(src, size);
+	if (have + add >= size)
+		return -ENAMETOOLONG;
+	memcpy(dst + have, src, add);
+	dst[have + add] = '\0';
+	return 0;
+}
+
+int parse_uint(const char *s, unsigned long min, unsigned long max,
+	       unsigned long *out)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	char *end = NULL;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end != '\0')
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+bool str_starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}

@@ -1,0 +1,22 @@
+/* Bounded string helpers: every copy is checked, truncation is an error. */
+#ifndef LUKSINIT_STRUTIL_H
+#define LUKSINIT_STRUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copies src into dst (always NUL-terminated). -ENAMETOOLONG if it did not
+ * fit; dst then holds an empty string, never a truncated value. */
+int str_copy(char *dst, size_t size, const char *src);
+/* Same for the first n bytes of src. */
+int str_copy_n(char *dst, size_t size, const char *src, size_t n);
+/* Appends; same contract. */
+int str_append(char *dst, size_t size, const char *src);
+
+/* Decimal unsigned number in [min, max], whole string; -EINVAL/-ERANGE. */
+int parse_uint(const char *s, unsigned long min, unsigned long max,
+	       unsigned long *out);
+
+bool str_starts_with(const char *s, const char *prefix);
+
+#endif

@@ -1,0 +1,173 @@
+#include "switchroot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define DELETE_DEPTH_MAX 64
+
+static const char *const moved_mounts[] = { "/dev", "/proc", "/sys", "/run" };
+#define N_MOVED (sizeof(moved_mounts) / sizeof(moved_mounts[0]))
+
+/* Opens path as if newroot were "/": an absolute symlink such as
+ * /sbin/init -> /lib/systemd/systemd must resolve inside the new root,
+ * not in the initramfs. */
+static int open_in_root(int rootfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+int switchroot_check_init(const char *newroot, const char *init)
+{
+	if (init[0] != '/')
+		return -EINVAL;
+	int rootfd = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	int fd = open_in_root(rootfd, init);
+	close(rootfd);
+	if (fd < 0)
+		return fd;
+
+	int rc = 0;
+	struct stat st;
+	unsigned char magic[4] = { 0 };
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode))
+		rc = -EISDIR;
+	else if (!(st.st_mode & 0111))
+		rc = -EACCES;
+	else if (read(fd, magic, sizeof(magic)) < 2)
+		rc = -ENOEXEC;
+	else if (memcmp(magic, "\177ELF", 4) != 0 && memcmp(magic, "#!", 2) != 0)
+		rc = -ENOEXEC;
+	close(fd);
+	return rc;
+}
+
+static void move_mounts_into(const char *newroot)
+{
+	for (size_t i = 0; i < N_MOVED; i++) {
+		char target[512];
+		snprintf(target, sizeof(target), "%s%s", newroot,
+			 moved_mounts[i]);
+		struct stat st;
+		if (stat(target, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    mount(moved_mounts[i], target, NULL, MS_MOVE, NULL) == 0)
+			continue;
+		/* The new root has no place for it: let it go rather than
+		 * leave it pinned in the freed initramfs. */
+		log_warn("cannot move %s into the new root (%m); detaching it",
+			 moved_mounts[i]);
+		umount2(moved_mounts[i], MNT_DETACH);
+	}
+}
+
+/* Deletes everything below dirfd that lives on device dev. Never follows
+ * symlinks and never crosses into another filesystem. */
+static void delete_below(int dirfd, dev_t dev, int depth)
+{
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_dev != dev)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (depth >= DELETE_DEPTH_MAX)
+				continue;
+			int sub = openat(dirfd, de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC);
+			if (sub >= 0)
+				delete_below(sub, dev, depth + 1);
+			unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
+		} else {
+			unlinkat(dirfd, de->d_name, 0);
+		}
+	}
+	closedir(d);
+}
+
+/* Returns an fd on the old root if it is safe to empty, else -1. */
+static int open_old_root_if_disposable(const char *newroot, dev_t *dev)
+{
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct statfs sfs;
+	struct stat root_st, new_st;
+	if (fstatfs(fd, &sfs) < 0 || fstat(fd, &root_st) < 0 ||
+	    stat(newroot, &new_st) < 0)
+		goto keep;
+	if (sfs.f_type != RAMFS_MAGIC && sfs.f_type != TMPFS_MAGIC) {
+		log_warn("old root is not an initramfs (fs type 0x%lx): not deleting it",
+			 (unsigned long)sfs.f_type);
+		goto keep;
+	}
+	if (root_st.st_dev == new_st.st_dev) {
+		log_warn("new root is on the initramfs itself: not deleting it");
+		goto keep;
+	}
+	*dev = root_st.st_dev;
+	return fd;
+keep:
+	close(fd);
+	return -1;
+}
+
+int switch_root(const char *newroot, const char *init, char *const argv[],
+		char *const envp[])
+{
+	int rc = switchroot_check_init(newroot, init);
+	if (rc < 0)
+		return rc;
+	if (chdir(newroot) < 0)
+		return -errno;
+
+	move_mounts_into(newroot);
+	dev_t old_dev = 0;
+	int oldroot = open_old_root_if_disposable(newroot, &old_dev);
+
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0) {
+		rc = -errno;
+		log_err("cannot make %s the root: %m", newroot);
+		if (oldroot >= 0)
+			close(oldroot);
+		return rc;
+	}
+	if (oldroot >= 0) {
+		/* Frees the initramfs RAM; the new init was checked above. */
+		delete_below(oldroot, old_dev, 0);
+		log_debug("initramfs contents deleted");
+	}
+	execve(init, argv, envp);
+	rc = -errno;
+	log_err("cannot execute %s: %m", init);
+	return rc;
+}

@@ -1,0 +1,18 @@
+/* The API filesystems /init needs before anything else. */
+#ifndef LUKSINIT_SYSMOUNTS_H
+#define LUKSINIT_SYSMOUNTS_H
+
+#include <stddef.h>
+
+/* Mounts proc, sysfs, devtmpfs and a tmpfs on /run; already-mounted ones
+ * are left alone (the boot may be a retry). Returns 0 or the first -errno. */
+int sysmounts_setup(void);
+
+/* Makes fds 0, 1, 2 the console if the kernel could not open it for us. */
+void console_setup(void);
+
+/* Reads a one-line /proc/sys value (without the newline) into buf. */
+int sysctl_read(const char *path, char *buf, size_t size);
+int sysctl_write(const char *path, const char *value);
+
+#endif

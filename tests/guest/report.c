@@ -1,0 +1,172 @@
+/*
+ * The test root's /sbin/init: prints what the booted system really shows as
+ * "RESULT ..." lines on the console, then powers off. The QEMU tests assert
+ * on these lines.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RAMFS_MAGIC_ 0x858458f6
+#define TMPFS_MAGIC_ 0x01021994
+
+static void print_file_line(const char *key, const char *path)
+{
+	char buf[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	char *nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	printf("RESULT %s=%s\n", key, buf);
+}
+
+/* mountinfo: id parent maj:min root mountpoint opts [tags] - type src sopts */
+static void print_mounts(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f) {
+		printf("RESULT mountinfo=unreadable\n");
+		return;
+	}
+	char line[1024];
+	while (fgets(line, sizeof(line), f)) {
+		char root[256], mp[256], opts[256], type[64], src[256], sopts[512];
+		char *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*s %*s %*s %255s %255s %255s", root,
+				    mp, opts) != 3 ||
+		    sscanf(dash + 3, "%63s %255s %511s", type, src, sopts) != 3)
+			continue;
+		if (strcmp(mp, "/") == 0)
+			printf("RESULT root source=%s fstype=%s subpath=%s mountopts=%s superopts=%s\n",
+			       src, type, root, opts, sopts);
+		else
+			printf("RESULT mount %s %s\n", mp, type);
+	}
+	fclose(f);
+}
+
+static void print_btrfs_devices(void)
+{
+	DIR *d = opendir("/sys/fs/btrfs");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "features") == 0)
+			continue;
+		char path[512];
+		snprintf(path, sizeof(path), "/sys/fs/btrfs/%s/devices",
+			 de->d_name);
+		DIR *dd = opendir(path);
+		struct dirent *e;
+		int n = 0;
+		char names[512] = "";
+		while (dd && (e = readdir(dd))) {
+			if (e->d_name[0] == '.')
+				continue;
+			n++;
+			strncat(names, " ", sizeof(names) - strlen(names) - 1);
+			strncat(names, e->d_name, sizeof(names) - strlen(names) - 1);
+		}
+		if (dd)
+			closedir(dd);
+		printf("RESULT btrfs fsid=%s devices=%d:%s\n", de->d_name, n,
+		       names);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void print_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	char list[256] = "";
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d))
+			continue;
+		strncat(list, " ", sizeof(list) - strlen(list) - 1);
+		strncat(list, de->d_name, sizeof(list) - strlen(list) - 1);
+	}
+	if (d)
+		closedir(d);
+	printf("RESULT fds=%s\n", list);
+}
+
+/* Looks underneath the new root at the initramfs (rootfs), which switch_root
+ * should have emptied: in a private mount namespace, detach the root mount
+ * and re-enter the namespace, whose root then is rootfs itself. */
+static void inspect_initramfs(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+			printf("RESULT initramfs=uninspectable (%s)\n", strerror(errno));
+			_exit(1);
+		}
+		int ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		if (ns < 0 || umount2("/", MNT_DETACH) < 0 ||
+		    setns(ns, CLONE_NEWNS) < 0 || chdir("/") < 0) {
+			printf("RESULT initramfs=uninspectable (%s)\n", strerror(errno));
+			_exit(1);
+		}
+		struct statfs sfs;
+		statfs("/", &sfs);
+		const char *type = sfs.f_type == RAMFS_MAGIC_   ? "ramfs"
+				   : sfs.f_type == TMPFS_MAGIC_ ? "tmpfs"
+								: "other";
+		DIR *d = opendir("/");
+		struct dirent *de;
+		int n = 0;
+		char names[512] = "";
+		while (d && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			n++;
+			strncat(names, " ", sizeof(names) - strlen(names) - 1);
+			strncat(names, de->d_name, sizeof(names) - strlen(names) - 1);
+		}
+		printf("RESULT initramfs fstype=%s entries=%d:%s\n", type, n, names);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("RESULT init started pid=%d argc=%d\n", getpid(), argc);
+	for (int i = 0; i < argc; i++)
+		printf("RESULT argv[%d]=%s\n", i, argv[i]);
+	for (int i = 0; envp[i]; i++)
+		printf("RESULT env %s\n", envp[i]);
+	print_fds();
+	print_file_line("uptime", "/proc/uptime");
+	print_file_line("cmdline", "/proc/cmdline");
+	print_mounts();
+	print_btrfs_devices();
+	inspect_initramfs();
+	printf("RESULT done\n");
+	fflush(stdout);
+	sync();
+	if (getpid() == 1)
+		reboot(RB_POWER_OFF);
+	return 0;
+}

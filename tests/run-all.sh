@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test (unit tests, then QEMU boot tests) and ends with the line
+# "N passed, N failed". Exit status is non-zero if anything failed.
+set -uo pipefail
+build=${1:?usage: run-all.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+log=$build/test-results.txt
+: >"$log"
+
+"$build/unit" | tee -a "$log"
+python3 "$here/boot_tests.py" "$build" ${BOOT_TESTS:-} | tee -a "$log"
+
+passed=$(grep -c '^PASS ' "$log")
+failed=$(grep -c '^FAIL ' "$log")
+echo
+grep '^FAIL ' "$log" | sed 's/^/  /'
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,29 @@
+#include "check.h"
+
+int check_failures_in_test;
+static int passed, failed;
+
+void run_test(const char *name, test_fn fn)
+{
+	check_failures_in_test = 0;
+	fn();
+	if (check_failures_in_test) {
+		failed++;
+		printf("FAIL unit/%s\n", name);
+	} else {
+		passed++;
+		printf("PASS unit/%s\n", name);
+	}
+}
+
+int main(void)
+{
+	strutil_tests();
+	cmdline_tests();
+	devspec_tests();
+	mountopts_tests();
+	uevent_tests();
+	log_tests();
+	printf("unit: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

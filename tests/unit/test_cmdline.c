@@ -1,0 +1,206 @@
+#include <string.h>
+
+#include "../../init/cmdline.h"
+#include "check.h"
+
+/* Tokenizes a copy of line and returns the n-th param/value. */
+static int nth_arg(const char *line, int n, char *param, char *val)
+{
+	char buf[512];
+	strcpy(buf, line); /* test-only; inputs are literals below */
+	char *rest = buf, *p, *v;
+	for (int i = 0; (rest = cmdline_next_arg(rest, &p, &v)); i++) {
+		if (i == n) {
+			strcpy(param, p);
+			strcpy(val, v ? v : "(none)");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void tokenizer_follows_kernel_quoting(void)
+{
+	char p[256], v[256];
+	CHECK(nth_arg("  root=/dev/vda   ro ", 0, p, v));
+	CHECK_STR(p, "root");
+	CHECK_STR(v, "/dev/vda");
+	CHECK(nth_arg("  root=/dev/vda   ro ", 1, p, v));
+	CHECK_STR(p, "ro");
+	CHECK_STR(v, "(none)");
+	CHECK(!nth_arg("  root=/dev/vda   ro ", 2, p, v));
+	CHECK(nth_arg("rootflags=\"subvol=@root,compress=zstd\" x", 0, p, v));
+	CHECK_STR(p, "rootflags");
+	CHECK_STR(v, "subvol=@root,compress=zstd");
+	CHECK(nth_arg("a=\"b c\" d", 0, p, v));
+	CHECK_STR(v, "b c");
+	CHECK(nth_arg("a=\"b c\" d", 1, p, v));
+	CHECK_STR(p, "d");
+	CHECK(nth_arg("\"quoted word\" next", 0, p, v));
+	CHECK_STR(p, "quoted word");
+	CHECK(nth_arg("k=v=w", 0, p, v));
+	CHECK_STR(p, "k");
+	CHECK_STR(v, "v=w");
+	CHECK(!nth_arg("", 0, p, v));
+	CHECK(!nth_arg("   \t\n", 0, p, v));
+}
+
+static void tokenizer_survives_unbalanced_quotes(void)
+{
+	char p[256], v[256];
+	CHECK(nth_arg("a=\"unterminated value and more", 0, p, v));
+	CHECK_STR(p, "a");
+	CHECK_STR(v, "unterminated value and more");
+	CHECK(nth_arg("\"", 0, p, v));
+	CHECK_STR(p, "");
+}
+
+static void parse(struct boot_config *cfg, const char *line)
+{
+	char buf[CMDLINE_MAX];
+	strcpy(buf, line);
+	boot_config_init(cfg);
+	cmdline_parse(cfg, buf);
+}
+
+static void defaults(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "");
+	CHECK(cfg.root.kind == DEVSPEC_NONE);
+	CHECK_STR(cfg.init, "/sbin/init");
+	CHECK(cfg.root_wait_s == ROOT_WAIT_DEFAULT_S);
+	CHECK(!cfg.read_write);
+	CHECK(!cfg.quiet && !cfg.debug);
+	CHECK(cfg.shell == -1);
+	CHECK(!cfg.panic_set);
+	CHECK(cfg.nproblems == 0);
+}
+
+static void root_and_flags(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "BOOT_IMAGE=/vmlinuz root=UUID=1234-abcd rootfstype=btrfs "
+		    "rootflags=subvol=@root rw quiet rd.debug");
+	CHECK(cfg.root.kind == DEVSPEC_UUID);
+	CHECK_STR(cfg.root.value, "1234-abcd");
+	CHECK_STR(cfg.rootfstype, "btrfs");
+	CHECK_STR(cfg.rootflags, "subvol=@root");
+	CHECK(cfg.read_write);
+	CHECK(cfg.quiet && cfg.debug);
+	CHECK(cfg.nproblems == 0);
+	parse(&cfg, "rw ro root=LABEL=\"my root\"");
+	CHECK(!cfg.read_write);
+	CHECK(cfg.root.kind == DEVSPEC_LABEL);
+	CHECK_STR(cfg.root.value, "my root");
+}
+
+static void last_root_wins(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "root=/dev/sda1 root=PARTUUID=abc-01");
+	CHECK(cfg.root.kind == DEVSPEC_PARTUUID);
+	CHECK_STR(cfg.root.value, "abc-01");
+}
+
+static void rootwait_forms(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "rootwait");
+	CHECK(cfg.root_wait_s == ROOT_WAIT_FOREVER);
+	parse(&cfg, "rootwait=7");
+	CHECK(cfg.root_wait_s == 7);
+	parse(&cfg, "rootdelay=90");
+	CHECK(cfg.root_wait_s == 90);
+	parse(&cfg, "rootdelay=5");
+	CHECK(cfg.root_wait_s == ROOT_WAIT_DEFAULT_S);
+	parse(&cfg, "rootwait rootdelay=90");
+	CHECK(cfg.root_wait_s == ROOT_WAIT_FOREVER);
+	parse(&cfg, "rootwait=abc");
+	CHECK(cfg.root_wait_s == ROOT_WAIT_DEFAULT_S);
+	CHECK(cfg.nproblems == 1);
+	CHECK_STR(cfg.problems[0].param, "rootwait");
+	parse(&cfg, "rootwait=999999");
+	CHECK(cfg.nproblems == 1);
+}
+
+static void init_and_arguments(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "init=/bin/systemd root=/dev/vda -- single x=1 \"a b\"");
+	CHECK_STR(cfg.init, "/bin/systemd");
+	CHECK(cfg.init_argc == 3);
+	CHECK_STR(cfg.init_args[0], "single");
+	CHECK_STR(cfg.init_args[1], "x=1");
+	CHECK_STR(cfg.init_args[2], "a b");
+	CHECK(cfg.root.kind == DEVSPEC_PATH);
+	parse(&cfg, "init=relative");
+	CHECK_STR(cfg.init, "/sbin/init");
+	CHECK(cfg.nproblems == 1);
+	/* After "--" nothing is ours, even a root=. */
+	parse(&cfg, "-- root=/dev/vdb");
+	CHECK(cfg.root.kind == DEVSPEC_NONE);
+	CHECK(cfg.init_argc == 1);
+}
+
+static void malformed_values_are_reported(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "root=UUID= root rootfstype= ro=1 panic=x rd.shell=maybe");
+	CHECK(cfg.root.kind == DEVSPEC_NONE);
+	CHECK(cfg.nproblems == 6);
+	CHECK_STR(cfg.problems[0].param, "root");
+	CHECK_STR(cfg.problems[1].param, "root");
+	CHECK_STR(cfg.problems[2].param, "rootfstype");
+	CHECK_STR(cfg.problems[3].param, "ro");
+	CHECK_STR(cfg.problems[4].param, "panic");
+	CHECK_STR(cfg.problems[5].param, "rd.shell");
+}
+
+static void problems_are_bounded(void)
+{
+	struct boot_config cfg;
+	char line[CMDLINE_MAX] = "";
+	for (int i = 0; i < 20; i++)
+		strcat(line, "rootwait=x ");
+	parse(&cfg, line);
+	CHECK(cfg.nproblems == CFG_PROBLEMS_MAX);
+	CHECK(cfg.problems_dropped == 20 - CFG_PROBLEMS_MAX);
+}
+
+static void long_values_rejected(void)
+{
+	struct boot_config cfg;
+	char line[CMDLINE_MAX] = "rootflags=";
+	for (int i = 0; i < 1000; i++)
+		strcat(line, "a");
+	parse(&cfg, line);
+	CHECK_STR(cfg.rootflags, "");
+	CHECK(cfg.nproblems == 1);
+}
+
+static void panic_and_shell(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "panic=5 rd.shell=0");
+	CHECK(cfg.panic_set && cfg.panic_s == 5);
+	CHECK(cfg.shell == 0);
+	parse(&cfg, "panic=-1 rd.shell");
+	CHECK(cfg.panic_set && cfg.panic_s == -1);
+	CHECK(cfg.shell == 1);
+}
+
+void cmdline_tests(void)
+{
+	RUN(tokenizer_follows_kernel_quoting);
+	RUN(tokenizer_survives_unbalanced_quotes);
+	RUN(defaults);
+	RUN(root_and_flags);
+	RUN(last_root_wins);
+	RUN(rootwait_forms);
+	RUN(init_and_arguments);
+	RUN(malformed_values_are_reported);
+	RUN(problems_are_bounded);
+	RUN(long_values_rejected);
+	RUN(panic_and_shell);
+}

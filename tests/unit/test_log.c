@@ -1,0 +1,81 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "../../init/log.h"
+#include "check.h"
+
+static size_t fmt(char *buf, size_t size, enum log_level lvl, const char *f,
+		  ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	size_t n = log_format_kmsg(buf, size, lvl, f, ap);
+	va_end(ap);
+	return n;
+}
+
+static void kmsg_record_format(void)
+{
+	char buf[128];
+	size_t n = fmt(buf, sizeof(buf), LOG_LVL_ERR, "disk %s gone", "vda");
+	CHECK_STR(buf, "<3>luksinit: disk vda gone\n");
+	CHECK(n == strlen(buf));
+}
+
+static void newlines_cannot_forge_records(void)
+{
+	char buf[128];
+	fmt(buf, sizeof(buf), LOG_LVL_INFO, "a%sb", "\n<0>fake");
+	CHECK_STR(buf, "<6>luksinit: a <0>fakeb\n");
+}
+
+static void long_messages_truncated_visibly(void)
+{
+	char buf[32];
+	size_t n = fmt(buf, sizeof(buf), LOG_LVL_INFO, "%s",
+		       "0123456789012345678901234567890123456789");
+	CHECK(n == sizeof(buf) - 1);
+	CHECK(buf[n - 1] == '\n');
+	CHECK(memcmp(buf + n - 4, "...", 3) == 0);
+}
+
+/* The real sinks: kmsg gets a record, the console gets plain text only
+ * for what the kernel would not echo itself. */
+static void sinks_and_levels(void)
+{
+	int con[2], kmsg[2];
+	CHECK(pipe(con) == 0 && pipe(kmsg) == 0);
+	fcntl(con[0], F_SETFL, O_NONBLOCK);
+	fcntl(kmsg[0], F_SETFL, O_NONBLOCK);
+	log_set_fds(con[1], kmsg[1]);
+	log_set_console_level(LOG_LVL_INFO);
+	log_set_kernel_console_level(4);
+	log_set_debug(0);
+
+	errno = 42;
+	log_err("E");    /* kernel echoes level 3 itself */
+	CHECK(errno == 42);
+	log_warn("W");   /* level 4: the kernel would not show it */
+	log_debug("D");  /* debug off: nowhere */
+	char buf[256];
+	ssize_t n = read(kmsg[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK_STR(buf, "<3>luksinit: E\n<4>luksinit: W\n");
+	n = read(con[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK_STR(buf, "luksinit: W\n");
+
+	log_set_fds(2, -1);
+	close(con[0]); close(con[1]); close(kmsg[0]); close(kmsg[1]);
+}
+
+void log_tests(void)
+{
+	RUN(kmsg_record_format);
+	RUN(newlines_cannot_forge_records);
+	RUN(long_messages_truncated_visibly);
+	RUN(sinks_and_levels);
+}

@@ -1,0 +1,37 @@
+#include <errno.h>
+
+#include "../../init/strutil.h"
+#include "check.h"
+
+static void copy_fits_and_truncation_is_error(void)
+{
+	char buf[4];
+	CHECK(str_copy(buf, sizeof(buf), "abc") == 0);
+	CHECK_STR(buf, "abc");
+	CHECK(str_copy(buf, sizeof(buf), "abcd") == -ENAMETOOLONG);
+	CHECK_STR(buf, "");
+	CHECK(str_append(buf, sizeof(buf), "ab") == 0);
+	CHECK(str_append(buf, sizeof(buf), "c") == 0);
+	CHECK_STR(buf, "abc");
+	CHECK(str_append(buf, sizeof(buf), "d") == -ENAMETOOLONG);
+	CHECK(str_copy(buf, 0, "") == -ENAMETOOLONG);
+}
+
+static void parse_uint_checks_everything(void)
+{
+	unsigned long v = 99;
+	CHECK(parse_uint("42", 0, 100, &v) == 0 && v == 42);
+	CHECK(parse_uint("", 0, 100, &v) == -EINVAL);
+	CHECK(parse_uint("-1", 0, 100, &v) == -EINVAL);
+	CHECK(parse_uint(" 1", 0, 100, &v) == -EINVAL);
+	CHECK(parse_uint("1x", 0, 100, &v) == -EINVAL);
+	CHECK(parse_uint("101", 0, 100, &v) == -ERANGE);
+	CHECK(parse_uint("99999999999999999999999", 0, 100, &v) == -ERANGE);
+	CHECK(parse_uint(NULL, 0, 100, &v) == -EINVAL);
+}
+
+void strutil_tests(void)
+{
+	RUN(copy_fits_and_truncation_is_error);
+	RUN(parse_uint_checks_everything);
+}
