@@ -26,7 +26,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
 DEPS_PREFIX = $(shell cat $(B)/deps.prefix)
 MUSL_CC = $(DEPS_PREFIX)/bin/musl-cc
-PKGS := blkid
+PKGS := libcryptsetup blkid
 PKG = PKG_CONFIG_LIBDIR=$(DEPS_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= \
 	pkg-config --static
 
@@ -52,7 +52,7 @@ $(B)/obj/%.o: init/%.c $(HDRS) $(B)/deps.prefix
 		$$($(PKG) --cflags $(PKGS)) -c -o $@ $<
 
 $(B)/init: $(OBJS)
-	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $(OBJS) \
+	$(MUSL_CC) -static -pthread -Wl,--gc-sections -o $@ $(OBJS) \
 		$$($(PKG) --libs $(PKGS))
 	strip --strip-all $@
 
@@ -76,7 +76,7 @@ unit: $(B)/unit
 	$(B)/unit
 
 fixtures: $(B)/report
-	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs util-linux python3
+	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux python3
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
 demo: all fixtures

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "strutil.h"
 
@@ -64,6 +65,8 @@ void boot_config_init(struct boot_config *cfg)
 	str_copy(cfg->init, sizeof(cfg->init), "/sbin/init");
 	cfg->root_wait_s = ROOT_WAIT_DEFAULT_S;
 	cfg->shell = -1;
+	cfg->luks_tries = LUKS_TRIES_DEFAULT;
+	cfg->degraded_after_s = -1;
 }
 
 static void problem(struct boot_config *cfg, const char *param,
@@ -209,6 +212,200 @@ static const char *set_panic(struct boot_config *cfg, const char *val)
 	return NULL;
 }
 
+/* Key files live in the initramfs: absolute, no ".." that could climb. */
+static const char *check_key_path(const char *path)
+{
+	if (path[0] != '/')
+		return "key file must be an absolute path in the initramfs";
+	if (path[1] == '\0' || path_has_dotdot(path))
+		return "key file path must not contain ..";
+	return NULL;
+}
+
+/* Device-mapper names: what dm accepts and what is safe in /dev/mapper. */
+static const char *check_dm_name(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len >= LUKS_NAME_MAX)
+		return "device-mapper name empty or too long";
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return "invalid device-mapper name";
+	for (const char *p = name; *p; p++) {
+		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+			  *p == '.' || *p == '+';
+		if (!ok)
+			return "device-mapper name may only use letters, digits and -_.+";
+	}
+	return NULL;
+}
+
+/* Finds the member with the same spec, or adds one. NULL when full. */
+static struct luks_member_cfg *member_for(struct boot_config *cfg,
+					  const struct devspec *spec)
+{
+	for (int i = 0; i < cfg->nmembers; i++) {
+		const struct devspec *m = &cfg->members[i].spec;
+		if (m->kind == spec->kind && strcasecmp(m->value, spec->value) == 0)
+			return &cfg->members[i];
+	}
+	if (cfg->nmembers >= LUKS_MEMBERS_MAX)
+		return NULL;
+	struct luks_member_cfg *m = &cfg->members[cfg->nmembers++];
+	memset(m, 0, sizeof(*m));
+	m->spec = *spec;
+	return m;
+}
+
+static const char *add_member(struct boot_config *cfg, const char *spec_text)
+{
+	struct devspec spec;
+	if (devspec_parse(&spec, spec_text) < 0)
+		return "expected UUID=, LABEL=, PARTUUID= or /dev/... with a value";
+	if (!member_for(cfg, &spec))
+		return "too many LUKS devices (at most 16)";
+	return NULL;
+}
+
+static const char *set_crypt_roots(struct boot_config *cfg, const char *val)
+{
+	return add_member(cfg, val);
+}
+
+/* dracut allows "luks-" before the UUID. */
+static const char *luks_uuid_spec(const char *val, char *out, size_t size)
+{
+	if (str_starts_with(val, "luks-"))
+		val += 5;
+	if (val[0] == '\0')
+		return "empty UUID";
+	if (str_copy(out, size, "UUID=") < 0 || str_append(out, size, val) < 0)
+		return "UUID too long";
+	return NULL;
+}
+
+static const char *set_luks_uuid(struct boot_config *cfg, const char *val)
+{
+	char spec[DEVSPEC_VALUE_MAX + 8];
+	const char *why = luks_uuid_spec(val, spec, sizeof(spec));
+	return why ? why : add_member(cfg, spec);
+}
+
+/* Splits "UUID=REST" at the '=' after the UUID. */
+static const char *split_uuid_pair(const char *val, char *uuid_spec,
+				   size_t size, const char **rest)
+{
+	const char *eq = strchr(val, '=');
+	if (!eq || eq == val || eq[1] == '\0')
+		return "expected UUID=VALUE";
+	char uuid[DEVSPEC_VALUE_MAX];
+	if (str_copy_n(uuid, sizeof(uuid), val, (size_t)(eq - val)) < 0)
+		return "UUID too long";
+	*rest = eq + 1;
+	return luks_uuid_spec(uuid, uuid_spec, size);
+}
+
+static const char *set_luks_name(struct boot_config *cfg, const char *val)
+{
+	char spec_text[DEVSPEC_VALUE_MAX + 8];
+	const char *name;
+	const char *why = split_uuid_pair(val, spec_text, sizeof(spec_text), &name);
+	if (why || (why = check_dm_name(name)))
+		return why;
+	struct devspec spec;
+	if (devspec_parse(&spec, spec_text) < 0)
+		return "malformed UUID";
+	struct luks_member_cfg *m = member_for(cfg, &spec);
+	if (!m)
+		return "too many LUKS devices (at most 16)";
+	str_copy(m->name, sizeof(m->name), name);
+	return NULL;
+}
+
+static const char *set_luks_key(struct boot_config *cfg, const char *val)
+{
+	if (val[0] == '/') {
+		const char *why = check_key_path(val);
+		if (why)
+			return why;
+		if (str_copy(cfg->keyfile, sizeof(cfg->keyfile), val) < 0)
+			return "path too long";
+		return NULL;
+	}
+	char spec_text[DEVSPEC_VALUE_MAX + 8];
+	const char *path;
+	const char *why = split_uuid_pair(val, spec_text, sizeof(spec_text), &path);
+	if (why || (why = check_key_path(path)))
+		return why;
+	struct devspec spec;
+	if (devspec_parse(&spec, spec_text) < 0)
+		return "malformed UUID";
+	struct luks_member_cfg *m = member_for(cfg, &spec);
+	if (!m)
+		return "too many LUKS devices (at most 16)";
+	if (str_copy(m->keyfile, sizeof(m->keyfile), path) < 0)
+		return "path too long";
+	return NULL;
+}
+
+static const char *set_root_key(struct boot_config *cfg, const char *val)
+{
+	return set_luks_key(cfg, val[0] == '/' ? val : "relative");
+}
+
+static const char *set_root_trim(struct boot_config *cfg, const char *val)
+{
+	if (strcmp(val, "yes") == 0)
+		cfg->discard = true;
+	else if (strcmp(val, "no") != 0)
+		return "expected yes or no";
+	return NULL;
+}
+
+static const char *set_luks_options(struct boot_config *cfg, const char *val)
+{
+	/* Only discard matters for opening; other crypttab options are
+	 * accepted by dracut but meaningless here. */
+	const char *p = val;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == 7 && strncmp(p, "discard", 7) == 0)
+			cfg->discard = true;
+		else
+			return "only \"discard\" is supported";
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return NULL;
+}
+
+static const char *set_allow_discards(struct boot_config *cfg, const char *val)
+{
+	(void)val;
+	cfg->discard = true;
+	return NULL;
+}
+
+static const char *set_luks_tries(struct boot_config *cfg, const char *val)
+{
+	unsigned long n;
+	if (parse_uint(val, 1, 100, &n) < 0)
+		return "expected a number of tries (1-100)";
+	cfg->luks_tries = (int)n;
+	return NULL;
+}
+
+static const char *set_degraded(struct boot_config *cfg, const char *val)
+{
+	unsigned long s;
+	if (parse_uint(val, 0, 86400, &s) < 0)
+		return "expected seconds (0-86400)";
+	cfg->degraded_after_s = (int)s;
+	return NULL;
+}
+
 enum value_rule { VAL_NONE, VAL_REQUIRED, VAL_OPTIONAL };
 
 struct param_def {
@@ -230,6 +427,16 @@ static const struct param_def params[] = {
 	{ "rd.debug", VAL_NONE, set_debug },
 	{ "rd.shell", VAL_OPTIONAL, set_shell },
 	{ "panic", VAL_REQUIRED, set_panic },
+	{ "crypt_roots", VAL_REQUIRED, set_crypt_roots },
+	{ "root_key", VAL_REQUIRED, set_root_key },
+	{ "root_trim", VAL_REQUIRED, set_root_trim },
+	{ "rd.luks.uuid", VAL_REQUIRED, set_luks_uuid },
+	{ "rd.luks.name", VAL_REQUIRED, set_luks_name },
+	{ "rd.luks.key", VAL_REQUIRED, set_luks_key },
+	{ "rd.luks.options", VAL_REQUIRED, set_luks_options },
+	{ "rd.luks.allow-discards", VAL_NONE, set_allow_discards },
+	{ "rd.luks.tries", VAL_REQUIRED, set_luks_tries },
+	{ "rd.btrfs.degraded", VAL_REQUIRED, set_degraded },
 };
 
 static void apply_param(struct boot_config *cfg, const char *name,

@@ -15,12 +15,24 @@
 #define CFG_INIT_ARG_LEN 128
 #define CFG_PROBLEMS_MAX 8
 
+#define LUKS_MEMBERS_MAX 16
+#define LUKS_NAME_MAX 64
+#define LUKS_TRIES_DEFAULT 3
+
 #define ROOT_WAIT_DEFAULT_S 30
 #define ROOT_WAIT_FOREVER (-1)
 
 struct cmdline_problem {
 	char param[48];
 	const char *why;
+};
+
+/* One LUKS container to open: from crypt_roots=, rd.luks.uuid= or
+ * rd.luks.name=. */
+struct luks_member_cfg {
+	struct devspec spec;
+	char name[LUKS_NAME_MAX];	/* device-mapper name; "" = luks-<UUID> */
+	char keyfile[CFG_PATH_MAX];	/* "" = the global one, if any */
 };
 
 struct boot_config {
@@ -37,6 +49,13 @@ struct boot_config {
 	int shell;		/* rd.shell: -1 unset (auto), 0 off, 1 on */
 	bool panic_set;
 	long panic_s;		/* kernel panic= semantics, when panic_set */
+
+	struct luks_member_cfg members[LUKS_MEMBERS_MAX];
+	int nmembers;
+	char keyfile[CFG_PATH_MAX];	/* root_key= / rd.luks.key=PATH */
+	bool discard;			/* root_trim=yes, rd.luks.allow-discards */
+	int luks_tries;
+	int degraded_after_s;		/* rd.btrfs.degraded=, -1 = never */
 
 	struct cmdline_problem problems[CFG_PROBLEMS_MAX];
 	int nproblems;

@@ -64,7 +64,7 @@ int devspec_parse(struct devspec *spec, const char *text)
 	if (vlen == 0)
 		return -EINVAL;
 	/* A path must not climb out of /dev. */
-	if (kind == DEVSPEC_PATH && strstr(value, "/../"))
+	if (kind == DEVSPEC_PATH && path_has_dotdot(value))
 		return -EINVAL;
 	if (str_copy_n(spec->value, sizeof(spec->value), value, vlen) < 0)
 		return -EINVAL;

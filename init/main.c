@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "assemble.h"
 #include "cmdline.h"
 #include "emergency.h"
 #include "log.h"
 #include "rootmount.h"
-#include "rootwait.h"
 #include "switchroot.h"
 #include "sysmounts.h"
 #include "uevent.h"
@@ -146,13 +146,12 @@ static void try_boot(struct boot *b, struct failure *f)
 		return;
 	}
 
-	struct dev_ids root;
-	if (wait_for_root(cfg, b->uevent_fd, &root, f->reason,
-			  sizeof(f->reason)) < 0) {
-		f->hint = "check root= and that the disk's driver is built in; rootwait=SECONDS waits longer";
+	struct assembled_root root;
+	if (assemble_root(cfg, b->uevent_fd, &root, f->reason, sizeof(f->reason),
+			  &f->hint) < 0)
 		return;
-	}
-	if (mount_root(cfg, &root, f->reason, sizeof(f->reason)) < 0) {
+	if (mount_root(cfg, &root.dev, root.degraded, f->reason,
+		       sizeof(f->reason)) < 0) {
 		f->hint = "check rootfstype= and rootflags= (e.g. subvol=)";
 		return;
 	}

@@ -40,13 +40,19 @@ static int try_types(const char *types, const struct dev_ids *dev,
 }
 
 int mount_root(const struct boot_config *cfg, const struct dev_ids *dev,
-	       char *why, size_t why_size)
+	       bool degraded, char *why, size_t why_size)
 {
 	struct mount_opts opts;
 	if (mountopts_parse(&opts, cfg->rootflags, cfg->read_write) < 0) {
 		snprintf(why, why_size, "rootflags=%s is malformed",
 			 cfg->rootflags);
 		return -EINVAL;
+	}
+	if (degraded && !opts.degraded &&
+	    str_append(opts.data, sizeof(opts.data),
+		       opts.data[0] ? ",degraded" : "degraded") < 0) {
+		snprintf(why, why_size, "rootflags=%s too long", cfg->rootflags);
+		return -ENAMETOOLONG;
 	}
 	const char *types = cfg->rootfstype[0] ? cfg->rootfstype : dev->type;
 	if (!types[0]) {

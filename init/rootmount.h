@@ -2,6 +2,7 @@
 #ifndef LUKSINIT_ROOTMOUNT_H
 #define LUKSINIT_ROOTMOUNT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cmdline.h"
@@ -11,8 +12,9 @@
 
 /* Mounts dev at NEWROOT with rootfstype= (a comma list is tried in order)
  * or the type blkid found, and the flags/data of ro/rw and rootflags=.
+ * degraded adds Btrfs "degraded" (the caller decided and warned).
  * Returns 0, or -errno with a sentence for the user in why. */
 int mount_root(const struct boot_config *cfg, const struct dev_ids *dev,
-	       char *why, size_t why_size);
+	       bool degraded, char *why, size_t why_size);
 
 #endif

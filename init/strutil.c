@@ -57,3 +57,17 @@ bool str_starts_with(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
+
+bool path_has_dotdot(const char *path)
+{
+	const char *p = path;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return true;
+		if (!slash)
+			return false;
+		p = slash + 1;
+	}
+}

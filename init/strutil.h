@@ -19,4 +19,7 @@ int parse_uint(const char *s, unsigned long min, unsigned long max,
 
 bool str_starts_with(const char *s, const char *prefix);
 
+/* True if any '/'-separated component of path is "..". */
+bool path_has_dotdot(const char *path);
+
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -74,11 +75,18 @@ int sysctl_write(const char *path, const char *value)
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	size_t len = strlen(value);
-	ssize_t n = write(fd, value, len);
+	/* Some handlers (printk_devkmsg) insist on the trailing newline that
+	 * "echo" would write, and reject the value without it. */
+	char line[128];
+	int len = snprintf(line, sizeof(line), "%s\n", value);
+	if (len < 0 || (size_t)len >= sizeof(line)) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	ssize_t n = write(fd, line, (size_t)len);
 	int err = errno;
 	close(fd);
 	if (n < 0)
 		return -err;
-	return (size_t)n == len ? 0 : -EIO;
+	return n == len ? 0 : -EIO;
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds the disk images the QEMU tests boot from, into $1 (a build dir):
-#   single.img            one-device Btrfs, label "single"
-#   raid1-a.img raid1-b.img  two-device Btrfs RAID1 (data and metadata)
-# Each holds a subvolume @root with the test init ($2) as /sbin/init.
-# Writes the filesystem UUIDs to $1/fixtures.env. Needs root (loop mounts).
+# Builds the disk images the QEMU tests boot from, into $1 (a build dir).
+# Each filesystem holds a subvolume @root with the test init ($2) as
+# /sbin/init. Writes UUIDs to $1/fixtures.env:
+#   NAME_UUID         the Btrfs filesystem UUID
+#   NAME_LUKS_<i>     the LUKS UUID of member i (0-based), if encrypted
+# Needs root (loop mounts). The host has no device-mapper, so members are
+# encrypted after the fact, in place and offline, with
+# `cryptsetup reencrypt --encrypt --reduce-device-size`.
 set -euo pipefail
 
 out=$1
@@ -15,6 +18,13 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	exit 0
 fi
 rm -f "$stamp"
+
+# Test passphrases and the key file; never used outside these images.
+PASS=test-pass
+OTHER_PASS=other-pass
+printf '%s' "$PASS" >"$out/pass.key"
+printf '%s' "$OTHER_PASS" >"$out/other-pass.key"
+head -c 4096 /dev/urandom >"$out/member.key"
 
 mnt=$(mktemp -d)
 loops=()
@@ -34,6 +44,14 @@ attach() {
 	loops+=("$attached")
 }
 
+detach_all() {
+	for l in "${loops[@]}"; do
+		btrfs device scan --forget "$l" 2>/dev/null || true
+		losetup -d "$l"
+	done
+	loops=()
+}
+
 populate_root_subvol() {
 	btrfs -q subvolume create "$mnt/@root"
 	local r="$mnt/@root"
@@ -42,33 +60,77 @@ populate_root_subvol() {
 	printf 'NAME="luksinit test root"\nID=luksinit-test\n' >"$r/etc/os-release"
 }
 
-make_fs() { # name, label, images...
-	local name=$1 label=$2
-	shift 2
-	local imgs=() devs=()
-	for img in "$@"; do
-		rm -f "$out/$img"
-		truncate -s 256M "$out/$img"
-		imgs+=("$out/$img")
+# encrypt IMAGE KIND KEYFILE: KIND is luks1, luks2 (PBKDF2) or argon2id,
+# with the cheapest KDF cryptsetup accepts, so tests stay fast.
+encrypt() {
+	local img=$1 kind=$2 key=$3 kdf
+	case $kind in
+	luks1 | luks2) kdf=(--type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000) ;;
+	# Costly enough (about a second under emulation) to see overlap.
+	slow) kdf=(--type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 100000) ;;
+	argon2id) kdf=(--type luks2 --pbkdf argon2id --pbkdf-memory 32
+		--pbkdf-force-iterations 4 --pbkdf-parallel 1) ;;
+	esac
+	# reencrypt writes a temporary file into the current directory.
+	(cd "$out" && cryptsetup reencrypt --encrypt --batch-mode \
+		--disable-locks --reduce-device-size 32M "${kdf[@]}" \
+		--key-file "$key" "$img" >/dev/null)
+	# Offline LUKS1 encryption needs device-mapper on the host; a LUKS2
+	# header with PBKDF2 keyslots converts to LUKS1 without it.
+	if [ "$kind" = luks1 ]; then
+		cryptsetup convert --batch-mode --disable-locks --type luks1 "$img"
+	fi
+}
+
+# make_fs NAME LABEL PROFILE IMAGE[:KIND[:KEYFILE]]...
+make_fs() {
+	local name=$1 label=$2 profile=$3
+	shift 3
+	local imgs=() specs=() devs=() size=256M fs_size=()
+	for arg in "$@"; do
+		imgs+=("$out/${arg%%:*}")
+		specs+=("$arg")
+		[[ $arg == *:* ]] && { size=288M; fs_size=(-b 256M); }
 	done
-	local profile=()
-	[ $# -gt 1 ] && profile=(-d raid1 -m raid1)
-	mkfs.btrfs -q -f -L "$label" "${profile[@]}" "${imgs[@]}" >/dev/null
 	for img in "${imgs[@]}"; do
+		rm -f "$img"
+		truncate -s "$size" "$img"
 		attach "$img"
 		devs+=("$attached")
 	done
+	local prof=()
+	[ "$profile" != single ] && prof=(-d "$profile" -m "$profile")
+	mkfs.btrfs -q -f -L "$label" "${fs_size[@]}" "${prof[@]}" "${devs[@]}" >/dev/null
 	btrfs device scan "${devs[@]}" >/dev/null
 	mount "${devs[0]}" "$mnt"
 	populate_root_subvol
 	umount "$mnt"
-	local uuid
-	uuid=$(blkid -s UUID -o value "${imgs[0]}")
-	echo "${name}_UUID=$uuid" >>"$out/fixtures.env.tmp"
+	echo "${name}_UUID=$(blkid -s UUID -o value "${devs[0]}")" >>"$out/fixtures.env.tmp"
+	detach_all
+	local i=0
+	for spec in "${specs[@]}"; do
+		if [[ $spec == *:* ]]; then
+			IFS=: read -r _ kind key <<<"$spec"
+			encrypt "${imgs[$i]}" "$kind" "$out/${key:-pass.key}"
+			echo "${name}_LUKS_$i=$(cryptsetup luksUUID "${imgs[$i]}")" >>"$out/fixtures.env.tmp"
+		fi
+		i=$((i + 1))
+	done
 }
 
 rm -f "$out/fixtures.env.tmp"
-make_fs SINGLE single single.img
-make_fs RAID1 raid1 raid1-a.img raid1-b.img
+make_fs SINGLE single single single.img
+make_fs RAID1 raid1 raid1 raid1-a.img raid1-b.img
+make_fs CRYPT2 crypt2 raid1 crypt2-a.img:luks2 crypt2-b.img:luks2
+make_fs CRYPT3 crypt3 raid1c3 crypt3-a.img:argon2id crypt3-b.img:argon2id crypt3-c.img:argon2id
+make_fs MIXED mixed raid1 mixed-a.img:luks1 mixed-b.img:luks2
+make_fs DIFF diff raid1 diff-a.img:luks2 diff-b.img:luks2:other-pass.key
+make_fs PAR par raid1 par-a.img:slow par-b.img:slow
+# A second keyslot holding a binary key file, for the key-file test.
+for img in crypt2-a.img crypt2-b.img; do
+	cryptsetup luksAddKey --batch-mode --disable-locks --pbkdf pbkdf2 \
+		--pbkdf-force-iterations 1000 --key-file "$out/pass.key" \
+		"$out/$img" "$out/member.key"
+done
 mv "$out/fixtures.env.tmp" "$out/fixtures.env"
 echo "$want" >"$stamp"

@@ -3,7 +3,6 @@
  * "RESULT ..." lines on the console, then powers off. The QEMU tests assert
  * on these lines.
  */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -160,6 +159,7 @@ int main(int argc, char **argv, char **envp)
 	print_fds();
 	print_file_line("uptime", "/proc/uptime");
 	print_file_line("cmdline", "/proc/cmdline");
+	print_file_line("printk_devkmsg", "/proc/sys/kernel/printk_devkmsg");
 	print_mounts();
 	print_btrfs_devices();
 	inspect_initramfs();

@@ -20,6 +20,7 @@ int main(void)
 {
 	strutil_tests();
 	cmdline_tests();
+	cmdline_luks_tests();
 	devspec_tests();
 	mountopts_tests();
 	uevent_tests();

@@ -204,3 +204,90 @@ void cmdline_tests(void)
 	RUN(long_values_rejected);
 	RUN(panic_and_shell);
 }
+
+static void genkernel_luks_dialect(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "crypt_roots=UUID=aaa crypt_roots=/dev/vdb "
+		    "crypt_roots=PARTUUID=ppp root_key=/etc/key.bin root_trim=yes "
+		    "root=UUID=fs");
+	CHECK(cfg.nmembers == 3);
+	CHECK(cfg.members[0].spec.kind == DEVSPEC_UUID);
+	CHECK_STR(cfg.members[0].spec.value, "aaa");
+	CHECK(cfg.members[1].spec.kind == DEVSPEC_PATH);
+	CHECK(cfg.members[2].spec.kind == DEVSPEC_PARTUUID);
+	CHECK_STR(cfg.keyfile, "/etc/key.bin");
+	CHECK(cfg.discard);
+	CHECK(cfg.nproblems == 0);
+}
+
+static void dracut_luks_dialect(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "rd.luks.uuid=luks-1111 rd.luks.uuid=2222 "
+		    "rd.luks.name=2222=cryptb rd.luks.name=3333=cryptc "
+		    "rd.luks.key=/k0 rd.luks.key=1111=/k1 rd.luks.options=discard "
+		    "rd.luks.tries=5 rd.btrfs.degraded=20");
+	CHECK(cfg.nmembers == 3);
+	CHECK_STR(cfg.members[0].spec.value, "1111");
+	CHECK_STR(cfg.members[0].keyfile, "/k1");
+	CHECK_STR(cfg.members[1].spec.value, "2222");
+	CHECK_STR(cfg.members[1].name, "cryptb");
+	CHECK_STR(cfg.members[2].spec.value, "3333");
+	CHECK_STR(cfg.members[2].name, "cryptc");
+	CHECK_STR(cfg.keyfile, "/k0");
+	CHECK(cfg.discard);
+	CHECK(cfg.luks_tries == 5);
+	CHECK(cfg.degraded_after_s == 20);
+	CHECK(cfg.nproblems == 0);
+	parse(&cfg, "rd.luks.allow-discards");
+	CHECK(cfg.discard);
+	CHECK(cfg.luks_tries == LUKS_TRIES_DEFAULT);
+	CHECK(cfg.degraded_after_s == -1);
+}
+
+static void same_member_listed_twice(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "crypt_roots=UUID=ABCD rd.luks.uuid=abcd rd.luks.uuid=luks-abcd");
+	CHECK(cfg.nmembers == 1);
+}
+
+static void malformed_luks_values(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "crypt_roots=vda rd.luks.uuid=luks- rd.luks.name=1111 "
+		    "rd.luks.name=1111=bad/name rd.luks.key=relative "
+		    "rd.luks.key=1111=/a/../etc/shadow rd.luks.tries=0 "
+		    "rd.luks.options=nofail");
+	CHECK(cfg.nmembers == 0);
+	CHECK(cfg.nproblems == 8);
+	CHECK(cfg.keyfile[0] == '\0');
+	CHECK(cfg.luks_tries == LUKS_TRIES_DEFAULT);
+	parse(&cfg, "root_trim=maybe root_key=../x rd.btrfs.degraded=-1");
+	CHECK(cfg.nproblems == 3);
+	CHECK(!cfg.discard);
+}
+
+static void thousand_members_bounded(void)
+{
+	struct boot_config cfg;
+	char line[CMDLINE_MAX] = "";
+	for (int i = 0; i < 200; i++) {
+		char one[32];
+		snprintf(one, sizeof(one), "crypt_roots=UUID=%d ", i);
+		strcat(line, one);
+	}
+	parse(&cfg, line);
+	CHECK(cfg.nmembers == LUKS_MEMBERS_MAX);
+	CHECK(cfg.nproblems + cfg.problems_dropped == 200 - LUKS_MEMBERS_MAX);
+}
+
+void cmdline_luks_tests(void)
+{
+	RUN(genkernel_luks_dialect);
+	RUN(dracut_luks_dialect);
+	RUN(same_member_listed_twice);
+	RUN(malformed_luks_values);
+	RUN(thousand_members_bounded);
+}

@@ -30,8 +30,21 @@ static void parse_uint_checks_everything(void)
 	CHECK(parse_uint(NULL, 0, 100, &v) == -EINVAL);
 }
 
+static void dotdot_components(void)
+{
+	CHECK(path_has_dotdot(".."));
+	CHECK(path_has_dotdot("/a/../b"));
+	CHECK(path_has_dotdot("/a/.."));
+	CHECK(path_has_dotdot("../a"));
+	CHECK(!path_has_dotdot("/a/..b/c"));
+	CHECK(!path_has_dotdot("/a/b.."));
+	CHECK(!path_has_dotdot("/a/./b"));
+	CHECK(!path_has_dotdot(""));
+}
+
 void strutil_tests(void)
 {
+	RUN(dotdot_components);
 	RUN(copy_fits_and_truncation_is_error);
 	RUN(parse_uint_checks_everything);
 }

@@ -1,0 +1,365 @@
+#include "assemble.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "btrfs.h"
+#include "devices.h"
+#include "log.h"
+#include "luks.h"
+#include "mountopts.h"
+#include "prompt.h"
+#include "strutil.h"
+#include "uevent.h"
+
+#define SEEN_MAX 16
+#define PROGRESS_EVERY_MS 10000
+#define OPENED_MAX 16
+
+struct assembly {
+	const struct boot_config *cfg;
+	struct luks_set luks;
+	struct prompt prompt;
+	int prompt_member;
+	bool console_gone;
+
+	struct dev_ids root;
+	bool matched;
+	bool complete;
+	/* Remembered only to tell the user what was there instead. */
+	char seen[SEEN_MAX][96];
+	int nseen;
+
+	/* Time counts only while we wait for devices, not for a person or a
+	 * KDF: typing a passphrase slowly must not expire rootwait. */
+	long long waited_ms;
+	long long last_tick;
+	long long next_progress;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void remember(struct assembly *a, const struct dev_ids *ids)
+{
+	for (int i = 0; i < a->nseen; i++)
+		if (str_starts_with(a->seen[i], ids->devnode) &&
+		    a->seen[i][strlen(ids->devnode)] == ' ')
+			return;
+	if (a->nseen >= SEEN_MAX)
+		return;
+	char *line = a->seen[a->nseen++];
+	int n = snprintf(line, sizeof(a->seen[0]), "%s %s%s%s", ids->devnode,
+			 ids->type[0] ? ids->type : "(no filesystem)",
+			 ids->uuid[0] ? " UUID=" : "", ids->uuid);
+	if (n >= (int)sizeof(a->seen[0])) /* only shown; mark the cut */
+		memcpy(line + sizeof(a->seen[0]) - 4, "...", 4);
+}
+
+static void check_complete(struct assembly *a)
+{
+	if (!a->matched)
+		return;
+	if (strcmp(a->root.type, "btrfs") != 0) {
+		a->complete = true;
+		return;
+	}
+	int rc = btrfs_devices_ready(a->root.devnode);
+	if (rc < 0)
+		log_warn("%s: cannot ask Btrfs whether all devices are present: %s",
+			 a->root.devnode, strerror(-rc));
+	a->complete = rc == 1;
+}
+
+static void consider_device(struct assembly *a, const char *devname)
+{
+	struct dev_ids ids;
+	int rc = device_identify(devname, &ids);
+	if (rc < 0) {
+		log_debug("/dev/%s: cannot identify: %s", devname, strerror(-rc));
+		return;
+	}
+	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids.devnode,
+		  ids.type, ids.uuid, ids.label, ids.partuuid);
+	remember(a, &ids);
+	if (luks_consider(&a->luks, &ids))
+		return;
+	if (strcmp(ids.type, "btrfs") == 0) {
+		rc = btrfs_register(ids.devnode);
+		if (rc < 0)
+			log_warn("%s: Btrfs registration failed: %s",
+				 ids.devnode, strerror(-rc));
+	}
+	if (!a->matched && devspec_matches(&a->cfg->root, &ids)) {
+		a->root = ids;
+		a->matched = true;
+		log_info("root device %s found (%s)", ids.devnode,
+			 ids.type[0] ? ids.type : "no filesystem recognised");
+	}
+	check_complete(a);
+}
+
+static void on_block_uevent(const struct uevent *ev, void *arg)
+{
+	if (uevent_is_block_add(ev))
+		consider_device(arg, ev->devname);
+}
+
+static void drain_uevents(struct assembly *a, int fd)
+{
+	char buf[UEVENT_MSG_MAX + 1];
+	for (;;) {
+		ssize_t n = uevent_recv(fd, buf, sizeof(buf));
+		if (n == -EAGAIN)
+			return;
+		if (n == -ENOBUFS) {
+			log_warn("uevent queue overflowed; rescanning devices");
+			devices_coldplug(on_block_uevent, a);
+			continue;
+		}
+		if (n < 0) {
+			log_warn("reading uevents failed: %s", strerror((int)-n));
+			return;
+		}
+		struct uevent ev;
+		if (n > 0 && uevent_parse(&ev, buf, (size_t)n) == 0)
+			on_block_uevent(&ev, a);
+	}
+}
+
+static void on_unlocked(struct assembly *a)
+{
+	char opened[OPENED_MAX][32];
+	int n = luks_on_notify(&a->luks, opened, OPENED_MAX);
+	/* Don't wait for the dm uevent: the device is usable now. */
+	for (int i = 0; i < n; i++)
+		consider_device(a, opened[i]);
+}
+
+static void update_prompt(struct assembly *a)
+{
+	if (a->prompt.active || a->console_gone)
+		return;
+	char text[512];
+	int member = -1;
+	if (luks_needs(&a->luks, &member, text, sizeof(text)) == NEED_NOTHING)
+		return;
+	if (prompt_start(&a->prompt, 0, text) < 0) {
+		log_err("cannot lock memory for the passphrase");
+		a->console_gone = true;
+		return;
+	}
+	a->prompt_member = member;
+}
+
+static void on_console(struct assembly *a)
+{
+	struct secret pass = { 0 };
+	switch (prompt_read(&a->prompt, &pass)) {
+	case PROMPT_MORE:
+		return;
+	case PROMPT_DONE:
+		luks_offer(&a->luks, &pass, a->prompt_member);
+		return;
+	case PROMPT_ERROR:
+		prompt_stop(&a->prompt);
+		return;
+	case PROMPT_EOF:
+		prompt_stop(&a->prompt);
+		log_err("the console gives no input; cannot ask for the passphrase");
+		a->console_gone = true;
+		return;
+	}
+}
+
+static bool waiting_on_person_or_kdf(struct assembly *a)
+{
+	return a->prompt.active || luks_jobs_running(&a->luks);
+}
+
+static void tick(struct assembly *a, bool paused)
+{
+	long long now = now_ms();
+	if (!paused)
+		a->waited_ms += now - a->last_tick;
+	a->last_tick = now;
+}
+
+static bool degraded_allowed(struct assembly *a)
+{
+	if (!a->matched || a->complete || strcmp(a->root.type, "btrfs") != 0 ||
+	    waiting_on_person_or_kdf(a))
+		return false;
+	struct mount_opts opts;
+	if (mountopts_parse(&opts, a->cfg->rootflags, true) == 0 &&
+	    opts.degraded)
+		return true;
+	return a->cfg->degraded_after_s >= 0 &&
+	       a->waited_ms >= (long long)a->cfg->degraded_after_s * 1000;
+}
+
+static void warn_degraded(struct assembly *a)
+{
+	char missing[256];
+	luks_describe_missing(&a->luks, missing, sizeof(missing));
+	log_err(
+		"WARNING: mounting Btrfs on %s DEGRADED: not all of its devices are present%s%s",
+		a->root.devnode, missing[0] ? "; missing LUKS devices: " : "",
+		missing);
+	log_err("WARNING: writing to a degraded array while the missing device is used elsewhere can split it; re-add the device and run a balance/scrub");
+}
+
+static void describe_failure(struct assembly *a, char *why, size_t size,
+			     const char **hint)
+{
+	const struct devspec *r = &a->cfg->root;
+	char missing[256];
+	luks_describe_missing(&a->luks, missing, sizeof(missing));
+	*hint = "check root= and that the disk's driver is built in; rootwait=SECONDS waits longer";
+	if (a->matched) {
+		snprintf(why, size,
+			 "root=%s%s is Btrfs on %s but not all devices of that filesystem appeared%s%s",
+			 devspec_kind_name(r->kind), r->value, a->root.devnode,
+			 missing[0] ? "; LUKS devices missing: " : "", missing);
+		*hint = "rootflags=degraded (now) or rd.btrfs.degraded=SECONDS (after a wait) mounts without them";
+		return;
+	}
+	if (missing[0]) {
+		snprintf(why, size, "LUKS devices did not appear: %s", missing);
+		*hint = "check crypt_roots= / rd.luks.uuid= and that the disks are attached";
+		return;
+	}
+	snprintf(why, size, "root=%s%s did not appear; block devices seen:",
+		 devspec_kind_name(r->kind), r->value);
+	if (a->nseen == 0)
+		str_append(why, size, " none");
+	for (int i = 0; i < a->nseen; i++) {
+		str_append(why, size, " [");
+		str_append(why, size, a->seen[i]);
+		str_append(why, size, "]");
+	}
+}
+
+static int poll_timeout(struct assembly *a)
+{
+	if (waiting_on_person_or_kdf(a))
+		return -1;
+	long long until = a->next_progress - a->last_tick;
+	if (a->cfg->root_wait_s != ROOT_WAIT_FOREVER) {
+		long long left = (long long)a->cfg->root_wait_s * 1000 - a->waited_ms;
+		if (left < until)
+			until = left;
+	}
+	if (a->cfg->degraded_after_s >= 0 && a->matched) {
+		long long left = (long long)a->cfg->degraded_after_s * 1000 -
+				 a->waited_ms;
+		if (left >= 0 && left < until)
+			until = left;
+	}
+	return until < 0 ? 0 : (int)until;
+}
+
+static void progress(struct assembly *a)
+{
+	if (a->last_tick < a->next_progress)
+		return;
+	char missing[256];
+	luks_describe_missing(&a->luks, missing, sizeof(missing));
+	log_notice("still waiting for root=%s%s%s%s", devspec_kind_name(a->cfg->root.kind),
+		   a->cfg->root.value,
+		   missing[0] ? "; LUKS devices missing: " : "", missing);
+	a->next_progress = a->last_tick + PROGRESS_EVERY_MS;
+}
+
+/* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
+static int step(struct assembly *a, int uevent_fd, struct assembled_root *out,
+		char *why, size_t why_size, const char **hint)
+{
+	if (a->luks.failure[0]) {
+		snprintf(why, why_size, "%s", a->luks.failure);
+		*hint = "check the passphrase / key file; the console prompt allows rd.luks.tries= attempts";
+		return -EACCES;
+	}
+	if (a->complete && luks_all_open(&a->luks)) {
+		out->dev = a->root;
+		return 1;
+	}
+	if (degraded_allowed(a)) {
+		warn_degraded(a);
+		out->dev = a->root;
+		out->degraded = true;
+		return 1;
+	}
+	update_prompt(a);
+	if (a->console_gone && !waiting_on_person_or_kdf(a) &&
+	    luks_needs(&a->luks, &(int){ 0 }, why, why_size) != NEED_NOTHING) {
+		snprintf(why, why_size, "a passphrase is needed but the console gives no input");
+		*hint = "boot with a console, or give a key file (rd.luks.key=, root_key=)";
+		return -ENOTTY;
+	}
+	if (a->cfg->root_wait_s != ROOT_WAIT_FOREVER &&
+	    a->waited_ms >= (long long)a->cfg->root_wait_s * 1000) {
+		describe_failure(a, why, why_size, hint);
+		return -ETIMEDOUT;
+	}
+
+	struct pollfd pfd[3] = {
+		{ .fd = uevent_fd, .events = POLLIN },
+		{ .fd = luks_notify_fd(&a->luks), .events = POLLIN },
+		{ .fd = a->prompt.active ? 0 : -1, .events = POLLIN },
+	};
+	bool paused = waiting_on_person_or_kdf(a);
+	int rc = poll(pfd, 3, poll_timeout(a));
+	tick(a, paused);
+	if (rc < 0 && errno != EINTR) {
+		snprintf(why, why_size, "poll failed: %s", strerror(errno));
+		return -errno;
+	}
+	if (rc > 0 && (pfd[0].revents & POLLIN))
+		drain_uevents(a, uevent_fd);
+	if (rc > 0 && (pfd[1].revents & POLLIN))
+		on_unlocked(a);
+	if (rc > 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
+		on_console(a);
+	if (!paused)
+		progress(a);
+	return 0;
+}
+
+int assemble_root(const struct boot_config *cfg, int uevent_fd,
+		  struct assembled_root *out, char *why, size_t why_size,
+		  const char **hint)
+{
+	static struct assembly a;	/* large; PID 1's stack stays small */
+	memset(&a, 0, sizeof(a));
+	memset(out, 0, sizeof(*out));
+	a.cfg = cfg;
+	int rc = luks_init(&a.luks, cfg);
+	if (rc < 0) {
+		snprintf(why, why_size, "cannot set up LUKS unlocking: %s", strerror(-rc));
+		*hint = NULL;
+		return rc;
+	}
+	long long start = now_ms();
+	a.last_tick = start;
+	a.next_progress = start + PROGRESS_EVERY_MS;
+
+	devices_coldplug(on_block_uevent, &a);
+	luks_schedule(&a.luks);
+	while ((rc = step(&a, uevent_fd, out, why, why_size, hint)) == 0)
+		;
+	prompt_stop(&a.prompt);
+	luks_cleanup(&a.luks);
+	if (rc < 0)
+		return rc;
+	log_info("root device %s ready after %lld ms", out->dev.devnode,
+		 now_ms() - start);
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* The waiting part of boot, as one event loop: block devices appear, LUKS
+ * members are unlocked (the passphrase typed while events keep flowing),
+ * Btrfs members are registered, until the root is complete or a deadline
+ * passes. */
+#ifndef LUKSINIT_ASSEMBLE_H
+#define LUKSINIT_ASSEMBLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cmdline.h"
+#include "devspec.h"
+
+struct assembled_root {
+	struct dev_ids dev;
+	bool degraded;	/* mount with -o degraded: members are missing */
+};
+
+/* Returns 0 with out filled, or -errno with a sentence for the user in why
+ * and a hint in *hint. */
+int assemble_root(const struct boot_config *cfg, int uevent_fd,
+		  struct assembled_root *out, char *why, size_t why_size,
+		  const char **hint);
+
+#endif

@@ -1,0 +1,469 @@
+#include "luks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libcryptsetup.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "strutil.h"
+
+#define WORKER_STACK (1024 * 1024)
+/* Beyond its Argon2 memory a KDF job needs some for itself. */
+#define JOB_OVERHEAD_KB 2048
+
+static double uptime_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void crypt_log_cb(int level, const char *msg, void *usrptr)
+{
+	(void)usrptr;
+	(void)level;
+	/* libcryptsetup's messages never contain key material. */
+	log_debug("cryptsetup: %s", msg);
+}
+
+/* Half of what the kernel says is available: dm-crypt, Btrfs and the
+ * rest of boot need the other half. Never run the machine out of memory. */
+static uint64_t memory_budget_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long long kb = 0;
+	char line[128];
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb / 2;
+}
+
+int luks_init(struct luks_set *set, const struct boot_config *cfg)
+{
+	memset(set, 0, sizeof(*set));
+	set->cfg = cfg;
+	set->pipe_rd = set->pipe_wr = -1;
+	set->n = cfg->nmembers;
+	for (int i = 0; i < set->n; i++) {
+		set->m[i].cfg = &cfg->members[i];
+		set->m[i].tries_left = cfg->luks_tries;
+	}
+	if (set->n == 0)
+		return 0;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	set->pipe_rd = p[0];
+	set->pipe_wr = p[1];
+	set->budget_kb = memory_budget_kb();
+	crypt_set_log_callback(NULL, crypt_log_cb, NULL);
+	return 0;
+}
+
+int luks_notify_fd(const struct luks_set *set)
+{
+	return set->pipe_rd;
+}
+
+bool luks_jobs_running(const struct luks_set *set)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_UNLOCKING)
+			return true;
+	return false;
+}
+
+bool luks_all_open(const struct luks_set *set)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state != MEMBER_OPEN)
+			return false;
+	return true;
+}
+
+static uint32_t peak_kdf_memory_kb(struct crypt_device *cd)
+{
+	uint32_t peak = 0;
+	int max = crypt_keyslot_max(crypt_get_type(cd));
+	for (int slot = 0; slot < max; slot++) {
+		crypt_keyslot_info st = crypt_keyslot_status(cd, slot);
+		if (st != CRYPT_SLOT_ACTIVE && st != CRYPT_SLOT_ACTIVE_LAST)
+			continue;
+		struct crypt_pbkdf_type pbkdf;
+		if (crypt_keyslot_get_pbkdf(cd, slot, &pbkdf) == 0 &&
+		    pbkdf.max_memory_kb > peak)
+			peak = pbkdf.max_memory_kb;
+	}
+	return peak;
+}
+
+static void member_fail(struct luks_set *set, struct luks_member *m,
+			const char *why)
+{
+	m->state = MEMBER_FAILED;
+	if (!set->failure[0])
+		snprintf(set->failure, sizeof(set->failure),
+			 "cannot unlock %s (%s%s on %s): %s", m->dm_name,
+			 devspec_kind_name(m->cfg->spec.kind), m->cfg->spec.value,
+			 m->devnode, why);
+	log_err("%s: %s", m->dm_name, why);
+}
+
+static int load_header(struct luks_member *m)
+{
+	int rc = crypt_init(&m->cd, m->devnode);
+	if (rc < 0)
+		return rc;
+	rc = crypt_load(m->cd, CRYPT_LUKS, NULL);
+	if (rc < 0) {
+		crypt_free(m->cd);
+		m->cd = NULL;
+		return rc;
+	}
+	if (m->cfg->name[0])
+		str_copy(m->dm_name, sizeof(m->dm_name), m->cfg->name);
+	else if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
+		 str_append(m->dm_name, sizeof(m->dm_name),
+			    crypt_get_uuid(m->cd)) < 0)
+		return -ENAMETOOLONG; /* a LUKS UUID is 36 characters */
+	m->mem_kb = peak_kdf_memory_kb(m->cd);
+	return 0;
+}
+
+bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
+{
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		if (m->state != MEMBER_WAITING ||
+		    !devspec_matches(&m->cfg->spec, ids))
+			continue;
+		str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
+		/* A name for messages until the header gives the real one. */
+		if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
+		    str_append(m->dm_name, sizeof(m->dm_name),
+			       m->cfg->spec.value) < 0)
+			str_copy(m->dm_name, sizeof(m->dm_name), ids->devnode);
+		if (strcmp(ids->type, "crypto_LUKS") != 0) {
+			member_fail(set, m, "not a LUKS device");
+			return true;
+		}
+		int rc = load_header(m);
+		if (rc < 0) {
+			member_fail(set, m, "LUKS header unreadable or corrupt");
+			return true;
+		}
+		m->state = MEMBER_FOUND;
+		log_info("%s: LUKS%s on %s (KDF memory %u KiB)", m->dm_name,
+			 strcmp(crypt_get_type(m->cd), CRYPT_LUKS1) == 0 ? "1" : "2",
+			 m->devnode, m->mem_kb);
+		return true;
+	}
+	return false;
+}
+
+static void *kdf_worker(void *arg)
+{
+	struct luks_member *m = arg;
+	m->kdf_start = uptime_s();
+	m->vk_size = sizeof(m->vk);
+	m->job_rc = crypt_volume_key_get(m->cd, CRYPT_ANY_SLOT, m->vk,
+					 &m->vk_size, m->key.buf, m->key.len);
+	m->kdf_end = uptime_s();
+	/* The loop joins us when it reads this byte. */
+	while (write(m->notify_fd, &m->index, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static uint64_t job_cost_kb(const struct luks_member *m)
+{
+	return (uint64_t)m->mem_kb + JOB_OVERHEAD_KB;
+}
+
+/* Starts the KDF for m with key (ownership moves to the job). */
+static void start_job(struct luks_set *set, int i, enum key_source source,
+		      struct secret *key)
+{
+	struct luks_member *m = &set->m[i];
+	m->key = *key;
+	key->buf = NULL;
+	key->len = 0;
+	m->source = source;
+	m->notify_fd = set->pipe_wr;
+	m->index = (unsigned char)i;
+	if (source == KEY_SHARED)
+		m->shared_gen_tried = set->shared_gen;
+
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK);
+	m->state = MEMBER_UNLOCKING;
+	int rc = pthread_create(&m->thread, &attr, kdf_worker, m);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		secret_free(&m->key);
+		m->state = MEMBER_FOUND;
+		log_err("%s: cannot start the unlock worker: %s", m->dm_name,
+			strerror(rc));
+		return;
+	}
+	set->in_use_kb += job_cost_kb(m);
+	log_info("%s: KDF started at %.3f s (%s)", m->dm_name, uptime_s(),
+		 source == KEY_FILE ? "key file" : "passphrase");
+}
+
+static const char *keyfile_for(const struct luks_set *set,
+			       const struct luks_member *m)
+{
+	if (m->cfg->keyfile[0])
+		return m->cfg->keyfile;
+	return set->cfg->keyfile[0] ? set->cfg->keyfile : NULL;
+}
+
+/* A key that is ready for m right now, or false. */
+static bool take_key(struct luks_set *set, struct luks_member *m,
+		     struct secret *key, enum key_source *source)
+{
+	const char *kf = keyfile_for(set, m);
+	if (kf && !m->keyfile_tried) {
+		m->keyfile_tried = true;
+		int rc = secret_read_file(key, kf);
+		if (rc == 0) {
+			*source = KEY_FILE;
+			return true;
+		}
+		log_warn("%s: key file %s unusable (%s); asking for the passphrase",
+			 m->dm_name, kf, strerror(-rc));
+	}
+	if (set->shared.buf && m->shared_gen_tried != set->shared_gen) {
+		if (secret_dup(key, &set->shared) < 0)
+			return false;
+		*source = KEY_SHARED;
+		return true;
+	}
+	return false;
+}
+
+void luks_schedule(struct luks_set *set)
+{
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		if (m->state != MEMBER_FOUND)
+			continue;
+		/* One job always runs, even over budget; more only while the
+		 * KDFs' memory fits. */
+		if (luks_jobs_running(set) &&
+		    set->in_use_kb + job_cost_kb(m) > set->budget_kb)
+			return;
+		struct secret key = { 0 };
+		enum key_source source;
+		if (take_key(set, m, &key, &source))
+			start_job(set, i, source, &key);
+	}
+	/* Everyone who can be opened is open or failed: drop the passphrase. */
+	bool pending = false;
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_WAITING ||
+		    set->m[i].state == MEMBER_FOUND ||
+		    set->m[i].state == MEMBER_UNLOCKING)
+			pending = true;
+	if (!pending)
+		secret_free(&set->shared);
+}
+
+static int list_members(const struct luks_set *set, bool own, char *text,
+			size_t size)
+{
+	int count = 0;
+	text[0] = '\0';
+	for (int i = 0; i < set->n; i++) {
+		const struct luks_member *m = &set->m[i];
+		if (m->state == MEMBER_OPEN || m->state == MEMBER_FAILED)
+			continue;
+		if (own && m->state != MEMBER_FOUND)
+			continue;
+		str_append(text, size, count ? ", " : "");
+		str_append(text, size, m->dm_name[0] ? m->dm_name : m->cfg->spec.value);
+		count++;
+	}
+	return count;
+}
+
+enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
+			  size_t size)
+{
+	/* Decide only when no KDF runs: its outcome tells whether the last
+	 * passphrase was wrong for everyone or only for some. */
+	if (luks_jobs_running(set))
+		return NEED_NOTHING;
+	int waiting_for_input = -1;
+	for (int i = 0; i < set->n; i++) {
+		const struct luks_member *m = &set->m[i];
+		if (m->state == MEMBER_FOUND && !(keyfile_for(set, m) && !m->keyfile_tried) &&
+		    !(set->shared.buf && m->shared_gen_tried != set->shared_gen)) {
+			waiting_for_input = i;
+			break;
+		}
+	}
+	if (waiting_for_input < 0)
+		return NEED_NOTHING;
+	if (set->shared_gen_opened) {
+		struct luks_member *m = &set->m[waiting_for_input];
+		*member = waiting_for_input;
+		snprintf(text, size, "Passphrase for %s (%s): ", m->dm_name,
+			 m->devnode);
+		return NEED_OWN;
+	}
+	char names[384];
+	int count = list_members(set, false, names, sizeof(names));
+	*member = -1;
+	if (count == 1)
+		snprintf(text, size, "Passphrase for %s: ", names);
+	else
+		snprintf(text, size, "Passphrase for %d encrypted disks (%s): ",
+			 count, names);
+	return NEED_SHARED;
+}
+
+void luks_offer(struct luks_set *set, struct secret *pass, int member)
+{
+	if (member < 0) {
+		secret_free(&set->shared);
+		set->shared = *pass;
+		pass->buf = NULL;
+		pass->len = 0;
+		set->shared_gen++;
+		set->shared_gen_opened = false;
+	} else if (member < set->n && set->m[member].state == MEMBER_FOUND) {
+		start_job(set, member, KEY_OWN, pass);
+	}
+	/* Whatever was not handed on is wiped here. */
+	secret_free(pass);
+	luks_schedule(set);
+}
+
+/* The KDF found a key: create the dm-crypt device. Returns its dm minor
+ * or -errno. */
+static int activate(struct luks_set *set, struct luks_member *m)
+{
+	uint32_t flags = set->cfg->discard ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0;
+	int rc = crypt_activate_by_volume_key(m->cd, m->dm_name, m->vk,
+					      m->vk_size, flags);
+	explicit_bzero(m->vk, sizeof(m->vk));
+	if (rc < 0)
+		return rc;
+	char node[128];
+	struct stat st;
+	snprintf(node, sizeof(node), "/dev/mapper/%s", m->dm_name);
+	if (stat(node, &st) < 0)
+		return -errno;
+	return (int)minor(st.st_rdev);
+}
+
+static void job_failed(struct luks_set *set, struct luks_member *m)
+{
+	if (m->source == KEY_FILE) {
+		log_warn("%s: the key file does not unlock it; asking for the passphrase",
+			 m->dm_name);
+		m->state = MEMBER_FOUND;
+		return;
+	}
+	if (m->job_rc != -EPERM) {
+		member_fail(set, m, strerror(-m->job_rc));
+		return;
+	}
+	m->tries_left--;
+	if (m->tries_left <= 0) {
+		member_fail(set, m, "no key available with the passphrases given (tries exhausted)");
+		return;
+	}
+	log_err("%s: no key available with this passphrase (%d %s left)",
+		m->dm_name, m->tries_left, m->tries_left == 1 ? "try" : "tries");
+	m->state = MEMBER_FOUND;
+}
+
+static void finish_job(struct luks_set *set, struct luks_member *m,
+		       char opened[][32], int max, int *count)
+{
+	pthread_join(m->thread, NULL);
+	secret_free(&m->key);
+	set->in_use_kb -= job_cost_kb(m);
+	log_info("%s: KDF ended; ran from %.3f s to %.3f s (%.3f s), %s",
+		 m->dm_name, m->kdf_start, m->kdf_end, m->kdf_end - m->kdf_start,
+		 m->job_rc >= 0 ? "key found" : "no key");
+	if (m->job_rc < 0) {
+		explicit_bzero(m->vk, sizeof(m->vk));
+		job_failed(set, m);
+		return;
+	}
+	int dm_minor = activate(set, m);
+	if (dm_minor < 0) {
+		member_fail(set, m, "device-mapper activation failed");
+		return;
+	}
+	m->state = MEMBER_OPEN;
+	if (m->source == KEY_SHARED && m->shared_gen_tried == set->shared_gen)
+		set->shared_gen_opened = true;
+	log_notice("%s: unlocked (keyslot %d) as /dev/mapper/%s", m->dm_name,
+		   m->job_rc, m->dm_name);
+	if (*count < max)
+		snprintf(opened[(*count)++], 32, "dm-%d", dm_minor);
+}
+
+int luks_on_notify(struct luks_set *set, char opened[][32], int max)
+{
+	int count = 0;
+	unsigned char idx[LUKS_MEMBERS_MAX];
+	ssize_t n;
+	while ((n = read(set->pipe_rd, idx, sizeof(idx))) > 0)
+		for (ssize_t k = 0; k < n; k++)
+			if (idx[k] < set->n &&
+			    set->m[idx[k]].state == MEMBER_UNLOCKING)
+				finish_job(set, &set->m[idx[k]], opened, max,
+					   &count);
+	luks_schedule(set);
+	return count;
+}
+
+void luks_describe_missing(const struct luks_set *set, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < set->n; i++) {
+		const struct luks_member *m = &set->m[i];
+		if (m->state != MEMBER_WAITING)
+			continue;
+		str_append(buf, size, buf[0] ? ", " : "");
+		str_append(buf, size, devspec_kind_name(m->cfg->spec.kind));
+		str_append(buf, size, m->cfg->spec.value);
+	}
+}
+
+void luks_cleanup(struct luks_set *set)
+{
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		if (m->state == MEMBER_UNLOCKING) {
+			pthread_join(m->thread, NULL);
+			m->state = MEMBER_FOUND;
+		}
+		secret_free(&m->key);
+		explicit_bzero(m->vk, sizeof(m->vk));
+		crypt_free(m->cd);
+		m->cd = NULL;
+	}
+	secret_free(&set->shared);
+	if (set->pipe_rd >= 0)
+		close(set->pipe_rd);
+	if (set->pipe_wr >= 0)
+		close(set->pipe_wr);
+	set->pipe_rd = set->pipe_wr = -1;
+}

@@ -1,0 +1,89 @@
+/* Opening the LUKS members: key files, one shared passphrase, per-member
+ * passphrases for those that refuse it, KDFs in worker threads. The event
+ * loop owns this state; workers only run the KDF and report by a pipe. */
+#ifndef LUKSINIT_LUKS_H
+#define LUKSINIT_LUKS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmdline.h"
+#include "devspec.h"
+#include "secret.h"
+
+struct crypt_device;
+
+enum member_state {
+	MEMBER_WAITING,		/* device not seen yet */
+	MEMBER_FOUND,		/* header loaded, needs a key */
+	MEMBER_UNLOCKING,	/* a worker runs the KDF */
+	MEMBER_OPEN,
+	MEMBER_FAILED,
+};
+
+enum key_source { KEY_FILE, KEY_SHARED, KEY_OWN };
+
+struct luks_member {
+	const struct luks_member_cfg *cfg;
+	enum member_state state;
+	char devnode[64];
+	char dm_name[LUKS_NAME_MAX];
+	struct crypt_device *cd;
+	uint32_t mem_kb;	/* peak KDF memory over its keyslots */
+	int tries_left;
+	bool keyfile_tried;
+	unsigned shared_gen_tried;
+
+	/* The running job; touched by the worker only while UNLOCKING. */
+	pthread_t thread;
+	int notify_fd;
+	unsigned char index;
+	enum key_source source;
+	struct secret key;
+	char vk[512];
+	size_t vk_size;
+	int job_rc;
+	double kdf_start, kdf_end;
+};
+
+enum luks_need { NEED_NOTHING, NEED_SHARED, NEED_OWN };
+
+struct luks_set {
+	const struct boot_config *cfg;
+	struct luks_member m[LUKS_MEMBERS_MAX];
+	int n;
+	int pipe_rd, pipe_wr;
+	struct secret shared;
+	unsigned shared_gen;	/* bumped for each passphrase typed */
+	bool shared_gen_opened;	/* it opened at least one member */
+	uint64_t budget_kb, in_use_kb;
+	char failure[512];	/* set when a member cannot be opened */
+};
+
+int luks_init(struct luks_set *set, const struct boot_config *cfg);
+/* Frees everything, waiting for running workers; wipes all secrets. */
+void luks_cleanup(struct luks_set *set);
+
+/* A block device appeared: if it is a listed member, load its header.
+ * Returns true if it was one. */
+bool luks_consider(struct luks_set *set, const struct dev_ids *ids);
+/* Starts KDF jobs that can run now (keys available, memory allows). */
+void luks_schedule(struct luks_set *set);
+/* What input is needed from the person, with the prompt text. */
+enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
+			  size_t size);
+/* Hands over a typed passphrase (member -1: for all). Takes ownership. */
+void luks_offer(struct luks_set *set, struct secret *pass, int member);
+/* The notify pipe became readable: finish jobs, activate opened members.
+ * Fills opened[] with "dm-N" names of new devices; returns their count. */
+int luks_on_notify(struct luks_set *set, char opened[][32], int max);
+
+int luks_notify_fd(const struct luks_set *set);
+bool luks_all_open(const struct luks_set *set);
+bool luks_jobs_running(const struct luks_set *set);
+/* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc". */
+void luks_describe_missing(const struct luks_set *set, char *buf, size_t size);
+
+#endif
