@@ -8,6 +8,10 @@
 # Expensive builds (static libraries, kernel) are cached outside the clone in
 # $(LUKSINIT_CACHE), keyed by a hash of their recipe.
 
+# A failing step inside a pipe must fail the recipe.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+
 BUILD ?= build
 export LUKSINIT_CACHE ?= /var/cache/luksinit
 B := $(abspath $(BUILD))
@@ -20,13 +24,13 @@ HDRS := $(wildcard init/*.h)
 
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
-	init/uevent.c init/log.c
+	init/uevent.c init/log.c init/fwpath.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
 DEPS_PREFIX = $(shell cat $(B)/deps.prefix)
 MUSL_CC = $(DEPS_PREFIX)/bin/musl-cc
-PKGS := libcryptsetup blkid
+PKGS := libcryptsetup blkid libzstd liblzma
 PKG = PKG_CONFIG_LIBDIR=$(DEPS_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= \
 	pkg-config --static
 
@@ -60,6 +64,21 @@ $(B)/report: tests/guest/report.c $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 
+$(B)/fwtrigger: tests/guest/fwtrigger.c $(B)/deps.prefix
+	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
+	strip --strip-all $@
+
+# The same /init in a kernel without CONFIG_FW_LOADER_USER_HELPER_FALLBACK,
+# for the firmware test of the force_sysfs_fallback knob.
+$(B)/kernel-nofallback.dir: FORCE
+	@mkdir -p $(B)
+	@scripts/build-kernel.sh nofallback | tail -n1 >$@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(B)/bzImage-nofallback: $(B)/init $(B)/kernel-nofallback.dir initramfs.list
+	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel-nofallback.dir)" \
+		$(abspath initramfs.list) $@
+
 $(B)/bzImage: $(B)/init $(B)/kernel.dir initramfs.list
 	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
 		$(abspath initramfs.list) $@
@@ -75,8 +94,8 @@ $(B)/unit: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
 unit: $(B)/unit
 	$(B)/unit
 
-fixtures: $(B)/report
-	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux python3
+fixtures: $(B)/report $(B)/fwtrigger $(B)/bzImage-nofallback
+	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux python3 zstd xz-utils
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
 demo: all fixtures

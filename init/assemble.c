@@ -21,6 +21,7 @@
 
 struct assembly {
 	const struct boot_config *cfg;
+	struct firmware *fw;
 	struct luks_set luks;
 	struct prompt prompt;
 	int prompt_member;
@@ -129,8 +130,10 @@ static void drain_uevents(struct assembly *a, int fd)
 			return;
 		}
 		struct uevent ev;
-		if (n > 0 && uevent_parse(&ev, buf, (size_t)n) == 0)
-			on_block_uevent(&ev, a);
+		if (n == 0 || uevent_parse(&ev, buf, (size_t)n) < 0)
+			continue;
+		on_block_uevent(&ev, a);
+		firmware_on_uevent(a->fw, &ev);
 	}
 }
 
@@ -334,13 +337,14 @@ static int step(struct assembly *a, int uevent_fd, struct assembled_root *out,
 }
 
 int assemble_root(const struct boot_config *cfg, int uevent_fd,
-		  struct assembled_root *out, char *why, size_t why_size,
+		  struct firmware *fw, struct assembled_root *out, char *why, size_t why_size,
 		  const char **hint)
 {
 	static struct assembly a;	/* large; PID 1's stack stays small */
 	memset(&a, 0, sizeof(a));
 	memset(out, 0, sizeof(*out));
 	a.cfg = cfg;
+	a.fw = fw;
 	int rc = luks_init(&a.luks, cfg);
 	if (rc < 0) {
 		snprintf(why, why_size, "cannot set up LUKS unlocking: %s", strerror(-rc));

@@ -10,15 +10,17 @@
 
 #include "cmdline.h"
 #include "devspec.h"
+#include "firmware.h"
 
 struct assembled_root {
 	struct dev_ids dev;
 	bool degraded;	/* mount with -o degraded: members are missing */
 };
 
-/* Returns 0 with out filled, or -errno with a sentence for the user in why
- * and a hint in *hint. */
+/* Firmware requests arriving meanwhile go to fw. Returns 0 with out
+ * filled, or -errno with a sentence for the user in why and a hint. */
 int assemble_root(const struct boot_config *cfg, int uevent_fd,
+		  struct firmware *fw,
 		  struct assembled_root *out, char *why, size_t why_size,
 		  const char **hint);
 

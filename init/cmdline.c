@@ -406,6 +406,13 @@ static const char *set_degraded(struct boot_config *cfg, const char *val)
 	return NULL;
 }
 
+static const char *set_fw_path(struct boot_config *cfg, const char *val)
+{
+	if (val[0] != '/' || path_has_dotdot(val))
+		return "must be an absolute path without ..";
+	return set_text(cfg->fw_path, sizeof(cfg->fw_path), val);
+}
+
 enum value_rule { VAL_NONE, VAL_REQUIRED, VAL_OPTIONAL };
 
 struct param_def {
@@ -437,6 +444,7 @@ static const struct param_def params[] = {
 	{ "rd.luks.allow-discards", VAL_NONE, set_allow_discards },
 	{ "rd.luks.tries", VAL_REQUIRED, set_luks_tries },
 	{ "rd.btrfs.degraded", VAL_REQUIRED, set_degraded },
+	{ "firmware_class.path", VAL_REQUIRED, set_fw_path },
 };
 
 static void apply_param(struct boot_config *cfg, const char *name,

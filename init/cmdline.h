@@ -56,6 +56,7 @@ struct boot_config {
 	bool discard;			/* root_trim=yes, rd.luks.allow-discards */
 	int luks_tries;
 	int degraded_after_s;		/* rd.btrfs.degraded=, -1 = never */
+	char fw_path[CFG_PATH_MAX];	/* firmware_class.path= */
 
 	struct cmdline_problem problems[CFG_PROBLEMS_MAX];
 	int nproblems;

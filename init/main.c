@@ -13,6 +13,7 @@
 #include "assemble.h"
 #include "cmdline.h"
 #include "emergency.h"
+#include "firmware.h"
 #include "log.h"
 #include "rootmount.h"
 #include "switchroot.h"
@@ -24,6 +25,7 @@
 
 struct boot {
 	struct boot_config cfg;
+	struct firmware fw;
 	int uevent_fd;
 	int kmsg_fd;
 	char saved_devkmsg[16];
@@ -97,6 +99,7 @@ static void early_setup(struct boot *b)
 	log_set_console_level(b->cfg.quiet ? LOG_LVL_WARNING : LOG_LVL_INFO);
 	log_info("starting");
 	report_cmdline_problems(&b->cfg);
+	firmware_start(&b->fw, &b->cfg);
 }
 
 static void restore_kernel_knobs(struct boot *b)
@@ -118,6 +121,7 @@ static void hand_over(struct boot *b, struct failure *f)
 	char *envp[] = { "HOME=/", "TERM=linux", NULL };
 
 	log_info("switching to the new root, running %s", cfg->init);
+	firmware_finish(&b->fw);
 	restore_kernel_knobs(b);
 	close(b->uevent_fd);
 	b->uevent_fd = -1;
@@ -147,20 +151,22 @@ static void try_boot(struct boot *b, struct failure *f)
 	}
 
 	struct assembled_root root;
-	if (assemble_root(cfg, b->uevent_fd, &root, f->reason, sizeof(f->reason),
-			  &f->hint) < 0)
+	if (assemble_root(cfg, b->uevent_fd, &b->fw, &root, f->reason,
+			  sizeof(f->reason), &f->hint) < 0)
 		return;
 	if (mount_root(cfg, &root.dev, root.degraded, f->reason,
 		       sizeof(f->reason)) < 0) {
 		f->hint = "check rootfstype= and rootflags= (e.g. subvol=)";
 		return;
 	}
+	firmware_root_mounted(&b->fw, NEWROOT);
 	int rc = switchroot_check_init(NEWROOT, cfg->init);
 	if (rc < 0) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "%s on the new root is not usable: %s", cfg->init,
 			 rc == -ENOEXEC ? "not a program" : strerror(-rc));
 		f->hint = "check init= and rootflags=subvol=; the initramfs is left intact";
+		firmware_root_gone(&b->fw);
 		umount2(NEWROOT, MNT_DETACH);
 		return;
 	}
@@ -169,7 +175,8 @@ static void try_boot(struct boot *b, struct failure *f)
 
 int main(void)
 {
-	struct boot b = { .uevent_fd = -1, .kmsg_fd = -1 };
+	/* Static: the firmware queue is large for PID 1's stack. */
+	static struct boot b = { .uevent_fd = -1, .kmsg_fd = -1 };
 	/* Open before anything else, so no event is missed. */
 	b.uevent_fd = uevent_open();
 	early_setup(&b);

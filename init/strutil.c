@@ -71,3 +71,13 @@ bool path_has_dotdot(const char *path)
 		p = slash + 1;
 	}
 }
+
+int str_concat(char *dst, size_t size, const char *a, const char *b)
+{
+	if (str_copy(dst, size, a) < 0 || str_append(dst, size, b) < 0) {
+		if (size)
+			dst[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}

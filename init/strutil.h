@@ -19,6 +19,10 @@ int parse_uint(const char *s, unsigned long min, unsigned long max,
 
 bool str_starts_with(const char *s, const char *prefix);
 
+/* dst = a followed by b (no separator added); -ENAMETOOLONG if it does
+ * not fit, and dst is then empty. */
+int str_concat(char *dst, size_t size, const char *a, const char *b);
+
 /* True if any '/'-separated component of path is "..". */
 bool path_has_dotdot(const char *path);
 

@@ -52,12 +52,35 @@ detach_all() {
 	loops=()
 }
 
+# Firmware for the firmware tests, kept in $out/fw for comparison: the
+# root gets some plain, some only compressed; initramfs.bin goes into a
+# test initramfs instead.
+make_firmware() {
+	local fw=$out/fw
+	rm -rf "$fw"
+	mkdir -p "$fw"
+	head -c 4096 /dev/urandom >"$fw/root-only.bin"
+	head -c 2048 /dev/urandom >"$fw/initramfs.bin"
+	head -c 225000 /dev/urandom | base64 >"$fw/comp-zst.bin"
+	head -c 225000 /dev/urandom | base64 >"$fw/comp-xz.bin"
+	head -c $((6 * 1024 * 1024)) /dev/urandom >"$fw/big.bin"
+	zstd -q -19 -k "$fw/comp-zst.bin"
+	xz -k --check=crc32 "$fw/comp-xz.bin"
+}
+
 populate_root_subvol() {
 	btrfs -q subvolume create "$mnt/@root"
 	local r="$mnt/@root"
 	mkdir -p "$r/sbin" "$r/dev" "$r/proc" "$r/sys" "$r/run" "$r/etc" "$r/tmp"
 	install -m 0755 "$report" "$r/sbin/init"
 	printf 'NAME="luksinit test root"\nID=luksinit-test\n' >"$r/etc/os-release"
+	if [ -n "${WITH_FIRMWARE:-}" ]; then
+		local d="$r/lib/firmware/luksinit-test"
+		mkdir -p "$d"
+		cp "$out/fw/root-only.bin" "$out/fw/big.bin" "$d/"
+		cp "$out/fw/comp-zst.bin.zst" "$out/fw/comp-xz.bin.xz" "$d/"
+		echo "not firmware: must never be read" >"$r/etc/fwsecret"
+	fi
 }
 
 # encrypt IMAGE KIND KEYFILE: KIND is luks1, luks2 (PBKDF2) or argon2id,
@@ -119,9 +142,10 @@ make_fs() {
 }
 
 rm -f "$out/fixtures.env.tmp"
+make_firmware
 make_fs SINGLE single single single.img
 make_fs RAID1 raid1 raid1 raid1-a.img raid1-b.img
-make_fs CRYPT2 crypt2 raid1 crypt2-a.img:luks2 crypt2-b.img:luks2
+WITH_FIRMWARE=1 make_fs CRYPT2 crypt2 raid1 crypt2-a.img:luks2 crypt2-b.img:luks2
 make_fs CRYPT3 crypt3 raid1c3 crypt3-a.img:argon2id crypt3-b.img:argon2id crypt3-c.img:argon2id
 make_fs MIXED mixed raid1 mixed-a.img:luks1 mixed-b.img:luks2
 make_fs DIFF diff raid1 diff-a.img:luks2 diff-b.img:luks2:other-pass.key

@@ -89,6 +89,38 @@ static void print_btrfs_devices(void)
 		closedir(d);
 }
 
+/* Lines logged by the fwtrigger test helper, which may still be writing. */
+static void print_fwtest(void)
+{
+	char buf[8192];
+	for (int i = 0; i < 300; i++) {
+		int fd = open("/run/fwtest.log", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		if (strstr(buf, "FWTEST end"))
+			break;
+		usleep(50000);
+	}
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		printf("RESULT %s\n", line);
+}
+
+static int count_pending_firmware(void)
+{
+	DIR *d = opendir("/sys/class/firmware");
+	struct dirent *de;
+	int n = 0;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && strcmp(de->d_name, "timeout") != 0)
+			n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static void print_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -160,6 +192,11 @@ int main(int argc, char **argv, char **envp)
 	print_file_line("uptime", "/proc/uptime");
 	print_file_line("cmdline", "/proc/cmdline");
 	print_file_line("printk_devkmsg", "/proc/sys/kernel/printk_devkmsg");
+	print_file_line("fw_timeout", "/sys/class/firmware/timeout");
+	print_file_line("fw_force_sysfs_fallback",
+			"/proc/sys/kernel/firmware_config/force_sysfs_fallback");
+	printf("RESULT fw_pending=%d\n", count_pending_firmware());
+	print_fwtest();
 	print_mounts();
 	print_btrfs_devices();
 	inspect_initramfs();

@@ -37,6 +37,7 @@ void devspec_tests(void);
 void mountopts_tests(void);
 void uevent_tests(void);
 void log_tests(void);
+void fwpath_tests(void);
 void strutil_tests(void);
 
 #endif

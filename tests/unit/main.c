@@ -25,6 +25,7 @@ int main(void)
 	mountopts_tests();
 	uevent_tests();
 	log_tests();
+	fwpath_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

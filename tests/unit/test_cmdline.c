@@ -179,6 +179,16 @@ static void long_values_rejected(void)
 	CHECK(cfg.nproblems == 1);
 }
 
+static void firmware_path(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "firmware_class.path=/opt/fw");
+	CHECK_STR(cfg.fw_path, "/opt/fw");
+	parse(&cfg, "firmware_class.path=opt firmware_class.path=/a/../b");
+	CHECK_STR(cfg.fw_path, "");
+	CHECK(cfg.nproblems == 2);
+}
+
 static void panic_and_shell(void)
 {
 	struct boot_config cfg;
@@ -203,6 +213,7 @@ void cmdline_tests(void)
 	RUN(problems_are_bounded);
 	RUN(long_values_rejected);
 	RUN(panic_and_shell);
+	RUN(firmware_path);
 }
 
 static void genkernel_luks_dialect(void)

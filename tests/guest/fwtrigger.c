@@ -1,0 +1,110 @@
+/*
+ * Test helper, booted as rdinit=/fwtrigger in a test initramfs: it plays a
+ * driver that asks for firmware while the initramfs runs. It forks; the
+ * parent becomes /init (PID 1), the child waits until /init is up, then
+ * makes each request listed in /fwtest.list through the kernel's
+ * test_firmware driver, one after another, and logs what the "driver" got:
+ * to the console and to /run/fwtest.log (which moves into the new root,
+ * where the test root's /sbin/init prints it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TRIGGER "/sys/devices/virtual/misc/test_firmware/trigger_request"
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* /init lifts the firmware timeout right after mounting /sys and /run:
+ * from then on it is the situation of a driver asking during boot. */
+static int wait_for_init(void)
+{
+	for (int i = 0; i < 1500; i++) {
+		char buf[8] = "";
+		int fd = open("/sys/class/firmware/timeout", O_RDONLY);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n > 0 && buf[0] == '0')
+				return 0;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void request(int trig, int dev, int log, const char *name)
+{
+	long long t0 = now_ms();
+	ssize_t w = write(trig, name, strlen(name));
+	int err = w < 0 ? errno : 0;
+	long long waited = now_ms() - t0;
+	static unsigned char buf[65536];
+	uint64_t h = 1469598103934665603ULL;
+	size_t total = 0;
+	ssize_t n;
+	while (err == 0 && (n = pread(dev, buf, sizeof(buf), (off_t)total)) > 0) {
+		h = fnv1a(h, buf, (size_t)n);
+		total += (size_t)n;
+	}
+	char line[512];
+	int len = snprintf(line, sizeof(line),
+			   "FWTEST name=%s rc=%d bytes=%zu fnv=%016llx waited_ms=%lld\n",
+			   name, err, total, (unsigned long long)h, waited);
+	if (len > 0) {
+		write(1, line, (size_t)len);
+		write(log, line, (size_t)len);
+	}
+}
+
+static void child(void)
+{
+	if (wait_for_init() < 0) {
+		dprintf(1, "FWTEST error=init-never-lifted-timeout\n");
+		_exit(1);
+	}
+	/* Open everything now: after switch_root these paths are gone. */
+	int log = open("/run/fwtest.log", O_WRONLY | O_CREAT | O_APPEND, 0644);
+	int trig = open(TRIGGER, O_WRONLY);
+	int dev = open("/dev/test_firmware", O_RDONLY);
+	FILE *list = fopen("/fwtest.list", "r");
+	if (log < 0 || trig < 0 || dev < 0 || !list) {
+		dprintf(1, "FWTEST error=setup (%s)\n", strerror(errno));
+		_exit(1);
+	}
+	char name[300];
+	while (fgets(name, sizeof(name), list)) {
+		name[strcspn(name, "\n")] = '\0';
+		if (name[0])
+			request(trig, dev, log, name);
+	}
+	write(log, "FWTEST end\n", 11);
+	_exit(0);
+}
+
+int main(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		child();
+	char *const argv[] = { "/init", NULL };
+	char *const envp[] = { "HOME=/", "TERM=linux", NULL };
+	execve("/init", argv, envp);
+	return 1;
+}
