@@ -24,7 +24,7 @@ HDRS := $(wildcard init/*.h)
 
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
-	init/uevent.c init/log.c init/fwpath.c
+	init/uevent.c init/log.c init/fwpath.c init/fwreader.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -87,9 +87,11 @@ $(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir initramfs.list
 	LUKSINIT_BUILD=$(B) scripts/make-cpio.sh "$$(cat $(B)/kernel.dir)" \
 		$(abspath initramfs.list) $@
 
+# Host build: the decompression tests use Debian's libzstd and liblzma.
 $(B)/unit: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
 	@mkdir -p $(B)
-	$(CC) $(CSTD) $(WARN) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE)
+	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev
+	$(CC) $(CSTD) $(WARN) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) -lzstd -llzma
 
 unit: $(B)/unit
 	$(B)/unit

@@ -38,6 +38,7 @@ void mountopts_tests(void);
 void uevent_tests(void);
 void log_tests(void);
 void fwpath_tests(void);
+void fwreader_tests(void);
 void strutil_tests(void);
 
 #endif

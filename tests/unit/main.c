@@ -26,6 +26,7 @@ int main(void)
 	uevent_tests();
 	log_tests();
 	fwpath_tests();
+	fwreader_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
