@@ -68,6 +68,10 @@ $(B)/fwtrigger: tests/guest/fwtrigger.c $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 
+$(B)/fakeuevent: tests/guest/fakeuevent.c $(B)/deps.prefix
+	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
+	strip --strip-all $@
+
 # The same /init in a kernel without CONFIG_FW_LOADER_USER_HELPER_FALLBACK,
 # for the firmware test of the force_sysfs_fallback knob.
 $(B)/kernel-nofallback.dir: FORCE
@@ -96,8 +100,8 @@ $(B)/unit: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
 unit: $(B)/unit
 	$(B)/unit
 
-fixtures: $(B)/report $(B)/fwtrigger $(B)/bzImage-nofallback
-	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux python3 zstd xz-utils
+fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/bzImage-nofallback
+	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux python3 zstd xz-utils busybox-static
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
 demo: all fixtures

@@ -12,6 +12,7 @@
 #include "luks.h"
 #include "mountopts.h"
 #include "prompt.h"
+#include "reaper.h"
 #include "strutil.h"
 #include "uevent.h"
 
@@ -21,7 +22,7 @@
 
 struct assembly {
 	const struct boot_config *cfg;
-	struct firmware *fw;
+	const struct boot_io *io;
 	struct luks_set luks;
 	struct prompt prompt;
 	int prompt_member;
@@ -125,6 +126,12 @@ static void drain_uevents(struct assembly *a, int fd)
 			devices_coldplug(on_block_uevent, a);
 			continue;
 		}
+		if (n == -EPERM || n == -EMSGSIZE) {
+			log_debug("ignored a uevent %s", n == -EPERM
+					  ? "that did not come from the kernel"
+					  : "that was too big");
+			continue;
+		}
 		if (n < 0) {
 			log_warn("reading uevents failed: %s", strerror((int)-n));
 			return;
@@ -133,7 +140,7 @@ static void drain_uevents(struct assembly *a, int fd)
 		if (n == 0 || uevent_parse(&ev, buf, (size_t)n) < 0)
 			continue;
 		on_block_uevent(&ev, a);
-		firmware_on_uevent(a->fw, &ev);
+		firmware_on_uevent(a->io->fw, &ev);
 	}
 }
 
@@ -282,7 +289,7 @@ static void progress(struct assembly *a)
 }
 
 /* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
-static int step(struct assembly *a, int uevent_fd, struct assembled_root *out,
+static int step(struct assembly *a, struct assembled_root *out,
 		char *why, size_t why_size, const char **hint)
 {
 	if (a->luks.failure[0]) {
@@ -313,38 +320,41 @@ static int step(struct assembly *a, int uevent_fd, struct assembled_root *out,
 		return -ETIMEDOUT;
 	}
 
-	struct pollfd pfd[3] = {
-		{ .fd = uevent_fd, .events = POLLIN },
+	struct pollfd pfd[4] = {
+		{ .fd = a->io->uevent_fd, .events = POLLIN },
 		{ .fd = luks_notify_fd(&a->luks), .events = POLLIN },
 		{ .fd = a->prompt.active ? 0 : -1, .events = POLLIN },
+		{ .fd = a->io->reaper_fd, .events = POLLIN },
 	};
 	bool paused = waiting_on_person_or_kdf(a);
-	int rc = poll(pfd, 3, poll_timeout(a));
+	int rc = poll(pfd, 4, poll_timeout(a));
 	tick(a, paused);
 	if (rc < 0 && errno != EINTR) {
 		snprintf(why, why_size, "poll failed: %s", strerror(errno));
 		return -errno;
 	}
 	if (rc > 0 && (pfd[0].revents & POLLIN))
-		drain_uevents(a, uevent_fd);
+		drain_uevents(a, a->io->uevent_fd);
 	if (rc > 0 && (pfd[1].revents & POLLIN))
 		on_unlocked(a);
 	if (rc > 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
 		on_console(a);
+	if (rc > 0 && (pfd[3].revents & POLLIN))
+		reaper_drain(a->io->reaper_fd);
 	if (!paused)
 		progress(a);
 	return 0;
 }
 
-int assemble_root(const struct boot_config *cfg, int uevent_fd,
-		  struct firmware *fw, struct assembled_root *out, char *why, size_t why_size,
+int assemble_root(const struct boot_config *cfg, const struct boot_io *io,
+		  struct assembled_root *out, char *why, size_t why_size,
 		  const char **hint)
 {
 	static struct assembly a;	/* large; PID 1's stack stays small */
 	memset(&a, 0, sizeof(a));
 	memset(out, 0, sizeof(*out));
 	a.cfg = cfg;
-	a.fw = fw;
+	a.io = io;
 	int rc = luks_init(&a.luks, cfg);
 	if (rc < 0) {
 		snprintf(why, why_size, "cannot set up LUKS unlocking: %s", strerror(-rc));
@@ -357,7 +367,7 @@ int assemble_root(const struct boot_config *cfg, int uevent_fd,
 
 	devices_coldplug(on_block_uevent, &a);
 	luks_schedule(&a.luks);
-	while ((rc = step(&a, uevent_fd, out, why, why_size, hint)) == 0)
+	while ((rc = step(&a, out, why, why_size, hint)) == 0)
 		;
 	prompt_stop(&a.prompt);
 	luks_cleanup(&a.luks);

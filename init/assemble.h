@@ -17,10 +17,16 @@ struct assembled_root {
 	bool degraded;	/* mount with -o degraded: members are missing */
 };
 
-/* Firmware requests arriving meanwhile go to fw. Returns 0 with out
- * filled, or -errno with a sentence for the user in why and a hint. */
-int assemble_root(const struct boot_config *cfg, int uevent_fd,
-		  struct firmware *fw,
+/* What the loop listens to besides its own state. */
+struct boot_io {
+	int uevent_fd;
+	int reaper_fd;		/* SIGCHLD signalfd, or -1 */
+	struct firmware *fw;	/* gets the firmware requests meanwhile */
+};
+
+/* Returns 0 with out filled, or -errno with a sentence for the user in
+ * why and a hint. */
+int assemble_root(const struct boot_config *cfg, const struct boot_io *io,
 		  struct assembled_root *out, char *why, size_t why_size,
 		  const char **hint);
 

@@ -72,6 +72,13 @@ void boot_config_init(struct boot_config *cfg)
 static void problem(struct boot_config *cfg, const char *param,
 		    const char *why)
 {
+	for (int i = 0; i < cfg->nproblems; i++) {
+		struct cmdline_problem *p = &cfg->problems[i];
+		if (p->why == why && strncmp(p->param, param, sizeof(p->param) - 1) == 0) {
+			p->times++;
+			return;
+		}
+	}
 	if (cfg->nproblems >= CFG_PROBLEMS_MAX) {
 		cfg->problems_dropped++;
 		return;
@@ -81,6 +88,7 @@ static void problem(struct boot_config *cfg, const char *param,
 		str_copy_n(p->param, sizeof(p->param), param,
 			   sizeof(p->param) - 1);
 	p->why = why;
+	p->times = 1;
 }
 
 /* A handler returns NULL on success, else the reason the value is bad. */

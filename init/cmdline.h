@@ -25,6 +25,7 @@
 struct cmdline_problem {
 	char param[48];
 	const char *why;
+	int times;	/* the same problem again and again counts once */
 };
 
 /* One LUKS container to open: from crypt_roots=, rd.luks.uuid= or

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "reaper.h"
 
 /* Used when the console gives no input at all (EOF): retry now and then
  * instead of spinning or giving up. */
@@ -54,6 +55,7 @@ static void run_shell(void)
 	if (pid == 0) {
 		/* A session leader with the console as controlling tty, so
 		 * that job control and ^C work in the shell. */
+		reaper_reset_sigmask();
 		setsid();
 		ioctl(0, TIOCSCTTY, 1);
 		char *const argv[] = { RESCUE_SHELL, "-i", NULL };

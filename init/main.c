@@ -15,6 +15,7 @@
 #include "emergency.h"
 #include "firmware.h"
 #include "log.h"
+#include "reaper.h"
 #include "rootmount.h"
 #include "switchroot.h"
 #include "sysmounts.h"
@@ -27,6 +28,7 @@ struct boot {
 	struct boot_config cfg;
 	struct firmware fw;
 	int uevent_fd;
+	int reaper_fd;
 	int kmsg_fd;
 	char saved_devkmsg[16];
 	char cmdline[CMDLINE_MAX];
@@ -57,9 +59,14 @@ static void read_cmdline(struct boot *b)
 
 static void report_cmdline_problems(const struct boot_config *cfg)
 {
-	for (int i = 0; i < cfg->nproblems; i++)
-		log_warn("ignoring %s=: %s", cfg->problems[i].param,
-			 cfg->problems[i].why);
+	for (int i = 0; i < cfg->nproblems; i++) {
+		const struct cmdline_problem *p = &cfg->problems[i];
+		if (p->times > 1)
+			log_warn("ignoring %s=: %s (%d times)", p->param, p->why,
+				 p->times);
+		else
+			log_warn("ignoring %s=: %s", p->param, p->why);
+	}
 	if (cfg->problems_dropped)
 		log_warn("%d more command-line problems not shown",
 			 cfg->problems_dropped);
@@ -125,6 +132,9 @@ static void hand_over(struct boot *b, struct failure *f)
 	restore_kernel_knobs(b);
 	close(b->uevent_fd);
 	b->uevent_fd = -1;
+	close(b->reaper_fd);
+	b->reaper_fd = -1;
+	reaper_reset_sigmask();
 	int rc = switch_root(NEWROOT, cfg->init, argv, envp);
 	snprintf(f->reason, sizeof(f->reason), "switching to the new root failed: %s",
 		 strerror(-rc));
@@ -137,6 +147,8 @@ static void try_boot(struct boot *b, struct failure *f)
 	const struct boot_config *cfg = &b->cfg;
 	if (b->uevent_fd < 0)
 		b->uevent_fd = uevent_open();
+	if (b->reaper_fd < 0)
+		b->reaper_fd = reaper_open();
 	if (cfg->root.kind == DEVSPEC_NONE) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "no usable root= on the kernel command line");
@@ -151,8 +163,9 @@ static void try_boot(struct boot *b, struct failure *f)
 	}
 
 	struct assembled_root root;
-	if (assemble_root(cfg, b->uevent_fd, &b->fw, &root, f->reason,
-			  sizeof(f->reason), &f->hint) < 0)
+	struct boot_io io = { b->uevent_fd, b->reaper_fd, &b->fw };
+	if (assemble_root(cfg, &io, &root, f->reason, sizeof(f->reason),
+			  &f->hint) < 0)
 		return;
 	if (mount_root(cfg, &root.dev, root.degraded, f->reason,
 		       sizeof(f->reason)) < 0) {
@@ -176,7 +189,7 @@ static void try_boot(struct boot *b, struct failure *f)
 int main(void)
 {
 	/* Static: the firmware queue is large for PID 1's stack. */
-	static struct boot b = { .uevent_fd = -1, .kmsg_fd = -1 };
+	static struct boot b = { .uevent_fd = -1, .reaper_fd = -1, .kmsg_fd = -1 };
 	/* Open before anything else, so no event is missed. */
 	b.uevent_fd = uevent_open();
 	early_setup(&b);

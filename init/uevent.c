@@ -194,9 +194,10 @@ ssize_t uevent_recv(int fd, char *buf, size_t size)
 	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EINTR ? -EAGAIN : -errno;
-	if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    (size_t)n > UEVENT_MSG_MAX || !sender_is_kernel(&msg, &from))
-		return 0;
+	if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n > UEVENT_MSG_MAX)
+		return -EMSGSIZE;
+	if (!sender_is_kernel(&msg, &from))
+		return -EPERM;
 	buf[n] = '\0';
 	return n;
 }

@@ -43,9 +43,9 @@ bool uevent_is_block_add(const struct uevent *ev);
 int uevent_open(void);
 
 /* Receives one message into buf (size >= UEVENT_MSG_MAX + 1). Returns its
- * length; 0 if a message was dropped because it was not from the kernel
- * (sender port or credentials), malformed or oversized; -EAGAIN when
- * nothing is queued; other -errno on failure. */
+ * length; -EPERM for a message not from the kernel (sender port or
+ * credentials) and -EMSGSIZE for an oversized one, both dropped; -EAGAIN
+ * when nothing is queued; other -errno on failure. */
 ssize_t uevent_recv(int fd, char *buf, size_t size);
 
 #endif

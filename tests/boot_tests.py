@@ -574,6 +574,131 @@ def firmware_kernel_without_fallback_uses_force_knob():
     expect_clean_firmware_state(b, force="0")
 
 
+
+# ---- failure paths and hostile input (issue 4) -----------------------------
+
+PROMPT = r"Press r \+ Enter to retry"
+
+
+def overlay_initrd(name, lines):
+    """An extra cpio the kernel unpacks over the embedded initramfs."""
+    d = os.path.join(BUILD, "overlays")
+    os.makedirs(d, exist_ok=True)
+    lst = os.path.join(d, name + ".list")
+    with open(lst, "w") as f:
+        f.write("".join(l + "\n" for l in lines))
+    out = os.path.join(d, name + ".cpio.gz")
+    kdir = open(os.path.join(BUILD, "kernel.dir")).read().strip()
+    subprocess.run([os.path.join(HERE, "..", "scripts", "make-cpio.sh"),
+                    kdir, lst, out], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return out
+
+
+def failed_to_prompt(b, reason):
+    no_panic(b)
+    expect("boot failed: " + reason in b.out, "no clear message: " + reason)
+    expect("hint: " in b.out, "no hint on what to try")
+    expect(re.search(PROMPT, b.out), "no retry/reboot prompt")
+    expect(not b.results, "something booted anyway")
+    expect(b.res.status == 0 and not b.res.timed_out, "the VM did not power off "
+           "from the prompt")
+
+
+@case
+def wrong_rootfstype_is_reported():
+    b = boot("wrong_rootfstype_is_reported",
+             "root=UUID=%s rootflags=subvol=@root rootfstype=ext4 panic=0"
+             % FX["SINGLE_UUID"], ["single.img"], script=[(PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "cannot mount /dev/vda on /newroot (ext4: ")
+
+
+@case
+def corrupt_luks_header_on_one_member():
+    b = boot("corrupt_luks_header_on_one_member",
+             "root=UUID=%s rootflags=subvol=@root panic=0 rd.luks.uuid=%s "
+             "rd.luks.uuid=%s" % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
+                                  luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "corrupt-b.img"], script=[(PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "cannot unlock")
+    expect("on /dev/vdb): LUKS header unreadable or corrupt" in b.out,
+           "the corrupt member is not named")
+
+
+@case
+def garbage_command_line():
+    cmd = ("root=UUID= rootwait=3 panic=0 rootwait=99999999999999999999 "
+           "init=/" + "x" * 600 + " rd.luks.tries=-3 rootflags=,,, " +
+           " ".join("crypt_roots=UUID=%d" % i for i in range(60)) +
+           ' rd.luks.name=a=b/c rootfstype="unbalanced and never closed')
+    expect(len(cmd) < 2000, "test command line too long for the kernel")
+    b = boot("garbage_command_line", cmd, ["single.img"],
+             script=[(PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "no usable root= on the kernel command line")
+    for param in ("root", "rootwait", "init", "rd.luks.tries", "crypt_roots",
+                  "rd.luks.name"):
+        expect("ignoring %s=: " % param in b.out, "no message naming %s=" % param)
+
+
+@case
+def fake_uevents_from_userspace_are_ignored():
+    # The passphrase comes late, so /init is in its loop when they arrive.
+    b = boot("fake_uevents_from_userspace_are_ignored",
+             "root=UUID=%s rootflags=subvol=@root rd.debug rdinit=/fakeuevent "
+             "rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             initrd=overlay_initrd("fakeuevent", [
+                 "file /fakeuevent %s/fakeuevent 0755 0 0" % BUILD]),
+             script=[(SHARED_PROMPT, PASS + "\n", 3)])
+    booted_to_report(b)
+    expect("FAKEUEVENT sent=3" in b.out, "the forger could not send")
+    expect(b.out.count("ignored a uevent that did not come from the kernel") >= 3,
+           "forged uevents were not seen and dropped")
+    for forged in ("vdz", "fake.bin", "etc/shadow"):
+        expect(not re.search(r"luksinit: .*%s" % re.escape(forged), b.out),
+               "/init acted on a forged uevent (%s)" % forged)
+
+
+BUSYBOX = "/bin/busybox"
+
+
+@case
+def rescue_shell_then_retry():
+    b = boot("rescue_shell_then_retry",
+             "root=UUID=%s rootflags=subvol=@root init=/sbin/nothere panic=0"
+             % FX["SINGLE_UUID"], ["single.img"],
+             initrd=overlay_initrd("shell", [
+                 "dir /bin 0755 0 0", "file /bin/busybox %s 0755 0 0" % BUSYBOX,
+                 "slink /bin/sh busybox 0777 0 0"]),
+             script=[(r"\(initramfs\) # ", "ls /init /newroot && echo INTACT-$((40+2))\n", 0),
+                     (r"INTACT-42(.|\n)*\(initramfs\) # ", "exit\n", 0),
+                     (r"trying to boot again(.|\n)*\(initramfs\) # ",
+                      "/bin/busybox poweroff -f\n", 0)])
+    no_panic(b)
+    expect("/sbin/nothere on the new root is not usable" in b.out, "no reason given")
+    expect("starting rescue shell /bin/sh" in b.out, "no rescue shell")
+    expect("INTACT-42" in b.out, "the initramfs was not intact in the shell")
+    expect(b.out.count("/sbin/nothere on the new root is not usable") >= 2,
+           "leaving the shell did not retry the boot")
+    expect(b.res.status == 0 and not b.res.timed_out, "did not power off")
+
+
+@case
+def panic_5_reboots_after_report():
+    b = boot("panic_5_reboots_after_report",
+             "root=UUID=0badc0de-0000-4000-8000-000000000000 rootwait=1 panic=5",
+             ["single.img"], timeout=60)
+    no_panic(b)
+    m1 = re.search(r"\[\s*([\d.]+)\] luksinit: boot failed: root=UUID=0badc0de", b.out)
+    m2 = re.search(r"\[\s*([\d.]+)\] reboot: Restarting system", b.out)
+    expect(m1 and m2, "no failure report followed by a reboot")
+    waited = float(m2.group(1)) - float(m1.group(1))
+    expect(4.5 <= waited < 15, "rebooted %.1f s after the report, not 5" % waited)
+    expect("Press r + Enter" not in b.out, "waited at the prompt despite panic=")
+    print("  rebooted %.1f s after the failure report" % waited)
+
+
 def main():
     passed = failed = 0
     for fn in CASES:

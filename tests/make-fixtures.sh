@@ -156,5 +156,11 @@ for img in crypt2-a.img crypt2-b.img; do
 		--pbkdf-force-iterations 1000 --key-file "$out/pass.key" \
 		"$out/$img" "$out/member.key"
 done
+# A member whose LUKS2 header is damaged in both copies (primary JSON at
+# 4-16 KiB, secondary at 20-32 KiB): the magic stays, so blkid still says
+# crypto_LUKS, but no header can be loaded.
+cp --sparse=always "$out/crypt2-b.img" "$out/corrupt-b.img"
+dd if=/dev/urandom of="$out/corrupt-b.img" bs=4096 seek=1 count=3 conv=notrunc status=none
+dd if=/dev/urandom of="$out/corrupt-b.img" bs=4096 seek=5 count=3 conv=notrunc status=none
 mv "$out/fixtures.env.tmp" "$out/fixtures.env"
 echo "$want" >"$stamp"

@@ -1,0 +1,72 @@
+/*
+ * Test helper, booted as rdinit=/fakeuevent: a process in the initramfs
+ * that forges uevents. It forks; the parent becomes /init, the child waits
+ * until /init is up, then sends kernel-looking messages to the kernel's
+ * uevent multicast group from userspace: a fake block device and a fake
+ * firmware request. /init must ignore both (they are not from the kernel).
+ */
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int wait_for_init(void)
+{
+	for (int i = 0; i < 1500; i++) {
+		char buf[8] = "";
+		int fd = open("/sys/class/firmware/timeout", O_RDONLY);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n > 0 && buf[0] == '0')
+				return 0;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+static int send_fake(int fd, const char *fields)
+{
+	char msg[512];
+	size_t n = strlen(fields);
+	memcpy(msg, fields, n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (msg[i] == '|')
+			msg[i] = '\0';
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	return sendto(fd, msg, n + 1, 0, (struct sockaddr *)&to, sizeof(to)) < 0 ? -1 : 0;
+}
+
+static void child(void)
+{
+	if (wait_for_init() < 0)
+		_exit(1);
+	int fd = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_KOBJECT_UEVENT);
+	struct sockaddr_nl me = { .nl_family = AF_NETLINK };
+	bind(fd, (struct sockaddr *)&me, sizeof(me));
+	int sent = 0;
+	sent += send_fake(fd, "add@/devices/virtual/block/vdz|ACTION=add|"
+			      "DEVPATH=/devices/virtual/block/vdz|SUBSYSTEM=block|"
+			      "DEVNAME=vdz|DEVTYPE=disk|MAJOR=254|MINOR=99|SEQNUM=9000") == 0;
+	sent += send_fake(fd, "add@/devices/virtual/misc/test_firmware/fake.bin|"
+			      "ACTION=add|DEVPATH=/devices/virtual/misc/test_firmware/fake.bin|"
+			      "SUBSYSTEM=firmware|FIRMWARE=luksinit-test/fake.bin|SEQNUM=9001") == 0;
+	sent += send_fake(fd, "add@/devices/virtual/block/vdy|ACTION=add|"
+			      "DEVPATH=/devices/virtual/block/vdy|SUBSYSTEM=block|"
+			      "DEVNAME=../../etc/shadow|SEQNUM=9002") == 0;
+	dprintf(1, "FAKEUEVENT sent=%d\n", sent);
+	_exit(0);
+}
+
+int main(void)
+{
+	if (fork() == 0)
+		child();
+	char *const argv[] = { "/init", NULL };
+	char *const envp[] = { "HOME=/", "TERM=linux", NULL };
+	execve("/init", argv, envp);
+	return 1;
+}
