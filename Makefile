@@ -34,7 +34,7 @@ PKGS := libcryptsetup blkid libzstd liblzma
 PKG = PKG_CONFIG_LIBDIR=$(DEPS_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= \
 	pkg-config --static
 
-.PHONY: all demo check unit fixtures clean FORCE
+.PHONY: all demo check unit fixtures fuzz fuzz-build lint clean FORCE
 all: $(B)/bzImage $(B)/initramfs.cpio.gz
 
 # The cached builds are asked every time (a warm answer takes well under a
@@ -100,6 +100,23 @@ $(B)/unit: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
 unit: $(B)/unit
 	$(B)/unit
 
+# libFuzzer targets, one per parser (and the firmware decompressor).
+FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader
+FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_SECONDS ?= 300
+CHECK_FUZZ_SECONDS ?= 30
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE) $(HDRS)
+	@mkdir -p $(B)/fuzz
+	@scripts/ensure-packages.sh clang libclang-rt-14-dev libzstd-dev liblzma-dev
+	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $< $(PURE) -lzstd -llzma
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
+
 fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/bzImage-nofallback
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux python3 zstd xz-utils busybox-static
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
@@ -107,8 +124,8 @@ fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/bzImage-nofallback
 demo: all fixtures
 	scripts/demo.sh $(B)
 
-check: $(B)/unit all fixtures
-	tests/run-all.sh $(B)
+check: $(B)/unit all fixtures fuzz-build
+	CHECK_FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) tests/run-all.sh $(B)
 
 clean:
 	rm -rf $(B)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "btrfs.h"
 #include "devices.h"
@@ -19,6 +20,7 @@
 #define SEEN_MAX 16
 #define PROGRESS_EVERY_MS 10000
 #define OPENED_MAX 16
+#define CONSOLE_EOFS_MAX 5
 
 struct assembly {
 	const struct boot_config *cfg;
@@ -27,6 +29,7 @@ struct assembly {
 	struct prompt prompt;
 	int prompt_member;
 	bool console_gone;
+	int console_eofs;
 
 	struct dev_ids root;
 	bool matched;
@@ -176,6 +179,7 @@ static void on_console(struct assembly *a)
 	case PROMPT_MORE:
 		return;
 	case PROMPT_DONE:
+		a->console_eofs = 0;
 		luks_offer(&a->luks, &pass, a->prompt_member);
 		return;
 	case PROMPT_ERROR:
@@ -183,6 +187,12 @@ static void on_console(struct assembly *a)
 		return;
 	case PROMPT_EOF:
 		prompt_stop(&a->prompt);
+		/* On a terminal that is Ctrl-D: ask again. A console that only
+		 * ever says EOF (a hung-up line, /dev/null) must not spin. */
+		if (isatty(0) && ++a->console_eofs < CONSOLE_EOFS_MAX) {
+			log_notice("empty input (Ctrl-D); asking again");
+			return;
+		}
 		log_err("the console gives no input; cannot ask for the passphrase");
 		a->console_gone = true;
 		return;

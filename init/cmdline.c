@@ -19,6 +19,14 @@ static char *skip_spaces(char *s)
 	return s;
 }
 
+static bool has_control_chars(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 char *cmdline_next_arg(char *args, char **param, char **val)
 {
 	args = skip_spaces(args);
@@ -93,14 +101,6 @@ static void problem(struct boot_config *cfg, const char *param,
 
 /* A handler returns NULL on success, else the reason the value is bad. */
 typedef const char *(*param_fn)(struct boot_config *cfg, const char *val);
-
-static bool has_control_chars(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
 
 static const char *set_root(struct boot_config *cfg, const char *val)
 {
@@ -227,6 +227,8 @@ static const char *check_key_path(const char *path)
 		return "key file must be an absolute path in the initramfs";
 	if (path[1] == '\0' || path_has_dotdot(path))
 		return "key file path must not contain ..";
+	if (has_control_chars(path))
+		return "control characters in key file path";
 	return NULL;
 }
 

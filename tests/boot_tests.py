@@ -660,6 +660,28 @@ def fake_uevents_from_userspace_are_ignored():
                "/init acted on a forged uevent (%s)" % forged)
 
 
+@case
+def hostile_passphrase_input():
+    """A 5000-character line, control characters and Ctrl-D at the prompt:
+    each is a failed or repeated attempt, never a crash or a hang."""
+    b = boot("hostile_passphrase_input",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, "A" * 5000 + "\n", 0),
+                     (SHARED_PROMPT, "\x01\x02\x1b[A\x7fx\n", 0),
+                     (SHARED_PROMPT, "\x04", 0),
+                     (r"asking again(.|\n)*" + SHARED_PROMPT, PASS + "\n", 0)],
+             timeout=120)
+    assert_array(b, "CRYPT2", 2)
+    expect("no key available with this passphrase (2 tries left)" in b.out,
+           "the long line was not a failed attempt")
+    expect("no key available with this passphrase (1 try left)" in b.out,
+           "the control characters were not a failed attempt")
+    expect("empty input (Ctrl-D); asking again" in b.out, "Ctrl-D not handled")
+    expect("AAAAAAAAAA" not in b.out, "the typed input was echoed")
+
+
 BUSYBOX = "/bin/busybox"
 
 

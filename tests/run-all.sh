@@ -8,6 +8,7 @@ log=$build/test-results.txt
 : >"$log"
 
 "$build/unit" | tee -a "$log"
+"$here/run-fuzz.sh" "$build" "${CHECK_FUZZ_SECONDS:-30}" | tee -a "$log"
 python3 "$here/boot_tests.py" "$build" ${BOOT_TESTS:-} | tee -a "$log"
 
 passed=$(grep -c '^PASS ' "$log")

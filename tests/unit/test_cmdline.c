@@ -283,6 +283,9 @@ static void malformed_luks_values(void)
 	CHECK(cfg.nproblems == 8);
 	CHECK(cfg.keyfile[0] == '\0');
 	CHECK(cfg.luks_tries == LUKS_TRIES_DEFAULT);
+	parse(&cfg, "rd.luks.key=/\x06" "ee rd.luks.key=1111=/a\x01" "b");
+	CHECK(cfg.keyfile[0] == '\0' && cfg.nmembers == 0);
+	CHECK(cfg.nproblems == 1 && cfg.problems[0].times == 2);
 	parse(&cfg, "root_trim=maybe root_key=../x rd.btrfs.degraded=-1");
 	CHECK(cfg.nproblems == 3);
 	CHECK(!cfg.discard);

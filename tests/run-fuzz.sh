@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target: first its regression inputs (every crash ever
+# found, kept in tests/fuzz/regressions/<target>/), then fuzzing for the
+# given seconds from the seed corpus in tests/fuzz/corpus/<target>/ (new
+# inputs go to a working copy under the build dir, not into the repo).
+# Prints "PASS fuzz/<target>" or "FAIL fuzz/<target>" per target.
+set -uo pipefail
+build=${1:?usage: run-fuzz.sh BUILD_DIR SECONDS}
+seconds=${2:?usage: run-fuzz.sh BUILD_DIR SECONDS}
+here=$(cd "$(dirname "$0")" && pwd)
+status=0
+for bin in "$build"/fuzz/fuzz_*; do
+	t=${bin##*/fuzz_}
+	work=$build/fuzz/work/$t
+	art=$build/fuzz/artifacts/$t/
+	mkdir -p "$work" "$art"
+	cp -n "$here/fuzz/corpus/$t"/* "$work/" 2>/dev/null
+	log=$build/fuzz/$t.log
+	ok=1
+	regress=("$here/fuzz/regressions/$t"/*)
+	if [ -e "${regress[0]}" ] && ! "$bin" "${regress[@]}" >"$log" 2>&1; then
+		ok=0
+	fi
+	if [ $ok = 1 ] && ! "$bin" -max_total_time="$seconds" -timeout=10 \
+		-rss_limit_mb=2048 -max_len=8192 -artifact_prefix="$art" \
+		-print_final_stats=1 "$work" >>"$log" 2>&1; then
+		ok=0
+	fi
+	runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+	if [ $ok = 1 ]; then
+		echo "PASS fuzz/$t (${runs:-0} runs in ${seconds}s)"
+	else
+		echo "FAIL fuzz/$t: see $log; crash inputs in $art (copy them to tests/fuzz/regressions/$t/)"
+		status=1
+	fi
+done
+exit $status
