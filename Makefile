@@ -114,6 +114,15 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE) $(HDRS)
 
 fuzz-build: $(FUZZ_BINS)
 
+lint: $(B)/deps.prefix
+	@scripts/ensure-packages.sh clang-format clang-tidy cppcheck
+	tests/run-lint.sh $(B)
+
+# The unit tests once more without sanitizers, under valgrind.
+$(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
+	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev
+	$(CC) $(CSTD) $(WARN) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) -lzstd -llzma
+
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
 
@@ -124,7 +133,8 @@ fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/bzImage-nofallback
 demo: all fixtures
 	scripts/demo.sh $(B)
 
-check: $(B)/unit all fixtures fuzz-build
+check: $(B)/unit $(B)/unit-valgrind all fixtures fuzz-build
+	@scripts/ensure-packages.sh clang-format clang-tidy cppcheck valgrind
 	CHECK_FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) tests/run-all.sh $(B)
 
 clean:

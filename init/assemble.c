@@ -78,8 +78,9 @@ static void check_complete(struct assembly *a)
 	}
 	int rc = btrfs_devices_ready(a->root.devnode);
 	if (rc < 0)
-		log_warn("%s: cannot ask Btrfs whether all devices are present: %s",
-			 a->root.devnode, strerror(-rc));
+		log_warn(
+			"%s: cannot ask Btrfs whether all devices are present: %s",
+			a->root.devnode, strerror(-rc));
 	a->complete = rc == 1;
 }
 
@@ -88,7 +89,8 @@ static void consider_device(struct assembly *a, const char *devname)
 	struct dev_ids ids;
 	int rc = device_identify(devname, &ids);
 	if (rc < 0) {
-		log_debug("/dev/%s: cannot identify: %s", devname, strerror(-rc));
+		log_debug("/dev/%s: cannot identify: %s", devname,
+			  strerror(-rc));
 		return;
 	}
 	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids.devnode,
@@ -130,13 +132,15 @@ static void drain_uevents(struct assembly *a, int fd)
 			continue;
 		}
 		if (n == -EPERM || n == -EMSGSIZE) {
-			log_debug("ignored a uevent %s", n == -EPERM
+			log_debug("ignored a uevent %s",
+				  n == -EPERM
 					  ? "that did not come from the kernel"
 					  : "that was too big");
 			continue;
 		}
 		if (n < 0) {
-			log_warn("reading uevents failed: %s", strerror((int)-n));
+			log_warn("reading uevents failed: %s",
+				 strerror((int)-n));
 			return;
 		}
 		struct uevent ev;
@@ -174,7 +178,7 @@ static void update_prompt(struct assembly *a)
 
 static void on_console(struct assembly *a)
 {
-	struct secret pass = { 0 };
+	struct secret pass = {0};
 	switch (prompt_read(&a->prompt, &pass)) {
 	case PROMPT_MORE:
 		return;
@@ -229,8 +233,7 @@ static void warn_degraded(struct assembly *a)
 {
 	char missing[256];
 	luks_describe_missing(&a->luks, missing, sizeof(missing));
-	log_err(
-		"WARNING: mounting Btrfs on %s DEGRADED: not all of its devices are present%s%s",
+	log_err("WARNING: mounting Btrfs on %s DEGRADED: not all of its devices are present%s%s",
 		a->root.devnode, missing[0] ? "; missing LUKS devices: " : "",
 		missing);
 	log_err("WARNING: writing to a degraded array while the missing device is used elsewhere can split it; re-add the device and run a balance/scrub");
@@ -244,10 +247,11 @@ static void describe_failure(struct assembly *a, char *why, size_t size,
 	luks_describe_missing(&a->luks, missing, sizeof(missing));
 	*hint = "check root= and that the disk's driver is built in; rootwait=SECONDS waits longer";
 	if (a->matched) {
-		snprintf(why, size,
-			 "root=%s%s is Btrfs on %s but not all devices of that filesystem appeared%s%s",
-			 devspec_kind_name(r->kind), r->value, a->root.devnode,
-			 missing[0] ? "; LUKS devices missing: " : "", missing);
+		snprintf(
+			why, size,
+			"root=%s%s is Btrfs on %s but not all devices of that filesystem appeared%s%s",
+			devspec_kind_name(r->kind), r->value, a->root.devnode,
+			missing[0] ? "; LUKS devices missing: " : "", missing);
 		*hint = "rootflags=degraded (now) or rd.btrfs.degraded=SECONDS (after a wait) mounts without them";
 		return;
 	}
@@ -273,7 +277,8 @@ static int poll_timeout(struct assembly *a)
 		return -1;
 	long long until = a->next_progress - a->last_tick;
 	if (a->cfg->root_wait_s != ROOT_WAIT_FOREVER) {
-		long long left = (long long)a->cfg->root_wait_s * 1000 - a->waited_ms;
+		long long left =
+			(long long)a->cfg->root_wait_s * 1000 - a->waited_ms;
 		if (left < until)
 			until = left;
 	}
@@ -292,15 +297,15 @@ static void progress(struct assembly *a)
 		return;
 	char missing[256];
 	luks_describe_missing(&a->luks, missing, sizeof(missing));
-	log_notice("still waiting for root=%s%s%s%s", devspec_kind_name(a->cfg->root.kind),
-		   a->cfg->root.value,
+	log_notice("still waiting for root=%s%s%s%s",
+		   devspec_kind_name(a->cfg->root.kind), a->cfg->root.value,
 		   missing[0] ? "; LUKS devices missing: " : "", missing);
 	a->next_progress = a->last_tick + PROGRESS_EVERY_MS;
 }
 
 /* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
-static int step(struct assembly *a, struct assembled_root *out,
-		char *why, size_t why_size, const char **hint)
+static int step(struct assembly *a, struct assembled_root *out, char *why,
+		size_t why_size, const char **hint)
 {
 	if (a->luks.failure[0]) {
 		snprintf(why, why_size, "%s", a->luks.failure);
@@ -319,8 +324,10 @@ static int step(struct assembly *a, struct assembled_root *out,
 	}
 	update_prompt(a);
 	if (a->console_gone && !waiting_on_person_or_kdf(a) &&
-	    luks_needs(&a->luks, &(int){ 0 }, why, why_size) != NEED_NOTHING) {
-		snprintf(why, why_size, "a passphrase is needed but the console gives no input");
+	    luks_needs(&a->luks, &(int){0}, why, why_size) != NEED_NOTHING) {
+		snprintf(
+			why, why_size,
+			"a passphrase is needed but the console gives no input");
 		*hint = "boot with a console, or give a key file (rd.luks.key=, root_key=)";
 		return -ENOTTY;
 	}
@@ -331,10 +338,10 @@ static int step(struct assembly *a, struct assembled_root *out,
 	}
 
 	struct pollfd pfd[4] = {
-		{ .fd = a->io->uevent_fd, .events = POLLIN },
-		{ .fd = luks_notify_fd(&a->luks), .events = POLLIN },
-		{ .fd = a->prompt.active ? 0 : -1, .events = POLLIN },
-		{ .fd = a->io->reaper_fd, .events = POLLIN },
+		{.fd = a->io->uevent_fd, .events = POLLIN},
+		{.fd = luks_notify_fd(&a->luks), .events = POLLIN},
+		{.fd = a->prompt.active ? 0 : -1, .events = POLLIN},
+		{.fd = a->io->reaper_fd, .events = POLLIN},
 	};
 	bool paused = waiting_on_person_or_kdf(a);
 	int rc = poll(pfd, 4, poll_timeout(a));
@@ -360,14 +367,15 @@ int assemble_root(const struct boot_config *cfg, const struct boot_io *io,
 		  struct assembled_root *out, char *why, size_t why_size,
 		  const char **hint)
 {
-	static struct assembly a;	/* large; PID 1's stack stays small */
+	static struct assembly a; /* large; PID 1's stack stays small */
 	memset(&a, 0, sizeof(a));
 	memset(out, 0, sizeof(*out));
 	a.cfg = cfg;
 	a.io = io;
 	int rc = luks_init(&a.luks, cfg);
 	if (rc < 0) {
-		snprintf(why, why_size, "cannot set up LUKS unlocking: %s", strerror(-rc));
+		snprintf(why, why_size, "cannot set up LUKS unlocking: %s",
+			 strerror(-rc));
 		*hint = NULL;
 		return rc;
 	}

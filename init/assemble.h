@@ -14,14 +14,14 @@
 
 struct assembled_root {
 	struct dev_ids dev;
-	bool degraded;	/* mount with -o degraded: members are missing */
+	bool degraded; /* mount with -o degraded: members are missing */
 };
 
 /* What the loop listens to besides its own state. */
 struct boot_io {
 	int uevent_fd;
-	int reaper_fd;		/* SIGCHLD signalfd, or -1 */
-	struct firmware *fw;	/* gets the firmware requests meanwhile */
+	int reaper_fd;	     /* SIGCHLD signalfd, or -1 */
+	struct firmware *fw; /* gets the firmware requests meanwhile */
 };
 
 /* Returns 0 with out filled, or -errno with a sentence for the user in

@@ -77,12 +77,12 @@ void boot_config_init(struct boot_config *cfg)
 	cfg->degraded_after_s = -1;
 }
 
-static void problem(struct boot_config *cfg, const char *param,
-		    const char *why)
+static void problem(struct boot_config *cfg, const char *param, const char *why)
 {
 	for (int i = 0; i < cfg->nproblems; i++) {
 		struct cmdline_problem *p = &cfg->problems[i];
-		if (p->why == why && strncmp(p->param, param, sizeof(p->param) - 1) == 0) {
+		if (p->why == why &&
+		    strncmp(p->param, param, sizeof(p->param) - 1) == 0) {
 			p->times++;
 			return;
 		}
@@ -176,8 +176,7 @@ static const char *set_rootdelay(struct boot_config *cfg, const char *val)
 		return "expected seconds (0-86400)";
 	/* We wait for the device by events instead of sleeping, so a delay
 	 * only ever makes us more patient. */
-	if (cfg->root_wait_s != ROOT_WAIT_FOREVER &&
-	    (int)s > cfg->root_wait_s)
+	if (cfg->root_wait_s != ROOT_WAIT_FOREVER && (int)s > cfg->root_wait_s)
 		cfg->root_wait_s = (int)s;
 	return NULL;
 }
@@ -241,7 +240,8 @@ static const char *check_dm_name(const char *name)
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return "invalid device-mapper name";
 	for (const char *p = name; *p; p++) {
-		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		bool ok = (*p >= 'a' && *p <= 'z') ||
+			  (*p >= 'A' && *p <= 'Z') ||
 			  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
 			  *p == '.' || *p == '+';
 		if (!ok)
@@ -256,7 +256,8 @@ static struct luks_member_cfg *member_for(struct boot_config *cfg,
 {
 	for (int i = 0; i < cfg->nmembers; i++) {
 		const struct devspec *m = &cfg->members[i].spec;
-		if (m->kind == spec->kind && strcasecmp(m->value, spec->value) == 0)
+		if (m->kind == spec->kind &&
+		    strcasecmp(m->value, spec->value) == 0)
 			return &cfg->members[i];
 	}
 	if (cfg->nmembers >= LUKS_MEMBERS_MAX)
@@ -319,7 +320,8 @@ static const char *set_luks_name(struct boot_config *cfg, const char *val)
 {
 	char spec_text[DEVSPEC_VALUE_MAX + 8];
 	const char *name;
-	const char *why = split_uuid_pair(val, spec_text, sizeof(spec_text), &name);
+	const char *why =
+		split_uuid_pair(val, spec_text, sizeof(spec_text), &name);
 	if (why || (why = check_dm_name(name)))
 		return why;
 	struct devspec spec;
@@ -344,7 +346,8 @@ static const char *set_luks_key(struct boot_config *cfg, const char *val)
 	}
 	char spec_text[DEVSPEC_VALUE_MAX + 8];
 	const char *path;
-	const char *why = split_uuid_pair(val, spec_text, sizeof(spec_text), &path);
+	const char *why =
+		split_uuid_pair(val, spec_text, sizeof(spec_text), &path);
 	if (why || (why = check_key_path(path)))
 		return why;
 	struct devspec spec;
@@ -432,29 +435,29 @@ struct param_def {
 };
 
 static const struct param_def params[] = {
-	{ "root", VAL_REQUIRED, set_root },
-	{ "rootfstype", VAL_REQUIRED, set_rootfstype },
-	{ "rootflags", VAL_REQUIRED, set_rootflags },
-	{ "ro", VAL_NONE, set_ro },
-	{ "rw", VAL_NONE, set_rw },
-	{ "init", VAL_REQUIRED, set_init },
-	{ "rootwait", VAL_OPTIONAL, set_rootwait },
-	{ "rootdelay", VAL_REQUIRED, set_rootdelay },
-	{ "quiet", VAL_NONE, set_quiet },
-	{ "rd.debug", VAL_NONE, set_debug },
-	{ "rd.shell", VAL_OPTIONAL, set_shell },
-	{ "panic", VAL_REQUIRED, set_panic },
-	{ "crypt_roots", VAL_REQUIRED, set_crypt_roots },
-	{ "root_key", VAL_REQUIRED, set_root_key },
-	{ "root_trim", VAL_REQUIRED, set_root_trim },
-	{ "rd.luks.uuid", VAL_REQUIRED, set_luks_uuid },
-	{ "rd.luks.name", VAL_REQUIRED, set_luks_name },
-	{ "rd.luks.key", VAL_REQUIRED, set_luks_key },
-	{ "rd.luks.options", VAL_REQUIRED, set_luks_options },
-	{ "rd.luks.allow-discards", VAL_NONE, set_allow_discards },
-	{ "rd.luks.tries", VAL_REQUIRED, set_luks_tries },
-	{ "rd.btrfs.degraded", VAL_REQUIRED, set_degraded },
-	{ "firmware_class.path", VAL_REQUIRED, set_fw_path },
+	{"root", VAL_REQUIRED, set_root},
+	{"rootfstype", VAL_REQUIRED, set_rootfstype},
+	{"rootflags", VAL_REQUIRED, set_rootflags},
+	{"ro", VAL_NONE, set_ro},
+	{"rw", VAL_NONE, set_rw},
+	{"init", VAL_REQUIRED, set_init},
+	{"rootwait", VAL_OPTIONAL, set_rootwait},
+	{"rootdelay", VAL_REQUIRED, set_rootdelay},
+	{"quiet", VAL_NONE, set_quiet},
+	{"rd.debug", VAL_NONE, set_debug},
+	{"rd.shell", VAL_OPTIONAL, set_shell},
+	{"panic", VAL_REQUIRED, set_panic},
+	{"crypt_roots", VAL_REQUIRED, set_crypt_roots},
+	{"root_key", VAL_REQUIRED, set_root_key},
+	{"root_trim", VAL_REQUIRED, set_root_trim},
+	{"rd.luks.uuid", VAL_REQUIRED, set_luks_uuid},
+	{"rd.luks.name", VAL_REQUIRED, set_luks_name},
+	{"rd.luks.key", VAL_REQUIRED, set_luks_key},
+	{"rd.luks.options", VAL_REQUIRED, set_luks_options},
+	{"rd.luks.allow-discards", VAL_NONE, set_allow_discards},
+	{"rd.luks.tries", VAL_REQUIRED, set_luks_tries},
+	{"rd.btrfs.degraded", VAL_REQUIRED, set_degraded},
+	{"firmware_class.path", VAL_REQUIRED, set_fw_path},
 };
 
 static void apply_param(struct boot_config *cfg, const char *name,
@@ -483,8 +486,8 @@ static void add_init_arg(struct boot_config *cfg, const char *arg)
 		problem(cfg, "--", "too many arguments for init");
 		return;
 	}
-	if (has_control_chars(arg) ||
-	    str_copy(cfg->init_args[cfg->init_argc], CFG_INIT_ARG_LEN, arg) < 0) {
+	if (has_control_chars(arg) || str_copy(cfg->init_args[cfg->init_argc],
+					       CFG_INIT_ARG_LEN, arg) < 0) {
 		problem(cfg, "--", "init argument too long or malformed");
 		return;
 	}

@@ -25,39 +25,39 @@
 struct cmdline_problem {
 	char param[48];
 	const char *why;
-	int times;	/* the same problem again and again counts once */
+	int times; /* the same problem again and again counts once */
 };
 
 /* One LUKS container to open: from crypt_roots=, rd.luks.uuid= or
  * rd.luks.name=. */
 struct luks_member_cfg {
 	struct devspec spec;
-	char name[LUKS_NAME_MAX];	/* device-mapper name; "" = luks-<UUID> */
-	char keyfile[CFG_PATH_MAX];	/* "" = the global one, if any */
+	char name[LUKS_NAME_MAX];   /* device-mapper name; "" = luks-<UUID> */
+	char keyfile[CFG_PATH_MAX]; /* "" = the global one, if any */
 };
 
 struct boot_config {
 	struct devspec root;
 	char rootfstype[64];
 	char rootflags[CFG_OPTS_MAX];
-	bool read_write;	/* kernel default is read-only */
+	bool read_write; /* kernel default is read-only */
 	char init[CFG_PATH_MAX];
 	char init_args[CFG_INIT_ARGS_MAX][CFG_INIT_ARG_LEN];
 	int init_argc;
-	int root_wait_s;	/* seconds, or ROOT_WAIT_FOREVER */
+	int root_wait_s; /* seconds, or ROOT_WAIT_FOREVER */
 	bool quiet;
 	bool debug;
-	int shell;		/* rd.shell: -1 unset (auto), 0 off, 1 on */
+	int shell; /* rd.shell: -1 unset (auto), 0 off, 1 on */
 	bool panic_set;
-	long panic_s;		/* kernel panic= semantics, when panic_set */
+	long panic_s; /* kernel panic= semantics, when panic_set */
 
 	struct luks_member_cfg members[LUKS_MEMBERS_MAX];
 	int nmembers;
-	char keyfile[CFG_PATH_MAX];	/* root_key= / rd.luks.key=PATH */
-	bool discard;			/* root_trim=yes, rd.luks.allow-discards */
+	char keyfile[CFG_PATH_MAX]; /* root_key= / rd.luks.key=PATH */
+	bool discard;		    /* root_trim=yes, rd.luks.allow-discards */
 	int luks_tries;
-	int degraded_after_s;		/* rd.btrfs.degraded=, -1 = never */
-	char fw_path[CFG_PATH_MAX];	/* firmware_class.path= */
+	int degraded_after_s;	    /* rd.btrfs.degraded=, -1 = never */
+	char fw_path[CFG_PATH_MAX]; /* firmware_class.path= */
 
 	struct cmdline_problem problems[CFG_PROBLEMS_MAX];
 	int nproblems;

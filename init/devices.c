@@ -56,9 +56,8 @@ int device_identify(const char *devname, struct dev_ids *ids)
 	if (!pr)
 		return errno ? -errno : -EIO;
 	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
-					  BLKID_SUBLKS_UUID |
-					  BLKID_SUBLKS_LABEL);
+	blkid_probe_set_superblocks_flags(
+		pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID | BLKID_SUBLKS_LABEL);
 	blkid_probe_enable_partitions(pr, 1);
 	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
 	int rc = blkid_do_safeprobe(pr);
@@ -81,8 +80,7 @@ int device_identify(const char *devname, struct dev_ids *ids)
 	return 0;
 }
 
-static int read_small_file(int dirfd, const char *path, char *buf,
-			   size_t size)
+static int read_small_file(int dirfd, const char *path, char *buf, size_t size)
 {
 	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -95,8 +93,7 @@ static int read_small_file(int dirfd, const char *path, char *buf,
 	return (int)n;
 }
 
-int devices_coldplug(void (*fn)(const struct uevent *ev, void *arg),
-		     void *arg)
+int devices_coldplug(void (*fn)(const struct uevent *ev, void *arg), void *arg)
 {
 	DIR *d = opendir("/sys/class/block");
 	if (!d)

@@ -15,7 +15,6 @@ int device_identify(const char *devname, struct dev_ids *ids);
 
 /* Calls fn for every block device already present (coldplug), by reading
  * /sys/class/block/<name>/uevent. Returns how many were visited. */
-int devices_coldplug(void (*fn)(const struct uevent *ev, void *arg),
-		     void *arg);
+int devices_coldplug(void (*fn)(const struct uevent *ev, void *arg), void *arg);
 
 #endif

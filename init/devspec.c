@@ -13,14 +13,14 @@ struct tag_form {
 };
 
 static const struct tag_form tag_forms[] = {
-	{ "UUID=", DEVSPEC_UUID },
-	{ "LABEL=", DEVSPEC_LABEL },
-	{ "PARTUUID=", DEVSPEC_PARTUUID },
-	{ "PARTLABEL=", DEVSPEC_PARTLABEL },
-	{ "/dev/disk/by-uuid/", DEVSPEC_UUID },
-	{ "/dev/disk/by-label/", DEVSPEC_LABEL },
-	{ "/dev/disk/by-partuuid/", DEVSPEC_PARTUUID },
-	{ "/dev/disk/by-partlabel/", DEVSPEC_PARTLABEL },
+	{"UUID=", DEVSPEC_UUID},
+	{"LABEL=", DEVSPEC_LABEL},
+	{"PARTUUID=", DEVSPEC_PARTUUID},
+	{"PARTLABEL=", DEVSPEC_PARTLABEL},
+	{"/dev/disk/by-uuid/", DEVSPEC_UUID},
+	{"/dev/disk/by-label/", DEVSPEC_LABEL},
+	{"/dev/disk/by-partuuid/", DEVSPEC_PARTUUID},
+	{"/dev/disk/by-partlabel/", DEVSPEC_PARTLABEL},
 };
 
 static bool has_control_chars(const char *s)

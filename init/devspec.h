@@ -22,7 +22,7 @@ struct devspec {
 
 /* What identification found on one block device; empty strings if absent. */
 struct dev_ids {
-	char devnode[64];	/* /dev/vda, /dev/dm-0 */
+	char devnode[64];		     /* /dev/vda, /dev/dm-0 */
 	char mapper_name[DEVSPEC_VALUE_MAX]; /* dm name, for /dev/mapper/ */
 	char type[32];
 	char uuid[DEVSPEC_VALUE_MAX];

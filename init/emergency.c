@@ -21,7 +21,7 @@
 
 static void sleep_seconds(long s)
 {
-	struct timespec ts = { .tv_sec = s, .tv_nsec = 0 };
+	struct timespec ts = {.tv_sec = s, .tv_nsec = 0};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -58,10 +58,10 @@ static void run_shell(void)
 		reaper_reset_sigmask();
 		setsid();
 		ioctl(0, TIOCSCTTY, 1);
-		char *const argv[] = { RESCUE_SHELL, "-i", NULL };
-		char *const envp[] = { "HOME=/", "TERM=linux",
-				       "PATH=/sbin:/bin:/usr/sbin:/usr/bin",
-				       "PS1=(initramfs) # ", NULL };
+		char *const argv[] = {RESCUE_SHELL, "-i", NULL};
+		char *const envp[] = {"HOME=/", "TERM=linux",
+				      "PATH=/sbin:/bin:/usr/sbin:/usr/bin",
+				      "PS1=(initramfs) # ", NULL};
 		execve(RESCUE_SHELL, argv, envp);
 		_exit(127);
 	}
@@ -78,7 +78,8 @@ static void run_shell(void)
 static int ask_choice(void)
 {
 	for (;;) {
-		dprintf(1, "\nPress r + Enter to retry, b to reboot, p to power off: ");
+		dprintf(1,
+			"\nPress r + Enter to retry, b to reboot, p to power off: ");
 		char line[64];
 		ssize_t n = read(0, line, sizeof(line) - 1);
 		if (n < 0 && errno == EINTR)

@@ -80,7 +80,7 @@ struct fw_found {
 static const struct {
 	const char *suffix;
 	enum fw_format format;
-} fw_suffixes[] = { { "", FW_PLAIN }, { ".zst", FW_ZSTD }, { ".xz", FW_XZ } };
+} fw_suffixes[] = {{"", FW_PLAIN}, {".zst", FW_ZSTD}, {".xz", FW_XZ}};
 
 /* Looks for name under root (the initramfs "/" or the new root) in the
  * kernel's order: each suffix over all directories, as the kernel does. */
@@ -93,13 +93,16 @@ static int find_firmware(const struct firmware *fw, const char *root,
 	for (int i = 0; i < ndirs; i++) {
 		char path[FW_DIR_LEN + 64];
 		dirfds[i] = -1;
-		if (str_concat(path, sizeof(path), root_prefix(root), dirs[i]) == 0)
-			dirfds[i] = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (str_concat(path, sizeof(path), root_prefix(root),
+			       dirs[i]) == 0)
+			dirfds[i] =
+				open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
 	int rc = -ENOENT;
 	for (size_t s = 0; s < 3 && rc == -ENOENT; s++) {
 		char file[FW_NAME_MAX + 8];
-		if (str_concat(file, sizeof(file), name, fw_suffixes[s].suffix) < 0)
+		if (str_concat(file, sizeof(file), name,
+			       fw_suffixes[s].suffix) < 0)
 			break;
 		for (int i = 0; i < ndirs && rc == -ENOENT; i++) {
 			if (dirfds[i] < 0)
@@ -111,9 +114,12 @@ static int find_firmware(const struct firmware *fw, const char *root,
 			found->format = fw_suffixes[s].format;
 			if (str_concat(found->where, sizeof(found->where),
 				       root_prefix(root), dirs[i]) < 0 ||
-			    str_append(found->where, sizeof(found->where), "/") < 0 ||
-			    str_append(found->where, sizeof(found->where), file) < 0)
-				str_copy(found->where, sizeof(found->where), file);
+			    str_append(found->where, sizeof(found->where),
+				       "/") < 0 ||
+			    str_append(found->where, sizeof(found->where),
+				       file) < 0)
+				str_copy(found->where, sizeof(found->where),
+					 file);
 			rc = 0;
 		}
 	}
@@ -185,9 +191,10 @@ static int try_serve(struct firmware *fw, const struct fw_request *rq,
 			found.where, strerror(-rc));
 		return rc;
 	}
-	log_info("firmware %s: served from %s, %zu bytes; the driver waited %lld ms%s",
-		 rq->name, found.where, bytes, now_ms() - rq->seen_ms,
-		 rq->early ? " (or more: it asked before /init ran)" : "");
+	log_info(
+		"firmware %s: served from %s, %zu bytes; the driver waited %lld ms%s",
+		rq->name, found.where, bytes, now_ms() - rq->seen_ms,
+		rq->early ? " (or more: it asked before /init ran)" : "");
 	return 1;
 }
 
@@ -220,7 +227,7 @@ static const char *printable(const char *name)
 static void take_request(struct firmware *fw, const char *name,
 			 const char *devpath, bool early)
 {
-	struct fw_request rq = { .seen_ms = now_ms(), .early = early };
+	struct fw_request rq = {.seen_ms = now_ms(), .early = early};
 	if (!devpath || devpath[0] != '/' || path_has_dotdot(devpath) ||
 	    str_concat(rq.sysdir, sizeof(rq.sysdir), "/sys", devpath) < 0)
 		return;
@@ -231,7 +238,8 @@ static void take_request(struct firmware *fw, const char *name,
 		write_attr(rq.sysdir, "loading", "-1");
 		log_warn("firmware request refused: unsafe name %s",
 			 name && strnlen(name, FW_NAME_MAX) < FW_NAME_MAX
-				 ? printable(name) : "(too long)");
+				 ? printable(name)
+				 : "(too long)");
 		return;
 	}
 	log_info("firmware %s: requested", rq.name);
@@ -248,8 +256,9 @@ static void take_request(struct firmware *fw, const char *name,
 		return;
 	}
 	fw->held[fw->nheld++] = rq;
-	log_info("firmware %s: not in the initramfs; held until the root is mounted",
-		 rq.name);
+	log_info(
+		"firmware %s: not in the initramfs; held until the root is mounted",
+		rq.name);
 }
 
 /* The device that asked: the request lives at <device>/firmware/<name>. */
@@ -288,8 +297,9 @@ void firmware_on_uevent(struct firmware *fw, const struct uevent *ev)
 	if (i < 0)
 		return;
 	/* The kernel gave up on it: its timeout was fixed when it asked. */
-	log_warn("firmware %s: the request expired after %lld ms, before the root was mounted; its device will be re-probed then",
-		 fw->held[i].name, now_ms() - fw->held[i].seen_ms);
+	log_warn(
+		"firmware %s: the request expired after %lld ms, before the root was mounted; its device will be re-probed then",
+		fw->held[i].name, now_ms() - fw->held[i].seen_ms);
 	remember_expired(fw, sysdir);
 	drop_held(fw, i);
 }
@@ -307,7 +317,9 @@ static void scan_pending(struct firmware *fw, bool early)
 			continue;
 		char link[FW_SYSDIR_LEN], target[FW_SYSDIR_LEN];
 		if (str_concat(link, sizeof(link), "/sys/class/firmware/",
-			       de->d_name) < 0 || !realpath(link, target) || !str_starts_with(target, "/sys/"))
+			       de->d_name) < 0 ||
+		    !realpath(link, target) ||
+		    !str_starts_with(target, "/sys/"))
 			continue;
 		char name[FW_NAME_MAX];
 		if (str_copy(name, sizeof(name), de->d_name) < 0)
@@ -350,18 +362,23 @@ static void reprobe(const char *dev)
 		if (rc == 0)
 			rc = write_file(bind, name);
 		if (rc == 0)
-			log_notice("firmware: re-probed %s so that its driver asks again", dev);
+			log_notice(
+				"firmware: re-probed %s so that its driver asks again",
+				dev);
 		else
-			log_warn("firmware: re-probing %s failed: %s", dev, strerror(-rc));
+			log_warn("firmware: re-probing %s failed: %s", dev,
+				 strerror(-rc));
 		return;
 	}
-	if (str_concat(path, sizeof(path), dev, "/subsystem/drivers_probe") == 0 &&
+	if (str_concat(path, sizeof(path), dev, "/subsystem/drivers_probe") ==
+		    0 &&
 	    access(path, W_OK) == 0 && write_file(path, name) == 0) {
 		log_notice("firmware: asked the bus to probe %s again", dev);
 		return;
 	}
-	log_warn("firmware: %s asked before /init ran and its request expired; it has no driver or bus to re-probe, so it stays without firmware",
-		 dev);
+	log_warn(
+		"firmware: %s asked before /init ran and its request expired; it has no driver or bus to re-probe, so it stays without firmware",
+		dev);
 }
 
 void firmware_root_mounted(struct firmware *fw, const char *newroot)
@@ -412,12 +429,14 @@ void firmware_start(struct firmware *fw, const struct boot_config *cfg)
 	/* The kernel fixes a request's timeout when it is made; with 0 no
 	 * request made from now on expires while someone types slowly. We
 	 * answer every one of them before switching root. */
-	save_and_set(TIMEOUT_KNOB, fw->saved_timeout, sizeof(fw->saved_timeout), "0");
+	save_and_set(TIMEOUT_KNOB, fw->saved_timeout, sizeof(fw->saved_timeout),
+		     "0");
 	/* Without CONFIG_FW_LOADER_USER_HELPER_FALLBACK, plain
 	 * request_firmware() never asks userspace unless forced. */
 	save_and_set(FORCE_KNOB, fw->saved_force, sizeof(fw->saved_force), "1");
 	if (fw->saved_force[0])
-		log_info("firmware: forcing the sysfs fallback while in the initramfs (the kernel lacks CONFIG_FW_LOADER_USER_HELPER_FALLBACK)");
+		log_info(
+			"firmware: forcing the sysfs fallback while in the initramfs (the kernel lacks CONFIG_FW_LOADER_USER_HELPER_FALLBACK)");
 	scan_pending(fw, true);
 }
 
@@ -429,5 +448,6 @@ void firmware_finish(struct firmware *fw)
 	restore(FORCE_KNOB, fw->saved_force);
 	scan_pending(fw, false);
 	while (fw->nheld > 0)
-		abort_request(&fw->held[--fw->nheld], "no root to serve it from");
+		abort_request(&fw->held[--fw->nheld],
+			      "no root to serve it from");
 }

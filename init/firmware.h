@@ -15,9 +15,9 @@
 
 struct fw_request {
 	char name[FW_NAME_MAX];
-	char sysdir[FW_SYSDIR_LEN];	/* /sys/devices/.../<name> */
+	char sysdir[FW_SYSDIR_LEN]; /* /sys/devices/.../<name> */
 	long long seen_ms;
-	bool early;	/* pending before /init lifted the timeout */
+	bool early; /* pending before /init lifted the timeout */
 };
 
 struct firmware {
@@ -26,7 +26,7 @@ struct firmware {
 	/* Devices whose request expired before we could answer it. */
 	char expired[FW_HELD_MAX][FW_SYSDIR_LEN];
 	int nexpired;
-	const char *newroot;	/* set once the real root is mounted */
+	const char *newroot; /* set once the real root is mounted */
 	char release[65];
 	char custom_path[CFG_PATH_MAX];
 	char saved_timeout[16];

@@ -34,8 +34,8 @@ void fw_name_from_sysfs(char *name)
 			*name = '/';
 }
 
-static int add_dir(char dirs[FW_DIRS_MAX][FW_DIR_LEN], int n,
-		   const char *base, const char *sub)
+static int add_dir(char dirs[FW_DIRS_MAX][FW_DIR_LEN], int n, const char *base,
+		   const char *sub)
 {
 	if (n >= FW_DIRS_MAX)
 		return n;
@@ -50,7 +50,8 @@ int fw_search_dirs(const char *custom_path, const char *release,
 		   char dirs[FW_DIRS_MAX][FW_DIR_LEN])
 {
 	int n = 0;
-	if (custom_path && custom_path[0] == '/' && !path_has_dotdot(custom_path))
+	if (custom_path && custom_path[0] == '/' &&
+	    !path_has_dotdot(custom_path))
 		n = add_dir(dirs, n, custom_path, "");
 	bool rel_ok = release && release[0] && !strchr(release, '/') &&
 		      strcmp(release, "..") != 0 && strcmp(release, ".") != 0;

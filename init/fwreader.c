@@ -19,7 +19,7 @@ struct fw_reader {
 	size_t produced;
 	bool in_eof;
 	bool done;
-	bool frame_end;	/* the last zstd frame was complete */
+	bool frame_end; /* the last zstd frame was complete */
 	ZSTD_DStream *zs;
 	ZSTD_inBuffer zin;
 	lzma_stream xs;
@@ -43,8 +43,8 @@ struct fw_reader *fw_reader_open(int fd, enum fw_format format)
 	} else if (format == FW_XZ) {
 		lzma_stream init = LZMA_STREAM_INIT;
 		r->xs = init;
-		if (lzma_stream_decoder(&r->xs, XZ_MEMLIMIT, LZMA_CONCATENATED) !=
-		    LZMA_OK)
+		if (lzma_stream_decoder(&r->xs, XZ_MEMLIMIT,
+					LZMA_CONCATENATED) != LZMA_OK)
 			goto fail;
 	}
 	return r;
@@ -73,7 +73,7 @@ static int refill(struct fw_reader *r, size_t *avail, const uint8_t **next)
 
 static ssize_t read_zstd(struct fw_reader *r, void *buf, size_t size)
 {
-	ZSTD_outBuffer out = { buf, size, 0 };
+	ZSTD_outBuffer out = {buf, size, 0};
 	while (out.pos == 0 && !r->done) {
 		if (r->zin.pos == r->zin.size) {
 			if (r->in_eof) {
@@ -109,7 +109,8 @@ static ssize_t read_xz(struct fw_reader *r, void *buf, size_t size)
 		int rc = refill(r, &r->xs.avail_in, &r->xs.next_in);
 		if (rc < 0)
 			return rc;
-		lzma_ret ret = lzma_code(&r->xs, r->in_eof ? LZMA_FINISH : LZMA_RUN);
+		lzma_ret ret =
+			lzma_code(&r->xs, r->in_eof ? LZMA_FINISH : LZMA_RUN);
 		if (ret == LZMA_STREAM_END)
 			r->done = true;
 		else if (ret != LZMA_OK)

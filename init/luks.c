@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <libcryptsetup.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -13,7 +14,7 @@
 #include "log.h"
 #include "strutil.h"
 
-#define WORKER_STACK (1024 * 1024)
+#define WORKER_STACK ((size_t)1024 * 1024)
 /* Beyond its Argon2 memory a KDF job needs some for itself. */
 #define JOB_OVERHEAD_KB 2048
 
@@ -39,9 +40,15 @@ static uint64_t memory_budget_kb(void)
 	FILE *f = fopen("/proc/meminfo", "re");
 	unsigned long long kb = 0;
 	char line[128];
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-			break;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!str_starts_with(line, "MemAvailable:"))
+			continue;
+		char *end = NULL;
+		kb = strtoull(line + 13, &end, 10);
+		if (end == line + 13)
+			kb = 0;
+		break;
+	}
 	if (f)
 		fclose(f);
 	return kb / 2;
@@ -113,8 +120,8 @@ static void member_fail(struct luks_set *set, struct luks_member *m,
 	if (!set->failure[0])
 		snprintf(set->failure, sizeof(set->failure),
 			 "cannot unlock %s (%s%s on %s): %s", m->dm_name,
-			 devspec_kind_name(m->cfg->spec.kind), m->cfg->spec.value,
-			 m->devnode, why);
+			 devspec_kind_name(m->cfg->spec.kind),
+			 m->cfg->spec.value, m->devnode, why);
 	log_err("%s: %s", m->dm_name, why);
 }
 
@@ -158,12 +165,14 @@ bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 		}
 		int rc = load_header(m);
 		if (rc < 0) {
-			member_fail(set, m, "LUKS header unreadable or corrupt");
+			member_fail(set, m,
+				    "LUKS header unreadable or corrupt");
 			return true;
 		}
 		m->state = MEMBER_FOUND;
 		log_info("%s: LUKS%s on %s (KDF memory %u KiB)", m->dm_name,
-			 strcmp(crypt_get_type(m->cd), CRYPT_LUKS1) == 0 ? "1" : "2",
+			 strcmp(crypt_get_type(m->cd), CRYPT_LUKS1) == 0 ? "1"
+									 : "2",
 			 m->devnode, m->mem_kb);
 		return true;
 	}
@@ -241,8 +250,9 @@ static bool take_key(struct luks_set *set, struct luks_member *m,
 			*source = KEY_FILE;
 			return true;
 		}
-		log_warn("%s: key file %s unusable (%s); asking for the passphrase",
-			 m->dm_name, kf, strerror(-rc));
+		log_warn(
+			"%s: key file %s unusable (%s); asking for the passphrase",
+			m->dm_name, kf, strerror(-rc));
 	}
 	if (set->shared.buf && m->shared_gen_tried != set->shared_gen) {
 		if (secret_dup(key, &set->shared) < 0)
@@ -264,7 +274,7 @@ void luks_schedule(struct luks_set *set)
 		if (luks_jobs_running(set) &&
 		    set->in_use_kb + job_cost_kb(m) > set->budget_kb)
 			return;
-		struct secret key = { 0 };
+		struct secret key = {0};
 		enum key_source source;
 		if (take_key(set, m, &key, &source))
 			start_job(set, i, source, &key);
@@ -292,7 +302,8 @@ static int list_members(const struct luks_set *set, bool own, char *text,
 		if (own && m->state != MEMBER_FOUND)
 			continue;
 		str_append(text, size, count ? ", " : "");
-		str_append(text, size, m->dm_name[0] ? m->dm_name : m->cfg->spec.value);
+		str_append(text, size,
+			   m->dm_name[0] ? m->dm_name : m->cfg->spec.value);
 		count++;
 	}
 	return count;
@@ -308,8 +319,10 @@ enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
 	int waiting_for_input = -1;
 	for (int i = 0; i < set->n; i++) {
 		const struct luks_member *m = &set->m[i];
-		if (m->state == MEMBER_FOUND && !(keyfile_for(set, m) && !m->keyfile_tried) &&
-		    !(set->shared.buf && m->shared_gen_tried != set->shared_gen)) {
+		if (m->state == MEMBER_FOUND &&
+		    !(keyfile_for(set, m) && !m->keyfile_tried) &&
+		    !(set->shared.buf &&
+		      m->shared_gen_tried != set->shared_gen)) {
 			waiting_for_input = i;
 			break;
 		}
@@ -329,8 +342,9 @@ enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
 	if (count == 1)
 		snprintf(text, size, "Passphrase for %s: ", names);
 	else
-		snprintf(text, size, "Passphrase for %d encrypted disks (%s): ",
-			 count, names);
+		snprintf(text, size,
+			 "Passphrase for %d encrypted disks (%s): ", count,
+			 names);
 	return NEED_SHARED;
 }
 
@@ -372,8 +386,9 @@ static int activate(struct luks_set *set, struct luks_member *m)
 static void job_failed(struct luks_set *set, struct luks_member *m)
 {
 	if (m->source == KEY_FILE) {
-		log_warn("%s: the key file does not unlock it; asking for the passphrase",
-			 m->dm_name);
+		log_warn(
+			"%s: the key file does not unlock it; asking for the passphrase",
+			m->dm_name);
 		m->state = MEMBER_FOUND;
 		return;
 	}
@@ -383,11 +398,14 @@ static void job_failed(struct luks_set *set, struct luks_member *m)
 	}
 	m->tries_left--;
 	if (m->tries_left <= 0) {
-		member_fail(set, m, "no key available with the passphrases given (tries exhausted)");
+		member_fail(
+			set, m,
+			"no key available with the passphrases given (tries exhausted)");
 		return;
 	}
 	log_err("%s: no key available with this passphrase (%d %s left)",
-		m->dm_name, m->tries_left, m->tries_left == 1 ? "try" : "tries");
+		m->dm_name, m->tries_left,
+		m->tries_left == 1 ? "try" : "tries");
 	m->state = MEMBER_FOUND;
 }
 
@@ -398,7 +416,8 @@ static void finish_job(struct luks_set *set, struct luks_member *m,
 	secret_free(&m->key);
 	set->in_use_kb -= job_cost_kb(m);
 	log_info("%s: KDF ended; ran from %.3f s to %.3f s (%.3f s), %s",
-		 m->dm_name, m->kdf_start, m->kdf_end, m->kdf_end - m->kdf_start,
+		 m->dm_name, m->kdf_start, m->kdf_end,
+		 m->kdf_end - m->kdf_start,
 		 m->job_rc >= 0 ? "key found" : "no key");
 	if (m->job_rc < 0) {
 		explicit_bzero(m->vk, sizeof(m->vk));

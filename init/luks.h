@@ -16,9 +16,9 @@
 struct crypt_device;
 
 enum member_state {
-	MEMBER_WAITING,		/* device not seen yet */
-	MEMBER_FOUND,		/* header loaded, needs a key */
-	MEMBER_UNLOCKING,	/* a worker runs the KDF */
+	MEMBER_WAITING,	  /* device not seen yet */
+	MEMBER_FOUND,	  /* header loaded, needs a key */
+	MEMBER_UNLOCKING, /* a worker runs the KDF */
 	MEMBER_OPEN,
 	MEMBER_FAILED,
 };
@@ -31,7 +31,7 @@ struct luks_member {
 	char devnode[64];
 	char dm_name[LUKS_NAME_MAX];
 	struct crypt_device *cd;
-	uint32_t mem_kb;	/* peak KDF memory over its keyslots */
+	uint32_t mem_kb; /* peak KDF memory over its keyslots */
 	int tries_left;
 	bool keyfile_tried;
 	unsigned shared_gen_tried;
@@ -57,9 +57,9 @@ struct luks_set {
 	int pipe_rd, pipe_wr;
 	struct secret shared;
 	unsigned shared_gen;	/* bumped for each passphrase typed */
-	bool shared_gen_opened;	/* it opened at least one member */
+	bool shared_gen_opened; /* it opened at least one member */
 	uint64_t budget_kb, in_use_kb;
-	char failure[512];	/* set when a member cannot be opened */
+	char failure[512]; /* set when a member cannot be opened */
 };
 
 int luks_init(struct luks_set *set, const struct boot_config *cfg);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -53,8 +54,9 @@ static void read_cmdline(struct boot *b)
 		n = 0;
 	b->cmdline[n] = '\0';
 	if ((size_t)n == sizeof(b->cmdline) - 1)
-		log_warn("kernel command line longer than %d bytes; the rest is ignored",
-			 CMDLINE_MAX - 1);
+		log_warn(
+			"kernel command line longer than %d bytes; the rest is ignored",
+			CMDLINE_MAX - 1);
 }
 
 static void report_cmdline_problems(const struct boot_config *cfg)
@@ -62,8 +64,8 @@ static void report_cmdline_problems(const struct boot_config *cfg)
 	for (int i = 0; i < cfg->nproblems; i++) {
 		const struct cmdline_problem *p = &cfg->problems[i];
 		if (p->times > 1)
-			log_warn("ignoring %s=: %s (%d times)", p->param, p->why,
-				 p->times);
+			log_warn("ignoring %s=: %s (%d times)", p->param,
+				 p->why, p->times);
 		else
 			log_warn("ignoring %s=: %s", p->param, p->why);
 	}
@@ -84,10 +86,11 @@ static void kmsg_setup(struct boot *b)
 	else
 		b->saved_devkmsg[0] = '\0';
 
+	/* "7	4	1	7": the first number is the console log level. */
 	char printk[64];
 	int kernel_level = 0;
 	if (sysctl_read(PRINTK_KNOB, printk, sizeof(printk)) == 0)
-		sscanf(printk, "%d", &kernel_level);
+		kernel_level = (int)strtol(printk, NULL, 10);
 	log_set_fds(1, b->kmsg_fd);
 	log_set_kernel_console_level(kernel_level);
 }
@@ -125,7 +128,7 @@ static void hand_over(struct boot *b, struct failure *f)
 		argv[argc++] = (char *)cfg->init_args[i];
 	argv[argc] = NULL;
 	/* What the kernel itself gives init: nothing of ours leaks. */
-	char *envp[] = { "HOME=/", "TERM=linux", NULL };
+	char *envp[] = {"HOME=/", "TERM=linux", NULL};
 
 	log_info("switching to the new root, running %s", cfg->init);
 	firmware_finish(&b->fw);
@@ -136,8 +139,8 @@ static void hand_over(struct boot *b, struct failure *f)
 	b->reaper_fd = -1;
 	reaper_reset_sigmask();
 	int rc = switch_root(NEWROOT, cfg->init, argv, envp);
-	snprintf(f->reason, sizeof(f->reason), "switching to the new root failed: %s",
-		 strerror(-rc));
+	snprintf(f->reason, sizeof(f->reason),
+		 "switching to the new root failed: %s", strerror(-rc));
 	f->hint = "the new root is mounted but could not take over";
 }
 
@@ -152,18 +155,20 @@ static void try_boot(struct boot *b, struct failure *f)
 	if (cfg->root.kind == DEVSPEC_NONE) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "no usable root= on the kernel command line");
-		f->hint = "add root=UUID=<filesystem UUID> (or LABEL=, PARTUUID=, /dev/...)";
+		f->hint =
+			"add root=UUID=<filesystem UUID> (or LABEL=, PARTUUID=, /dev/...)";
 		return;
 	}
 	if (b->uevent_fd < 0) {
 		snprintf(f->reason, sizeof(f->reason),
-			 "cannot open the uevent socket: %s", strerror(-b->uevent_fd));
+			 "cannot open the uevent socket: %s",
+			 strerror(-b->uevent_fd));
 		f->hint = "the kernel needs CONFIG_NET";
 		return;
 	}
 
 	struct assembled_root root;
-	struct boot_io io = { b->uevent_fd, b->reaper_fd, &b->fw };
+	struct boot_io io = {b->uevent_fd, b->reaper_fd, &b->fw};
 	if (assemble_root(cfg, &io, &root, f->reason, sizeof(f->reason),
 			  &f->hint) < 0)
 		return;
@@ -178,7 +183,8 @@ static void try_boot(struct boot *b, struct failure *f)
 		snprintf(f->reason, sizeof(f->reason),
 			 "%s on the new root is not usable: %s", cfg->init,
 			 rc == -ENOEXEC ? "not a program" : strerror(-rc));
-		f->hint = "check init= and rootflags=subvol=; the initramfs is left intact";
+		f->hint =
+			"check init= and rootflags=subvol=; the initramfs is left intact";
 		firmware_root_gone(&b->fw);
 		umount2(NEWROOT, MNT_DETACH);
 		return;
@@ -189,12 +195,13 @@ static void try_boot(struct boot *b, struct failure *f)
 int main(void)
 {
 	/* Static: the firmware queue is large for PID 1's stack. */
-	static struct boot b = { .uevent_fd = -1, .reaper_fd = -1, .kmsg_fd = -1 };
+	static struct boot b = {
+		.uevent_fd = -1, .reaper_fd = -1, .kmsg_fd = -1};
 	/* Open before anything else, so no event is missed. */
 	b.uevent_fd = uevent_open();
 	early_setup(&b);
 	for (;;) {
-		struct failure f = { .reason = "", .hint = NULL };
+		struct failure f = {.reason = "", .hint = NULL};
 		try_boot(&b, &f);
 		emergency(&b.cfg, f.reason, f.hint);
 	}

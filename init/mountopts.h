@@ -8,7 +8,7 @@
 struct mount_opts {
 	unsigned long flags;
 	char data[512];
-	bool degraded;	/* "degraded" was asked for (Btrfs) */
+	bool degraded; /* "degraded" was asked for (Btrfs) */
 };
 
 /* Splits a comma-separated option list: the generic VFS options become

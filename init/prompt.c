@@ -74,7 +74,8 @@ enum prompt_status prompt_read(struct prompt *p, struct secret *out)
 	char chunk[512];
 	ssize_t n = read(p->fd, chunk, sizeof(chunk));
 	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? PROMPT_MORE : PROMPT_EOF;
+		return errno == EAGAIN || errno == EINTR ? PROMPT_MORE
+							 : PROMPT_EOF;
 	if (n == 0)
 		return PROMPT_EOF;
 	bool too_long = p->discarding;

@@ -7,17 +7,17 @@
 #include "secret.h"
 
 enum prompt_status {
-	PROMPT_MORE,	/* keep polling */
-	PROMPT_DONE,	/* a line was entered; *out holds it */
-	PROMPT_EOF,	/* the console has no input at all */
-	PROMPT_ERROR,	/* too long, or the buffer could not be locked */
+	PROMPT_MORE,  /* keep polling */
+	PROMPT_DONE,  /* a line was entered; *out holds it */
+	PROMPT_EOF,   /* the console has no input at all */
+	PROMPT_ERROR, /* too long, or the buffer could not be locked */
 };
 
 struct prompt {
 	int fd;
 	bool active;
 	bool echo_was_on;
-	bool discarding;	/* skipping the rest of an over-long line */
+	bool discarding; /* skipping the rest of an over-long line */
 	struct secret line;
 };
 

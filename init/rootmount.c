@@ -20,9 +20,10 @@ static int try_types(const char *types, const struct dev_ids *dev,
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		char type[64];
 		if (len > 0 && str_copy_n(type, sizeof(type), p, len) == 0) {
-			log_debug("mount %s on %s type %s flags 0x%lx data '%s'",
-				  dev->devnode, NEWROOT, type, opts->flags,
-				  opts->data);
+			log_debug(
+				"mount %s on %s type %s flags 0x%lx data '%s'",
+				dev->devnode, NEWROOT, type, opts->flags,
+				opts->data);
 			if (mount(dev->devnode, NEWROOT, type, opts->flags,
 				  opts->data[0] ? opts->data : NULL) == 0)
 				return 0;
@@ -51,14 +52,16 @@ int mount_root(const struct boot_config *cfg, const struct dev_ids *dev,
 	if (degraded && !opts.degraded &&
 	    str_append(opts.data, sizeof(opts.data),
 		       opts.data[0] ? ",degraded" : "degraded") < 0) {
-		snprintf(why, why_size, "rootflags=%s too long", cfg->rootflags);
+		snprintf(why, why_size, "rootflags=%s too long",
+			 cfg->rootflags);
 		return -ENAMETOOLONG;
 	}
 	const char *types = cfg->rootfstype[0] ? cfg->rootfstype : dev->type;
 	if (!types[0]) {
-		snprintf(why, why_size,
-			 "no filesystem recognised on %s and no rootfstype= given",
-			 dev->devnode);
+		snprintf(
+			why, why_size,
+			"no filesystem recognised on %s and no rootfstype= given",
+			dev->devnode);
 		return -ENODEV;
 	}
 	mkdir(NEWROOT, 0755);

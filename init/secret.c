@@ -42,9 +42,11 @@ void secret_free(struct secret *s)
 
 int secret_dup(struct secret *dst, const struct secret *src)
 {
+	if (!src->buf)
+		return -EINVAL;
 	int rc = secret_alloc(dst);
-	if (rc < 0)
-		return rc;
+	if (rc < 0 || !dst->buf)
+		return rc < 0 ? rc : -ENOMEM;
 	memcpy(dst->buf, src->buf, src->len);
 	dst->len = src->len;
 	return 0;

@@ -4,10 +4,10 @@
 
 #include <stddef.h>
 
-#define SECRET_MAX 8192	/* passphrase or key file, bytes */
+#define SECRET_MAX 8192 /* passphrase or key file, bytes */
 
 struct secret {
-	char *buf;	/* SECRET_MAX + 1 bytes, mlocked; NULL when unset */
+	char *buf; /* SECRET_MAX + 1 bytes, mlocked; NULL when unset */
 	size_t len;
 };
 

@@ -17,7 +17,7 @@
 
 #define DELETE_DEPTH_MAX 64
 
-static const char *const moved_mounts[] = { "/dev", "/proc", "/sys", "/run" };
+static const char *const moved_mounts[] = {"/dev", "/proc", "/sys", "/run"};
 #define N_MOVED (sizeof(moved_mounts) / sizeof(moved_mounts[0]))
 
 /* Opens path as if newroot were "/": an absolute symlink such as
@@ -47,16 +47,16 @@ int switchroot_check_init(const char *newroot, const char *init)
 
 	int rc = 0;
 	struct stat st;
-	unsigned char magic[4] = { 0 };
+	unsigned char magic[4] = {0};
 	if (fstat(fd, &st) < 0)
 		rc = -errno;
 	else if (!S_ISREG(st.st_mode))
 		rc = -EISDIR;
 	else if (!(st.st_mode & 0111))
 		rc = -EACCES;
-	else if (read(fd, magic, sizeof(magic)) < 2)
-		rc = -ENOEXEC;
-	else if (memcmp(magic, "\177ELF", 4) != 0 && memcmp(magic, "#!", 2) != 0)
+	else if (read(fd, magic, sizeof(magic)) < 2 ||
+		 (memcmp(magic, "\177ELF", 4) != 0 &&
+		  memcmp(magic, "#!", 2) != 0))
 		rc = -ENOEXEC;
 	close(fd);
 	return rc;
@@ -125,12 +125,14 @@ static int open_old_root_if_disposable(const char *newroot, dev_t *dev)
 	    stat(newroot, &new_st) < 0)
 		goto keep;
 	if (sfs.f_type != RAMFS_MAGIC && sfs.f_type != TMPFS_MAGIC) {
-		log_warn("old root is not an initramfs (fs type 0x%lx): not deleting it",
-			 (unsigned long)sfs.f_type);
+		log_warn(
+			"old root is not an initramfs (fs type 0x%lx): not deleting it",
+			(unsigned long)sfs.f_type);
 		goto keep;
 	}
 	if (root_st.st_dev == new_st.st_dev) {
-		log_warn("new root is on the initramfs itself: not deleting it");
+		log_warn(
+			"new root is on the initramfs itself: not deleting it");
 		goto keep;
 	}
 	*dev = root_st.st_dev;

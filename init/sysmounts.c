@@ -16,19 +16,21 @@ struct api_mount {
 };
 
 static const struct api_mount api_mounts[] = {
-	{ "proc", "/proc", "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
-	{ "sysfs", "/sys", "sysfs", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
-	{ "devtmpfs", "/dev", "devtmpfs", "mode=0755", MS_NOSUID },
-	{ "tmpfs", "/run", "tmpfs", "mode=0755", MS_NOSUID | MS_NODEV },
+	{"proc", "/proc", "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC},
+	{"sysfs", "/sys", "sysfs", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC},
+	{"devtmpfs", "/dev", "devtmpfs", "mode=0755", MS_NOSUID},
+	{"tmpfs", "/run", "tmpfs", "mode=0755", MS_NOSUID | MS_NODEV},
 };
 
 int sysmounts_setup(void)
 {
 	int first_err = 0;
-	for (size_t i = 0; i < sizeof(api_mounts) / sizeof(api_mounts[0]); i++) {
+	for (size_t i = 0; i < sizeof(api_mounts) / sizeof(api_mounts[0]);
+	     i++) {
 		const struct api_mount *m = &api_mounts[i];
 		mkdir(m->target, 0755);
-		if (mount(m->source, m->target, m->type, m->flags, m->data) == 0 ||
+		if (mount(m->source, m->target, m->type, m->flags, m->data) ==
+			    0 ||
 		    errno == EBUSY)
 			continue;
 		log_err("cannot mount %s on %s: %m", m->type, m->target);

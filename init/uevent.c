@@ -55,8 +55,8 @@ static void uevent_clear(struct uevent *ev)
 }
 
 /* Walks fields separated by sep in buf[start, len). */
-static void parse_fields(struct uevent *ev, char *buf, size_t start,
-			 size_t len, char sep)
+static void parse_fields(struct uevent *ev, char *buf, size_t start, size_t len,
+			 char sep)
 {
 	size_t i = start;
 	while (i < len) {
@@ -182,7 +182,7 @@ ssize_t uevent_recv(int fd, char *buf, size_t size)
 {
 	struct sockaddr_nl from;
 	char control[CMSG_SPACE(sizeof(struct ucred))];
-	struct iovec iov = { .iov_base = buf, .iov_len = size - 1 };
+	struct iovec iov = {.iov_base = buf, .iov_len = size - 1};
 	struct msghdr msg = {
 		.msg_name = &from,
 		.msg_namelen = sizeof(from),
@@ -194,7 +194,8 @@ ssize_t uevent_recv(int fd, char *buf, size_t size)
 	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EINTR ? -EAGAIN : -errno;
-	if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n > UEVENT_MSG_MAX)
+	if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    (size_t)n > UEVENT_MSG_MAX)
 		return -EMSGSIZE;
 	if (!sender_is_kernel(&msg, &from))
 		return -EPERM;

@@ -11,13 +11,13 @@
 #define UEVENT_MSG_MAX 8192
 
 struct uevent {
-	const char *action;	/* "add", "remove", "change", ... */
+	const char *action; /* "add", "remove", "change", ... */
 	const char *devpath;
 	const char *subsystem;
 	const char *devname;
 	const char *devtype;
 	const char *firmware;
-	int major;		/* -1 if absent or malformed */
+	int major; /* -1 if absent or malformed */
 	int minor;
 };
 

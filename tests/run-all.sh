@@ -8,6 +8,13 @@ log=$build/test-results.txt
 : >"$log"
 
 "$build/unit" | tee -a "$log"
+if valgrind -q --error-exitcode=1 --leak-check=full "$build/unit-valgrind" \
+	>"$build/valgrind.log" 2>&1; then
+	echo "PASS valgrind/unit" | tee -a "$log"
+else
+	echo "FAIL valgrind/unit: see $build/valgrind.log" | tee -a "$log"
+fi
+"$here/run-lint.sh" "$build" | tee -a "$log"
 "$here/run-fuzz.sh" "$build" "${CHECK_FUZZ_SECONDS:-30}" | tee -a "$log"
 python3 "$here/boot_tests.py" "$build" ${BOOT_TESTS:-} | tee -a "$log"
 

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INVARIANT(cond)                                                    \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "invariant broken: %s\n", #cond);  \
-			abort();                                           \
-		}                                                          \
+#define INVARIANT(cond)                                                   \
+	do {                                                              \
+		if (!(cond)) {                                            \
+			fprintf(stderr, "invariant broken: %s\n", #cond); \
+			abort();                                          \
+		}                                                         \
 	} while (0)
 
 /* Returns a malloc'd NUL-terminated copy of at most max bytes. */

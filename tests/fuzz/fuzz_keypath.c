@@ -16,8 +16,8 @@ static void check_path(const char *p)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *val = fuzz_cstr(data, size, 600);
-	static const char *const forms[] = { "rd.luks.key=", "root_key=",
-					     "rd.luks.key=1234=" };
+	static const char *const forms[] = {
+		"rd.luks.key=", "root_key=", "rd.luks.key=1234="};
 	for (size_t f = 0; f < 3; f++) {
 		char line[CMDLINE_MAX];
 		snprintf(line, sizeof(line), "%s\"%s\"", forms[f], val);

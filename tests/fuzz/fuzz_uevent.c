@@ -4,10 +4,11 @@
 
 static void check_fields(const struct uevent *ev, const char *buf, size_t len)
 {
-	const char *fields[] = { ev->action, ev->devpath, ev->subsystem,
-				 ev->devname, ev->devtype, ev->firmware };
+	const char *fields[] = {ev->action,  ev->devpath, ev->subsystem,
+				ev->devname, ev->devtype, ev->firmware};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		INVARIANT(!fields[i] || (fields[i] >= buf && fields[i] <= buf + len));
+		INVARIANT(!fields[i] ||
+			  (fields[i] >= buf && fields[i] <= buf + len));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -36,8 +36,10 @@ static int send_fake(int fd, const char *fields)
 	for (size_t i = 0; i < n; i++)
 		if (msg[i] == '|')
 			msg[i] = '\0';
-	struct sockaddr_nl to = { .nl_family = AF_NETLINK, .nl_groups = 1 };
-	return sendto(fd, msg, n + 1, 0, (struct sockaddr *)&to, sizeof(to)) < 0 ? -1 : 0;
+	struct sockaddr_nl to = {.nl_family = AF_NETLINK, .nl_groups = 1};
+	return sendto(fd, msg, n + 1, 0, (struct sockaddr *)&to, sizeof(to)) < 0
+		       ? -1
+		       : 0;
 }
 
 static void child(void)
@@ -45,18 +47,25 @@ static void child(void)
 	if (wait_for_init() < 0)
 		_exit(1);
 	int fd = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_KOBJECT_UEVENT);
-	struct sockaddr_nl me = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl me = {.nl_family = AF_NETLINK};
 	bind(fd, (struct sockaddr *)&me, sizeof(me));
 	int sent = 0;
-	sent += send_fake(fd, "add@/devices/virtual/block/vdz|ACTION=add|"
-			      "DEVPATH=/devices/virtual/block/vdz|SUBSYSTEM=block|"
-			      "DEVNAME=vdz|DEVTYPE=disk|MAJOR=254|MINOR=99|SEQNUM=9000") == 0;
-	sent += send_fake(fd, "add@/devices/virtual/misc/test_firmware/fake.bin|"
-			      "ACTION=add|DEVPATH=/devices/virtual/misc/test_firmware/fake.bin|"
-			      "SUBSYSTEM=firmware|FIRMWARE=luksinit-test/fake.bin|SEQNUM=9001") == 0;
-	sent += send_fake(fd, "add@/devices/virtual/block/vdy|ACTION=add|"
-			      "DEVPATH=/devices/virtual/block/vdy|SUBSYSTEM=block|"
-			      "DEVNAME=../../etc/shadow|SEQNUM=9002") == 0;
+	sent += send_fake(
+			fd,
+			"add@/devices/virtual/block/vdz|ACTION=add|"
+			"DEVPATH=/devices/virtual/block/vdz|SUBSYSTEM=block|"
+			"DEVNAME=vdz|DEVTYPE=disk|MAJOR=254|MINOR=99|SEQNUM=9000") ==
+		0;
+	sent += send_fake(
+			fd,
+			"add@/devices/virtual/misc/test_firmware/fake.bin|"
+			"ACTION=add|DEVPATH=/devices/virtual/misc/test_firmware/fake.bin|"
+			"SUBSYSTEM=firmware|FIRMWARE=luksinit-test/fake.bin|SEQNUM=9001") ==
+		0;
+	sent += send_fake(fd,
+			  "add@/devices/virtual/block/vdy|ACTION=add|"
+			  "DEVPATH=/devices/virtual/block/vdy|SUBSYSTEM=block|"
+			  "DEVNAME=../../etc/shadow|SEQNUM=9002") == 0;
 	dprintf(1, "FAKEUEVENT sent=%d\n", sent);
 	_exit(0);
 }
@@ -65,8 +74,8 @@ int main(void)
 {
 	if (fork() == 0)
 		child();
-	char *const argv[] = { "/init", NULL };
-	char *const envp[] = { "HOME=/", "TERM=linux", NULL };
+	char *const argv[] = {"/init", NULL};
+	char *const envp[] = {"HOME=/", "TERM=linux", NULL};
 	execve("/init", argv, envp);
 	return 1;
 }

@@ -59,14 +59,16 @@ static void request(int trig, int dev, int log, const char *name)
 	uint64_t h = 1469598103934665603ULL;
 	size_t total = 0;
 	ssize_t n;
-	while (err == 0 && (n = pread(dev, buf, sizeof(buf), (off_t)total)) > 0) {
+	while (err == 0 &&
+	       (n = pread(dev, buf, sizeof(buf), (off_t)total)) > 0) {
 		h = fnv1a(h, buf, (size_t)n);
 		total += (size_t)n;
 	}
 	char line[512];
-	int len = snprintf(line, sizeof(line),
-			   "FWTEST name=%s rc=%d bytes=%zu fnv=%016llx waited_ms=%lld\n",
-			   name, err, total, (unsigned long long)h, waited);
+	int len = snprintf(
+		line, sizeof(line),
+		"FWTEST name=%s rc=%d bytes=%zu fnv=%016llx waited_ms=%lld\n",
+		name, err, total, (unsigned long long)h, waited);
 	if (len > 0) {
 		write(1, line, (size_t)len);
 		write(log, line, (size_t)len);
@@ -103,8 +105,8 @@ int main(void)
 	pid_t pid = fork();
 	if (pid == 0)
 		child();
-	char *const argv[] = { "/init", NULL };
-	char *const envp[] = { "HOME=/", "TERM=linux", NULL };
+	char *const argv[] = {"/init", NULL};
+	char *const envp[] = {"HOME=/", "TERM=linux", NULL};
 	execve("/init", argv, envp);
 	return 1;
 }

@@ -44,10 +44,12 @@ static void print_mounts(void)
 	}
 	char line[1024];
 	while (fgets(line, sizeof(line), f)) {
-		char root[256], mp[256], opts[256], type[64], src[256], sopts[512];
+		char root[256], mp[256], opts[256], type[64], src[256],
+			sopts[512];
 		char *dash = strstr(line, " - ");
-		if (!dash || sscanf(line, "%*s %*s %*s %255s %255s %255s", root,
-				    mp, opts) != 3 ||
+		if (!dash ||
+		    sscanf(line, "%*s %*s %*s %255s %255s %255s", root, mp,
+			   opts) != 3 ||
 		    sscanf(dash + 3, "%63s %255s %511s", type, src, sopts) != 3)
 			continue;
 		if (strcmp(mp, "/") == 0)
@@ -78,7 +80,8 @@ static void print_btrfs_devices(void)
 				continue;
 			n++;
 			strncat(names, " ", sizeof(names) - strlen(names) - 1);
-			strncat(names, e->d_name, sizeof(names) - strlen(names) - 1);
+			strncat(names, e->d_name,
+				sizeof(names) - strlen(names) - 1);
 		}
 		if (dd)
 			closedir(dd);
@@ -147,18 +150,20 @@ static void inspect_initramfs(void)
 	if (pid == 0) {
 		if (unshare(CLONE_NEWNS) < 0 ||
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-			printf("RESULT initramfs=uninspectable (%s)\n", strerror(errno));
+			printf("RESULT initramfs=uninspectable (%s)\n",
+			       strerror(errno));
 			_exit(1);
 		}
 		int ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 		if (ns < 0 || umount2("/", MNT_DETACH) < 0 ||
 		    setns(ns, CLONE_NEWNS) < 0 || chdir("/") < 0) {
-			printf("RESULT initramfs=uninspectable (%s)\n", strerror(errno));
+			printf("RESULT initramfs=uninspectable (%s)\n",
+			       strerror(errno));
 			_exit(1);
 		}
 		struct statfs sfs;
 		statfs("/", &sfs);
-		const char *type = sfs.f_type == RAMFS_MAGIC_   ? "ramfs"
+		const char *type = sfs.f_type == RAMFS_MAGIC_	? "ramfs"
 				   : sfs.f_type == TMPFS_MAGIC_ ? "tmpfs"
 								: "other";
 		DIR *d = opendir("/");
@@ -166,13 +171,16 @@ static void inspect_initramfs(void)
 		int n = 0;
 		char names[512] = "";
 		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			if (!strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, ".."))
 				continue;
 			n++;
 			strncat(names, " ", sizeof(names) - strlen(names) - 1);
-			strncat(names, de->d_name, sizeof(names) - strlen(names) - 1);
+			strncat(names, de->d_name,
+				sizeof(names) - strlen(names) - 1);
 		}
-		printf("RESULT initramfs fstype=%s entries=%d:%s\n", type, n, names);
+		printf("RESULT initramfs fstype=%s entries=%d:%s\n", type, n,
+		       names);
 		fflush(stdout);
 		_exit(0);
 	}
@@ -193,8 +201,9 @@ int main(int argc, char **argv, char **envp)
 	print_file_line("cmdline", "/proc/cmdline");
 	print_file_line("printk_devkmsg", "/proc/sys/kernel/printk_devkmsg");
 	print_file_line("fw_timeout", "/sys/class/firmware/timeout");
-	print_file_line("fw_force_sysfs_fallback",
-			"/proc/sys/kernel/firmware_config/force_sysfs_fallback");
+	print_file_line(
+		"fw_force_sysfs_fallback",
+		"/proc/sys/kernel/firmware_config/force_sysfs_fallback");
 	printf("RESULT fw_pending=%d\n", count_pending_firmware());
 	print_fwtest();
 	print_mounts();

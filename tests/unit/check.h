@@ -7,24 +7,24 @@
 
 extern int check_failures_in_test;
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			check_failures_in_test++;                          \
-			printf("  check failed %s:%d: %s\n", __FILE__,     \
-			       __LINE__, #cond);                           \
-		}                                                          \
+#define CHECK(cond)                                                    \
+	do {                                                           \
+		if (!(cond)) {                                         \
+			check_failures_in_test++;                      \
+			printf("  check failed %s:%d: %s\n", __FILE__, \
+			       __LINE__, #cond);                       \
+		}                                                      \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                    \
-	do {                                                               \
-		const char *a_ = (a), *b_ = (b);                           \
-		if (!a_ || !b_ || strcmp(a_, b_) != 0) {                   \
-			check_failures_in_test++;                          \
+#define CHECK_STR(a, b)                                                             \
+	do {                                                                        \
+		const char *a_ = (a), *b_ = (b);                                    \
+		if (!a_ || !b_ || strcmp(a_, b_) != 0) {                            \
+			check_failures_in_test++;                                   \
 			printf("  check failed %s:%d: %s == \"%s\" (got \"%s\")\n", \
-			       __FILE__, __LINE__, #a, b_ ? b_ : "(null)", \
-			       a_ ? a_ : "(null)");                        \
-		}                                                          \
+			       __FILE__, __LINE__, #a, b_ ? b_ : "(null)",          \
+			       a_ ? a_ : "(null)");                                 \
+		}                                                                   \
 	} while (0)
 
 typedef void (*test_fn)(void);

@@ -161,10 +161,11 @@ static void problems_are_bounded(void)
 {
 	struct boot_config cfg;
 	char line[CMDLINE_MAX] = "";
-	const char *bad[] = { "root=", "rootwait=x", "init=x", "panic=x",
-			      "rd.shell=x", "rd.luks.tries=x", "root_trim=x",
-			      "rd.luks.options=x", "rd.btrfs.degraded=x",
-			      "rootdelay=x", "crypt_roots=x" };
+	const char *bad[] = {
+		"root=",       "rootwait=x",	    "init=x",
+		"panic=x",     "rd.shell=x",	    "rd.luks.tries=x",
+		"root_trim=x", "rd.luks.options=x", "rd.btrfs.degraded=x",
+		"rootdelay=x", "crypt_roots=x"};
 	for (int round = 0; round < 3; round++)
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			strcat(line, bad[i]);
@@ -227,9 +228,10 @@ void cmdline_tests(void)
 static void genkernel_luks_dialect(void)
 {
 	struct boot_config cfg;
-	parse(&cfg, "crypt_roots=UUID=aaa crypt_roots=/dev/vdb "
-		    "crypt_roots=PARTUUID=ppp root_key=/etc/key.bin root_trim=yes "
-		    "root=UUID=fs");
+	parse(&cfg,
+	      "crypt_roots=UUID=aaa crypt_roots=/dev/vdb "
+	      "crypt_roots=PARTUUID=ppp root_key=/etc/key.bin root_trim=yes "
+	      "root=UUID=fs");
 	CHECK(cfg.nmembers == 3);
 	CHECK(cfg.members[0].spec.kind == DEVSPEC_UUID);
 	CHECK_STR(cfg.members[0].spec.value, "aaa");
@@ -243,10 +245,11 @@ static void genkernel_luks_dialect(void)
 static void dracut_luks_dialect(void)
 {
 	struct boot_config cfg;
-	parse(&cfg, "rd.luks.uuid=luks-1111 rd.luks.uuid=2222 "
-		    "rd.luks.name=2222=cryptb rd.luks.name=3333=cryptc "
-		    "rd.luks.key=/k0 rd.luks.key=1111=/k1 rd.luks.options=discard "
-		    "rd.luks.tries=5 rd.btrfs.degraded=20");
+	parse(&cfg,
+	      "rd.luks.uuid=luks-1111 rd.luks.uuid=2222 "
+	      "rd.luks.name=2222=cryptb rd.luks.name=3333=cryptc "
+	      "rd.luks.key=/k0 rd.luks.key=1111=/k1 rd.luks.options=discard "
+	      "rd.luks.tries=5 rd.btrfs.degraded=20");
 	CHECK(cfg.nmembers == 3);
 	CHECK_STR(cfg.members[0].spec.value, "1111");
 	CHECK_STR(cfg.members[0].keyfile, "/k1");
@@ -268,7 +271,8 @@ static void dracut_luks_dialect(void)
 static void same_member_listed_twice(void)
 {
 	struct boot_config cfg;
-	parse(&cfg, "crypt_roots=UUID=ABCD rd.luks.uuid=abcd rd.luks.uuid=luks-abcd");
+	parse(&cfg,
+	      "crypt_roots=UUID=ABCD rd.luks.uuid=abcd rd.luks.uuid=luks-abcd");
 	CHECK(cfg.nmembers == 1);
 }
 
@@ -283,7 +287,9 @@ static void malformed_luks_values(void)
 	CHECK(cfg.nproblems == 8);
 	CHECK(cfg.keyfile[0] == '\0');
 	CHECK(cfg.luks_tries == LUKS_TRIES_DEFAULT);
-	parse(&cfg, "rd.luks.key=/\x06" "ee rd.luks.key=1111=/a\x01" "b");
+	parse(&cfg, "rd.luks.key=/\x06"
+		    "ee rd.luks.key=1111=/a\x01"
+		    "b");
 	CHECK(cfg.keyfile[0] == '\0' && cfg.nmembers == 0);
 	CHECK(cfg.nproblems == 1 && cfg.problems[0].times == 2);
 	parse(&cfg, "root_trim=maybe root_key=../x rd.btrfs.degraded=-1");

@@ -18,7 +18,8 @@ static void make_plain(void)
 	unsigned x = 12345;
 	for (size_t i = 0; i < PLAIN_LEN; i++) {
 		x = x * 1103515245 + 12345;
-		plain[i] = (unsigned char)("luksinit firmware "[i % 18] ^ ((x >> 16) & 3));
+		plain[i] = (unsigned char)("luksinit firmware "[i % 18] ^
+					   ((x >> 16) & 3));
 	}
 }
 
@@ -57,7 +58,8 @@ static void zstd_whole_and_multiframe(void)
 	size_t cap = ZSTD_compressBound(PLAIN_LEN) * 2;
 	unsigned char *z = malloc(cap);
 	size_t a = ZSTD_compress(z, cap, plain, 100000, 3);
-	size_t b = ZSTD_compress(z + a, cap - a, plain + 100000, PLAIN_LEN - 100000, 19);
+	size_t b = ZSTD_compress(z + a, cap - a, plain + 100000,
+				 PLAIN_LEN - 100000, 19);
 	CHECK(!ZSTD_isError(a) && !ZSTD_isError(b));
 	CHECK(read_all(z, a + b, FW_ZSTD) == PLAIN_LEN);
 	/* Cut inside the second frame: an error, never a short success. */
@@ -73,8 +75,8 @@ static void xz_whole_and_damaged(void)
 	make_plain();
 	size_t cap = lzma_stream_buffer_bound(PLAIN_LEN), pos = 0;
 	unsigned char *x = malloc(cap);
-	CHECK(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, plain, PLAIN_LEN,
-				      x, &pos, cap) == LZMA_OK);
+	CHECK(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, plain,
+				      PLAIN_LEN, x, &pos, cap) == LZMA_OK);
 	CHECK(read_all(x, pos, FW_XZ) == PLAIN_LEN);
 	CHECK(read_all(x, pos / 2, FW_XZ) < 0);
 	x[pos / 2] ^= 0x55;

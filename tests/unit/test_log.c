@@ -1,7 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <stdarg.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../../init/log.h"
@@ -56,10 +56,10 @@ static void sinks_and_levels(void)
 	log_set_debug(0);
 
 	errno = 42;
-	log_err("E");    /* kernel echoes level 3 itself */
+	log_err("E"); /* kernel echoes level 3 itself */
 	CHECK(errno == 42);
-	log_warn("W");   /* level 4: the kernel would not show it */
-	log_debug("D");  /* debug off: nowhere */
+	log_warn("W");	/* level 4: the kernel would not show it */
+	log_debug("D"); /* debug off: nowhere */
 	char buf[256];
 	ssize_t n = read(kmsg[0], buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = '\0';
@@ -69,7 +69,10 @@ static void sinks_and_levels(void)
 	CHECK_STR(buf, "luksinit: W\n");
 
 	log_set_fds(2, -1);
-	close(con[0]); close(con[1]); close(kmsg[0]); close(kmsg[1]);
+	close(con[0]);
+	close(con[1]);
+	close(kmsg[0]);
+	close(kmsg[1]);
 }
 
 void log_tests(void)

@@ -18,10 +18,11 @@ static size_t build(char *buf, const char *fields)
 static void parses_block_add(void)
 {
 	char buf[UEVENT_MSG_MAX + 1];
-	size_t n = build(buf, "add@/devices/pci0000:00/virtio1/block/vda|"
-			      "ACTION=add|DEVPATH=/devices/pci0000:00/virtio1/block/vda|"
-			      "SUBSYSTEM=block|MAJOR=254|MINOR=0|DEVNAME=vda|"
-			      "DEVTYPE=disk|SEQNUM=812");
+	size_t n = build(
+		buf, "add@/devices/pci0000:00/virtio1/block/vda|"
+		     "ACTION=add|DEVPATH=/devices/pci0000:00/virtio1/block/vda|"
+		     "SUBSYSTEM=block|MAJOR=254|MINOR=0|DEVNAME=vda|"
+		     "DEVTYPE=disk|SEQNUM=812");
 	struct uevent ev;
 	CHECK(uevent_parse(&ev, buf, n) == 0);
 	CHECK_STR(ev.action, "add");
@@ -35,9 +36,10 @@ static void parses_block_add(void)
 static void parses_firmware_request(void)
 {
 	char buf[UEVENT_MSG_MAX + 1];
-	size_t n = build(buf, "add@/devices/virtual/firmware/a!b.bin|ACTION=add|"
-			      "DEVPATH=/devices/virtual/firmware/a!b.bin|"
-			      "SUBSYSTEM=firmware|FIRMWARE=a/b.bin|TIMEOUT=60");
+	size_t n =
+		build(buf, "add@/devices/virtual/firmware/a!b.bin|ACTION=add|"
+			   "DEVPATH=/devices/virtual/firmware/a!b.bin|"
+			   "SUBSYSTEM=firmware|FIRMWARE=a/b.bin|TIMEOUT=60");
 	struct uevent ev;
 	CHECK(uevent_parse(&ev, buf, n) == 0);
 	CHECK_STR(ev.firmware, "a/b.bin");
