@@ -682,6 +682,20 @@ def hostile_passphrase_input():
     expect("AAAAAAAAAA" not in b.out, "the typed input was echoed")
 
 
+@case
+def wrong_passphrase_three_times_is_a_clear_failure():
+    b = boot("wrong_passphrase_three_times_is_a_clear_failure",
+             "root=UUID=%s rootflags=subvol=@root panic=0 rd.luks.uuid=%s "
+             "rd.luks.uuid=%s" % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
+                                  luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, "nope-1\n", 0), (SHARED_PROMPT, "nope-2\n", 0),
+                     (SHARED_PROMPT, "nope-3\n", 0), (PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "cannot unlock luks-")
+    expect("tries exhausted" in b.out, "the reason does not say the tries ran out")
+    expect(len(prompts(b)) == 3, "not exactly rd.luks.tries=3 prompts: %s" % prompts(b))
+
+
 BUSYBOX = "/bin/busybox"
 
 
@@ -704,6 +718,19 @@ def rescue_shell_then_retry():
     expect(b.out.count("/sbin/nothere on the new root is not usable") >= 2,
            "leaving the shell did not retry the boot")
     expect(b.res.status == 0 and not b.res.timed_out, "did not power off")
+
+
+@case
+def rd_shell_0_forbids_the_shell():
+    b = boot("rd_shell_0_forbids_the_shell",
+             "root=UUID=%s rootflags=subvol=@root init=/sbin/nothere panic=0 rd.shell=0"
+             % FX["SINGLE_UUID"], ["single.img"],
+             initrd=overlay_initrd("shell", [
+                 "dir /bin 0755 0 0", "file /bin/busybox %s 0755 0 0" % BUSYBOX,
+                 "slink /bin/sh busybox 0777 0 0"]),
+             script=[(PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "/sbin/nothere on the new root is not usable")
+    expect("rescue shell" not in b.out, "a shell started despite rd.shell=0")
 
 
 @case
