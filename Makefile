@@ -34,7 +34,7 @@ PKGS := libcryptsetup blkid libzstd liblzma
 PKG = PKG_CONFIG_LIBDIR=$(DEPS_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= \
 	pkg-config --static
 
-.PHONY: all demo check unit fixtures fuzz fuzz-build lint clean FORCE
+.PHONY: all demo check unit fixtures fuzz fuzz-build lint bench clean FORCE
 all: $(B)/bzImage $(B)/initramfs.cpio.gz
 
 # The cached builds are asked every time (a warm answer takes well under a
@@ -72,16 +72,6 @@ $(B)/fakeuevent: tests/guest/fakeuevent.c $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 
-# The same /init in a kernel without CONFIG_FW_LOADER_USER_HELPER_FALLBACK,
-# for the firmware test of the force_sysfs_fallback knob.
-$(B)/kernel-nofallback.dir: FORCE
-	@mkdir -p $(B)
-	@scripts/build-kernel.sh nofallback | tail -n1 >$@.tmp
-	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
-
-$(B)/bzImage-nofallback: $(B)/init $(B)/kernel-nofallback.dir initramfs.list
-	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel-nofallback.dir)" \
-		$(abspath initramfs.list) $@
 
 $(B)/bzImage: $(B)/init $(B)/kernel.dir initramfs.list
 	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
@@ -126,7 +116,7 @@ $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
 
-fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/bzImage-nofallback
+fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux python3 zstd xz-utils busybox-static
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
@@ -136,6 +126,22 @@ demo: all fixtures
 check: $(B)/unit $(B)/unit-valgrind all fixtures fuzz-build
 	@scripts/ensure-packages.sh clang-format clang-tidy cppcheck valgrind
 	CHECK_FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) tests/run-all.sh $(B)
+
+# Benchmarks print figures; they are not tests and assert nothing.
+$(B)/bench/%: bench/guest/%.c $(B)/deps.prefix
+	@mkdir -p $(B)/bench
+	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
+	strip --strip-all $@
+
+$(B)/bench/bzImage-trivial: $(B)/bench/trivial-init $(B)/kernel.dir bench/trivial.list
+	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
+		$(abspath bench/trivial.list) $@
+
+bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial
+	@scripts/ensure-packages.sh python3 python3-matplotlib zstd xz-utils gzip \
+		qemu-system-x86 btrfs-progs cryptsetup-bin
+	tests/make-fixtures.sh $(B)/bench/fixtures $(B)/report bench
+	/usr/bin/python3 bench/bench.py $(B)
 
 clean:
 	rm -rf $(B)

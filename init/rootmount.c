@@ -65,6 +65,7 @@ int mount_root(const struct boot_config *cfg, const struct dev_ids *dev,
 		return -ENODEV;
 	}
 	mkdir(NEWROOT, 0755);
+	log_info("mounting %s (%s) on %s", dev->devnode, types, NEWROOT);
 	char tried[256] = "";
 	int rc = try_types(types, dev, &opts, tried, sizeof(tried));
 	if (rc < 0) {

@@ -3,9 +3,10 @@
 #
 # Usage: scripts/build-kernel.sh [variant]
 #
-#   variant   optional; "nofallback" additionally applies
-#             scripts/kernel-nofallback.config on top of scripts/kernel.config
-#             (generally: scripts/kernel-<variant>.config).
+#   variant   optional; applies scripts/kernel-<variant>.config on top of
+#             scripts/kernel.config (none is needed today: the firmware test of
+#             a kernel without USER_HELPER_FALLBACK sets the equivalent sysctl
+#             on the command line instead of building a second kernel).
 #
 # The kernel is Debian's linux-source-6.1, configured as `make tinyconfig`
 # + scripts/kernel.config (+ the variant fragment), built in-tree in

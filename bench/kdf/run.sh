@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# KDF-speed benchmark: our static musl libcryptsetup (as /init links it)
+# verifying a passphrase vs Debian's `cryptsetup open --test-passphrase`, on
+# the same LUKS2 headers at cryptsetup's default costs (PBKDF2-SHA256 and
+# Argon2id), alternated, as a ratio.
+#
+# Usage: bench/kdf/run.sh OUTDIR [N]        (N runs per side, default 5)
+#
+# OUTDIR receives the images/headers (kept and reused on a later run, so
+# that different builds are compared on the very same headers; delete them to
+# re-benchmark the machine), the key file, the kdfbench binaries and
+# times.tsv with every single run.
+#
+# Environment:
+#   KDFBENCH_VARIANTS  space-separated LABEL=PREFIX list of static dependency
+#                      prefixes (scripts/build-deps.sh layout) to compare,
+#                      each alternated with Debian's binary. Default:
+#                      ours=<the prefix in build/deps.prefix, or built>.
+#   KDFBENCH_KDFS      default "pbkdf2 argon2id"
+#
+# Both sides are timed as whole processes (fork+exec to exit, bash
+# $EPOCHREALTIME): Debian's binary pays for dynamic linking of ~13 shared
+# libraries, ours for nothing comparable; the startup cost is a few ms
+# against ~2 s of KDF, and it is measured separately (the `startup` line:
+# `cryptsetup --version` vs `kdfbench` without arguments) so that it can be
+# subtracted if wanted. User+sys CPU time of every run is recorded too: it
+# is less sensitive than wall time to other jobs on the machine (but note
+# Argon2 runs one thread per lane, so its wall time is ~CPU/lanes).
+#
+# Summary lines (stdout, one per KDF and variant):
+#   KDF <kdf> variant=<label> ours_median=S debian_median=S ratio=R
+#       ours_min=S debian_min=S ratio_min=R ours_cpu_median=S
+#       debian_cpu_median=S cpu_ratio=R n=N
+# ratio = ours/debian (>1: ours is slower).
+set -euo pipefail
+
+OUT=${1:?usage: $0 OUTDIR [N]}
+N=${2:-5}
+HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd -- "$HERE/../.." && pwd)
+KDFS=${KDFBENCH_KDFS:-pbkdf2 argon2id}
+
+"$ROOT/scripts/ensure-packages.sh" cryptsetup-bin pkg-config
+CRYPTSETUP=$(command -v cryptsetup || echo /usr/sbin/cryptsetup)
+[[ -x $CRYPTSETUP ]] || { echo "run.sh: no cryptsetup binary" >&2; exit 1; }
+
+mkdir -p -- "$OUT"
+OUT=$(cd -- "$OUT" && pwd)
+
+if [[ -z ${KDFBENCH_VARIANTS:-} ]]; then
+    if [[ -s $ROOT/build/deps.prefix ]]; then
+        prefix=$(<"$ROOT/build/deps.prefix")
+    else
+        prefix=$("$ROOT/scripts/build-deps.sh" | tail -n1)
+    fi
+    KDFBENCH_VARIANTS="ours=$prefix"
+fi
+
+# --- key file and headers -------------------------------------------------
+# A passphrase of typical length; --key-file takes the whole file.
+[[ -s $OUT/pass ]] || printf 'correct horse battery staple' >"$OUT/pass"
+for kdf in $KDFS; do
+    img=$OUT/$kdf.img
+    [[ -s $img ]] && continue
+    echo "run.sh: luksFormat $kdf (cryptsetup default costs: benchmarks this machine)" >&2
+    rm -f -- "$img.tmp"
+    truncate -s 32M "$img.tmp"
+    "$CRYPTSETUP" luksFormat --batch-mode --type luks2 --pbkdf "$kdf" \
+        --key-file "$OUT/pass" "$img.tmp" >&2
+    mv -- "$img.tmp" "$img"
+done
+for kdf in $KDFS; do
+    "$CRYPTSETUP" luksDump "$OUT/$kdf.img" |
+        awk -v k="$kdf" '/^Keyslots:/ { s = 1 } s && /PBKDF:|Time cost:|Memory:|Threads:|Iterations:/ {
+            sub(/^[ \t]+/, ""); printf "header %s %s\n", k, $0 } /^Tokens:/ { s = 0 }' >&2
+done
+
+# --- build kdfbench exactly like /init (Makefile flags) -------------------
+labels=()
+declare -A BIN=()
+for v in $KDFBENCH_VARIANTS; do
+    label=${v%%=*} prefix=${v#*=}
+    [[ -x $prefix/bin/musl-cc ]] || { echo "run.sh: $prefix: no bin/musl-cc" >&2; exit 1; }
+    pkg=(env "PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig" PKG_CONFIG_PATH= pkg-config --static)
+    # Link what /init links for the KDF: libcryptsetup's closure, plus the
+    # malloc replacement if the prefix provides one (see README.md).
+    pkgs=(libcryptsetup)
+    "${pkg[@]}" --exists mimalloc && pkgs+=(mimalloc)
+    # shellcheck disable=SC2046 # word splitting of pkg-config output is intended
+    "$prefix/bin/musl-cc" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+        -Wformat=2 -Wvla -Os -ffunction-sections -fdata-sections \
+        $("${pkg[@]}" --cflags "${pkgs[@]}") -c -o "$OUT/kdfbench-$label.o" "$HERE/kdfbench.c"
+    # shellcheck disable=SC2046
+    "$prefix/bin/musl-cc" -static -pthread -Wl,--gc-sections -o "$OUT/kdfbench-$label" \
+        "$OUT/kdfbench-$label.o" $("${pkg[@]}" --libs "${pkgs[@]}")
+    strip --strip-all "$OUT/kdfbench-$label"
+    BIN[$label]=$OUT/kdfbench-$label
+    labels+=("$label")
+done
+
+# --- timing ---------------------------------------------------------------
+# timeit CMD...: runs CMD (output discarded), sets T (wall s) and C (user+sys
+# s of the child), fails if CMD fails.
+timeit() {
+    local t0 t1 c0 c1
+    children_cpu >"$OUT/.c0"
+    t0=$EPOCHREALTIME
+    "$@" >/dev/null 2>"$OUT/last.err" || { echo "run.sh: failed: $*" >&2; cat "$OUT/last.err" >&2; return 1; }
+    t1=$EPOCHREALTIME
+    children_cpu >"$OUT/.c1"
+    c0=$(<"$OUT/.c0") c1=$(<"$OUT/.c1")
+    T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+    C=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.4f", b - a }')
+}
+# Cumulative user+sys CPU seconds of this shell's reaped children.
+children_cpu() {
+    # `times` must run in this shell (not in a $(...) subshell, which has
+    # no children of its own): its second line is "XmY.YYYs XmY.YYYs"
+    # (children user, sys).
+    times >"$OUT/.times"
+    tail -n1 "$OUT/.times" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%.4f", s }'
+}
+
+TSV=$OUT/times.tsv
+printf 'variant\tkdf\tside\trun\twall\tcpu\n' >"$TSV"
+
+# Startup costs (median of 5 each), for reference.
+for i in 1 2 3 4 5; do
+    timeit "$CRYPTSETUP" --version; printf 'startup\t-\tdebian\t%d\t%s\t%s\n' "$i" "$T" "$C" >>"$TSV"
+    for label in "${labels[@]}"; do
+        timeit sh -c '"$1" >/dev/null 2>&1; exit 0' sh "${BIN[$label]}"
+        printf 'startup\t-\t%s\t%d\t%s\t%s\n' "$label" "$i" "$T" "$C" >>"$TSV"
+    done
+done
+
+for i in $(seq 1 "$N"); do
+    for kdf in $KDFS; do
+        img=$OUT/$kdf.img
+        for label in "${labels[@]}"; do
+            # Alternate which side goes first, so slow drifts of the
+            # machine's load hit both equally.
+            if ((i % 2)); then order=(ours debian); else order=(debian ours); fi
+            for side in "${order[@]}"; do
+                if [[ $side == ours ]]; then
+                    timeit "${BIN[$label]}" "$img" "$OUT/pass"
+                else
+                    timeit "$CRYPTSETUP" open --test-passphrase --key-file "$OUT/pass" "$img"
+                fi
+                printf '%s\t%s\t%s\t%d\t%s\t%s\n' "$label" "$kdf" "$side" "$i" "$T" "$C" >>"$TSV"
+                echo "run.sh: run $i $kdf variant=$label $side wall=${T}s cpu=${C}s" >&2
+            done
+        done
+    done
+done
+
+# --- summary --------------------------------------------------------------
+awk -F'\t' '
+    function median(list,   n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function min(list,   n, a, i, m) {
+        n = split(list, a, " "); m = a[1]
+        for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]
+        return m
+    }
+    NR == 1 { next }
+    $1 == "startup" { su[$3] = su[$3] " " $5; next }
+    {
+        k = $1 SUBSEP $2
+        if (!(k in seen)) { seen[k] = 1; keys[++nk] = k }
+        if ($3 == "ours") { ow[k] = ow[k] " " $5; oc[k] = oc[k] " " $6; n[k]++ }
+        else { dw[k] = dw[k] " " $5; dc[k] = dc[k] " " $6 }
+    }
+    END {
+        line = "STARTUP"
+        for (s in su) line = line sprintf(" %s_median=%.4f", s, median(su[s]))
+        print line
+        for (i = 1; i <= nk; i++) {
+            k = keys[i]; split(k, p, SUBSEP)
+            om = median(ow[k]); dm = median(dw[k]); omin = min(ow[k]); dmin = min(dw[k])
+            ocm = median(oc[k]); dcm = median(dc[k])
+            printf "KDF %s variant=%s ours_median=%.4f debian_median=%.4f ratio=%.3f ours_min=%.4f debian_min=%.4f ratio_min=%.3f ours_cpu_median=%.4f debian_cpu_median=%.4f cpu_ratio=%.3f n=%d\n",
+                p[2], p[1], om, dm, om / dm, omin, dmin, omin / dmin, ocm, dcm, ocm / dcm, n[k]
+        }
+    }' "$TSV"
