@@ -30,7 +30,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
 DEPS_PREFIX = $(shell cat $(B)/deps.prefix)
 MUSL_CC = $(DEPS_PREFIX)/bin/musl-cc
-PKGS := libcryptsetup blkid libzstd liblzma
+PKGS := libcryptsetup blkid libzstd liblzma mimalloc
 PKG = PKG_CONFIG_LIBDIR=$(DEPS_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= \
 	pkg-config --static
 

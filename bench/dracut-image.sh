@@ -8,8 +8,8 @@
 # their absolute paths on stdout (one a line; everything else goes to stderr).
 # Both are cached in ${LUKSINIT_CACHE:-/var/cache/luksinit}/dracut-bench/:
 # the image keyed by this script and the versions of dracut and of the Debian
-# packages it copies files from, the kernel keyed by this script and the
-# cached kernel tree. A warm call copies nothing that is already up to date.
+# packages it copies files from, the kernel keyed by the cached kernel tree
+# and the initramfs list. A warm call copies nothing that is already up to date.
 # --check then boots the 2-member encrypted fixture with them (see below).
 #
 # bzImage-bare is the test kernel (scripts/build-kernel.sh) relinked with an
@@ -42,7 +42,11 @@
 #   init=/sbin/init   systemd refuses to switch into a root without
 #       /etc/os-release unless init= is given (our test roots have one).
 #   rd.shell=0 rd.emergency=poweroff   a failure powers the VM off instead
-#       of waiting on an emergency shell until the harness times out.
+#       of waiting on an emergency shell until the harness times out. It is
+#       slow (a missing member: dracut's initqueue gives up after its retry
+#       limit, power-off at ~390 s guest uptime under TCG on a busy host) and
+#       a clean power-off, run-qemu exit status 0: only the 'RESULT uptime='
+#       line tells success.
 #   console=ttyS0 (the harness prepends it)   /dev/console is then the
 #       serial port, where systemd-ask-password-console.service asks
 #       ("Starting password query on /dev/ttyS0"); nothing else is needed
@@ -51,6 +55,12 @@
 #   Please enter passphrase for disk luks-<LUKS UUID>: (press TAB for no echo)
 # Expect regexes: the prompt as above, then 'RESULT uptime=' (our report
 # init, /sbin/init in the fixture, started after switch-root).
+# Seen on the console, all harmless: text sent the moment the prompt shows
+# may arrive before the agent turns echo off, so the passphrase is echoed
+# once in clear and then redrawn as "*" (it is read all the same). Both
+# members' units ask at once; the agent may print the second member's
+# prompt too, and withdraw it a moment later when that unit finds the
+# cached passphrase in the keyring: send the passphrase once only.
 # Harmless noise: "[FAILED] Failed to start systemd-sysctl.service": Debian's
 # 50-pid-max.conf sets kernel.pid_max=4194304, more than the tiny test
 # kernel (CONFIG_BASE_SMALL) allows.
@@ -117,9 +127,9 @@ if [[ ! -f $img ]]; then
         "$(echo "$end - $start" | bc)" "$(stat -c %s "$img")" "$raw")"
 fi
 
-bare=$cache/bzImage-bare-$(basename "$kdir")-$(echo "$script_sum" | cut -c1-16)
+printf '%s\n' 'dir /dev 0755 0 0' 'nod /dev/console 0600 0 0 c 5 1' >"$work/bare.list"
+bare=$cache/bzImage-bare-$(basename "$kdir")-$(sha256sum <"$work/bare.list" | cut -c1-16)
 if [[ ! -f $bare ]]; then
-    printf '%s\n' 'dir /dev 0755 0 0' 'nod /dev/console 0600 0 0 c 5 1' >"$work/bare.list"
     "$repo/scripts/link-kernel.sh" "$kdir" "$work/bare.list" "$work/bzImage-bare"
     mv "$work/bzImage-bare" "$bare"
 fi
@@ -131,6 +141,10 @@ publish() { # copy $1 to $2 unless it is already there (keeps the mtime)
 }
 publish "$img" "$outdir/dracut.img"
 publish "$bare" "$outdir/bzImage-bare"
+# Entries of other keys (an older script, older packages, another kernel).
+find "$cache" -maxdepth 1 -type f \( -name 'dracut-*.img*' -o -name 'bzImage-bare-*' \) \
+    ! -name "$(basename "$img")" ! -name "$(basename "$img").log" ! -name "$(basename "$bare")" \
+    -delete
 echo "$outdir/dracut.img"
 echo "$outdir/bzImage-bare"
 
@@ -150,5 +164,4 @@ log "booting the 2-member fixture (log: $bootlog)"
     --send $'test-pass\n' --expect 'RESULT uptime=' >/dev/null ||
     die "boot failed (status $?); see $bootlog"
 up=$(grep -ao 'RESULT uptime=[0-9.]*' "$bootlog" | head -n1) || die "no RESULT uptime= line; see $bootlog"
-log "ok: real init started at ${up#RESULT uptime=} s guest uptime," \
-    "$(grep -ac 'Please enter passphrase' "$bootlog") passphrase prompt(s)"
+log "ok: real init started at ${up#RESULT uptime=} s guest uptime"

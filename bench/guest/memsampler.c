@@ -44,8 +44,8 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 	if (fork() != 0) {
-		char *const a[] = { "/init", NULL };
-		char *const e[] = { "HOME=/", "TERM=linux", NULL };
+		char *const a[] = {"/init", NULL};
+		char *const e[] = {"HOME=/", "TERM=linux", NULL};
 		execve("/init", a, e);
 		return 1;
 	}
@@ -64,7 +64,8 @@ int main(int argc, char **argv)
 		samples++;
 		usleep(20000);
 	}
-	dprintf(1, "\nBENCHMEM peak_used_kb=%ld init_peak_rss_kb=%ld samples=%ld\n",
+	dprintf(1,
+		"\nBENCHMEM peak_used_kb=%ld init_peak_rss_kb=%ld samples=%ld\n",
 		peak_used, peak_hwm, samples);
 	return 0;
 }
