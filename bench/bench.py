@@ -152,9 +152,10 @@ def ours_boot(n, run, initrd=None, append_extra=""):
 DRACUT_PROMPT = os.environ.get("DRACUT_PROMPT", r"[Pp]lease enter passphrase[^:]*: ")
 
 
-def dracut_boot(n, run, img, bare, initrd_extra=None):
+def dracut_boot(n, run, img, bare, initrd_extra=None, append_extra=""):
     append = ("root=UUID=%s rootflags=subvol=@root %s init=/sbin/init rd.shell=0 "
-              "rd.emergency=poweroff" % (FX["B%d_UUID" % n], members_args(n)))
+              "rd.emergency=poweroff %s" % (FX["B%d_UUID" % n], members_args(n),
+                                            append_extra)).strip()
     initrd = img
     if initrd_extra:  # the kernel unpacks one cpio after the other
         initrd = os.path.join(OUT, "dracut+%s" % os.path.basename(initrd_extra))
@@ -229,7 +230,7 @@ def own_time_native(own, kdfs):
     work: one member's KDF in the guest against the same header natively."""
     say("### /init's own time, native estimate")
     say()
-    kdfbench = os.path.join(OUT, "kdf", "kdfbench")
+    kdfbench = os.path.join(OUT, "kdf", "kdfbench-ours")
     guest = [e - s for k in kdfs[1] for s, e in k]
     if not os.path.exists(kdfbench) or not guest or not own:
         say("(no kdfbench or no runs: skipped)")
@@ -303,7 +304,7 @@ def section_memory(dracut):
         img, bare = dracut
         rows.append(("dracut", []))
         for i in range(RUNS):
-            _, out = dracut_boot(2, 100 + i, img, bare, extra)
+            _, out = dracut_boot(2, 100 + i, img, bare, extra, "rdinit=/memsampler")
             rows[-1][1].append(memfig(out))
     say("| initramfs | peak used (MemTotal − MemAvailable) | PID 1 peak RSS |")
     say("|---|---|---|")
@@ -379,6 +380,12 @@ def plot(ours, dra, base):
 
 def main():
     os.makedirs(os.path.join(OUT, "logs"), exist_ok=True)
+    if os.environ.get("ONLY") == "memory":  # rerun one section by hand
+        paths = subprocess.run([os.path.join(HERE, "dracut-image.sh"), OUT],
+                               stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+        section_memory((next(p for p in paths if p.endswith(".img")),
+                        next(p for p in paths if "bzImage" in p)))
+        return
     dracut = None
     if not os.environ.get("SKIP_DRACUT"):
         paths = subprocess.run([os.path.join(HERE, "dracut-image.sh"), OUT],
