@@ -64,11 +64,11 @@ $(B)/report: tests/guest/report.c $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 
-$(B)/fwtrigger: tests/guest/fwtrigger.c $(B)/deps.prefix
+$(B)/fwtrigger: tests/guest/fwtrigger.c tests/guest/guest.h $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 
-$(B)/fakeuevent: tests/guest/fakeuevent.c $(B)/deps.prefix
+$(B)/fakeuevent: tests/guest/fakeuevent.c tests/guest/guest.h $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 

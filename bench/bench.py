@@ -347,7 +347,7 @@ def plot(ours, dra, base):
     except ImportError:
         say("(no matplotlib: timeline.png not drawn)")
         return
-    fig, ax = plt.subplots(figsize=(10, 4.5))
+    fig, ax = plt.subplots(figsize=(12, 4.5))
     rows = []
     for n in (2, 3, 4):
         med = {p: statistics.median(v) for p, v in ours[n].items() if v}
@@ -358,21 +358,29 @@ def plot(ours, dra, base):
     if base:
         rows.append(("trivial /init, 4 disks", {"real init started": statistics.median(base)}))
     colors = ["#bbbbbb", "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3"]
+    whole_labelled = False
     for y, (label, med) in enumerate(rows):
         start = 0.0
-        for i, p in enumerate(PHASES):
-            if p not in med:
-                continue
-            ax.barh(y, med[p] - start, left=start, color=colors[i],
-                    label=p if y == 0 else None, edgecolor="black", linewidth=0.3)
-            start = med[p]
+        if len(med) == 1:  # only the end is known: one bar for the whole boot
+            ax.barh(y, med["real init started"], color="#dddddd", hatch="//",
+                    edgecolor="black", linewidth=0.3,
+                    label=None if whole_labelled else "whole boot (phases not logged)")
+            whole_labelled = True
+            start = med["real init started"]
+        else:
+            for i, p in enumerate(PHASES):
+                if p not in med:
+                    continue
+                ax.barh(y, med[p] - start, left=start, color=colors[i],
+                        label=p if y == 0 else None, edgecolor="black", linewidth=0.3)
+                start = med[p]
         ax.text(start + 0.1, y, "%.2f s" % start, va="center", fontsize=8)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([r[0] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel("guest uptime (s), median of %d runs; TCG, 2 vCPUs" % RUNS)
     ax.set_title("Boot timeline: kernel start → real /sbin/init")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(os.path.join(OUT, "timeline.png"), dpi=110)
     say("![boot timeline](timeline.png)")

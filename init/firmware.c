@@ -29,12 +29,8 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int write_attr(const char *sysdir, const char *attr, const char *val)
+static int write_file(const char *path, const char *val)
 {
-	char path[FW_SYSDIR_LEN + 16];
-	if (str_concat(path, sizeof(path), sysdir, "/") < 0 ||
-	    str_append(path, sizeof(path), attr) < 0)
-		return -ENAMETOOLONG;
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -42,6 +38,15 @@ static int write_attr(const char *sysdir, const char *attr, const char *val)
 	int err = errno;
 	close(fd);
 	return n < 0 ? -err : 0;
+}
+
+static int write_attr(const char *sysdir, const char *attr, const char *val)
+{
+	char path[FW_SYSDIR_LEN + 16];
+	if (str_concat(path, sizeof(path), sysdir, "/") < 0 ||
+	    str_append(path, sizeof(path), attr) < 0)
+		return -ENAMETOOLONG;
+	return write_file(path, val);
 }
 
 /* Opens name below dirfd and nowhere else: symlinks inside the firmware
@@ -328,17 +333,6 @@ static void scan_pending(struct firmware *fw, bool early)
 		take_request(fw, name, target + 4, early);
 	}
 	closedir(d);
-}
-
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = write(fd, val, strlen(val));
-	int err = errno;
-	close(fd);
-	return n < 0 ? -err : 0;
 }
 
 /* A request made before /init ran expired with the timeout the kernel

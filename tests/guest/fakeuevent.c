@@ -12,21 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int wait_for_init(void)
-{
-	for (int i = 0; i < 1500; i++) {
-		char buf[8] = "";
-		int fd = open("/sys/class/firmware/timeout", O_RDONLY);
-		if (fd >= 0) {
-			ssize_t n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (n > 0 && buf[0] == '0')
-				return 0;
-		}
-		usleep(10000);
-	}
-	return -1;
-}
+#include "guest.h"
 
 static int send_fake(int fd, const char *fields)
 {

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest.h"
+
 #define TRIGGER "/sys/devices/virtual/misc/test_firmware/trigger_request"
 
 static long long now_ms(void)
@@ -22,24 +24,6 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* /init lifts the firmware timeout right after mounting /sys and /run:
- * from then on it is the situation of a driver asking during boot. */
-static int wait_for_init(void)
-{
-	for (int i = 0; i < 1500; i++) {
-		char buf[8] = "";
-		int fd = open("/sys/class/firmware/timeout", O_RDONLY);
-		if (fd >= 0) {
-			ssize_t n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (n > 0 && buf[0] == '0')
-				return 0;
-		}
-		usleep(10000);
-	}
-	return -1;
 }
 
 static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)

@@ -1,0 +1,26 @@
+/* Shared by the test helpers that run beside /init in the test VMs. */
+#ifndef LUKSINIT_TEST_GUEST_H
+#define LUKSINIT_TEST_GUEST_H
+
+#include <fcntl.h>
+#include <unistd.h>
+
+/* /init lifts the firmware timeout right after mounting /sys and /run:
+ * seeing it lifted means /init is up and in its event loop. */
+static inline int wait_for_init(void)
+{
+	for (int i = 0; i < 1500; i++) {
+		char buf[8] = "";
+		int fd = open("/sys/class/firmware/timeout", O_RDONLY);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n > 0 && buf[0] == '0')
+				return 0;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+#endif
