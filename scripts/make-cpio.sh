@@ -18,26 +18,9 @@ list=$2
 [[ -f $list ]] || die "no such list: $list"
 out=$3
 
-# Check the list's "file" lines: ${VAR}s set, locations absolute, files exist
-# (gen_init_cpio would expand an unset ${VAR} to "" and silently pick up host
-# files; relative locations would depend on the directory it runs in).
-check_list() {
-    local list=$1 n=0 line type name loc rest exp var
-    while IFS= read -r line || [[ -n $line ]]; do
-        n=$((n + 1))
-        read -r type name loc rest <<<"$line" || true
-        [[ $type == file ]] || continue
-        exp=$loc
-        while [[ $exp =~ \$\{([A-Za-z_][A-Za-z0-9_]*)\} ]]; do
-            var=${BASH_REMATCH[1]}
-            printenv "$var" >/dev/null || die "$list:$n: \${$var} is not in the environment (export it): $line"
-            exp=${exp//"\${$var}"/${!var}}
-        done
-        [[ $exp == /* ]] || die "$list:$n: file location must be absolute: $line"
-        [[ -f $exp ]] || die "$list:$n: no such file: $exp"
-    done <"$list"
-}
-check_list "$list"
+# shellcheck source=scripts/initramfs-list.sh
+. "$(dirname "${BASH_SOURCE[0]}")/initramfs-list.sh"
+check_initramfs_list "$list"
 
 mkdir -p "$(dirname "$out")"
 tmp=$out.tmp.$$
