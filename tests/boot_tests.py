@@ -324,18 +324,27 @@ def different_passphrases_second_prompt_only_for_refuser():
            % b_uuid, "expected a shared prompt then one naming member B: %s" % p)
 
 
-def keyfile_initrd():
-    """An extra cpio holding the key file, unpacked by the kernel over the
-    embedded initramfs: the key file is inside the initramfs at boot."""
-    lst = os.path.join(BUILD, "keyfile.list")
+def overlay_initrd(name, lines):
+    """An extra cpio the kernel unpacks over the embedded initramfs."""
+    d = os.path.join(BUILD, "overlays")
+    os.makedirs(d, exist_ok=True)
+    lst = os.path.join(d, name + ".list")
     with open(lst, "w") as f:
-        f.write("dir /etc 0755 0 0\n")
-        f.write("file /etc/luks.key %s/member.key 0400 0 0\n" % FIX)
-    out = os.path.join(BUILD, "keyfile.cpio.gz")
+        f.write("".join(l + "\n" for l in lines))
+    out = os.path.join(d, name + ".cpio.gz")
     kdir = open(os.path.join(BUILD, "kernel.dir")).read().strip()
     subprocess.run([os.path.join(HERE, "..", "scripts", "make-cpio.sh"),
-                    kdir, lst, out], check=True, stdout=subprocess.DEVNULL)
+                    kdir, lst, out], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     return out
+
+
+def keyfile_initrd():
+    """The key file inside the initramfs at boot (an overlay the kernel
+    unpacks over the embedded initramfs)."""
+    return overlay_initrd("keyfile", [
+        "dir /etc 0755 0 0",
+        "file /etc/luks.key %s/member.key 0400 0 0" % FIX])
 
 
 @case
@@ -433,20 +442,13 @@ def fw_initrd(name, requests):
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name + ".list"), "w") as f:
         f.write("".join(r + "\n" for r in requests))
-    lst = os.path.join(d, name + ".cpio-list")
-    with open(lst, "w") as f:
-        f.write("file /fwtrigger %s/fwtrigger 0755 0 0\n" % BUILD)
-        f.write("file /fwtest.list %s/%s.list 0644 0 0\n" % (d, name))
-        f.write("dir /lib 0755 0 0\ndir /lib/firmware 0755 0 0\n")
-        f.write("dir /lib/firmware/luksinit-test 0755 0 0\n")
-        f.write("file /lib/firmware/luksinit-test/initramfs.bin "
-                "%s/initramfs.bin 0644 0 0\n" % FWDIR)
-    out = os.path.join(d, name + ".cpio.gz")
-    kdir = open(os.path.join(BUILD, "kernel.dir")).read().strip()
-    subprocess.run([os.path.join(HERE, "..", "scripts", "make-cpio.sh"),
-                    kdir, lst, out], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return out
+    return overlay_initrd(name, [
+        "file /fwtrigger %s/fwtrigger 0755 0 0" % BUILD,
+        "file /fwtest.list %s/%s.list 0644 0 0" % (d, name),
+        "dir /lib 0755 0 0", "dir /lib/firmware 0755 0 0",
+        "dir /lib/firmware/luksinit-test 0755 0 0",
+        "file /lib/firmware/luksinit-test/initramfs.bin %s/initramfs.bin 0644 0 0"
+        % FWDIR])
 
 
 def fw_boot(name, requests, type_after=3, kernel=None, timeout=90, extra=""):
@@ -582,21 +584,6 @@ def firmware_kernel_without_fallback_uses_force_knob():
 # ---- failure paths and hostile input (issue 4) -----------------------------
 
 PROMPT = r"Press r \+ Enter to retry"
-
-
-def overlay_initrd(name, lines):
-    """An extra cpio the kernel unpacks over the embedded initramfs."""
-    d = os.path.join(BUILD, "overlays")
-    os.makedirs(d, exist_ok=True)
-    lst = os.path.join(d, name + ".list")
-    with open(lst, "w") as f:
-        f.write("".join(l + "\n" for l in lines))
-    out = os.path.join(d, name + ".cpio.gz")
-    kdir = open(os.path.join(BUILD, "kernel.dir")).read().strip()
-    subprocess.run([os.path.join(HERE, "..", "scripts", "make-cpio.sh"),
-                    kdir, lst, out], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return out
 
 
 def failed_to_prompt(b, reason):
