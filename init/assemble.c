@@ -25,7 +25,8 @@
 struct assembly {
 	const struct boot_config *cfg;
 	const struct boot_io *io;
-	struct luks_set luks;
+	struct luks_set *luks;
+	int nfailed_seen;
 	struct prompt prompt;
 	int prompt_member;
 	bool console_gone;
@@ -96,8 +97,11 @@ static void consider_device(struct assembly *a, const char *devname)
 	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids.devnode,
 		  ids.type, ids.uuid, ids.label, ids.partuuid);
 	remember(a, &ids);
-	if (luks_consider(&a->luks, &ids))
+	if (luks_consider(a->luks, &ids)) {
+		/* Late or early, a member gets the key that is there now. */
+		luks_schedule(a->luks);
 		return;
+	}
 	if (strcmp(ids.type, "btrfs") == 0) {
 		rc = btrfs_register(ids.devnode);
 		if (rc < 0)
@@ -154,7 +158,7 @@ static void drain_uevents(struct assembly *a, int fd)
 static void on_unlocked(struct assembly *a)
 {
 	char opened[OPENED_MAX][32];
-	int n = luks_on_notify(&a->luks, opened, OPENED_MAX);
+	int n = luks_on_notify(a->luks, opened, OPENED_MAX);
 	/* Don't wait for the dm uevent: the device is usable now. */
 	for (int i = 0; i < n; i++)
 		consider_device(a, opened[i]);
@@ -166,7 +170,7 @@ static void update_prompt(struct assembly *a)
 		return;
 	char text[512];
 	int member = -1;
-	if (luks_needs(&a->luks, &member, text, sizeof(text)) == NEED_NOTHING)
+	if (luks_needs(a->luks, &member, text, sizeof(text)) == NEED_NOTHING)
 		return;
 	if (prompt_start(&a->prompt, 0, text) < 0) {
 		log_err("cannot lock memory for the passphrase");
@@ -184,7 +188,13 @@ static void on_console(struct assembly *a)
 		return;
 	case PROMPT_DONE:
 		a->console_eofs = 0;
-		luks_offer(&a->luks, &pass, a->prompt_member);
+		if (pass.len == 0) {
+			/* Enter alone is no attempt: no KDF, no try spent. */
+			secret_free(&pass);
+			log_notice("empty passphrase; asking again");
+			return;
+		}
+		luks_offer(a->luks, &pass, a->prompt_member);
 		return;
 	case PROMPT_ERROR:
 		prompt_stop(&a->prompt);
@@ -205,7 +215,7 @@ static void on_console(struct assembly *a)
 
 static bool waiting_on_person_or_kdf(struct assembly *a)
 {
-	return a->prompt.active || luks_jobs_running(&a->luks);
+	return a->prompt.active || luks_jobs_running(a->luks);
 }
 
 static void tick(struct assembly *a, bool paused)
@@ -216,10 +226,21 @@ static void tick(struct assembly *a, bool paused)
 	a->last_tick = now;
 }
 
+/* The person allowed a degraded mount at all (now or after a wait). */
+static bool degraded_permitted(const struct boot_config *cfg)
+{
+	struct mount_opts opts;
+	return cfg->degraded_after_s >= 0 ||
+	       (mountopts_parse(&opts, cfg->rootflags, true) == 0 &&
+		opts.degraded);
+}
+
 static bool degraded_allowed(struct assembly *a)
 {
+	/* Never instead of asking: a present member that waits for its key
+	 * is not missing. */
 	if (!a->matched || a->complete || strcmp(a->root.type, "btrfs") != 0 ||
-	    waiting_on_person_or_kdf(a))
+	    waiting_on_person_or_kdf(a) || luks_awaits_key(a->luks))
 		return false;
 	struct mount_opts opts;
 	if (mountopts_parse(&opts, a->cfg->rootflags, true) == 0 &&
@@ -229,10 +250,31 @@ static bool degraded_allowed(struct assembly *a)
 	       a->waited_ms >= (long long)a->cfg->degraded_after_s * 1000;
 }
 
+/* A member that cannot be opened (a dying disk) fails the boot, unless a
+ * degraded mount is allowed: then it is left out like a missing disk, and
+ * Btrfs decides whether the rest can mount. */
+static int check_member_failures(struct assembly *a, char *why,
+				 size_t why_size, const char **hint)
+{
+	if (!a->luks->failure[0])
+		return 0;
+	if (!degraded_permitted(a->cfg)) {
+		snprintf(why, why_size, "%s", a->luks->failure);
+		*hint = "check the passphrase / key file; the console prompt allows rd.luks.tries= attempts";
+		return -EACCES;
+	}
+	if (a->nfailed_seen != a->luks->nfailed) {
+		a->nfailed_seen = a->luks->nfailed;
+		log_warn(
+			"leaving the failed LUKS member out; a degraded mount was allowed");
+	}
+	return 0;
+}
+
 static void warn_degraded(struct assembly *a)
 {
 	char missing[256];
-	luks_describe_missing(&a->luks, missing, sizeof(missing));
+	luks_describe_missing(a->luks, missing, sizeof(missing));
 	log_err("WARNING: mounting Btrfs on %s DEGRADED: not all of its devices are present%s%s",
 		a->root.devnode, missing[0] ? "; missing LUKS devices: " : "",
 		missing);
@@ -244,7 +286,7 @@ static void describe_failure(struct assembly *a, char *why, size_t size,
 {
 	const struct devspec *r = &a->cfg->root;
 	char missing[256];
-	luks_describe_missing(&a->luks, missing, sizeof(missing));
+	luks_describe_missing(a->luks, missing, sizeof(missing));
 	*hint = "check root= and that the disk's driver is built in; rootwait=SECONDS waits longer";
 	if (a->matched) {
 		snprintf(
@@ -296,7 +338,7 @@ static void progress(struct assembly *a)
 	if (a->last_tick < a->next_progress)
 		return;
 	char missing[256];
-	luks_describe_missing(&a->luks, missing, sizeof(missing));
+	luks_describe_missing(a->luks, missing, sizeof(missing));
 	log_notice("still waiting for root=%s%s%s%s",
 		   devspec_kind_name(a->cfg->root.kind), a->cfg->root.value,
 		   missing[0] ? "; LUKS devices missing: " : "", missing);
@@ -307,12 +349,11 @@ static void progress(struct assembly *a)
 static int step(struct assembly *a, struct assembled_root *out, char *why,
 		size_t why_size, const char **hint)
 {
-	if (a->luks.failure[0]) {
-		snprintf(why, why_size, "%s", a->luks.failure);
-		*hint = "check the passphrase / key file; the console prompt allows rd.luks.tries= attempts";
-		return -EACCES;
-	}
-	if (a->complete && luks_all_open(&a->luks)) {
+	int rc = check_member_failures(a, why, why_size, hint);
+	if (rc < 0)
+		return rc;
+	if (a->complete &&
+	    luks_all_open(a->luks, degraded_permitted(a->cfg))) {
 		out->dev = a->root;
 		return 1;
 	}
@@ -324,7 +365,7 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	}
 	update_prompt(a);
 	if (a->console_gone && !waiting_on_person_or_kdf(a) &&
-	    luks_needs(&a->luks, &(int){0}, why, why_size) != NEED_NOTHING) {
+	    luks_needs(a->luks, &(int){0}, why, why_size) != NEED_NOTHING) {
 		snprintf(
 			why, why_size,
 			"a passphrase is needed but the console gives no input");
@@ -339,12 +380,12 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 
 	struct pollfd pfd[4] = {
 		{.fd = a->io->uevent_fd, .events = POLLIN},
-		{.fd = luks_notify_fd(&a->luks), .events = POLLIN},
+		{.fd = luks_notify_fd(a->luks), .events = POLLIN},
 		{.fd = a->prompt.active ? 0 : -1, .events = POLLIN},
 		{.fd = a->io->reaper_fd, .events = POLLIN},
 	};
 	bool paused = waiting_on_person_or_kdf(a);
-	int rc = poll(pfd, 4, poll_timeout(a));
+	rc = poll(pfd, 4, poll_timeout(a));
 	tick(a, paused);
 	if (rc < 0 && errno != EINTR) {
 		snprintf(why, why_size, "poll failed: %s", strerror(errno));
@@ -364,31 +405,27 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 }
 
 int assemble_root(const struct boot_config *cfg, const struct boot_io *io,
-		  struct assembled_root *out, char *why, size_t why_size,
-		  const char **hint)
+		  struct luks_set *luks, struct assembled_root *out, char *why,
+		  size_t why_size, const char **hint)
 {
 	static struct assembly a; /* large; PID 1's stack stays small */
 	memset(&a, 0, sizeof(a));
 	memset(out, 0, sizeof(*out));
 	a.cfg = cfg;
 	a.io = io;
-	int rc = luks_init(&a.luks, cfg);
-	if (rc < 0) {
-		snprintf(why, why_size, "cannot set up LUKS unlocking: %s",
-			 strerror(-rc));
-		*hint = NULL;
-		return rc;
-	}
+	a.luks = luks;
+	luks_begin_attempt(luks);
+	int rc;
 	long long start = now_ms();
 	a.last_tick = start;
 	a.next_progress = start + PROGRESS_EVERY_MS;
 
 	devices_coldplug(on_block_uevent, &a);
-	luks_schedule(&a.luks);
+	luks_schedule(luks);
 	while ((rc = step(&a, out, why, why_size, hint)) == 0)
 		;
 	prompt_stop(&a.prompt);
-	luks_cleanup(&a.luks);
+	luks_end_attempt(luks);
 	if (rc < 0)
 		return rc;
 	log_info("root device %s ready after %lld ms", out->dev.devnode,

@@ -11,6 +11,7 @@
 #include "cmdline.h"
 #include "devspec.h"
 #include "firmware.h"
+#include "luks.h"
 
 struct assembled_root {
 	struct dev_ids dev;
@@ -25,9 +26,9 @@ struct boot_io {
 };
 
 /* Returns 0 with out filled, or -errno with a sentence for the user in
- * why and a hint. */
+ * why and a hint. luks carries what is open from one attempt to the next. */
 int assemble_root(const struct boot_config *cfg, const struct boot_io *io,
-		  struct assembled_root *out, char *why, size_t why_size,
-		  const char **hint);
+		  struct luks_set *luks, struct assembled_root *out, char *why,
+		  size_t why_size, const char **hint);
 
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libcryptsetup.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,12 @@ static double uptime_s(void)
 static void crypt_log_cb(int level, const char *msg, void *usrptr)
 {
 	(void)usrptr;
-	(void)level;
-	/* libcryptsetup's messages never contain key material. */
-	log_debug("cryptsetup: %s", msg);
+	/* libcryptsetup's messages never contain key material. Its errors
+	 * say why a member cannot be opened: the person needs them. */
+	if (level == CRYPT_LOG_ERROR)
+		log_err("cryptsetup: %s", msg);
+	else
+		log_debug("cryptsetup: %s", msg);
 }
 
 /* Half of what the kernel says is available: dm-crypt, Btrfs and the
@@ -60,10 +64,8 @@ int luks_init(struct luks_set *set, const struct boot_config *cfg)
 	set->cfg = cfg;
 	set->pipe_rd = set->pipe_wr = -1;
 	set->n = cfg->nmembers;
-	for (int i = 0; i < set->n; i++) {
+	for (int i = 0; i < set->n; i++)
 		set->m[i].cfg = &cfg->members[i];
-		set->m[i].tries_left = cfg->luks_tries;
-	}
 	if (set->n == 0)
 		return 0;
 	int p[2];
@@ -71,9 +73,36 @@ int luks_init(struct luks_set *set, const struct boot_config *cfg)
 		return -errno;
 	set->pipe_rd = p[0];
 	set->pipe_wr = p[1];
-	set->budget_kb = memory_budget_kb();
 	crypt_set_log_callback(NULL, crypt_log_cb, NULL);
 	return 0;
+}
+
+static bool mapping_exists(const char *dm_name)
+{
+	char node[128];
+	snprintf(node, sizeof(node), "/dev/mapper/%s", dm_name);
+	return access(node, F_OK) == 0;
+}
+
+void luks_begin_attempt(struct luks_set *set)
+{
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		/* Closed by hand in the rescue shell: look for it again. */
+		if (m->state == MEMBER_OPEN && mapping_exists(m->dm_name))
+			continue;
+		const struct luks_member_cfg *cfg = m->cfg;
+		memset(m, 0, sizeof(*m));
+		m->cfg = cfg;
+		m->state = MEMBER_WAITING;
+		m->tries_left = set->cfg->luks_tries;
+	}
+	set->shared_gen = 0;
+	set->shared_gen_opened = false;
+	set->in_use_kb = 0;
+	set->nfailed = 0;
+	set->failure[0] = '\0';
+	set->budget_kb = memory_budget_kb();
 }
 
 int luks_notify_fd(const struct luks_set *set)
@@ -89,12 +118,22 @@ bool luks_jobs_running(const struct luks_set *set)
 	return false;
 }
 
-bool luks_all_open(const struct luks_set *set)
+bool luks_all_open(const struct luks_set *set, bool failed_ok)
+{
+	for (int i = 0; i < set->n; i++) {
+		enum member_state st = set->m[i].state;
+		if (st != MEMBER_OPEN && !(failed_ok && st == MEMBER_FAILED))
+			return false;
+	}
+	return true;
+}
+
+bool luks_awaits_key(const struct luks_set *set)
 {
 	for (int i = 0; i < set->n; i++)
-		if (set->m[i].state != MEMBER_OPEN)
-			return false;
-	return true;
+		if (set->m[i].state == MEMBER_FOUND)
+			return true;
+	return false;
 }
 
 static uint32_t peak_kdf_memory_kb(struct crypt_device *cd)
@@ -117,6 +156,7 @@ static void member_fail(struct luks_set *set, struct luks_member *m,
 			const char *why)
 {
 	m->state = MEMBER_FAILED;
+	set->nfailed++;
 	if (!set->failure[0])
 		snprintf(set->failure, sizeof(set->failure),
 			 "cannot unlock %s (%s%s on %s): %s", m->dm_name,
@@ -146,6 +186,24 @@ static int load_header(struct luks_member *m)
 	return 0;
 }
 
+/* 1 if m's mapping exists on m's own device, 0 if there is none, -EEXIST
+ * if the name is taken by a mapping on something else. */
+static int existing_mapping(const struct luks_member *m)
+{
+	crypt_status_info st = crypt_status(m->cd, m->dm_name);
+	if (st != CRYPT_ACTIVE && st != CRYPT_BUSY)
+		return 0;
+	char node[128], slave[PATH_MAX];
+	struct stat dm;
+	snprintf(node, sizeof(node), "/dev/mapper/%s", m->dm_name);
+	const char *base = strrchr(m->devnode, '/');
+	if (stat(node, &dm) < 0 || !base)
+		return -EEXIST;
+	snprintf(slave, sizeof(slave), "/sys/block/dm-%u/slaves/%s",
+		 minor(dm.st_rdev), base + 1);
+	return access(slave, F_OK) == 0 ? 1 : -EEXIST;
+}
+
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 {
 	for (int i = 0; i < set->n; i++) {
@@ -167,6 +225,19 @@ bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 		if (rc < 0) {
 			member_fail(set, m,
 				    "LUKS header unreadable or corrupt");
+			return true;
+		}
+		rc = existing_mapping(m);
+		if (rc == 1) {
+			m->state = MEMBER_OPEN;
+			log_notice("%s: already open as /dev/mapper/%s; using it",
+				   m->dm_name, m->dm_name);
+			return true;
+		}
+		if (rc < 0) {
+			member_fail(
+				set, m,
+				"a device-mapper device of that name already exists on another disk");
 			return true;
 		}
 		m->state = MEMBER_FOUND;
@@ -383,6 +454,8 @@ static int activate(struct luks_set *set, struct luks_member *m)
 	return (int)minor(st.st_rdev);
 }
 
+static void charge_try(struct luks_set *set, struct luks_member *m);
+
 static void job_failed(struct luks_set *set, struct luks_member *m)
 {
 	if (m->source == KEY_FILE) {
@@ -396,6 +469,18 @@ static void job_failed(struct luks_set *set, struct luks_member *m)
 		member_fail(set, m, strerror(-m->job_rc));
 		return;
 	}
+	m->state = MEMBER_FOUND;
+	if (m->source == KEY_SHARED) {
+		/* Charged, or not, once the round is over: see settle. */
+		m->shared_gen_failed = m->shared_gen_tried;
+		return;
+	}
+	charge_try(set, m);
+}
+
+/* A passphrase the person typed for m was wrong: one try less. */
+static void charge_try(struct luks_set *set, struct luks_member *m)
+{
 	m->tries_left--;
 	if (m->tries_left <= 0) {
 		member_fail(
@@ -406,7 +491,30 @@ static void job_failed(struct luks_set *set, struct luks_member *m)
 	log_err("%s: no key available with this passphrase (%d %s left)",
 		m->dm_name, m->tries_left,
 		m->tries_left == 1 ? "try" : "tries");
-	m->state = MEMBER_FOUND;
+}
+
+/* The shared passphrase has been tried on every member it can be: if it
+ * opened none, it was wrong and costs each a try; if it opened some, it
+ * was meant for those, and the others get a prompt of their own for free. */
+static void settle_shared_round(struct luks_set *set)
+{
+	for (int i = 0; i < set->n; i++) {
+		const struct luks_member *m = &set->m[i];
+		if (m->state == MEMBER_UNLOCKING && m->source == KEY_SHARED)
+			return;
+		if (m->state == MEMBER_FOUND && set->shared.buf &&
+		    m->shared_gen_tried != set->shared_gen)
+			return;
+	}
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		if (m->state != MEMBER_FOUND || !m->shared_gen_failed ||
+		    m->shared_gen_failed != set->shared_gen)
+			continue;
+		m->shared_gen_failed = 0;
+		if (!set->shared_gen_opened)
+			charge_try(set, m);
+	}
 }
 
 static void finish_job(struct luks_set *set, struct luks_member *m,
@@ -450,6 +558,7 @@ int luks_on_notify(struct luks_set *set, char opened[][32], int max)
 				finish_job(set, &set->m[idx[k]], opened, max,
 					   &count);
 	luks_schedule(set);
+	settle_shared_round(set);
 	return count;
 }
 
@@ -464,9 +573,19 @@ void luks_describe_missing(const struct luks_set *set, char *buf, size_t size)
 		str_append(buf, size, devspec_kind_name(m->cfg->spec.kind));
 		str_append(buf, size, m->cfg->spec.value);
 	}
+	for (int i = 0; i < set->n; i++) {
+		const struct luks_member *m = &set->m[i];
+		if (m->state != MEMBER_FAILED)
+			continue;
+		str_append(buf, size, buf[0] ? ", " : "");
+		str_append(buf, size, m->dm_name);
+		str_append(buf, size, " on ");
+		str_append(buf, size, m->devnode);
+		str_append(buf, size, " (failed)");
+	}
 }
 
-void luks_cleanup(struct luks_set *set)
+void luks_end_attempt(struct luks_set *set)
 {
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
@@ -480,9 +599,8 @@ void luks_cleanup(struct luks_set *set)
 		m->cd = NULL;
 	}
 	secret_free(&set->shared);
-	if (set->pipe_rd >= 0)
-		close(set->pipe_rd);
-	if (set->pipe_wr >= 0)
-		close(set->pipe_wr);
-	set->pipe_rd = set->pipe_wr = -1;
+	/* Bytes of workers joined above must not be read as news later. */
+	unsigned char junk[LUKS_MEMBERS_MAX];
+	while (set->pipe_rd >= 0 && read(set->pipe_rd, junk, sizeof(junk)) > 0)
+		;
 }

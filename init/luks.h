@@ -1,6 +1,11 @@
 /* Opening the LUKS members: key files, one shared passphrase, per-member
  * passphrases for those that refuse it, KDFs in worker threads. The event
- * loop owns this state; workers only run the KDF and report by a pipe. */
+ * loop owns this state; workers only run the KDF and report by a pipe.
+ *
+ * The set lives for /init's whole life, not one boot attempt: a member
+ * opened in an attempt that failed later (a disk missing, init missing)
+ * stays open and is reused by the retry, with no new prompt and no second
+ * KDF. */
 #ifndef LUKSINIT_LUKS_H
 #define LUKSINIT_LUKS_H
 
@@ -35,6 +40,10 @@ struct luks_member {
 	int tries_left;
 	bool keyfile_tried;
 	unsigned shared_gen_tried;
+	/* The shared passphrase of that generation failed here; it costs a
+	 * try only if it opened no member at all (then it was simply wrong,
+	 * not meant for another disk). */
+	unsigned shared_gen_failed;
 
 	/* The running job; touched by the worker only while UNLOCKING. */
 	pthread_t thread;
@@ -59,15 +68,23 @@ struct luks_set {
 	unsigned shared_gen;	/* bumped for each passphrase typed */
 	bool shared_gen_opened; /* it opened at least one member */
 	uint64_t budget_kb, in_use_kb;
-	char failure[512]; /* set when a member cannot be opened */
+	int nfailed;
+	char failure[512]; /* the first member that cannot be opened */
 };
 
+/* Once, at start. */
 int luks_init(struct luks_set *set, const struct boot_config *cfg);
-/* Frees everything, waiting for running workers; wipes all secrets. */
-void luks_cleanup(struct luks_set *set);
+/* Before each boot attempt: open members stay open; members that failed
+ * or were never opened are looked for again, with fresh tries. */
+void luks_begin_attempt(struct luks_set *set);
+/* After an attempt: waits for running workers, wipes every secret, frees
+ * the headers. Open members stay open. */
+void luks_end_attempt(struct luks_set *set);
 
 /* A block device appeared: if it is a listed member, load its header.
- * Returns true if it was one. */
+ * Returns true if it was one. A member whose mapping already exists on
+ * this device (opened by an earlier attempt, or by hand in the rescue
+ * shell) counts as open. */
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids);
 /* Starts KDF jobs that can run now (keys available, memory allows). */
 void luks_schedule(struct luks_set *set);
@@ -81,9 +98,14 @@ void luks_offer(struct luks_set *set, struct secret *pass, int member);
 int luks_on_notify(struct luks_set *set, char opened[][32], int max);
 
 int luks_notify_fd(const struct luks_set *set);
-bool luks_all_open(const struct luks_set *set);
+/* Every member is open (failed ones count as settled when
+ * failed_ok: a degraded mount may do without them). */
+bool luks_all_open(const struct luks_set *set, bool failed_ok);
 bool luks_jobs_running(const struct luks_set *set);
-/* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc". */
+/* A present member waits for a key from the person. */
+bool luks_awaits_key(const struct luks_set *set);
+/* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc", then
+ * those that failed, e.g. "luks-ab.. (header unreadable or corrupt)". */
 void luks_describe_missing(const struct luks_set *set, char *buf, size_t size);
 
 #endif

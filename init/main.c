@@ -28,6 +28,8 @@
 struct boot {
 	struct boot_config cfg;
 	struct firmware fw;
+	struct luks_set luks; /* what is open survives a failed attempt */
+	int luks_rc;
 	int uevent_fd;
 	int reaper_fd;
 	int kmsg_fd;
@@ -110,6 +112,7 @@ static void early_setup(struct boot *b)
 	log_info("starting");
 	report_cmdline_problems(&b->cfg);
 	firmware_start(&b->fw, &b->cfg);
+	b->luks_rc = luks_init(&b->luks, &b->cfg);
 }
 
 static void restore_kernel_knobs(struct boot *b)
@@ -167,10 +170,18 @@ static void try_boot(struct boot *b, struct failure *f)
 		return;
 	}
 
+	if (b->luks_rc < 0) {
+		snprintf(f->reason, sizeof(f->reason),
+			 "cannot set up LUKS unlocking: %s",
+			 strerror(-b->luks_rc));
+		f->hint = NULL;
+		return;
+	}
+
 	struct assembled_root root;
 	struct boot_io io = {b->uevent_fd, b->reaper_fd, &b->fw};
-	if (assemble_root(cfg, &io, &root, f->reason, sizeof(f->reason),
-			  &f->hint) < 0)
+	if (assemble_root(cfg, &io, &b->luks, &root, f->reason,
+			  sizeof(f->reason), &f->hint) < 0)
 		return;
 	if (mount_root(cfg, &root.dev, root.degraded, f->reason,
 		       sizeof(f->reason)) < 0) {

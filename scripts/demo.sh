@@ -17,6 +17,8 @@ if [ -t 0 ]; then
 	echo "demo: at the prompt, type the passphrase: test-pass" >&2
 	exec "$here/run-qemu" --interactive "${args[@]}"
 fi
-# No terminal (e.g. under CI): type the passphrase for the person.
+# No terminal (e.g. under CI): type the passphrase for the person. Success
+# means the root's own /sbin/init ran to its end (it prints "RESULT done").
 exec "$here/run-qemu" "${args[@]}" --timeout 300 \
-	--expect 'Passphrase for 2 encrypted disks' --send $'test-pass\n'
+	--expect 'Passphrase for 2 encrypted disks' --send $'test-pass\n' \
+	--expect '^RESULT done'

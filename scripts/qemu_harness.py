@@ -14,13 +14,18 @@ pipes (``-chardev stdio``): console output is copied to stdout (``echo``) and
 to the log file, raw and unbuffered, as it arrives; the script's texts (and,
 in interactive mode, the user's keystrokes) are written to it.
 
-Machine: ``-machine q35 -nodefaults -display none -monitor none -no-reboot``,
+Machine: ``-machine q35 -nodefaults -display none -monitor none -no-reboot``
+and a QMP socket (``-qmp unix:...``) that the harness reads for the guest's
+shutdown event and writes for script actions (``Qmp``: hot-plug a disk,
+press a key),
 ``-cpu max`` under TCG (AES-NI, XSAVE, AVX exist) or ``-cpu host`` under KVM,
 each disk as ``-drive file=IMG,format=raw,if=virtio,cache=unsafe`` (in order:
 /dev/vda, /dev/vdb, ...), ``-device virtio-rng-pci``. The kernel command line
-gets ``console=ttyS0`` prepended unless it already has ``console=``, and
-``panic=-1`` unless it has ``panic=`` (a panicking guest then ends at once
-instead of hanging until the timeout; see ``Result.status``).
+gets ``console=ttyS0`` prepended unless it already has ``console=``, and,
+unless interactive, ``panic=-1`` unless it has ``panic=``: luksinit then
+reboots at once on a failed boot, which ends the run (a reboot is never a
+success: see ``Result.shutdown``). A kernel panic is seen on the console and
+ends the run at once.
 
 Acceleration (``accel="auto"``, the default; the environment variable
 LUKSINIT_ACCEL=kvm|tcg overrides "auto"): KVM is used only if it really works.
@@ -36,8 +41,9 @@ accelerator is reported in one line on stderr.
 Script steps are ``(regex, text, delay)`` (or ``(regex, text)``), processed in
 order: once the console output since the previous step's match matches
 ``regex`` (``re.search``, multiline), ``text`` is sent after ``delay``
-seconds (``None`` or "" sends nothing: the step only waits). The next step
-is looked for only after that. ``text`` is sent literally (a newline is
+seconds (``None`` or "" sends nothing: the step only waits; a ``Qmp`` or a
+list of them is sent to QEMU's monitor instead of the console). The next
+step is looked for only after that. ``text`` is sent literally (a newline is
 "\\n"); with ``char_delay`` it is typed one character at a time.
 """
 
@@ -54,7 +60,9 @@ import select
 import shutil
 import signal
 import subprocess
+import socket
 import sys
+import tempfile
 import time
 from typing import Iterable, Optional, Sequence
 
@@ -64,25 +72,31 @@ PANIC_STATUS = 125
 PROBE_TIMEOUT = 15.0
 
 _PANIC_RE = re.compile(r"Kernel panic - not syncing")
-_POWEROFF_RE = re.compile(r"reboot: Power down")
-_RESTART_RE = re.compile(r"reboot: Restarting system")
+_BOOT_FAILED_RE = re.compile(r"luksinit: boot failed")
+REBOOT_STATUS = 3
+QMP_CONNECT_TIMEOUT = 10.0
 
 
 @dataclasses.dataclass
 class Result:
     """Outcome of one run.
 
-    status       what ``run-qemu`` exits with: 124 if the timeout hit (qemu
-                 was killed), else 125 if the guest kernel panicked, else
-                 qemu's own exit status (0 when the guest powered off or
-                 rebooted; -N if qemu died of signal N).
+    status       0 only if the guest powered off by itself (QMP SHUTDOWN,
+                 reason guest-shutdown); 124 if the timeout hit (qemu was
+                 killed), 125 if the guest kernel panicked, 3 if the guest
+                 rebooted, else qemu's own exit status (1 if it was 0 without
+                 a power-off; -N if qemu died of signal N).
     output       the whole console output (UTF-8, undecodable bytes replaced).
     timed_out    the hard timeout was hit.
     accel        "kvm" or "tcg".
     seconds      wall time of the qemu run.
     qemu_status  qemu's exit status (None if killed on timeout).
     panicked     "Kernel panic - not syncing" was seen.
-    shutdown     "poweroff" / "reboot" / "panic" / None (from kernel messages).
+    shutdown     "poweroff" / "reboot" / "panic" / None: QEMU's own SHUTDOWN
+                 event (guest-shutdown, guest-reset), or the console's
+                 "Kernel panic"; None if the guest never shut down.
+    boot_failed  luksinit said "boot failed" at least once.
+    qmp_errors   error replies to script actions sent over QMP.
     steps_done   how many script steps matched (and had their text sent).
     step_times   seconds from qemu's start to each step's match.
     qemu_stderr  what qemu wrote to stderr (also passed through to stderr).
@@ -97,6 +111,8 @@ class Result:
     qemu_status: Optional[int] = None
     panicked: bool = False
     shutdown: Optional[str] = None
+    boot_failed: bool = False
+    qmp_errors: Sequence[str] = ()
     steps_done: int = 0
     step_times: Sequence[float] = ()
     qemu_stderr: str = ""
@@ -104,8 +120,27 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        """True if qemu exited 0 without timeout or kernel panic."""
+        """True if the guest powered off by itself (no reboot, panic, kill)."""
         return self.status == 0
+
+
+@dataclasses.dataclass
+class Qmp:
+    """A QMP command to send as a script step's action, e.g.
+    ``Qmp("device_add", driver="virtio-blk-pci", drive="hot0", bus="hp0")``."""
+
+    command: str
+    args: dict = dataclasses.field(default_factory=dict)
+
+    def __init__(self, command: str, **args):
+        self.command = command
+        self.args = args
+
+    def encode(self) -> bytes:
+        msg = {"execute": self.command}
+        if self.args:
+            msg["arguments"] = self.args
+        return (json.dumps(msg) + "\n").encode()
 
 
 def _note(msg: str) -> None:
@@ -117,21 +152,24 @@ def cache_dir() -> str:
     return os.environ.get("LUKSINIT_CACHE") or "/var/cache/luksinit"
 
 
-def build_cmdline(append: str = "") -> str:
+def build_cmdline(append: str = "", interactive: bool = False) -> str:
     """The kernel command line actually used for ``append``."""
     parts = append.split()
     pre = []
     if not any(p.startswith("console=") for p in parts):
         pre.append("console=ttyS0")
-    if not any(p.startswith("panic=") for p in parts):
+    # A person at the console wants luksinit's emergency prompt instead.
+    if not interactive and not any(p.startswith("panic=") for p in parts):
         pre.append("panic=-1")
     return " ".join(pre + ([append.strip()] if append.strip() else []))
 
 
 def qemu_argv(kernel: str, initrd: Optional[str] = None, disks: Iterable[str] = (),
               append: str = "", mem: int = 1024, smp: int = 2, accel: str = "tcg",
-              snapshot: bool = False, extra_args: Sequence[str] = ()) -> list:
-    """The qemu command line for the given settings (accel: "kvm" or "tcg")."""
+              snapshot: bool = False, extra_args: Sequence[str] = (),
+              qmp: Optional[str] = None, interactive: bool = False) -> list:
+    """The qemu command line for the given settings (accel: "kvm" or "tcg");
+    qmp: the path of a QMP socket for QEMU to listen on."""
     if accel not in ("kvm", "tcg"):
         raise ValueError("accel must be kvm or tcg here, not %r" % accel)
     argv = [QEMU,
@@ -141,7 +179,9 @@ def qemu_argv(kernel: str, initrd: Optional[str] = None, disks: Iterable[str] = 
             "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
             "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
             "-device", "virtio-rng-pci",
-            "-kernel", kernel, "-append", build_cmdline(append)]
+            "-kernel", kernel, "-append", build_cmdline(append, interactive)]
+    if qmp:
+        argv += ["-qmp", "unix:%s,server=on,wait=off" % qmp]
     if initrd:
         argv += ["-initrd", initrd]
     for d in disks:
@@ -315,10 +355,17 @@ def run(kernel: str, initrd: Optional[str] = None, disks: Iterable[str] = (),
     if not shutil.which(QEMU):
         raise FileNotFoundError("%s not found (apt-get install qemu-system-x86)" % QEMU)
     chosen = choose_accel(accel, kernel)
-    argv = qemu_argv(kernel, initrd=initrd, disks=disks, append=append, mem=mem, smp=smp,
-                     accel=chosen, snapshot=snapshot, extra_args=extra_args)
-    return _run_qemu(argv, accel=chosen, timeout=timeout, echo=echo, log=log,
-                     script=script, char_delay=char_delay, interactive=interactive)
+    qmp_dir = tempfile.mkdtemp(prefix="luksinit-qmp-")
+    qmp = os.path.join(qmp_dir, "qmp.sock")
+    try:
+        argv = qemu_argv(kernel, initrd=initrd, disks=disks, append=append, mem=mem,
+                         smp=smp, accel=chosen, snapshot=snapshot, extra_args=extra_args,
+                         qmp=qmp, interactive=interactive)
+        return _run_qemu(argv, accel=chosen, timeout=timeout, echo=echo, log=log,
+                         script=script, char_delay=char_delay, interactive=interactive,
+                         qmp=qmp)
+    finally:
+        shutil.rmtree(qmp_dir, ignore_errors=True)
 
 
 def _normalize_script(script) -> list:
@@ -333,7 +380,11 @@ def _normalize_script(script) -> list:
             raise ValueError("script step must be (regex, text[, delay]): %r" % (step,))
         if isinstance(rx, str):
             rx = re.compile(rx, re.M)
-        steps.append((rx, (text or "").encode("utf-8"), float(delay or 0)))
+        if isinstance(text, Qmp):
+            text = [text]
+        if not isinstance(text, list):
+            text = (text or "").encode("utf-8")
+        steps.append((rx, text, float(delay or 0)))
     return steps
 
 
@@ -350,8 +401,83 @@ def _kill(proc: subprocess.Popen) -> None:
         pass
 
 
+class _QmpClient:
+    """QEMU's monitor over its unix socket: events in, script actions out."""
+
+    def __init__(self, path: str, proc: subprocess.Popen):
+        deadline = time.monotonic() + QMP_CONNECT_TIMEOUT
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    self.sock.close()
+                    raise
+                time.sleep(0.05)
+        self.sock.settimeout(QMP_CONNECT_TIMEOUT)
+        self.buf = b""
+        self._line()  # greeting
+        self.sock.sendall(Qmp("qmp_capabilities").encode())
+        self._line()
+        self.sock.setblocking(False)
+        self.shutdown_reason = None
+        self.errors = []
+
+    def _line(self) -> bytes:
+        while b"\n" not in self.buf:
+            data = self.sock.recv(4096)
+            if not data:
+                raise OSError("QMP connection closed")
+            self.buf += data
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send(self, cmd: Qmp) -> None:
+        self.sock.setblocking(True)
+        try:
+            self.sock.sendall(cmd.encode())
+        finally:
+            self.sock.setblocking(False)
+
+    def readable(self) -> bool:
+        """Reads what arrived; False once QEMU closed the socket."""
+        try:
+            data = self.sock.recv(65536)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        if not data:
+            return False
+        self.buf += data
+        while b"\n" in self.buf:
+            line, _, self.buf = self.buf.partition(b"\n")
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if msg.get("event") == "SHUTDOWN" and self.shutdown_reason is None:
+                self.shutdown_reason = msg.get("data", {}).get("reason")
+            elif "error" in msg:
+                self.errors.append(msg["error"].get("desc", str(msg["error"])))
+        return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# QEMU's SHUTDOWN reasons, as the kind of shutdown the guest asked for.
+_SHUTDOWN_KINDS = {"guest-shutdown": "poweroff", "guest-reset": "reboot",
+                   "guest-panic": "panic"}
+
+
 def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
-              quiet=False) -> Result:
+              quiet=False, qmp=None) -> Result:
     steps = _normalize_script(script)
     start = time.monotonic()
     deadline = start + timeout if timeout else None
@@ -383,7 +509,14 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
         if logf:
             logf.close()
         raise
+    qmpc = qmpc_closed = None
     try:
+        if qmp:
+            try:
+                qmpc = _QmpClient(qmp, proc)
+            except OSError as e:
+                if not quiet:
+                    _note("no QMP connection (%s); the kind of shutdown is unknown" % e)
         if interactive:
             import termios
             import tty
@@ -397,6 +530,7 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
         for fd in (out_r, err_r):
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
         open_fds = {out_r, err_r}
+        panic_grace = None  # after a kernel panic: time to print its trace
 
         def send(data: bytes) -> None:
             try:
@@ -410,10 +544,21 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
             if deadline is not None and now >= deadline:
                 timed_out = True
                 break
+            if panic_grace is not None and now >= panic_grace:
+                break
 
             # scripted sending
             if send_at is not None and now >= send_at:
-                if char_delay > 0 and len(pending) > 1:
+                if isinstance(pending, list):
+                    for cmd in pending:
+                        if qmpc:
+                            qmpc.send(cmd)
+                        else:
+                            _note("cannot send %s: no QMP connection" % cmd.command)
+                    pending = b""
+                    send_at = None
+                    step_i += 1
+                elif char_delay > 0 and len(pending) > 1:
                     send(pending[:1])
                     pending = pending[1:]
                     send_at = now + char_delay
@@ -438,16 +583,26 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
             waits = []
             if deadline is not None:
                 waits.append(deadline - now)
+            if panic_grace is not None:
+                waits.append(panic_grace - now)
             if send_at is not None:
                 waits.append(send_at - now)
             wait = max(0.0, min(waits)) if waits else None
             rlist = list(open_fds) + ([tty_fd] if tty_fd is not None else [])
+            if qmpc:
+                rlist.append(qmpc.fileno())
             try:
                 ready, _, _ = select.select(rlist, [], [], wait)
             except InterruptedError:
                 continue
 
             for fd in ready:
+                if qmpc and fd == qmpc.fileno():
+                    if not qmpc.readable():
+                        qmpc.close()
+                        qmpc_closed = qmpc
+                        qmpc = None
+                    continue
                 if fd == tty_fd:
                     data = os.read(tty_fd, 4096)
                     if not data:
@@ -494,16 +649,28 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
                 if chunk:
                     text_parts.append(chunk)
                     text = text + chunk if step_i < len(steps) else text
+                    if panic_grace is None and _PANIC_RE.search(
+                            "".join(text_parts[-2:])):
+                        panic_grace = time.monotonic() + 2.0
             if quit_requested:
                 break
 
-        if timed_out or quit_requested:
+        if timed_out or quit_requested or panic_grace is not None:
             _kill(proc)
         qemu_status = proc.wait() if not timed_out else None
         if timed_out:
             proc.wait()
+        if qmpc:  # the SHUTDOWN event may still be unread
+            qmpc.sock.settimeout(1.0)
+            try:
+                while qmpc.shutdown_reason is None and qmpc.readable():
+                    pass
+            except OSError:
+                pass
     finally:
         _kill(proc)
+        if qmpc:
+            qmpc.close()
         for f in (proc.stdin, proc.stdout, proc.stderr):
             try:
                 f.close()
@@ -519,14 +686,9 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
     text_parts.append(decoder.decode(b"", final=True))
     output = "".join(text_parts)
     panicked = bool(_PANIC_RE.search(output))
-    if panicked:
-        shutdown = "panic"
-    elif _POWEROFF_RE.search(output):
-        shutdown = "poweroff"
-    elif _RESTART_RE.search(output):
-        shutdown = "reboot"
-    else:
-        shutdown = None
+    client = qmpc or qmpc_closed
+    reason = client.shutdown_reason if client else None
+    shutdown = "panic" if panicked else _SHUTDOWN_KINDS.get(reason)
     if timed_out:
         status = TIMEOUT_STATUS
         if not quiet:
@@ -541,11 +703,17 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
         status = 0
     elif qemu_status is None:
         status = 1
-    else:
+    elif qemu_status != 0:
         status = qemu_status
+    elif shutdown == "reboot":
+        status = REBOOT_STATUS
+    else:
+        status = 0 if shutdown == "poweroff" else 1
     return Result(status=status, output=output, timed_out=timed_out, accel=accel,
                   seconds=seconds, qemu_status=qemu_status, panicked=panicked,
-                  shutdown=shutdown, steps_done=step_i, step_times=step_times,
+                  shutdown=shutdown, boot_failed=bool(_BOOT_FAILED_RE.search(output)),
+                  qmp_errors=list(client.errors) if client else [],
+                  steps_done=step_i, step_times=step_times,
                   qemu_stderr=err_buf.decode("utf-8", "replace"), argv=list(argv))
 
 

@@ -1,0 +1,162 @@
+"""Failure paths and hostile input."""
+import re
+
+from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
+
+
+# ---- failure paths and hostile input (issue 4) -----------------------------
+@case
+def wrong_rootfstype_is_reported():
+    b = boot("wrong_rootfstype_is_reported",
+             "root=UUID=%s rootflags=subvol=@root rootfstype=ext4 panic=0"
+             % FX["SINGLE_UUID"], ["single.img"], script=[(PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "cannot mount /dev/vda on /newroot (ext4: ")
+
+
+@case
+def corrupt_luks_header_on_one_member():
+    b = boot("corrupt_luks_header_on_one_member",
+             "root=UUID=%s rootflags=subvol=@root panic=0 rd.luks.uuid=%s "
+             "rd.luks.uuid=%s" % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
+                                  luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "corrupt-b.img"], script=[(PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "cannot unlock")
+    expect("on /dev/vdb): LUKS header unreadable or corrupt" in b.out,
+           "the corrupt member is not named")
+
+
+@case
+def garbage_command_line():
+    cmd = ("root=UUID= rootwait=3 panic=0 rootwait=99999999999999999999 "
+           "init=/" + "x" * 600 + " rd.luks.tries=-3 rootflags=,,, " +
+           " ".join("crypt_roots=UUID=%d" % i for i in range(60)) +
+           ' rd.luks.name=a=b/c rootfstype="unbalanced and never closed')
+    expect(len(cmd) < 2000, "test command line too long for the kernel")
+    b = boot("garbage_command_line", cmd, ["single.img"],
+             script=[(PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "no usable root= on the kernel command line")
+    for param in ("root", "rootwait", "init", "rd.luks.tries", "crypt_roots",
+                  "rd.luks.name"):
+        expect("ignoring %s=: " % param in b.out, "no message naming %s=" % param)
+
+
+@case
+def fake_uevents_from_userspace_are_ignored():
+    # The passphrase comes late, so /init is in its loop when they arrive.
+    b = boot("fake_uevents_from_userspace_are_ignored",
+             "root=UUID=%s rootflags=subvol=@root rd.debug rdinit=/fakeuevent "
+             "rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             initrd=overlay_initrd("fakeuevent", [
+                 "file /fakeuevent %s/fakeuevent 0755 0 0" % BUILD]),
+             script=[(SHARED_PROMPT, PASS + "\n", 3)])
+    booted_to_report(b)
+    expect("FAKEUEVENT sent=3" in b.out, "the forger could not send")
+    expect(b.out.count("ignored a uevent that did not come from the kernel") >= 3,
+           "forged uevents were not seen and dropped")
+    for forged in ("vdz", "fake.bin", "etc/shadow"):
+        expect(not re.search(r"luksinit: .*%s" % re.escape(forged), b.out),
+               "/init acted on a forged uevent (%s)" % forged)
+
+
+@case
+def hostile_passphrase_input():
+    """A 5000-character line, control characters and Ctrl-D at the prompt:
+    each is a failed or repeated attempt, never a crash or a hang."""
+    b = boot("hostile_passphrase_input",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, "A" * 5000 + "\n", 0),
+                     (SHARED_PROMPT, "\x01\x02\x1b[A\x7fx\n", 0),
+                     (SHARED_PROMPT, "\x04", 0),
+                     (r"asking again(.|\n)*" + SHARED_PROMPT, PASS + "\n", 0)],
+             timeout=120)
+    assert_array(b, "CRYPT2", 2)
+    expect("no key available with this passphrase (2 tries left)" in b.out,
+           "the long line was not a failed attempt")
+    expect("no key available with this passphrase (1 try left)" in b.out,
+           "the control characters were not a failed attempt")
+    expect("empty input (Ctrl-D); asking again" in b.out, "Ctrl-D not handled")
+    expect("AAAAAAAAAA" not in b.out, "the typed input was echoed")
+
+
+@case
+def wrong_passphrase_three_times_is_a_clear_failure():
+    b = boot("wrong_passphrase_three_times_is_a_clear_failure",
+             "root=UUID=%s rootflags=subvol=@root panic=0 rd.luks.uuid=%s "
+             "rd.luks.uuid=%s" % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
+                                  luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, "nope-1\n", 0), (SHARED_PROMPT, "nope-2\n", 0),
+                     (SHARED_PROMPT, "nope-3\n", 0), (PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "cannot unlock luks-")
+    expect("tries exhausted" in b.out, "the reason does not say the tries ran out")
+    expect(len(prompts(b)) == 3, "not exactly rd.luks.tries=3 prompts: %s" % prompts(b))
+
+
+BUSYBOX = "/bin/busybox"
+
+
+@case
+def rescue_shell_then_retry():
+    b = boot("rescue_shell_then_retry",
+             "root=UUID=%s rootflags=subvol=@root init=/sbin/nothere panic=0"
+             % FX["SINGLE_UUID"], ["single.img"],
+             initrd=overlay_initrd("shell", [
+                 "dir /bin 0755 0 0", "file /bin/busybox %s 0755 0 0" % BUSYBOX,
+                 "slink /bin/sh busybox 0777 0 0"]),
+             script=[(r"\(initramfs\) # ", "ls /init /newroot && echo INTACT-$((40+2))\n", 0),
+                     (r"INTACT-42(.|\n)*\(initramfs\) # ", "exit\n", 0),
+                     (r"trying to boot again(.|\n)*\(initramfs\) # ",
+                      "/bin/busybox poweroff -f\n", 0)])
+    no_panic(b)
+    expect("/sbin/nothere on the new root is not usable" in b.out, "no reason given")
+    expect("starting rescue shell /bin/sh" in b.out, "no rescue shell")
+    expect("INTACT-42" in b.out, "the initramfs was not intact in the shell")
+    expect(b.out.count("/sbin/nothere on the new root is not usable") >= 2,
+           "leaving the shell did not retry the boot")
+    expect(b.res.shutdown == "poweroff", "did not power off: %s" % b.res.shutdown)
+
+
+@case
+def rd_shell_0_forbids_the_shell():
+    b = boot("rd_shell_0_forbids_the_shell",
+             "root=UUID=%s rootflags=subvol=@root init=/sbin/nothere panic=0 rd.shell=0"
+             % FX["SINGLE_UUID"], ["single.img"],
+             initrd=overlay_initrd("shell", [
+                 "dir /bin 0755 0 0", "file /bin/busybox %s 0755 0 0" % BUSYBOX,
+                 "slink /bin/sh busybox 0777 0 0"]),
+             script=[(PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "/sbin/nothere on the new root is not usable")
+    expect("rescue shell" not in b.out, "a shell started despite rd.shell=0")
+
+
+@case
+def panic_5_reboots_after_report():
+    b = boot("panic_5_reboots_after_report",
+             "root=UUID=0badc0de-0000-4000-8000-000000000000 rootwait=1 panic=5",
+             ["single.img"], timeout=60)
+    no_panic(b)
+    m1 = re.search(r"\[\s*([\d.]+)\] luksinit: boot failed: root=UUID=0badc0de", b.out)
+    m2 = re.search(r"\[\s*([\d.]+)\] reboot: Restarting system", b.out)
+    expect(m1 and m2, "no failure report followed by a reboot")
+    waited = float(m2.group(1)) - float(m1.group(1))
+    expect(4.5 <= waited < 15, "rebooted %.1f s after the report, not 5" % waited)
+    expect("Press r + Enter" not in b.out, "waited at the prompt despite panic=")
+    expect(b.res.shutdown == "reboot", "not a reboot: %s" % b.res.shutdown)
+    print("  rebooted %.1f s after the failure report" % waited)
+
+
+@case
+def emergency_b_reboots():
+    b = boot("emergency_b_reboots",
+             "root=UUID=0badc0de-0000-4000-8000-000000000000 rootwait=2 panic=0",
+             ["single.img"], script=[(PROMPT, "b\n", 0)], timeout=60)
+    no_panic(b)
+    expect(re.search(PROMPT, b.out), "no retry/reboot prompt")
+    expect(not b.res.timed_out, "the VM timed out")
+    expect(b.res.shutdown == "reboot", "b at the prompt did not reboot: %s"
+           % b.res.shutdown)
+    expect(not b.results, "something booted anyway")

@@ -1,0 +1,155 @@
+"""LUKS members and Btrfs RAID."""
+import re
+
+from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
+
+
+# ---- LUKS members + Btrfs RAID (issue 3) --------------------------------
+@case
+def luks2_raid1_dracut_one_prompt():
+    b = boot("luks2_raid1_dracut_one_prompt",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
+             "rd.luks.uuid=luks-%s" % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
+                                      luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(len(prompts(b)) == 1, "expected exactly one prompt: %s" % prompts(b))
+    expect(re.search(SHARED_PROMPT, b.out).group(1) == "2",
+           "the prompt does not say it unlocks both disks")
+    for i in range(2):
+        expect("luks-%s: unlocked" % luks_uuid("CRYPT2", i) in b.out,
+               "member %d not reported unlocked" % i)
+    check_handover(b)
+
+
+@case
+def raid1c3_argon2id_genkernel_crypt_roots():
+    b = boot("raid1c3_argon2id_genkernel_crypt_roots",
+             "root=UUID=%s rootflags=subvol=@root " % FX["CRYPT3_UUID"] +
+             " ".join("crypt_roots=UUID=%s" % luks_uuid("CRYPT3", i)
+                      for i in range(3)),
+             ["crypt3-a.img", "crypt3-b.img", "crypt3-c.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT3", 3)
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    expect(b.out.count("KDF memory 32 KiB") == 3,
+           "Argon2id keyslots not recognised on all three members")
+
+
+@case
+def luks1_and_luks2_members():
+    b = boot("luks1_and_luks2_members",
+             "root=LABEL=mixed rootflags=subvol=@root rd.luks.uuid=%s "
+             "rd.luks.uuid=%s" % (luks_uuid("MIXED", 0), luks_uuid("MIXED", 1)),
+             ["mixed-a.img", "mixed-b.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "MIXED", 2)
+    expect(": LUKS1 on /dev/vda" in b.out and ": LUKS2 on /dev/vdb" in b.out,
+           "LUKS versions not as expected")
+
+
+@case
+def wrong_passphrase_then_right():
+    b = boot("wrong_passphrase_then_right",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
+             "rd.luks.uuid=%s" % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
+                                  luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, "wrong-pass\n", 0),
+                     (SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(len(prompts(b)) == 2, "expected two prompts: %s" % prompts(b))
+    expect("no key available with this passphrase (2 tries left)" in b.out,
+           "no clear message after the wrong passphrase")
+    expect("wrong-pass" not in b.out, "the wrong passphrase was shown")
+
+
+@case
+def different_passphrases_second_prompt_only_for_refuser():
+    b_uuid = luks_uuid("DIFF", 1)
+    b = boot("different_passphrases_second_prompt_only_for_refuser",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
+             "rd.luks.uuid=%s" % (FX["DIFF_UUID"], luks_uuid("DIFF", 0), b_uuid),
+             ["diff-a.img", "diff-b.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0),
+                     (r"Passphrase for luks-%s \(/dev/vdb\): " % b_uuid,
+                      "other-pass\n", 0)])
+    assert_array(b, "DIFF", 2)
+    p = prompts(b)
+    expect(len(p) == 2 and p[1] == "Passphrase for luks-%s (/dev/vdb): "
+           % b_uuid, "expected a shared prompt then one naming member B: %s" % p)
+
+
+@case
+def key_file_in_initramfs_no_prompt():
+    b = boot("key_file_in_initramfs_no_prompt",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.key=/etc/luks.key "
+             "rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"], initrd=keyfile_initrd())
+    assert_array(b, "CRYPT2", 2)
+    expect(not prompts(b), "a prompt appeared despite the key file")
+    expect(b.out.count("(key file)") == 2, "key file not used for both")
+    # The key file was in the initramfs, which is now empty.
+    check_handover(b)
+
+
+@case
+def root_names_one_mapper_member():
+    a_uuid = luks_uuid("CRYPT2", 0)
+    b = boot("root_names_one_mapper_member",
+             "root=/dev/mapper/luks-%s rootflags=subvol=@root rd.luks.uuid=%s "
+             "rd.luks.uuid=%s" % (a_uuid, a_uuid, luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+
+
+@case
+def member_absent_is_an_error_naming_it():
+    missing = luks_uuid("CRYPT2", 1)
+    b = boot("member_absent_is_an_error_naming_it",
+             "root=UUID=%s rootflags=subvol=@root rootwait=4 panic=0 rd.luks.uuid=%s "
+             "rd.luks.uuid=%s" % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), missing),
+             ["crypt2-a.img"],
+             script=[(r"Passphrase for [^:]*: ", PASS + "\n", 0),
+                     (r"Press r \+ Enter to retry", "p\n", 0)])
+    no_panic(b)
+    expect(re.search(r"boot failed: .*not all devices.*LUKS devices missing: "
+                     r"UUID=%s" % missing, b.out),
+           "no clear error naming the missing member")
+    expect("Press r + Enter to retry" in b.out, "no console prompt")
+    expect(not b.results, "mounted with a member missing")
+
+
+@case
+def member_absent_degraded_after_wait():
+    missing = luks_uuid("CRYPT2", 1)
+    b = boot("member_absent_degraded_after_wait",
+             "root=UUID=%s rootflags=subvol=@root rd.btrfs.degraded=2 "
+             "rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), missing),
+             ["crypt2-a.img"], script=[(r"Passphrase for [^:]*: ", PASS + "\n", 0)])
+    booted_to_report(b)
+    expect(re.search(r"WARNING: mounting Btrfs on \S+ DEGRADED.*UUID=%s"
+                     % missing, b.out), "no loud degraded warning")
+    root = b.result("root ")
+    expect("degraded" in root, "not mounted degraded: " + root)
+
+
+@case
+def parallel_unlock_kdfs_overlap():
+    b = boot("parallel_unlock_kdfs_overlap",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
+             "rd.luks.uuid=%s" % (FX["PAR_UUID"], luks_uuid("PAR", 0),
+                                  luks_uuid("PAR", 1)),
+             ["par-a.img", "par-b.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=180)
+    assert_array(b, "PAR", 2)
+    spans = [(float(s), float(e)) for s, e in re.findall(
+        r"KDF ended; ran from ([\d.]+) s to ([\d.]+) s", b.out)]
+    expect(len(spans) == 2, "KDF intervals not logged: %s" % spans)
+    (s1, e1), (s2, e2) = spans
+    expect(s1 < e2 and s2 < e1, "KDF intervals do not overlap: %s" % spans)
+    print("  KDF intervals: %s" % spans)
