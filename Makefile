@@ -24,7 +24,7 @@ HDRS := $(wildcard init/*.h)
 
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
-	init/uevent.c init/log.c init/fwpath.c init/fwreader.c
+	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -72,6 +72,15 @@ $(B)/fakeuevent: tests/guest/fakeuevent.c tests/guest/guest.h $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 
+$(B)/orphans: tests/guest/orphans.c tests/guest/guest.h $(B)/deps.prefix
+	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
+	strip --strip-all $@
+
+# The same kernel with no initramfs of ours embedded (only the kernel's
+# default /dev/console and /root), to boot build/initramfs.cpio.gz as -initrd.
+$(B)/bzImage-plain: $(B)/kernel.dir tests/plain.list
+	scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" $(abspath tests/plain.list) $@
+
 
 $(B)/bzImage: $(B)/init $(B)/kernel.dir initramfs.list
 	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
@@ -91,7 +100,7 @@ unit: $(B)/unit
 	$(B)/unit
 
 # libFuzzer targets, one per parser (and the firmware decompressor).
-FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader
+FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader btrfssb
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_SECONDS ?= 30
@@ -116,8 +125,8 @@ $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
 
-fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent
-	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux python3 zstd xz-utils busybox-static
+fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/bzImage-plain
+	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
 demo: all fixtures

@@ -14,6 +14,7 @@
 #include "mountopts.h"
 #include "prompt.h"
 #include "reaper.h"
+#include "rootguard.h"
 #include "strutil.h"
 #include "uevent.h"
 
@@ -27,6 +28,7 @@ struct assembly {
 	const struct boot_io *io;
 	struct luks_set *luks;
 	int nfailed_seen;
+	struct root_guard guard;
 	struct prompt prompt;
 	int prompt_member;
 	bool console_gone;
@@ -85,6 +87,36 @@ static void check_complete(struct assembly *a)
 	a->complete = rc == 1;
 }
 
+/* A device that may be part of the root: registered with Btrfs, matched
+ * against root=. */
+static void admit(struct assembly *a, const struct dev_ids *ids)
+{
+	if (strcmp(ids->type, "btrfs") == 0) {
+		int rc = btrfs_register(ids->devnode);
+		if (rc < 0)
+			log_warn("%s: Btrfs registration failed: %s",
+				 ids->devnode, strerror(-rc));
+	}
+	if (!a->matched && devspec_matches(&a->cfg->root, ids)) {
+		a->root = *ids;
+		a->matched = true;
+		log_info("root device %s found (%s)", ids->devnode,
+			 ids->type[0] ? ids->type : "no filesystem recognised");
+	}
+	check_complete(a);
+}
+
+/* Plain Btrfs devices held back while members were unlocked: now that
+ * they are, decide which may join. */
+static void admit_held(struct assembly *a)
+{
+	struct dev_ids ok[ROOTGUARD_HELD_MAX];
+	int n = rootguard_release(&a->guard, a->luks, a->complete, ok,
+				  ROOTGUARD_HELD_MAX);
+	for (int i = 0; i < n; i++)
+		admit(a, &ok[i]);
+}
+
 static void consider_device(struct assembly *a, const char *devname)
 {
 	struct dev_ids ids;
@@ -102,19 +134,11 @@ static void consider_device(struct assembly *a, const char *devname)
 		luks_schedule(a->luks);
 		return;
 	}
-	if (strcmp(ids.type, "btrfs") == 0) {
-		rc = btrfs_register(ids.devnode);
-		if (rc < 0)
-			log_warn("%s: Btrfs registration failed: %s",
-				 ids.devnode, strerror(-rc));
+	if (rootguard_hold(&a->guard, a->luks, &ids)) {
+		admit_held(a);
+		return;
 	}
-	if (!a->matched && devspec_matches(&a->cfg->root, &ids)) {
-		a->root = ids;
-		a->matched = true;
-		log_info("root device %s found (%s)", ids.devnode,
-			 ids.type[0] ? ids.type : "no filesystem recognised");
-	}
-	check_complete(a);
+	admit(a, &ids);
 }
 
 static void on_block_uevent(const struct uevent *ev, void *arg)
@@ -168,7 +192,7 @@ static void update_prompt(struct assembly *a)
 {
 	if (a->prompt.active || a->console_gone)
 		return;
-	char text[512];
+	char text[LUKS_MEMBERS_MAX * (LUKS_NAME_MAX + 2) + 64];
 	int member = -1;
 	if (luks_needs(a->luks, &member, text, sizeof(text)) == NEED_NOTHING)
 		return;
@@ -253,8 +277,8 @@ static bool degraded_allowed(struct assembly *a)
 /* A member that cannot be opened (a dying disk) fails the boot, unless a
  * degraded mount is allowed: then it is left out like a missing disk, and
  * Btrfs decides whether the rest can mount. */
-static int check_member_failures(struct assembly *a, char *why,
-				 size_t why_size, const char **hint)
+static int check_member_failures(struct assembly *a, char *why, size_t why_size,
+				 const char **hint)
 {
 	if (!a->luks->failure[0])
 		return 0;
@@ -352,8 +376,8 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	int rc = check_member_failures(a, why, why_size, hint);
 	if (rc < 0)
 		return rc;
-	if (a->complete &&
-	    luks_all_open(a->luks, degraded_permitted(a->cfg))) {
+	admit_held(a);
+	if (a->complete && luks_all_open(a->luks, degraded_permitted(a->cfg))) {
 		out->dev = a->root;
 		return 1;
 	}

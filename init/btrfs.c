@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "btrfssb.h"
 #include "strutil.h"
 
 static int control_ioctl(unsigned long req, const char *devnode)
@@ -37,4 +38,18 @@ int btrfs_devices_ready(const char *devnode)
 	if (rc < 0)
 		return rc;
 	return rc == 0 ? 1 : 0;
+}
+
+int btrfs_read_sb(const char *devnode, struct btrfs_sb *out)
+{
+	unsigned char buf[BTRFS_SB_READ];
+	int fd = open(devnode, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = pread(fd, buf, sizeof(buf), BTRFS_SB_OFFSET);
+	int err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	return btrfs_sb_parse(buf, (size_t)n, out);
 }

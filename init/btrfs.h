@@ -10,4 +10,8 @@ int btrfs_register(const char *devnode);
  * some are missing, -errno on failure. */
 int btrfs_devices_ready(const char *devnode);
 
+struct btrfs_sb;
+/* Reads the primary superblock of devnode. Returns 0 or -errno. */
+int btrfs_read_sb(const char *devnode, struct btrfs_sb *out);
+
 #endif

@@ -260,8 +260,10 @@ static struct luks_member_cfg *member_for(struct boot_config *cfg,
 		    strcasecmp(m->value, spec->value) == 0)
 			return &cfg->members[i];
 	}
-	if (cfg->nmembers >= LUKS_MEMBERS_MAX)
+	if (cfg->nmembers >= LUKS_MEMBERS_MAX) {
+		cfg->members_dropped++;
 		return NULL;
+	}
 	struct luks_member_cfg *m = &cfg->members[cfg->nmembers++];
 	memset(m, 0, sizeof(*m));
 	m->spec = *spec;
@@ -327,6 +329,11 @@ static const char *set_luks_name(struct boot_config *cfg, const char *val)
 	struct devspec spec;
 	if (devspec_parse(&spec, spec_text) < 0)
 		return "malformed UUID";
+	for (int i = 0; i < cfg->nmembers; i++)
+		if (strcmp(cfg->members[i].name, name) == 0 &&
+		    !(cfg->members[i].spec.kind == spec.kind &&
+		      strcasecmp(cfg->members[i].spec.value, spec.value) == 0))
+			return "that name is already given to another LUKS device";
 	struct luks_member_cfg *m = member_for(cfg, &spec);
 	if (!m)
 		return "too many LUKS devices (at most 16)";

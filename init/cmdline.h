@@ -53,6 +53,7 @@ struct boot_config {
 
 	struct luks_member_cfg members[LUKS_MEMBERS_MAX];
 	int nmembers;
+	int members_dropped;	    /* listed beyond LUKS_MEMBERS_MAX: fatal */
 	char keyfile[CFG_PATH_MAX]; /* root_key= / rd.luks.key=PATH */
 	bool discard;		    /* root_trim=yes, rd.luks.allow-discards */
 	int luks_tries;

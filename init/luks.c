@@ -18,6 +18,8 @@
 #define WORKER_STACK ((size_t)1024 * 1024)
 /* Beyond its Argon2 memory a KDF job needs some for itself. */
 #define JOB_OVERHEAD_KB 2048
+/* What the rest of boot needs besides one KDF: dm-crypt, Btrfs, us. */
+#define KDF_MARGIN_KB ((uint64_t)64 * 1024)
 
 static double uptime_s(void)
 {
@@ -74,6 +76,9 @@ int luks_init(struct luks_set *set, const struct boot_config *cfg)
 	set->pipe_rd = p[0];
 	set->pipe_wr = p[1];
 	crypt_set_log_callback(NULL, crypt_log_cb, NULL);
+	/* rd.debug: libcryptsetup's own account of each step too. */
+	if (cfg->debug)
+		crypt_set_debug_level(CRYPT_DEBUG_ALL);
 	return 0;
 }
 
@@ -102,6 +107,7 @@ void luks_begin_attempt(struct luks_set *set)
 	set->in_use_kb = 0;
 	set->nfailed = 0;
 	set->failure[0] = '\0';
+	set->ndeferred = 0;
 	set->budget_kb = memory_budget_kb();
 }
 
@@ -122,10 +128,26 @@ bool luks_all_open(const struct luks_set *set, bool failed_ok)
 {
 	for (int i = 0; i < set->n; i++) {
 		enum member_state st = set->m[i].state;
+		if (st == MEMBER_DUPLICATE)
+			st = set->m[set->m[i].dup_of].state;
 		if (st != MEMBER_OPEN && !(failed_ok && st == MEMBER_FAILED))
 			return false;
 	}
 	return true;
+}
+
+bool luks_settled(const struct luks_set *set)
+{
+	return luks_all_open(set, true);
+}
+
+bool luks_owns_mapping(const struct luks_set *set, const char *mapper_name)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_OPEN && mapper_name[0] &&
+		    strcmp(set->m[i].dm_name, mapper_name) == 0)
+			return true;
+	return false;
 }
 
 bool luks_awaits_key(const struct luks_set *set)
@@ -183,6 +205,8 @@ static int load_header(struct luks_member *m)
 			    crypt_get_uuid(m->cd)) < 0)
 		return -ENAMETOOLONG; /* a LUKS UUID is 36 characters */
 	m->mem_kb = peak_kdf_memory_kb(m->cd);
+	m->reencrypt =
+		crypt_reencrypt_status(m->cd, NULL) != CRYPT_REENCRYPT_NONE;
 	return 0;
 }
 
@@ -204,59 +228,124 @@ static int existing_mapping(const struct luks_member *m)
 	return access(slave, F_OK) == 0 ? 1 : -EEXIST;
 }
 
+/* Member m takes the device: loads its header, or finds its mapping. */
+static void claim(struct luks_set *set, struct luks_member *m,
+		  const struct dev_ids *ids)
+{
+	str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
+	/* A name for messages until the header gives the real one. */
+	if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
+	    str_append(m->dm_name, sizeof(m->dm_name), m->cfg->spec.value) < 0)
+		str_copy(m->dm_name, sizeof(m->dm_name), ids->devnode);
+	if (strcmp(ids->type, "crypto_LUKS") != 0) {
+		member_fail(set, m, "not a LUKS device");
+		return;
+	}
+	if (load_header(m) < 0) {
+		member_fail(set, m, "LUKS header unreadable or corrupt");
+		return;
+	}
+	int rc = existing_mapping(m);
+	if (rc == 1) {
+		m->state = MEMBER_OPEN;
+		log_notice("%s: already open as /dev/mapper/%s; using it",
+			   m->dm_name, m->dm_name);
+		return;
+	}
+	if (rc < 0) {
+		member_fail(
+			set, m,
+			"a device-mapper device of that name already exists on another disk");
+		return;
+	}
+	m->state = MEMBER_FOUND;
+	log_info("%s: LUKS%s on %s (KDF memory %u KiB)%s", m->dm_name,
+		 strcmp(crypt_get_type(m->cd), CRYPT_LUKS1) == 0 ? "1" : "2",
+		 m->devnode, m->mem_kb,
+		 m->reencrypt ? "; a reencryption is under way" : "");
+}
+
+/* The same disk listed twice (say by path and by UUID): opened once, the
+ * second entry follows the first. */
+static void follow(struct luks_set *set, struct luks_member *dup, int owner)
+{
+	const struct luks_member *m = &set->m[owner];
+	str_copy(dup->devnode, sizeof(dup->devnode), m->devnode);
+	str_copy(dup->dm_name, sizeof(dup->dm_name), m->dm_name);
+	dup->dup_of = owner;
+	dup->state = MEMBER_DUPLICATE;
+	log_notice("%s%s names %s again; it is opened once, as %s",
+		   devspec_kind_name(dup->cfg->spec.kind), dup->cfg->spec.value,
+		   m->devnode, m->dm_name);
+}
+
+/* A worker is inside libcryptsetup activating a reencrypting member: the
+ * library is not made for two threads at once, so the loop's thread
+ * stays out of it until the worker is done. */
+static bool exclusive_job_running(const struct luks_set *set)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_UNLOCKING && set->m[i].reencrypt)
+			return true;
+	return false;
+}
+
+static bool matches_waiting(const struct luks_set *set,
+			    const struct dev_ids *ids)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_WAITING &&
+		    devspec_matches(&set->m[i].cfg->spec, ids))
+			return true;
+	return false;
+}
+
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 {
+	if (exclusive_job_running(set) && matches_waiting(set, ids)) {
+		for (int i = 0; i < set->ndeferred; i++)
+			if (strcmp(set->deferred[i].devnode, ids->devnode) == 0)
+				return true;
+		if (set->ndeferred < LUKS_MEMBERS_MAX)
+			set->deferred[set->ndeferred++] = *ids;
+		return true;
+	}
+	int owner = -1;
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state != MEMBER_WAITING &&
+		    set->m[i].state != MEMBER_DUPLICATE &&
+		    strcmp(set->m[i].devnode, ids->devnode) == 0)
+			owner = i;
+	bool matched = false;
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
 		if (m->state != MEMBER_WAITING ||
 		    !devspec_matches(&m->cfg->spec, ids))
 			continue;
-		str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
-		/* A name for messages until the header gives the real one. */
-		if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
-		    str_append(m->dm_name, sizeof(m->dm_name),
-			       m->cfg->spec.value) < 0)
-			str_copy(m->dm_name, sizeof(m->dm_name), ids->devnode);
-		if (strcmp(ids->type, "crypto_LUKS") != 0) {
-			member_fail(set, m, "not a LUKS device");
-			return true;
+		matched = true;
+		if (owner >= 0) {
+			follow(set, m, owner);
+			continue;
 		}
-		int rc = load_header(m);
-		if (rc < 0) {
-			member_fail(set, m,
-				    "LUKS header unreadable or corrupt");
-			return true;
-		}
-		rc = existing_mapping(m);
-		if (rc == 1) {
-			m->state = MEMBER_OPEN;
-			log_notice("%s: already open as /dev/mapper/%s; using it",
-				   m->dm_name, m->dm_name);
-			return true;
-		}
-		if (rc < 0) {
-			member_fail(
-				set, m,
-				"a device-mapper device of that name already exists on another disk");
-			return true;
-		}
-		m->state = MEMBER_FOUND;
-		log_info("%s: LUKS%s on %s (KDF memory %u KiB)", m->dm_name,
-			 strcmp(crypt_get_type(m->cd), CRYPT_LUKS1) == 0 ? "1"
-									 : "2",
-			 m->devnode, m->mem_kb);
-		return true;
+		claim(set, m, ids);
+		owner = i;
 	}
-	return false;
+	return matched;
 }
 
 static void *kdf_worker(void *arg)
 {
 	struct luks_member *m = arg;
 	m->kdf_start = uptime_s();
-	m->vk_size = sizeof(m->vk);
-	m->job_rc = crypt_volume_key_get(m->cd, CRYPT_ANY_SLOT, m->vk,
-					 &m->vk_size, m->key.buf, m->key.len);
+	m->vk.len = SECRET_MAX;
+	if (m->reencrypt)
+		m->job_rc = crypt_activate_by_passphrase(
+			m->cd, m->dm_name, CRYPT_ANY_SLOT, m->key.buf,
+			m->key.len, m->activate_flags);
+	else
+		m->job_rc = crypt_volume_key_get(m->cd, CRYPT_ANY_SLOT,
+						 m->vk.buf, &m->vk.len,
+						 m->key.buf, m->key.len);
 	m->kdf_end = uptime_s();
 	/* The loop joins us when it reads this byte. */
 	while (write(m->notify_fd, &m->index, 1) < 0 && errno == EINTR)
@@ -278,27 +367,44 @@ static void start_job(struct luks_set *set, int i, enum key_source source,
 	key->buf = NULL;
 	key->len = 0;
 	m->source = source;
+	m->activate_flags =
+		set->cfg->discard ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0;
 	m->notify_fd = set->pipe_wr;
 	m->index = (unsigned char)i;
 	if (source == KEY_SHARED)
 		m->shared_gen_tried = set->shared_gen;
+	int rc = secret_alloc(&m->vk);
+	if (rc < 0) {
+		secret_free(&m->key);
+		log_err("%s: cannot lock memory for the volume key: %s",
+			m->dm_name, strerror(-rc));
+		return;
+	}
 
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
 	m->state = MEMBER_UNLOCKING;
-	int rc = pthread_create(&m->thread, &attr, kdf_worker, m);
+	rc = pthread_create(&m->thread, &attr, kdf_worker, m);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		secret_free(&m->key);
+		secret_free(&m->vk);
 		m->state = MEMBER_FOUND;
 		log_err("%s: cannot start the unlock worker: %s", m->dm_name,
 			strerror(rc));
 		return;
 	}
 	set->in_use_kb += job_cost_kb(m);
-	log_info("%s: KDF started at %.3f s (%s)", m->dm_name, uptime_s(),
-		 source == KEY_FILE ? "key file" : "passphrase");
+	int running = 0;
+	for (int k = 0; k < set->n; k++)
+		running += set->m[k].state == MEMBER_UNLOCKING;
+	log_info(
+		"%s: KDF started at %.3f s (%s; %d running, %llu of %llu MiB budget)",
+		m->dm_name, uptime_s(),
+		source == KEY_FILE ? "key file" : "passphrase", running,
+		(unsigned long long)(set->in_use_kb / 1024),
+		(unsigned long long)(set->budget_kb / 1024));
 }
 
 static const char *keyfile_for(const struct luks_set *set,
@@ -340,11 +446,42 @@ void luks_schedule(struct luks_set *set)
 		struct luks_member *m = &set->m[i];
 		if (m->state != MEMBER_FOUND)
 			continue;
+		/* A reencrypting member's worker runs alone (see
+		 * exclusive_job_running). */
+		if (exclusive_job_running(set) ||
+		    (m->reencrypt && luks_jobs_running(set)))
+			return;
+		/* PID 1 cannot be OOM-killed: a KDF larger than the memory
+		 * there is would panic the kernel. Say so instead. */
+		if (set->budget_kb &&
+		    job_cost_kb(m) + KDF_MARGIN_KB > 2 * set->budget_kb) {
+			char why[160];
+			snprintf(
+				why, sizeof(why),
+				"its KDF needs %u MiB, more than the %llu MiB of memory available",
+				m->mem_kb / 1024,
+				(unsigned long long)(2 * set->budget_kb /
+						     1024));
+			member_fail(set, m, why);
+			continue;
+		}
 		/* One job always runs, even over budget; more only while the
 		 * KDFs' memory fits. */
 		if (luks_jobs_running(set) &&
-		    set->in_use_kb + job_cost_kb(m) > set->budget_kb)
+		    set->in_use_kb + job_cost_kb(m) > set->budget_kb) {
+			if (!m->waited_for_memory)
+				log_info(
+					"%s: KDF waits for memory: %llu MiB in use by running KDFs, %llu MiB more would exceed the budget of %llu MiB (half of what is available)",
+					m->dm_name,
+					(unsigned long long)(set->in_use_kb /
+							     1024),
+					(unsigned long long)(job_cost_kb(m) /
+							     1024),
+					(unsigned long long)(set->budget_kb /
+							     1024));
+			m->waited_for_memory = true;
 			return;
+		}
 		struct secret key = {0};
 		enum key_source source;
 		if (take_key(set, m, &key, &source))
@@ -368,7 +505,8 @@ static int list_members(const struct luks_set *set, bool own, char *text,
 	text[0] = '\0';
 	for (int i = 0; i < set->n; i++) {
 		const struct luks_member *m = &set->m[i];
-		if (m->state == MEMBER_OPEN || m->state == MEMBER_FAILED)
+		if (m->state == MEMBER_OPEN || m->state == MEMBER_FAILED ||
+		    m->state == MEMBER_DUPLICATE)
 			continue;
 		if (own && m->state != MEMBER_FOUND)
 			continue;
@@ -407,7 +545,7 @@ enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
 			 m->devnode);
 		return NEED_OWN;
 	}
-	char names[384];
+	char names[LUKS_MEMBERS_MAX * (LUKS_NAME_MAX + 2)];
 	int count = list_members(set, false, names, sizeof(names));
 	*member = -1;
 	if (count == 1)
@@ -440,10 +578,14 @@ void luks_offer(struct luks_set *set, struct secret *pass, int member)
  * or -errno. */
 static int activate(struct luks_set *set, struct luks_member *m)
 {
-	uint32_t flags = set->cfg->discard ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0;
-	int rc = crypt_activate_by_volume_key(m->cd, m->dm_name, m->vk,
-					      m->vk_size, flags);
-	explicit_bzero(m->vk, sizeof(m->vk));
+	(void)set;
+	/* A reencrypting member was activated by the worker already. */
+	int rc = m->reencrypt
+			 ? 0
+			 : crypt_activate_by_volume_key(m->cd, m->dm_name,
+							m->vk.buf, m->vk.len,
+							m->activate_flags);
+	secret_free(&m->vk);
 	if (rc < 0)
 		return rc;
 	char node[128];
@@ -528,7 +670,7 @@ static void finish_job(struct luks_set *set, struct luks_member *m,
 		 m->kdf_end - m->kdf_start,
 		 m->job_rc >= 0 ? "key found" : "no key");
 	if (m->job_rc < 0) {
-		explicit_bzero(m->vk, sizeof(m->vk));
+		secret_free(&m->vk);
 		job_failed(set, m);
 		return;
 	}
@@ -557,6 +699,12 @@ int luks_on_notify(struct luks_set *set, char opened[][32], int max)
 			    set->m[idx[k]].state == MEMBER_UNLOCKING)
 				finish_job(set, &set->m[idx[k]], opened, max,
 					   &count);
+	if (!exclusive_job_running(set)) {
+		int n_deferred = set->ndeferred;
+		set->ndeferred = 0;
+		for (int i = 0; i < n_deferred; i++)
+			luks_consider(set, &set->deferred[i]);
+	}
 	luks_schedule(set);
 	settle_shared_round(set);
 	return count;
@@ -594,7 +742,7 @@ void luks_end_attempt(struct luks_set *set)
 			m->state = MEMBER_FOUND;
 		}
 		secret_free(&m->key);
-		explicit_bzero(m->vk, sizeof(m->vk));
+		secret_free(&m->vk);
 		crypt_free(m->cd);
 		m->cd = NULL;
 	}

@@ -26,6 +26,7 @@ enum member_state {
 	MEMBER_UNLOCKING, /* a worker runs the KDF */
 	MEMBER_OPEN,
 	MEMBER_FAILED,
+	MEMBER_DUPLICATE, /* names the device of member dup_of again */
 };
 
 enum key_source { KEY_FILE, KEY_SHARED, KEY_OWN };
@@ -33,10 +34,16 @@ enum key_source { KEY_FILE, KEY_SHARED, KEY_OWN };
 struct luks_member {
 	const struct luks_member_cfg *cfg;
 	enum member_state state;
+	int dup_of;
 	char devnode[64];
 	char dm_name[LUKS_NAME_MAX];
 	struct crypt_device *cd;
 	uint32_t mem_kb; /* peak KDF memory over its keyslots */
+	/* A LUKS2 reencryption is under way: only libcryptsetup's own
+	 * activation by passphrase can open it (the worker does that, alone:
+	 * see luks_consider). */
+	bool reencrypt;
+	uint32_t activate_flags;
 	int tries_left;
 	bool keyfile_tried;
 	unsigned shared_gen_tried;
@@ -44,6 +51,7 @@ struct luks_member {
 	 * try only if it opened no member at all (then it was simply wrong,
 	 * not meant for another disk). */
 	unsigned shared_gen_failed;
+	bool waited_for_memory; /* said once why its KDF waits */
 
 	/* The running job; touched by the worker only while UNLOCKING. */
 	pthread_t thread;
@@ -51,8 +59,7 @@ struct luks_member {
 	unsigned char index;
 	enum key_source source;
 	struct secret key;
-	char vk[512];
-	size_t vk_size;
+	struct secret vk; /* the volume key the KDF found; locked memory */
 	int job_rc;
 	double kdf_start, kdf_end;
 };
@@ -70,6 +77,10 @@ struct luks_set {
 	uint64_t budget_kb, in_use_kb;
 	int nfailed;
 	char failure[512]; /* the first member that cannot be opened */
+	/* Devices that appeared while a reencrypting member's worker was in
+	 * libcryptsetup: claimed once it is done. */
+	struct dev_ids deferred[LUKS_MEMBERS_MAX];
+	int ndeferred;
 };
 
 /* Once, at start. */
@@ -102,6 +113,10 @@ int luks_notify_fd(const struct luks_set *set);
  * failed_ok: a degraded mount may do without them). */
 bool luks_all_open(const struct luks_set *set, bool failed_ok);
 bool luks_jobs_running(const struct luks_set *set);
+/* Every member is open or failed: nothing more will be unlocked. */
+bool luks_settled(const struct luks_set *set);
+/* The device-mapper device named mapper_name is a member we opened. */
+bool luks_owns_mapping(const struct luks_set *set, const char *mapper_name);
 /* A present member waits for a key from the person. */
 bool luks_awaits_key(const struct luks_set *set);
 /* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc", then

@@ -170,6 +170,15 @@ static void try_boot(struct boot *b, struct failure *f)
 		return;
 	}
 
+	if (cfg->members_dropped) {
+		snprintf(
+			f->reason, sizeof(f->reason),
+			"%d LUKS devices on the command line; luksinit opens at most %d",
+			cfg->nmembers + cfg->members_dropped, LUKS_MEMBERS_MAX);
+		f->hint =
+			"an array mounted without some of its members would be degraded; list at most 16";
+		return;
+	}
 	if (b->luks_rc < 0) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "cannot set up LUKS unlocking: %s",

@@ -8,6 +8,12 @@
 
 #include "log.h"
 
+/* The longest passphrase accepted at the prompt: cryptsetup's own limit
+ * for typed passphrases. The tty's line buffer (4095 bytes in canonical
+ * mode) is longer, so a longer line really reaches us and is refused, not
+ * cut short and tried. */
+#define PROMPT_LINE_MAX 512
+
 static void set_echo(int fd, bool on, bool *was_on)
 {
 	struct termios t;
@@ -59,7 +65,7 @@ static int take(struct prompt *p, const char *chunk, size_t n, bool *too_long)
 			return 1;
 		if (p->discarding)
 			continue;
-		if (p->line.len >= SECRET_MAX) {
+		if (p->line.len >= PROMPT_LINE_MAX) {
 			p->discarding = true;
 			*too_long = true;
 			continue;
@@ -84,7 +90,8 @@ enum prompt_status prompt_read(struct prompt *p, struct secret *out)
 	if (!ended)
 		return PROMPT_MORE;
 	if (too_long) {
-		log_err("passphrase longer than %d bytes; ignored", SECRET_MAX);
+		log_err("passphrase longer than %d bytes; ignored, asking again",
+			PROMPT_LINE_MAX);
 		p->line.len = 0;
 		p->discarding = false;
 		return PROMPT_ERROR;

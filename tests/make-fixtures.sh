@@ -65,6 +65,11 @@ make_firmware() {
 	head -c 225000 /dev/urandom | base64 >"$fw/comp-zst.bin"
 	head -c 225000 /dev/urandom | base64 >"$fw/comp-xz.bin"
 	head -c $((6 * 1024 * 1024)) /dev/urandom >"$fw/big.bin"
+	# firmware_class.path=/opt/fw: one file only there, one in both
+	# places (the custom path must win).
+	head -c 3000 /dev/urandom >"$fw/custom-path.bin"
+	head -c 3001 /dev/urandom >"$fw/path-first-custom.bin"
+	head -c 3002 /dev/urandom >"$fw/path-first-plain.bin"
 	zstd -q -19 -k "$fw/comp-zst.bin"
 	xz -k --check=crc32 "$fw/comp-xz.bin"
 }
@@ -80,6 +85,11 @@ populate_root_subvol() {
 		mkdir -p "$d"
 		cp "$out/fw/root-only.bin" "$out/fw/big.bin" "$d/"
 		cp "$out/fw/comp-zst.bin.zst" "$out/fw/comp-xz.bin.xz" "$d/"
+		cp "$out/fw/path-first-plain.bin" "$d/path-first.bin"
+		local o="$r/opt/fw/luksinit-test"
+		mkdir -p "$o"
+		cp "$out/fw/custom-path.bin" "$o/"
+		cp "$out/fw/path-first-custom.bin" "$o/path-first.bin"
 		echo "not firmware: must never be read" >"$r/etc/fwsecret"
 	fi
 }
@@ -96,6 +106,9 @@ encrypt() {
 	# KDF takes on real hardware, while runs stay affordable.
 	bench) kdf=(--type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 50000) ;;
 	argon2id) kdf=(--type luks2 --pbkdf argon2id --pbkdf-memory 32
+		--pbkdf-force-iterations 4 --pbkdf-parallel 1) ;;
+	# 200 MiB each: three of them do not fit a small guest's memory.
+	argon2big) kdf=(--type luks2 --pbkdf argon2id --pbkdf-memory 204800
 		--pbkdf-force-iterations 4 --pbkdf-parallel 1) ;;
 	esac
 	# reencrypt writes a temporary file into the current directory.
@@ -145,6 +158,43 @@ make_fs() {
 	done
 }
 
+# An unencrypted disk that claims to be the encrypted root: a one-device
+# Btrfs made with that root's filesystem UUID and label, and an init of its
+# own (what a stranger's stick could carry; the UUID is public).
+make_spoof() {
+	local of=$1 img=$out/$2 uuid label
+	uuid=$(sed -n "s/^${of}_UUID=//p" "$out/fixtures.env.tmp")
+	label=$(echo "$of" | tr '[:upper:]' '[:lower:]')
+	rm -f "$img"
+	truncate -s 256M "$img"
+	attach "$img"
+	mkfs.btrfs -q -f -L "$label" -U "$uuid" "$attached" >/dev/null
+	mount "$attached" "$mnt"
+	populate_root_subvol
+	echo spoofed >"$mnt/@root/etc/spoofed"
+	umount "$mnt"
+	detach_all
+}
+
+# wrap_gpt VAR INNER OUT PARTLABEL: a GPT disk as on real machines, an
+# EFI system partition then INNER's content as partition 2 named
+# PARTLABEL; VAR_PARTUUID goes to fixtures.env. INNER is removed.
+wrap_gpt() {
+	local var=$1 inner=$out/$2 img=$out/$3 label=$4 start
+	local size_mib=$(($(stat -c %s "$inner") / 1048576))
+	rm -f "$img"
+	truncate -s $((1 + 16 + size_mib + 1))M "$img"
+	sfdisk -q "$img" >/dev/null <<-EOF
+		label: gpt
+		size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system"
+		size=${size_mib}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="$label"
+	EOF
+	start=$(sfdisk -d "$img" | sed -n 's/.*2 : start= *\([0-9]*\),.*/\1/p')
+	dd if="$inner" of="$img" bs=512 seek="$start" conv=notrunc,sparse status=none
+	rm -f "$inner"
+	echo "${var}_PARTUUID=$(sfdisk --part-uuid "$img" 2)" >>"$out/fixtures.env.tmp"
+}
+
 rm -f "$out/fixtures.env.tmp"
 if [ "$set_name" = bench ]; then
 	for n in 1 2 3 4; do
@@ -162,10 +212,19 @@ make_firmware
 make_fs SINGLE single single single.img
 make_fs RAID1 raid1 raid1 raid1-a.img raid1-b.img
 WITH_FIRMWARE=1 make_fs CRYPT2 crypt2 raid1 crypt2-a.img:luks2 crypt2-b.img:luks2
+make_spoof CRYPT2 spoof.img
 make_fs CRYPT3 crypt3 raid1c3 crypt3-a.img:argon2id crypt3-b.img:argon2id crypt3-c.img:argon2id
 make_fs MIXED mixed raid1 mixed-a.img:luks1 mixed-b.img:luks2
 make_fs DIFF diff raid1 diff-a.img:luks2 diff-b.img:luks2:other-pass.key
 make_fs PAR par raid1 par-a.img:slow par-b.img:slow
+# GPT disks: a plain Btrfs root partition, and a RAID1 over two LUKS
+# partitions.
+make_fs GPTPLAIN gptplain single gptplain-inner.img
+wrap_gpt GPTPLAIN gptplain-inner.img gptplain.img rootfs
+make_fs GPTCRYPT gptcrypt raid1 gptcrypt-a-inner.img:luks2 gptcrypt-b-inner.img:luks2
+wrap_gpt GPTCRYPT_A gptcrypt-a-inner.img gptcrypt-a.img cryptroot-a
+wrap_gpt GPTCRYPT_B gptcrypt-b-inner.img gptcrypt-b.img cryptroot-b
+make_fs MEM mem raid1c3 mem-a.img:argon2big mem-b.img:argon2big mem-c.img:argon2big
 # A second keyslot holding a binary key file, for the key-file test.
 for img in crypt2-a.img crypt2-b.img; do
 	cryptsetup luksAddKey --batch-mode --disable-locks --pbkdf pbkdf2 \
@@ -178,5 +237,12 @@ done
 cp --sparse=always "$out/crypt2-b.img" "$out/corrupt-b.img"
 dd if=/dev/urandom of="$out/corrupt-b.img" bs=4096 seek=1 count=3 conv=notrunc status=none
 dd if=/dev/urandom of="$out/corrupt-b.img" bs=4096 seek=5 count=3 conv=notrunc status=none
+# A member whose LUKS2 reencryption was set up (a new volume key, the
+# online-reencrypt requirement in the header) but not run: cryptsetup opens
+# it only through its own activation path.
+cp --sparse=always "$out/crypt2-b.img" "$out/reenc-b.img"
+(cd "$out" && cryptsetup reencrypt --init-only --batch-mode --disable-locks \
+	--key-file "$out/pass.key" --key-slot 0 --pbkdf pbkdf2 \
+	--pbkdf-force-iterations 1000 "$out/reenc-b.img")
 mv "$out/fixtures.env.tmp" "$out/fixtures.env"
 echo "$want" >"$stamp"

@@ -62,23 +62,31 @@ def fake_uevents_from_userspace_are_ignored():
 
 @case
 def hostile_passphrase_input():
-    """A 5000-character line, control characters and Ctrl-D at the prompt:
-    each is a failed or repeated attempt, never a crash or a hang."""
+    """A 5000-character line, control characters, Ctrl-D and Enter alone at
+    the prompt: each is refused or a failed attempt, never a crash or a
+    hang; only the wrong passphrase costs a try."""
     b = boot("hostile_passphrase_input",
              "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s rd.luks.uuid=%s"
              % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
              ["crypt2-a.img", "crypt2-b.img"],
              script=[(SHARED_PROMPT, "A" * 5000 + "\n", 0),
-                     (SHARED_PROMPT, "\x01\x02\x1b[A\x7fx\n", 0),
+                     (r"longer than 512 bytes(.|\n)*" + SHARED_PROMPT,
+                      "\x01\x02\x1b[A\x7fx\n", 0),
                      (SHARED_PROMPT, "\x04", 0),
-                     (r"asking again(.|\n)*" + SHARED_PROMPT, PASS + "\n", 0)],
+                     (r"asking again(.|\n)*" + SHARED_PROMPT, "\n", 0),
+                     (r"empty passphrase; asking again(.|\n)*" + SHARED_PROMPT,
+                      PASS + "\n", 0)],
              timeout=120)
     assert_array(b, "CRYPT2", 2)
+    expect("passphrase longer than 512 bytes; ignored, asking again" in b.out,
+           "the over-long line was not refused as such")
     expect("no key available with this passphrase (2 tries left)" in b.out,
-           "the long line was not a failed attempt")
-    expect("no key available with this passphrase (1 try left)" in b.out,
-           "the control characters were not a failed attempt")
+           "the control characters were not one failed attempt")
+    expect("(1 try left)" not in b.out, "Ctrl-D or Enter alone cost a try")
     expect("empty input (Ctrl-D); asking again" in b.out, "Ctrl-D not handled")
+    expect("empty passphrase; asking again" in b.out, "Enter alone not handled")
+    expect(b.out.count("KDF started") == 2 + 2,
+           "KDFs ran for input that was no passphrase: %d" % b.out.count("KDF started"))
     expect("AAAAAAAAAA" not in b.out, "the typed input was echoed")
 
 
@@ -160,3 +168,16 @@ def emergency_b_reboots():
     expect(b.res.shutdown == "reboot", "b at the prompt did not reboot: %s"
            % b.res.shutdown)
     expect(not b.results, "something booted anyway")
+
+
+@case
+def seventeen_luks_members_is_an_error():
+    """More members than luksinit opens: a clear error, never a degraded
+    mount of an array that is really complete."""
+    cmd = ("root=UUID=%s rootflags=subvol=@root panic=0 rd.btrfs.degraded=0 "
+           % FX["SINGLE_UUID"] +
+           " ".join("crypt_roots=UUID=%08d-0000-4000-8000-000000000000" % i
+                    for i in range(17)))
+    b = boot("seventeen_luks_members_is_an_error", cmd, ["single.img"],
+             script=[(PROMPT, "p\n", 0)])
+    failed_to_prompt(b, "17 LUKS devices on the command line; luksinit opens at most 16")

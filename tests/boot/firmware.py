@@ -161,3 +161,15 @@ def firmware_kernel_without_fallback_uses_force_knob():
     expect_identical(b, "luksinit-test/root-only.bin", "root-only.bin")
     expect("forcing the sysfs fallback" in b.out, "knob not set in the initramfs")
     expect_clean_firmware_state(b, force="0")
+
+
+@case
+def firmware_class_path_searched_first():
+    b = fw_boot("firmware_class_path_searched_first",
+                ["luksinit-test/custom-path.bin", "luksinit-test/path-first.bin"],
+                extra="firmware_class.path=/opt/fw")
+    expect_identical(b, "luksinit-test/custom-path.bin", "custom-path.bin")
+    expect_identical(b, "luksinit-test/path-first.bin", "path-first-custom.bin")
+    expect("firmware luksinit-test/custom-path.bin: served from /newroot/opt/fw/" in b.out,
+           "not served from firmware_class.path")
+    expect_clean_firmware_state(b)

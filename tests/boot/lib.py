@@ -13,7 +13,9 @@ import qemu_harness  # noqa: E402
 BUILD = os.path.abspath(sys.argv[1])
 FILTERS = sys.argv[2:]
 FIX = os.path.join(BUILD, "fixtures")
-KERNEL = os.path.join(BUILD, "bzImage")
+# LUKSINIT_TEST_KERNEL: boot another kernel (say, one with an older /init
+# embedded, to see a test fail without the behaviour it proves).
+KERNEL = os.environ.get("LUKSINIT_TEST_KERNEL") or os.path.join(BUILD, "bzImage")
 LOGS = os.path.join(BUILD, "logs")
 CASES = []
 
@@ -200,8 +202,10 @@ def failed_to_prompt(b, reason):
 
 def main():
     passed = failed = 0
+    # A filter is a substring of a case's name or of its module's.
     selected = [fn for fn in CASES
-                if not FILTERS or any(f in fn.__name__ for f in FILTERS)]
+                if not FILTERS or any(f in fn.__name__ or f in fn.__module__
+                                      for f in FILTERS)]
     print("PLAN %d" % len(selected), flush=True)
     for fn in selected:
         t0 = time.monotonic()

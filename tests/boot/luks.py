@@ -90,7 +90,7 @@ def key_file_in_initramfs_no_prompt():
              ["crypt2-a.img", "crypt2-b.img"], initrd=keyfile_initrd())
     assert_array(b, "CRYPT2", 2)
     expect(not prompts(b), "a prompt appeared despite the key file")
-    expect(b.out.count("(key file)") == 2, "key file not used for both")
+    expect(b.out.count("(key file;") == 2, "key file not used for both")
     # The key file was in the initramfs, which is now empty.
     check_handover(b)
 

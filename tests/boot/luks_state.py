@@ -44,7 +44,7 @@ def late_member_with_key_file_no_prompt():
              timeout=120)
     assert_array(b, "CRYPT2", 2)
     expect(not prompts(b), "a prompt appeared despite the key file: %s" % prompts(b))
-    expect(b.out.count("(key file)") == 2, "key file not used for both")
+    expect(b.out.count("(key file;") == 2, "key file not used for both")
 
 
 @case
@@ -100,3 +100,92 @@ def tries_1_different_passphrases_each_gets_its_prompt():
                       "other-pass\n", 0)])
     assert_array(b, "DIFF", 2)
     expect("tries exhausted" not in b.out, "the shared passphrase cost B its only try")
+
+
+@case
+def plain_disk_with_the_root_uuid_is_ignored():
+    """A stranger's stick carries a Btrfs with the encrypted root's (public)
+    UUID and an init of its own: the unlocked array boots, the stick is
+    named and left out."""
+    b = boot("plain_disk_with_the_root_uuid_is_ignored", crypt2_cmdline(),
+             ["spoof.img", "crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(re.search(r"source=/dev/dm-\d+ ", b.result("root ")),
+           "the root is not an unlocked member: " + b.result("root "))
+    expect(re.search(r"ignoring /dev/vda \(Btrfs, UUID=%s\): " % FX["CRYPT2_UUID"],
+                     b.out), "the impostor was not named")
+    expect("NOT encrypted" not in b.out, "the impostor joined the array")
+
+
+def kdf_spans(b):
+    return [(float(s), float(e)) for s, e in re.findall(
+        r"KDF ended; ran from ([\d.]+) s to ([\d.]+) s", b.out)]
+
+
+@case
+def memory_budget_serializes_kdfs_that_do_not_fit():
+    """Three Argon2id members of 200 MiB each in a 640 MiB guest: together
+    more than its memory. They run one after another, no OOM kill, and the
+    log says why."""
+    b = boot("memory_budget_serializes_kdfs_that_do_not_fit",
+             "root=UUID=%s rootflags=subvol=@root " % FX["MEM_UUID"] +
+             " ".join("rd.luks.uuid=%s" % luks_uuid("MEM", i) for i in range(3)),
+             ["mem-a.img", "mem-b.img", "mem-c.img"], mem=640,
+             script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=300)
+    assert_array(b, "MEM", 3)
+    expect("Out of memory" not in b.out and "oom" not in b.out.lower(),
+           "the OOM killer ran")
+    expect(b.out.count("KDF memory 204800 KiB") == 3, "not 200 MiB keyslots")
+    expect("KDF waits for memory" in b.out, "the log does not say why a KDF waits")
+    spans = sorted(kdf_spans(b))
+    expect(len(spans) == 3, "KDF intervals not logged: %s" % spans)
+    for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
+        expect(s2 >= e1 - 0.05, "KDFs ran at once beyond the budget: %s" % spans)
+    print("  KDF intervals: %s" % spans)
+
+
+@case
+def kdf_larger_than_memory_is_a_clear_error():
+    b = boot("kdf_larger_than_memory_is_a_clear_error",
+             "root=UUID=%s rootflags=subvol=@root panic=0 " % FX["MEM_UUID"] +
+             " ".join("rd.luks.uuid=%s" % luks_uuid("MEM", i) for i in range(3)),
+             ["mem-a.img", "mem-b.img", "mem-c.img"], mem=200,
+             script=[(PROMPT, "p\n", 0)], timeout=120)
+    expect(not prompts(b), "asked for a passphrase that cannot be used")
+    expect("Out of memory" not in b.out, "the OOM killer ran")
+    expect(re.search(r"its KDF needs 200 MiB, more than the \d+ MiB of memory available",
+                     b.out), "no clear message about the KDF's memory")
+    failed_to_prompt(b, "cannot unlock luks-")
+
+
+@case
+def one_disk_listed_twice_is_opened_once():
+    a_uuid = luks_uuid("CRYPT2", 0)
+    b = boot("one_disk_listed_twice_is_opened_once",
+             "root=UUID=%s rootflags=subvol=@root crypt_roots=/dev/vda "
+             "rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], a_uuid, luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect("names /dev/vda again; it is opened once" in b.out,
+           "the second listing of /dev/vda was not recognised")
+    expect(kdf_starts(b, a_uuid) == 1, "A's KDF ran %d times" % kdf_starts(b, a_uuid))
+    expect(re.search(SHARED_PROMPT, b.out).group(1) == "2",
+           "the prompt counts a disk twice")
+
+
+@case
+def member_with_reencryption_under_way_unlocks():
+    b = boot("member_with_reencryption_under_way_unlocks", crypt2_cmdline(),
+             ["crypt2-a.img", "reenc-b.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    booted_to_report(b)
+    expect("; a reencryption is under way" in b.out,
+           "the reencryption was not recognised")
+    expect("luks-%s: unlocked" % luks_uuid("CRYPT2", 1) in b.out,
+           "the reencrypting member was not unlocked")
+    devs = b.result("btrfs fsid=%s" % FX["CRYPT2_UUID"])
+    expect(re.search(r"devices=2:( dm-\d+){2}$", devs),
+           "not both members in the array: " + devs)

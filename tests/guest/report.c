@@ -3,13 +3,16 @@
  * "RESULT ..." lines on the console, then powers off. The QEMU tests assert
  * on these lines.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/dm-ioctl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -90,6 +93,168 @@ static void print_btrfs_devices(void)
 	}
 	if (d)
 		closedir(d);
+}
+
+static void read_line(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* A dm-crypt table's optional parameters ("allow_discards", ...): the
+ * fields after "cipher key iv_offset device offset [count]". The key is
+ * never printed. */
+static void crypt_options(const char *dm_name, char *out, size_t size)
+{
+	static char buf[16384];
+	struct dm_ioctl *io = (struct dm_ioctl *)buf;
+	memset(buf, 0, sizeof(buf));
+	io->version[0] = DM_VERSION_MAJOR;
+	io->data_size = sizeof(buf);
+	io->data_start = sizeof(*io);
+	io->flags = DM_STATUS_TABLE_FLAG;
+	snprintf(io->name, sizeof(io->name), "%s", dm_name);
+	snprintf(out, size, "?");
+	int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	int rc = ioctl(fd, DM_TABLE_STATUS, io);
+	close(fd);
+	if (rc < 0 || io->target_count < 1)
+		return;
+	struct dm_target_spec *t =
+		(struct dm_target_spec *)(buf + io->data_start);
+	const char *p = (const char *)(t + 1);
+	out[0] = '\0';
+	if (strcmp(t->target_type, "crypt") != 0)
+		return;
+	int field = 0;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		size_t len = strcspn(p, " ");
+		if (len == 0)
+			break;
+		if (field++ >= 6) { /* past the count of optional params */
+			snprintf(out + strlen(out), size - strlen(out),
+				 "%s%.*s", out[0] ? "," : "", (int)len, p);
+		}
+		p += len;
+	}
+	explicit_bzero(buf, sizeof(buf));
+}
+
+/* Each device-mapper device: its name, what it sits on, whether discards
+ * pass through, and its dm-crypt options. */
+static void print_dm_devices(void)
+{
+	DIR *d = opendir("/sys/block");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "dm-", 3) != 0)
+			continue;
+		char path[512], name[128], discard[32], opts[512];
+		char slaves[1024] = "";
+		snprintf(path, sizeof(path), "/sys/block/%s/dm/name",
+			 de->d_name);
+		read_line(path, name, sizeof(name));
+		snprintf(path, sizeof(path),
+			 "/sys/block/%s/queue/discard_max_bytes", de->d_name);
+		read_line(path, discard, sizeof(discard));
+		snprintf(path, sizeof(path), "/sys/block/%s/slaves",
+			 de->d_name);
+		DIR *sd = opendir(path);
+		struct dirent *se;
+		while (sd && (se = readdir(sd))) {
+			if (se->d_name[0] == '.' ||
+			    strlen(slaves) + strlen(se->d_name) + 2 >
+				    sizeof(slaves))
+				continue;
+			if (slaves[0])
+				strcat(slaves, ",");
+			strcat(slaves, se->d_name);
+		}
+		if (sd)
+			closedir(sd);
+		crypt_options(name, opts, sizeof(opts));
+		printf("RESULT dm %s name=%s on=%s discard=%s options=%s\n",
+		       de->d_name, name, slaves,
+		       strcmp(discard, "0") == 0 || !discard[0] ? "no" : "yes",
+		       opts[0] ? opts : "-");
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Children that died but were never reaped: /init's orphans are ours now. */
+static void print_zombies(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int zombies = 0;
+	while (d && (de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		char path[300], stat[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		read_line(path, stat, sizeof(stat));
+		const char *close_paren = strrchr(stat, ')');
+		if (close_paren && close_paren[1] == ' ' &&
+		    close_paren[2] == 'Z')
+			zombies++;
+	}
+	if (d)
+		closedir(d);
+	printf("RESULT zombies=%d\n", zombies);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* report.absent=HEX on the command line: a secret (hex, so that the
+ * command line itself, which is in the log, does not contain it) that
+ * must appear nowhere in the kernel log. */
+static void print_kmsg_secret_check(void)
+{
+	char cmdline[4096], secret[256];
+	read_line("/proc/cmdline", cmdline, sizeof(cmdline));
+	const char *hex = strstr(cmdline, "report.absent=");
+	if (!hex)
+		return;
+	hex += strlen("report.absent=");
+	size_t n = 0;
+	while (n + 1 < sizeof(secret) && hexval(hex[0]) >= 0 &&
+	       hexval(hex[1]) >= 0) {
+		secret[n++] = (char)(hexval(hex[0]) * 16 + hexval(hex[1]));
+		hex += 2;
+	}
+	secret[n] = '\0';
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int records = 0, found = 0;
+	char rec[8192];
+	ssize_t r;
+	while (fd >= 0 && n > 0 &&
+	       ((r = read(fd, rec, sizeof(rec) - 1)) > 0 || errno == EPIPE)) {
+		if (r <= 0)
+			continue; /* overwritten records: skip on */
+		rec[r] = '\0';
+		records++;
+		if (strstr(rec, secret))
+			found++;
+	}
+	if (fd >= 0)
+		close(fd);
+	printf("RESULT kmsg records=%d with_secret=%d\n", records, found);
 }
 
 /* Lines logged by the fwtrigger test helper, which may still be writing. */
@@ -208,6 +373,9 @@ int main(int argc, char **argv, char **envp)
 	print_fwtest();
 	print_mounts();
 	print_btrfs_devices();
+	print_dm_devices();
+	print_zombies();
+	print_kmsg_secret_check();
 	inspect_initramfs();
 	printf("RESULT done\n");
 	fflush(stdout);

@@ -315,6 +315,20 @@ static void thousand_members_bounded(void)
 	CHECK(cfg.nmembers == LUKS_MEMBERS_MAX);
 	CHECK(cfg.nproblems == 1 && cfg.problems_dropped == 0);
 	CHECK(cfg.problems[0].times == 1000 - LUKS_MEMBERS_MAX);
+	CHECK(cfg.members_dropped == 1000 - LUKS_MEMBERS_MAX);
+}
+
+static void one_mapper_name_for_two_devices_is_refused(void)
+{
+	struct boot_config cfg;
+	boot_config_init(&cfg);
+	char line[] = "rd.luks.name=aaaa=root rd.luks.name=bbbb=root "
+		      "rd.luks.name=aaaa=root";
+	cmdline_parse(&cfg, line);
+	CHECK(cfg.nmembers == 1);
+	CHECK_STR(cfg.members[0].name, "root");
+	CHECK(cfg.nproblems == 1);
+	CHECK_STR(cfg.problems[0].param, "rd.luks.name");
 }
 
 void cmdline_luks_tests(void)
@@ -324,4 +338,5 @@ void cmdline_luks_tests(void)
 	RUN(same_member_listed_twice);
 	RUN(malformed_luks_values);
 	RUN(thousand_members_bounded);
+	RUN(one_mapper_name_for_two_devices_is_refused);
 }
