@@ -40,5 +40,6 @@ void log_tests(void);
 void fwpath_tests(void);
 void fwreader_tests(void);
 void strutil_tests(void);
+void initcheck_tests(void);
 
 #endif

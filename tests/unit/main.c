@@ -27,6 +27,7 @@ int main(void)
 	log_tests();
 	fwpath_tests();
 	fwreader_tests();
+	initcheck_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
