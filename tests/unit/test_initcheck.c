@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -204,6 +205,32 @@ static void dynamic_elf_needs_its_interpreter(void)
 	CHECK(starts_with(
 		why,
 		"its program interpreter /lib/ld-test.so.1 is an ELF for another machine ("));
+	root_remove();
+}
+
+/* A compat flavour (32-bit x86 on x86-64) runs, but a program and its
+ * interpreter must be of the same one. */
+static void interpreter_of_another_flavour(void)
+{
+	char why[512];
+	struct elf_spec compat = native(ET_EXEC, NULL);
+	compat.arch.elf_class = ELFCLASS32;
+	compat.arch.machine =
+		compat.arch.machine == EM_AARCH64 ? EM_ARM : EM_386;
+	if (!initcheck_arch_runs_here(&compat.arch) ||
+	    compat.arch.elf_class == initcheck_native_arch().elf_class)
+		return; /* no compat flavour on this architecture */
+	root_create();
+	put_elf("/sbin/init", &compat, 0755);
+	CHECK(check("/sbin/init", why, sizeof(why)) == 0);
+	put_elf("/lib/ld.so", &compat, 0755);
+	struct elf_spec dyn = native(ET_DYN, "/lib/ld.so");
+	put_elf("/sbin/init", &dyn, 0755);
+	CHECK(check("/sbin/init", why, sizeof(why)) == -ENOEXEC);
+	CHECK(starts_with(
+		why,
+		"its program interpreter /lib/ld.so is an ELF for another machine ("));
+	CHECK(strstr(why, "; the program is ") != NULL);
 	root_remove();
 }
 
@@ -459,6 +486,34 @@ static void symlinked_init_resolves_in_root(void)
 	root_remove();
 }
 
+/* Needs root and a kernel that lets the test mount a tmpfs; skipped
+ * otherwise (the boot test initcheck_noexec_root covers the root). */
+static void noexec_mount_refused(void)
+{
+	char why[512], mnt[128];
+	root_create();
+	snprintf(mnt, sizeof(mnt), "%s/mnt", root_dir);
+	mkdir(mnt, 0755);
+	if (mount("initcheck", mnt, "tmpfs", MS_NOEXEC, NULL) < 0) {
+		printf("  skipped: cannot mount a tmpfs (%s)\n",
+		       strerror(errno));
+		root_remove();
+		return;
+	}
+	struct elf_spec s = native(ET_EXEC, NULL);
+	put_elf("/mnt/init", &s, 0755);
+	CHECK(check("/mnt/init", why, sizeof(why)) == -EACCES);
+	CHECK_STR(why, "it is on a filesystem mounted noexec");
+	struct elf_spec dyn = native(ET_DYN, "/mnt/init");
+	put_elf("/sbin/init", &dyn, 0755);
+	CHECK(check("/sbin/init", why, sizeof(why)) == -EACCES);
+	CHECK_STR(
+		why,
+		"its program interpreter /mnt/init is on a filesystem mounted noexec");
+	umount2(mnt, MNT_DETACH);
+	root_remove();
+}
+
 static ino_t inode_of(int fd)
 {
 	struct stat st;
@@ -606,6 +661,7 @@ void initcheck_tests(void)
 {
 	RUN(static_elf_is_a_program);
 	RUN(dynamic_elf_needs_its_interpreter);
+	RUN(interpreter_of_another_flavour);
 	RUN(interpreter_resolved_inside_root);
 	RUN(elf_for_another_machine);
 	RUN(elf_of_another_class);
@@ -618,6 +674,7 @@ void initcheck_tests(void)
 	RUN(shebang_line_too_long);
 	RUN(text_is_not_a_program);
 	RUN(only_executable_regular_files);
+	RUN(noexec_mount_refused);
 	RUN(symlinked_init_resolves_in_root);
 	RUN(walk_resolves_like_openat2);
 	RUN(mount_points);
