@@ -9,7 +9,7 @@ usage: boot_tests.py BUILD_DIR [CASE_NAME_SUBSTRING...]
 import sys
 
 from boot import lib
-from boot import basic, luks, luks_state, firmware, failures  # noqa: F401 (they register cases)
+from boot import basic, luks, luks_state, firmware, failures, initcheck  # noqa: F401 (they register cases)
 
 if __name__ == "__main__":
     sys.exit(lib.main())
