@@ -4,12 +4,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../init/initcheck.h"
@@ -577,6 +584,54 @@ static void walk_resolves_like_openat2(void)
 	root_remove();
 }
 
+/* In a child, make openat2() fail with ENOSYS as on kernels before 5.6
+ * (a seccomp filter; a test-only filter, so no architecture check), and
+ * check that the fallback is taken: a symlinked init still resolves in
+ * the root. */
+static void openat2_enosys_falls_back(void)
+{
+	root_create();
+	struct elf_spec s = native(ET_DYN, "/lib64/ld.so");
+	struct elf_spec ld = native(ET_DYN, NULL);
+	put_elf("/usr/lib/systemd/systemd", &s, 0755);
+	put_elf("/usr/lib/ld.so", &ld, 0755);
+	put_link("/lib64", "/usr/lib");
+	put_link("/sbin/init", "/usr/lib/systemd/systemd");
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct sock_filter f[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+				 offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+			_exit(3);
+		struct open_how how = {.flags = O_PATH};
+		if (syscall(SYS_openat2, rootfd, "sbin", &how, sizeof(how)) >=
+			    0 ||
+		    errno != ENOSYS)
+			_exit(4); /* the filter did not take */
+		char why[512];
+		int rc = initcheck_program(rootfd, "/sbin/init", why,
+					   sizeof(why));
+		int missing =
+			initcheck_open_in_root(rootfd, "/sbin/nothere", O_PATH);
+		_exit(rc == 0 && missing == -ENOENT ? 0 : 1);
+	}
+	int status = 0;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+		printf("  skipped: cannot install a seccomp filter\n");
+	else
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	root_remove();
+}
+
 static void mount_points(void)
 {
 	root_create();
@@ -677,6 +732,7 @@ void initcheck_tests(void)
 	RUN(noexec_mount_refused);
 	RUN(symlinked_init_resolves_in_root);
 	RUN(walk_resolves_like_openat2);
+	RUN(openat2_enosys_falls_back);
 	RUN(mount_points);
 	RUN(parser_reads_what_the_kernel_reads);
 }
