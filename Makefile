@@ -24,7 +24,8 @@ HDRS := $(wildcard init/*.h)
 
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
-	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c
+	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c \
+	init/initcheck.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -100,7 +101,8 @@ unit: $(B)/unit
 	$(B)/unit
 
 # libFuzzer targets, one per parser (and the firmware decompressor).
-FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader btrfssb
+FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader \
+	btrfssb initcheck
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_SECONDS ?= 30
@@ -126,7 +128,7 @@ fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
 
 fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/bzImage-plain
-	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static
+	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
 demo: all fixtures

@@ -198,11 +198,11 @@ static void try_boot(struct boot *b, struct failure *f)
 		return;
 	}
 	firmware_root_mounted(&b->fw, NEWROOT);
-	int rc = switchroot_check_init(NEWROOT, cfg->init);
-	if (rc < 0) {
+	char why[512];
+	if (switchroot_check_init(NEWROOT, cfg->init, why, sizeof(why)) < 0) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "%s on the new root is not usable: %s", cfg->init,
-			 rc == -ENOEXEC ? "not a program" : strerror(-rc));
+			 why);
 		f->hint =
 			"check init= and rootflags=subvol=; the initramfs is left intact";
 		firmware_root_gone(&b->fw);

@@ -4,15 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "initcheck.h"
 #include "log.h"
 
 #define DELETE_DEPTH_MAX 64
@@ -20,45 +20,37 @@
 static const char *const moved_mounts[] = {"/dev", "/proc", "/sys", "/run"};
 #define N_MOVED (sizeof(moved_mounts) / sizeof(moved_mounts[0]))
 
-/* Opens path as if newroot were "/": an absolute symlink such as
- * /sbin/init -> /lib/systemd/systemd must resolve inside the new root,
- * not in the initramfs. */
-static int open_in_root(int rootfd, const char *path)
+int switchroot_check_init(const char *newroot, const char *init, char *why,
+			  size_t why_size)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
-}
-
-int switchroot_check_init(const char *newroot, const char *init)
-{
-	if (init[0] != '/')
+	if (init[0] != '/') {
+		snprintf(why, why_size, "init= must be an absolute path");
 		return -EINVAL;
+	}
 	int rootfd = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return -errno;
-	int fd = open_in_root(rootfd, init);
-	close(rootfd);
-	if (fd < 0)
-		return fd;
-
-	int rc = 0;
-	struct stat st;
-	unsigned char magic[4] = {0};
-	if (fstat(fd, &st) < 0)
-		rc = -errno;
-	else if (!S_ISREG(st.st_mode))
-		rc = -EISDIR;
-	else if (!(st.st_mode & 0111))
+	if (rootfd < 0) {
+		int rc = -errno;
+		snprintf(why, why_size, "cannot open %s: %s", newroot,
+			 strerror(-rc));
+		return rc;
+	}
+	/* Not a mount point: /dev /proc /sys /run would be moved into a
+	 * directory of the initramfs, then the move of the root itself
+	 * fails, and every retry runs without them. */
+	int rc = initcheck_is_mount_point(rootfd);
+	struct statvfs sv;
+	if (rc <= 0) {
+		snprintf(why, why_size, "%s is not a mount point%s%s", newroot,
+			 rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
+		rc = rc < 0 ? rc : -EINVAL;
+	} else if (fstatvfs(rootfd, &sv) == 0 && (sv.f_flag & ST_NOEXEC)) {
+		snprintf(why, why_size,
+			 "the root is mounted noexec (rootflags=noexec?)");
 		rc = -EACCES;
-	else if (read(fd, magic, sizeof(magic)) < 2 ||
-		 (memcmp(magic, "\177ELF", 4) != 0 &&
-		  memcmp(magic, "#!", 2) != 0))
-		rc = -ENOEXEC;
-	close(fd);
+	} else {
+		rc = initcheck_program(rootfd, init, why, why_size);
+	}
+	close(rootfd);
 	return rc;
 }
 
@@ -145,9 +137,12 @@ keep:
 int switch_root(const char *newroot, const char *init, char *const argv[],
 		char *const envp[])
 {
-	int rc = switchroot_check_init(newroot, init);
-	if (rc < 0)
+	char why[512];
+	int rc = switchroot_check_init(newroot, init, why, sizeof(why));
+	if (rc < 0) {
+		log_err("%s on the new root is not usable: %s", init, why);
 		return rc;
+	}
 	if (chdir(newroot) < 0)
 		return -errno;
 

@@ -2,10 +2,16 @@
 #ifndef LUKSINIT_SWITCHROOT_H
 #define LUKSINIT_SWITCHROOT_H
 
-/* 0 if init (absolute, resolved inside newroot, symlinks included) is an
- * executable regular file that starts like an ELF binary or a script;
- * else -errno (-ENOEXEC for a file that is not a program). */
-int switchroot_check_init(const char *newroot, const char *init);
+#include <stddef.h>
+
+/* 0 if newroot is a mount point, not mounted noexec, and init (absolute,
+ * resolved inside newroot, symlinks included) is a program execve() would
+ * run there (see initcheck_program(): x bit, ELF for this machine with its
+ * program interpreter, or #! script with its interpreter). Else -errno,
+ * and why says what is wrong ("its program interpreter /lib64/ld-... is
+ * missing"). */
+int switchroot_check_init(const char *newroot, const char *init, char *why,
+			  size_t why_size);
 
 /* Moves /dev /proc /sys /run under newroot, makes newroot the root, frees
  * the initramfs (only if it is ramfs/tmpfs and after the init check), and

@@ -9,7 +9,8 @@ usage: boot_tests.py BUILD_DIR [CASE_NAME_SUBSTRING...]
 import sys
 
 from boot import lib
-from boot import basic, documented, luks, luks_state, firmware, failures  # noqa: F401 (they register cases)
+from boot import (basic, documented, luks, luks_state, firmware,  # noqa: F401
+                  failures, initcheck)  # (importing registers the cases)
 
 if __name__ == "__main__":
     sys.exit(lib.main())

@@ -74,12 +74,44 @@ make_firmware() {
 	xz -k --check=crc32 "$fw/comp-xz.bin"
 }
 
+# Inits for the init-check tests (tests/boot/initcheck.py), on one root.
+add_test_inits() {
+	local r=$1
+	# The usual /sbin/init -> /lib/systemd/systemd: an absolute symlink
+	# that must resolve inside the new root.
+	mkdir -p "$r/lib/systemd"
+	install -m 0755 "$report" "$r/lib/systemd/systemd-fake"
+	ln -s /lib/systemd/systemd-fake "$r/sbin/init-link"
+	install -m 0755 "$report" "$r/sbin/init-alt"
+	# Dynamically linked, while this root has no ld.so and no libc.
+	printf 'int main(void) { return 0; }\n' |
+		gcc -x c -O1 -o "$r/sbin/init-dyn" -
+	local interp
+	interp=$(readelf -lW "$r/sbin/init-dyn" |
+		sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+	echo "INIT_DYN_INTERP=$interp" >>"$out/fixtures.env.tmp"
+	printf '#!/bin/nothere\necho never\n' >"$r/sbin/init-script"
+	# A valid ELF header and program header, for 32-bit ARM.
+	python3 -c '
+import struct, sys
+h = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)
+h += struct.pack("<HHIIIIIHHHHHH", 2, 40, 1, 0x8054, 52, 0, 0x5000000,
+                 52, 32, 1, 40, 0, 0)
+h += struct.pack("<IIIIIIII", 1, 0, 0x8000, 0x8000, 0x60, 0x60, 5, 0x1000)
+sys.stdout.buffer.write(h + bytes(12))' >"$r/sbin/init-arm"
+	printf 'echo this is text, not a program\n' >"$r/sbin/init-text"
+	chmod 0755 "$r/sbin/init-script" "$r/sbin/init-arm" "$r/sbin/init-text"
+}
+
 populate_root_subvol() {
 	btrfs -q subvolume create "$mnt/@root"
 	local r="$mnt/@root"
 	mkdir -p "$r/sbin" "$r/dev" "$r/proc" "$r/sys" "$r/run" "$r/etc" "$r/tmp"
 	install -m 0755 "$report" "$r/sbin/init"
 	printf 'NAME="luksinit test root"\nID=luksinit-test\n' >"$r/etc/os-release"
+	if [ -n "${WITH_INITS:-}" ]; then
+		add_test_inits "$r"
+	fi
 	if [ -n "${WITH_FIRMWARE:-}" ]; then
 		local d="$r/lib/firmware/luksinit-test"
 		mkdir -p "$d"
@@ -209,7 +241,7 @@ if [ "$set_name" = bench ]; then
 	exit 0
 fi
 make_firmware
-make_fs SINGLE single single single.img
+WITH_INITS=1 make_fs SINGLE single single single.img
 make_fs RAID1 raid1 raid1 raid1-a.img raid1-b.img
 WITH_FIRMWARE=1 make_fs CRYPT2 crypt2 raid1 crypt2-a.img:luks2 crypt2-b.img:luks2
 make_spoof CRYPT2 spoof.img

@@ -359,6 +359,11 @@ int main(int argc, char **argv, char **envp)
 	printf("RESULT init started pid=%d argc=%d\n", getpid(), argc);
 	for (int i = 0; i < argc; i++)
 		printf("RESULT argv[%d]=%s\n", i, argv[i]);
+	/* The file that runs, symlinks resolved (init= may name a link). */
+	char exe[256];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	printf("RESULT exe=%s\n", exe);
 	for (int i = 0; envp[i]; i++)
 		printf("RESULT env %s\n", envp[i]);
 	print_fds();

@@ -41,5 +41,6 @@ void fwpath_tests(void);
 void fwreader_tests(void);
 void strutil_tests(void);
 void btrfssb_tests(void);
+void initcheck_tests(void);
 
 #endif

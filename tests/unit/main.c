@@ -28,6 +28,7 @@ int main(void)
 	fwpath_tests();
 	fwreader_tests();
 	btrfssb_tests();
+	initcheck_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
