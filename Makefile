@@ -77,6 +77,10 @@ $(B)/orphans: tests/guest/orphans.c tests/guest/guest.h $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 
+$(B)/nobtrfsctl: tests/guest/nobtrfsctl.c $(B)/deps.prefix
+	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
+	strip --strip-all $@
+
 # The same kernel with no initramfs of ours embedded (only the kernel's
 # default /dev/console and /root), to boot build/initramfs.cpio.gz as -initrd.
 $(B)/bzImage-plain: $(B)/kernel.dir tests/plain.list
@@ -127,7 +131,8 @@ $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
 
-fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/bzImage-plain
+fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans \
+		$(B)/nobtrfsctl $(B)/bzImage-plain
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 

@@ -29,6 +29,7 @@ struct assembly {
 	struct luks_set *luks;
 	int nfailed_seen;
 	struct root_guard guard;
+	bool btrfs_warned; /* said once that Btrfs cannot be asked */
 	struct prompt prompt;
 	int prompt_member;
 	bool console_gone;
@@ -80,10 +81,13 @@ static void check_complete(struct assembly *a)
 		return;
 	}
 	int rc = btrfs_devices_ready(a->root.devnode);
-	if (rc < 0)
+	/* Once: without Btrfs in the kernel every device would say so. */
+	if (rc < 0 && !a->btrfs_warned) {
+		a->btrfs_warned = true;
 		log_warn(
 			"%s: cannot ask Btrfs whether all devices are present: %s",
 			a->root.devnode, strerror(-rc));
+	}
 	a->complete = rc == 1;
 }
 
@@ -93,9 +97,11 @@ static void admit(struct assembly *a, const struct dev_ids *ids)
 {
 	if (strcmp(ids->type, "btrfs") == 0) {
 		int rc = btrfs_register(ids->devnode);
-		if (rc < 0)
+		if (rc < 0 && !a->btrfs_warned) {
+			a->btrfs_warned = true;
 			log_warn("%s: Btrfs registration failed: %s",
 				 ids->devnode, strerror(-rc));
+		}
 	}
 	if (!a->matched && devspec_matches(&a->cfg->root, ids)) {
 		a->root = *ids;

@@ -279,13 +279,12 @@ static void follow(struct luks_set *set, struct luks_member *dup, int owner)
 		   m->devnode, m->dm_name);
 }
 
-/* A worker is inside libcryptsetup activating a reencrypting member: the
- * library is not made for two threads at once, so the loop's thread
- * stays out of it until the worker is done. */
+/* A worker runs a job that must run alone (see load_header): the loop's
+ * thread stays out of libcryptsetup until it is done too. */
 static bool exclusive_job_running(const struct luks_set *set)
 {
 	for (int i = 0; i < set->n; i++)
-		if (set->m[i].state == MEMBER_UNLOCKING && set->m[i].reencrypt)
+		if (set->m[i].state == MEMBER_UNLOCKING && set->m[i].exclusive)
 			return true;
 	return false;
 }
@@ -449,7 +448,7 @@ void luks_schedule(struct luks_set *set)
 		/* A reencrypting member's worker runs alone (see
 		 * exclusive_job_running). */
 		if (exclusive_job_running(set) ||
-		    (m->reencrypt && luks_jobs_running(set)))
+		    (m->exclusive && luks_jobs_running(set)))
 			return;
 		/* PID 1 cannot be OOM-killed: a KDF larger than the memory
 		 * there is would panic the kernel. Say so instead. */

@@ -43,6 +43,7 @@ struct luks_member {
 	 * activation by passphrase can open it (the worker does that, alone:
 	 * see luks_consider). */
 	bool reencrypt;
+	bool exclusive; /* its job runs alone, the loop out of libcryptsetup */
 	uint32_t activate_flags;
 	int tries_left;
 	bool keyfile_tried;

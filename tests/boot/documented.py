@@ -253,3 +253,24 @@ def gpt_luks_partitions_by_partuuid():
     assert_array(b, "GPTCRYPT", 2)
     on = sorted(d["on"] for d in dm_devices(b).values())
     expect(on == ["vda2", "vdb2"], "the members are not the LUKS partitions: %s" % on)
+
+
+@case
+def degraded_never_instead_of_asking():
+    """rootflags=degraded, A opens with its key file, B's key file does not
+    fit: B is asked for, not left out."""
+    a_uuid, b_uuid = luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)
+    b = boot("degraded_never_instead_of_asking",
+             "root=UUID=%s rootflags=subvol=@root,degraded rd.luks.uuid=%s "
+             "rd.luks.uuid=%s rd.luks.key=%s=/etc/luks.key rd.luks.key=%s=/etc/wrong.key"
+             % (FX["CRYPT2_UUID"], a_uuid, b_uuid, a_uuid, b_uuid),
+             ["crypt2-a.img", "crypt2-b.img"],
+             initrd=overlay_initrd("twokeys", [
+                 "dir /etc 0755 0 0",
+                 "file /etc/luks.key %s/member.key 0400 0 0" % FIX,
+                 "file /etc/wrong.key %s/other-pass.key 0400 0 0" % FIX]),
+             script=[(r"Passphrase for [^:\n]*: ", PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(prompts(b) == ["Passphrase for luks-%s: " % b_uuid],
+           "B was not asked for: %s" % prompts(b))
+    expect("DEGRADED" not in b.out, "mounted degraded instead of asking")

@@ -181,3 +181,19 @@ def seventeen_luks_members_is_an_error():
     b = boot("seventeen_luks_members_is_an_error", cmd, ["single.img"],
              script=[(PROMPT, "p\n", 0)])
     failed_to_prompt(b, "17 LUKS devices on the command line; luksinit opens at most 16")
+
+
+@case
+def btrfs_unavailable_is_said_once():
+    """No /dev/btrfs-control (a kernel without Btrfs): one warning, not one
+    per device, then a clear failure."""
+    b = boot("btrfs_unavailable_is_said_once",
+             "root=UUID=%s rootflags=subvol=@root rootwait=3 panic=0 rdinit=/nobtrfsctl"
+             % FX["RAID1_UUID"], ["raid1-a.img", "raid1-b.img"],
+             initrd=overlay_initrd("nobtrfsctl", [
+                 "file /nobtrfsctl %s/nobtrfsctl 0755 0 0" % BUILD]),
+             script=[(PROMPT, "p\n", 0)])
+    expect("NOBTRFSCTL removed" in b.out, "the helper could not take it away")
+    n = len(re.findall(r"luksinit: .*(cannot ask Btrfs|Btrfs registration failed)", b.out))
+    expect(n == 1, "the missing Btrfs control was reported %d times" % n)
+    failed_to_prompt(b, "root=UUID=%s is Btrfs on" % FX["RAID1_UUID"])
