@@ -23,6 +23,9 @@
 # the recipe or the pins yields a fresh build, while an unchanged setup is a
 # sub-second no-op that needs neither network nor apt indexes.
 #
+# After a successful build, the cache keeps only the newest three prefixes
+# and their logs (scripts/cache-prune.sh); the one built is always kept.
+#
 # Environment:
 #   LUKSINIT_CACHE       cache directory (default /var/cache/luksinit)
 #   LUKSINIT_KEEP_BUILD  if non-empty, keep the build directory of a failed
@@ -31,6 +34,8 @@ set -euo pipefail
 
 CACHE=${LUKSINIT_CACHE:-/var/cache/luksinit}
 SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
+# shellcheck source=scripts/cache-prune.sh
+. "$(dirname -- "$SELF")/cache-prune.sh"
 
 # Debian *source* package names (zstd's source package is "libzstd").
 SRC_PKGS=(openssl json-c lvm2 util-linux cryptsetup libzstd xz-utils mimalloc)
@@ -360,9 +365,12 @@ HASH=$( { cat -- "$SELF"; printf '%s\n' "$PINNED" "$toolchain"; } | sha256sum | 
 PREFIX=$CACHE/deps-$HASH
 STAMP=$PREFIX/.stamp
 
-# If the prefix is complete: prints it and exits.
+# If the prefix is complete: prints it and exits. Its mtime records the
+# last use, which is what pruning (scripts/cache-prune.sh) ranks by; a
+# non-root caller may not be able to touch it, which is harmless.
 done_if_built() {
     [[ -f $STAMP ]] || return 0
+    touch -c -- "$PREFIX" 2>/dev/null || true
     echo "$PREFIX"
     exit 0
 }
@@ -740,4 +748,17 @@ mv -- "$PT" "$PREFIX"
 PT=
 log "done: $PREFIX"
 
+# Older prefixes and their logs: the newest three are kept (this one among
+# them). No other deps build runs meanwhile (deps.lock is held), so other
+# build.* directories are leftovers of killed builds or ones kept with
+# LUKSINIT_KEEP_BUILD, and *.tmp prefixes are partial. known-*.lst and
+# sources-*.lst memoized the version resolution that scripts/deps.lock
+# replaced: all go.
+prune_cache() {
+    cache_prune "$CACHE" 3 "$HASH" '[0-9a-f]{16}' 'deps-*' 'deps-*.tmp' 'deps-build-*.log' &&
+        cache_prune "$CACHE" 3 "${BUILD##*/build.}" '[A-Za-z0-9]{6}' 'build.*' &&
+        cache_prune "$CACHE" 0 '' '[0-9a-f]{16}' 'known-*.lst' &&
+        cache_prune "$CACHE" 0 '' '[0-9a-f]{16}' 'sources-*.lst'
+}
+prune_cache 2>&3 || log "warning: could not prune all of $CACHE"
 echo "$PREFIX"

@@ -22,6 +22,11 @@
 # warm call does no work. The build log is <dir>.log; on failure its tail is
 # printed.
 #
+# After a successful build, the cache keeps only the newest three kernels
+# (by last use: a warm call touches <dir>) with their .tree/.log/.lock
+# companions (scripts/cache-prune.sh); the one built, and any other whose
+# build is running (its .lock held), are always kept.
+#
 # CONFIG_INITRAMFS_SOURCE is left empty here: scripts/link-kernel.sh relinks
 # the cached tree with a given initramfs list, scripts/make-cpio.sh makes an
 # external cpio for -initrd.
@@ -30,6 +35,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/cache-prune.sh
+. "$here/cache-prune.sh"
 variant=${1:-}
 cache=${LUKSINIT_CACHE:-/var/cache/luksinit}
 
@@ -80,18 +87,20 @@ tree=$dir.tree
 logfile=$dir.log
 stamp=.luksinit-built
 
-if [[ -f $dir/$stamp ]]; then
+# A warm hit records its use in the symlink's mtime, which pruning ranks
+# by (a caller without write access to the cache just skips that).
+done_if_built() {
+    [[ -f $dir/$stamp ]] || return 0
+    touch -c -h -- "$dir" 2>/dev/null || true
     echo "$dir"
     exit 0
-fi
+}
+done_if_built
 
 mkdir -p "$cache"
 exec 9>"$dir.lock"
 flock 9
-if [[ -f $dir/$stamp ]]; then      # built by a concurrent caller meanwhile
-    echo "$dir"
-    exit 0
-fi
+done_if_built      # built by a concurrent caller meanwhile
 rm -rf "$dir"   # unstamped leftover (symlink or old-style directory)
 
 on_fail() {
@@ -175,4 +184,7 @@ ln -sfn "${tree##*/}" "$dir.link"
 mv -T "$dir.link" "$dir"
 trap - EXIT
 log "done in $((SECONDS - start)) s"
+cache_prune "$cache" 3 "$hash" '[0-9a-f]{16}' \
+    'kernel-*' 'kernel-*.tree' 'kernel-*.log' 'kernel-*.lock' 'kernel-*.link' ||
+    log "warning: could not prune all of $cache"
 echo "$dir"
