@@ -322,7 +322,10 @@ update_lock() {
             fi
             log "warning: $pkg $v is listed but could not be downloaded"
         done < <(versions_desc "$pkg")
-        [[ -n $sum ]] || die "no version of source package $pkg could be downloaded (apt output: $tmp/apt.log)"
+        if [[ -z $sum ]]; then
+            tail -n 20 -- "$tmp/apt.log" >&3 || true
+            die "no version of source package $pkg could be downloaded (apt's last words above)"
+        fi
         [[ $v == "$newest" ]] || log "warning: pinning $pkg $v, not the newest listed $newest"
         lines+="$pkg $v $sum"$'\n'
         rm -rf -- "${tmp:?}/$pkg"
