@@ -51,7 +51,9 @@ HOST_PKGS=(musl-tools musl-dev dpkg-dev build-essential autoconf automake
 # stdout/stderr are redirected to the log.
 exec 3>&2
 log() { printf 'build-deps: %s\n' "$*" >&3; }
-die() { log "error: $*"; exit 1; }
+# (The last error is repeated after the log tail a failed build prints.)
+ERROR=
+die() { ERROR=$*; log "error: $*"; exit 1; }
 
 # Only changes to the system need root; a warm run works for anyone.
 need_root() { [[ $(id -u) -eq 0 ]] || die "$* needs root"; }
@@ -426,6 +428,7 @@ on_exit() {
     if ((rc != 0)); then
         log "FAILED (exit $rc); last 40 lines of $LOG:"
         tail -n 40 -- "$LOG" >&3 || true
+        [[ -z $ERROR ]] || log "error: $ERROR"
         [[ -n $PT ]] && rm -rf -- "$PT"
         if [[ -n ${LUKSINIT_KEEP_BUILD:-} ]]; then
             log "keeping build directory $BUILD"
