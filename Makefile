@@ -4,9 +4,12 @@
 #   make demo       all of that, then boot the demo in QEMU (interactive)
 #   make check      unit tests (ASan+UBSan) and QEMU boot tests
 #   make unit       unit tests only
+#   make update-deps-lock   pin the newest Debian source versions the mirror
+#                   serves in scripts/deps.lock (deliberate; review, commit)
 #
 # Expensive builds (static libraries, kernel) are cached outside the clone in
-# $(LUKSINIT_CACHE), keyed by a hash of their recipe.
+# $(LUKSINIT_CACHE), keyed by a hash of their recipe (for the libraries:
+# including the source versions pinned in scripts/deps.lock).
 
 # A failing step inside a pipe must fail the recipe.
 SHELL := /bin/bash
@@ -35,7 +38,8 @@ PKGS := libcryptsetup blkid libzstd liblzma mimalloc
 PKG = PKG_CONFIG_LIBDIR=$(DEPS_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= \
 	pkg-config --static
 
-.PHONY: all demo check unit fixtures fuzz fuzz-build lint bench clean FORCE
+.PHONY: all demo check unit fixtures fuzz fuzz-build lint bench clean \
+	update-deps-lock FORCE
 all: $(B)/bzImage $(B)/initramfs.cpio.gz
 
 # The cached builds are asked every time (a warm answer takes well under a
@@ -46,9 +50,14 @@ $(B)/deps.prefix: FORCE
 	@scripts/build-deps.sh | tail -n1 >$@.tmp
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
 
+# Not part of any build: moving the pins is a deliberate, reviewed step.
+update-deps-lock:
+	scripts/build-deps.sh --update-lock
+
 $(B)/kernel.dir: FORCE
 	@mkdir -p $(B)
 	@scripts/build-kernel.sh | tail -n1 >$@.tmp
+	@scripts/prune-kernels.sh "$$(cat $@.tmp)"
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
 
 $(B)/obj/%.o: init/%.c $(HDRS) $(B)/deps.prefix

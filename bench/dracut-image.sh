@@ -18,8 +18,8 @@
 # dracut's image needs neither our /init nor its files underneath.
 #
 # The image has no kernel modules (--no-kernel): the test kernel has all
-# that dracut and systemd 252 need built in (scripts/kernel.config, from
-# /work/shared/bench/dracut-kernel-extra.config). Host configuration is
+# that dracut and systemd 252 need built in (scripts/kernel.config, its
+# systemd/udev section). Host configuration is
 # ignored (--conf/--confdir point at nothing), the image is generic
 # (--no-hostonly), has no early microcode cpio in front (it is one zstd
 # stream) and leaves out plymouth and resume.

@@ -174,10 +174,9 @@ static const char *set_rootdelay(struct boot_config *cfg, const char *val)
 	unsigned long s;
 	if (parse_uint(val, 0, 86400, &s) < 0)
 		return "expected seconds (0-86400)";
-	/* We wait for the device by events instead of sleeping, so a delay
-	 * only ever makes us more patient. */
-	if (cfg->root_wait_s != ROOT_WAIT_FOREVER && (int)s > cfg->root_wait_s)
-		cfg->root_wait_s = (int)s;
+	/* Folded into root_wait_s once the whole line is parsed, so that
+	 * "rootdelay=60 rootwait=10" and "rootwait=10 rootdelay=60" agree. */
+	cfg->root_delay_s = (int)s;
 	return NULL;
 }
 
@@ -519,4 +518,9 @@ void cmdline_parse(struct boot_config *cfg, char *cmdline)
 		}
 		apply_param(cfg, param, val);
 	}
+	/* We wait for the device by events instead of sleeping, so a delay
+	 * only ever makes us more patient: wait the longer of the two. */
+	if (cfg->root_wait_s != ROOT_WAIT_FOREVER &&
+	    cfg->root_delay_s > cfg->root_wait_s)
+		cfg->root_wait_s = cfg->root_delay_s;
 }

@@ -45,6 +45,7 @@ struct boot_config {
 	char init_args[CFG_INIT_ARGS_MAX][CFG_INIT_ARG_LEN];
 	int init_argc;
 	int root_wait_s; /* seconds, or ROOT_WAIT_FOREVER */
+	int root_delay_s; /* rootdelay=; cmdline_parse folds it into root_wait_s */
 	bool quiet;
 	bool debug;
 	int shell; /* rd.shell: -1 unset (auto), 0 off, 1 on */

@@ -10,7 +10,9 @@
 int str_copy(char *dst, size_t size, const char *src);
 /* Same for the first n bytes of src. */
 int str_copy_n(char *dst, size_t size, const char *src, size_t n);
-/* Appends; same contract. */
+/* Appends src to dst. -ENAMETOOLONG if the result would not fit (or dst
+ * is not NUL-terminated within size); dst is then left unchanged, so a
+ * list built by repeated appends keeps the entries that did fit. */
 int str_append(char *dst, size_t size, const char *src);
 
 /* Decimal unsigned number in [min, max], whole string; -EINVAL/-ERANGE. */

@@ -5,18 +5,26 @@
 # *source* packages, into a cached prefix.
 #
 # Usage:  PREFIX=$(scripts/build-deps.sh | tail -n1)
+#         scripts/build-deps.sh --update-lock    (make update-deps-lock)
 #
 # The prefix path is the only line on stdout; progress goes to stderr and the
 # full build output to $CACHE/deps-build-<hash>.log.
+#
+# The source versions are pinned in scripts/deps.lock (see "Source versions"
+# below); --update-lock rewrites it with the newest versions the mirror
+# serves, a deliberate step whose result is reviewed and committed.
 #
 # The prefix also holds bin/musl-cc, the compiler wrapper to build /init with
 # (musl-gcc + kernel UAPI headers), and lib/pkgconfig/*.pc for
 #   PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig pkg-config --static ...
 #
-# The prefix name is a hash of this script and the exact Debian source
-# versions (and of musl/linux-libc-dev), so editing the recipe or a security
-# update of any source package yields a fresh build, while an unchanged setup
-# is a sub-second no-op.
+# The prefix name is a hash of this script, of the pinned source versions
+# (scripts/deps.lock) and of the installed musl/linux-libc-dev, so editing
+# the recipe or the pins yields a fresh build, while an unchanged setup is a
+# sub-second no-op that needs neither network nor apt indexes.
+#
+# After a successful build, the cache keeps only the newest three prefixes
+# and their logs (scripts/cache-prune.sh); the one built is always kept.
 #
 # Environment:
 #   LUKSINIT_CACHE       cache directory (default /var/cache/luksinit)
@@ -26,6 +34,8 @@ set -euo pipefail
 
 CACHE=${LUKSINIT_CACHE:-/var/cache/luksinit}
 SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
+# shellcheck source=scripts/cache-prune.sh
+. "$(dirname -- "$SELF")/cache-prune.sh"
 
 # Debian *source* package names (zstd's source package is "libzstd").
 SRC_PKGS=(openssl json-c lvm2 util-linux cryptsetup libzstd xz-utils mimalloc)
@@ -41,7 +51,9 @@ HOST_PKGS=(musl-tools musl-dev dpkg-dev build-essential autoconf automake
 # stdout/stderr are redirected to the log.
 exec 3>&2
 log() { printf 'build-deps: %s\n' "$*" >&3; }
-die() { log "error: $*"; exit 1; }
+# (The last error is repeated after the log tail a failed build prints.)
+ERROR=
+die() { ERROR=$*; log "error: $*"; exit 1; }
 
 # Only changes to the system need root; a warm run works for anyone.
 need_root() { [[ $(id -u) -eq 0 ]] || die "$* needs root"; }
@@ -213,12 +225,42 @@ ensure_deb_src() {
 }
 
 # --------------------------------------------------------------------------
-# Source versions
+# Source versions: scripts/deps.lock
 # --------------------------------------------------------------------------
 
+# The lock file pins every source package to one version and the sha256 of
+# its .dsc. A build downloads exactly those (apt-get source PKG=VERSION)
+# and checks the .dsc against the lock; dpkg-source -x then checks every
+# other file against the .dsc. What apt would resolve today plays no part,
+# so a rerun never rebuilds by surprise; moving to newer versions is
+# `make update-deps-lock` (this script with --update-lock).
+LOCK=$(dirname -- "$SELF")/deps.lock
+UPDATE_HINT="to pin versions the mirror serves now, run (as root) 'make update-deps-lock' (scripts/build-deps.sh --update-lock), review the change to scripts/deps.lock and commit it"
+
+# Sets PINNED ("<pkg> <version> <dsc sha256>" lines, sorted) from $LOCK:
+# exactly one line for each of SRC_PKGS.
+read_lock() {
+    [[ -f $LOCK ]] || die "$LOCK is missing; $UPDATE_HINT"
+    local line pkg ver sum extra n=0
+    local -A seen=()
+    PINNED=
+    while read -r pkg ver sum extra; do
+        [[ -z $pkg || $pkg == \#* ]] && continue
+        line="$pkg $ver $sum"
+        [[ -n $ver && $sum =~ ^[0-9a-f]{64}$ && -z $extra ]] ||
+            die "$LOCK: bad line '$line${extra:+ $extra}' (want: <source package> <version> <sha256 of the .dsc>)"
+        [[ " ${SRC_PKGS[*]} " == *" $pkg "* ]] || die "$LOCK: '$pkg' is not one of: ${SRC_PKGS[*]}"
+        [[ -z ${seen[$pkg]:-} ]] || die "$LOCK: $pkg is pinned twice"
+        seen[$pkg]=1
+        PINNED+=$line$'\n'
+        n=$((n + 1))
+    done <"$LOCK"
+    ((n == ${#SRC_PKGS[@]})) || die "$LOCK pins $n of the ${#SRC_PKGS[@]} source packages (${SRC_PKGS[*]}); $UPDATE_HINT"
+    PINNED=$(LC_ALL=C sort <<<"$PINNED" | sed '/^$/d')
+}
+
 # "<srcpkg> <version> <sha256 of .dsc>" for every version of every source
-# package the indexes know, sorted. (apt-cache is ~3x faster than
-# `apt-get source --print-uris`, which matters for the warm path.)
+# package the apt indexes know, sorted.
 known_sources() {
     apt-cache showsrc --only-source "${SRC_PKGS[@]}" 2>/dev/null | awk '
         /^Package: /  { pkg = $2; ver = ""; insums = 0; next }
@@ -226,32 +268,6 @@ known_sources() {
         /^Checksums-Sha256:/ { insums = 1; next }
         /^ / && insums { if ($3 ~ /\.dsc$/) print pkg, ver, $1; next }
         { insums = 0 }' | sort -u
-}
-
-# apt-cache showsrc rescans all Sources indexes for every package: ~0.3 s,
-# several times that on a busy machine, which would dominate the warm path.
-# Its answer only changes when the indexes do, so it is memoized per index
-# fingerprint (file names, sizes, mtimes) and package list.
-known_sources_cached() {
-    local LISTS=/var/lib/apt/lists/ files fp memo out rc=0
-    eval "$(apt-config shell LISTS Dir::State::lists/d)"
-    files=$(compgen -G "$LISTS*_Sources*") || { known_sources; return; }
-    # shellcheck disable=SC2086 # one file name per line, none with spaces
-    fp=$( { echo "${SRC_PKGS[*]}"; stat -c '%n %s %Y' $files; } | sha256sum | cut -c1-16)
-    memo=$CACHE/known-$fp.lst
-    if [[ -s $memo ]]; then
-        cat -- "$memo"
-        return
-    fi
-    out=$(known_sources) || rc=$?
-    printf '%s\n' "$out"
-    # Best effort: the cache may not be writable (non-root).
-    mkdir -p -- "$CACHE" 2>/dev/null || true
-    if ((rc == 0)) && [[ -n $out && -w $CACHE ]]; then
-        rm -f -- "$CACHE"/known-*.lst
-        printf '%s\n' "$out" >"$memo.$$" && mv -f -- "$memo.$$" "$memo"
-    fi
-    return "$rc"
 }
 
 # Versions of source package $1 in $known, newest first (dpkg ordering,
@@ -269,88 +285,142 @@ versions_desc() {
     printf '%s\n' "${out[@]}"
 }
 
+# Downloads source package $1 version $2 into directory $3 (created empty);
+# prints the path of its .dsc. Output of apt goes to stderr.
+download_source() {
+    local pkg=$1 ver=$2 dir=$3 dscs
+    rm -rf -- "$dir"
+    mkdir -p -- "$dir"
+    # The directory is root-only, so download as root rather than _apt.
+    (cd -- "$dir" && apt-get -q -o APT::Sandbox::User=root --only-source \
+        --download-only source "$pkg=$ver") </dev/null >&2 || return 1
+    dscs=("$dir"/*.dsc)
+    [[ ${#dscs[@]} -eq 1 && -f ${dscs[0]} ]] || return 1
+    echo "${dscs[0]}"
+}
+
+# --update-lock: pins the newest version of each source package that the
+# mirror actually serves. A mirror may list a version it cannot serve (seen
+# with an openssl security update whose .dsc gave 404), so each version is
+# downloaded to prove it, falling back to the next older one.
+update_lock() {
+    need_root "updating $LOCK"
+    ensure_deb_src
+    known=$(known_sources) || die "apt-cache showsrc failed"
+    local tmp pkg v newest dsc sum lines=
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064 # expand $tmp now
+    trap "rm -rf -- '$tmp'" EXIT
+    for pkg in "${SRC_PKGS[@]}"; do
+        newest=
+        sum=
+        while read -r v; do
+            [[ -n $v ]] || continue
+            [[ -n $newest ]] || newest=$v
+            log "trying $pkg $v"
+            if dsc=$(download_source "$pkg" "$v" "$tmp/$pkg" 2>>"$tmp/apt.log"); then
+                sum=$(sha256sum <"$dsc" | cut -d' ' -f1)
+                break
+            fi
+            log "warning: $pkg $v is listed but could not be downloaded"
+        done < <(versions_desc "$pkg")
+        if [[ -z $sum ]]; then
+            tail -n 20 -- "$tmp/apt.log" >&3 || true
+            die "no version of source package $pkg could be downloaded (apt's last words above)"
+        fi
+        [[ $v == "$newest" ]] || log "warning: pinning $pkg $v, not the newest listed $newest"
+        lines+="$pkg $v $sum"$'\n'
+        rm -rf -- "${tmp:?}/$pkg"
+    done
+    {
+        cat <<'HEADER'
+# Debian source packages scripts/build-deps.sh builds the static libraries
+# from, pinned: <source package> <version> <sha256 of its .dsc>.
+# The build downloads exactly these versions (apt-get source PKG=VERSION)
+# and checks each .dsc against the sha256 here (dpkg-source then checks the
+# other files against the .dsc); the deps prefix is keyed by these lines.
+# Written by `make update-deps-lock` (scripts/build-deps.sh --update-lock),
+# which pins the newest version the mirror serves; review and commit.
+HEADER
+        LC_ALL=C sort <<<"$lines" | sed '/^$/d'
+    } >"$LOCK.tmp"
+    mv -f -- "$LOCK.tmp" "$LOCK"
+    log "wrote $LOCK:"
+    grep -v '^#' "$LOCK" | cut -d' ' -f1,2 | sed 's/^/build-deps:   /' >&3
+}
+
+if [[ ${1:-} == --update-lock ]]; then
+    ensure_host_pkgs
+    update_lock
+    exit 0
+fi
+[[ $# -eq 0 ]] || die "usage: $0 [--update-lock]"
+
 # --------------------------------------------------------------------------
 # Fast path: work out the prefix and return it if it is already built.
 # --------------------------------------------------------------------------
 
 ensure_host_pkgs
-
-# (apt-cache fails outright while no deb-src entry exists at all.)
-known=$(known_sources_cached || true)
-for pkg in "${SRC_PKGS[@]}"; do
-    if ! grep -q "^$pkg " <<<"$known"; then
-        ensure_deb_src
-        known=$(known_sources_cached || true)
-        break
-    fi
-done
-for pkg in "${SRC_PKGS[@]}"; do
-    grep -q "^$pkg " <<<"$known" || die "no source package '$pkg' in the apt indexes"
-done
-
-# Normally the newest version of each source package is built. A mirror may
-# however list a version it cannot serve (seen with a security update whose
-# .dsc 404'd), so the cold path falls back to the newest version that
-# actually downloads. That choice needs a download to make, so it is
-# memoized per state of the indexes ($MEMO) to keep the warm path offline.
-# A memo that needed a fallback expires after a day so the newer version is
-# retried once the mirror has it.
-KEY=$(sha256sum <<<"$known" | cut -c1-16)
-MEMO=$CACHE/sources-$KEY.lst
-memo_valid() {
-    [[ -s $MEMO ]] || return 1
-    grep -q ' fallback-from=' "$MEMO" || return 0
-    [[ -z $(find "$MEMO" -mmin +1440) ]]
-}
+read_lock
 
 # musl and the kernel headers end up in the result too.
 toolchain=$(for pkg in musl-tools musl-dev linux-libc-dev; do echo "$pkg ${HOST_VERSION[$pkg]}"; done)
 
-# Sets HASH/PREFIX/STAMP from $versions ("<pkg> <version> <dsc sha256>
-# [fallback-from=<v>]" lines).
-set_prefix() {
-    HASH=$( { cat -- "$SELF"; cut -d' ' -f1-3 <<<"$versions"; printf '%s\n' "$toolchain"; } |
-        sha256sum | cut -c1-16)
-    PREFIX=$CACHE/deps-$HASH
-    STAMP=$PREFIX/.stamp
-}
+HASH=$( { cat -- "$SELF"; printf '%s\n' "$PINNED" "$toolchain"; } | sha256sum | cut -c1-16)
+PREFIX=$CACHE/deps-$HASH
+STAMP=$PREFIX/.stamp
 
-# If the prefix is complete: prints it (warning about fallbacks) and exits.
+# If the prefix is complete: prints it and exits. Its mtime records the
+# last use, which is what pruning (scripts/cache-prune.sh) ranks by; a
+# non-root caller may not be able to touch it, which is harmless.
 done_if_built() {
     [[ -f $STAMP ]] || return 0
-    local line
-    while read -r line; do
-        log "warning: built ${line% *} instead of ${line##*=} (which the mirror did not serve)"
-    done < <(grep ' fallback-from=' <<<"$versions" | cut -d' ' -f1,2,4)
+    touch -c -- "$PREFIX" 2>/dev/null || true
     echo "$PREFIX"
     exit 0
 }
-
-if memo_valid; then
-    versions=$(<"$MEMO")
-    set_prefix
-    done_if_built
-fi
+done_if_built
 
 # --------------------------------------------------------------------------
 # Cold path
 # --------------------------------------------------------------------------
 
-need_root "building $CACHE/deps-*"
+need_root "building $PREFIX"
 mkdir -p -- "$CACHE"
 # Serialize concurrent runs (e.g. parallel make); the loser then finds the
 # winner's result below.
 exec 9>"$CACHE/deps.lock"
 flock 9
-if memo_valid; then
-    versions=$(<"$MEMO")
-    set_prefix
-    done_if_built
+done_if_built
+
+# Every pinned version must be in the apt indexes. On a fresh machine there
+# are no deb-src entries (or no Sources indexes yet): set them up once.
+unlisted() {
+    local pkg ver sum
+    while read -r pkg ver sum; do
+        grep -qxF -- "$pkg $ver $sum" <<<"$known" || echo "$pkg $ver"
+    done <<<"$PINNED"
+}
+known=$(known_sources || true)
+if [[ -n $(unlisted) ]]; then
+    ensure_deb_src
+    known=$(known_sources || true)
+fi
+not_listed=$(unlisted)
+if [[ -n $not_listed ]]; then
+    while read -r pkg ver; do
+        listed=$(versions_desc "$pkg" | tr '\n' ' ')
+        log "scripts/deps.lock pins $pkg $ver; the apt indexes list: ${listed:-nothing}"
+        if grep -q "^$pkg $ver " <<<"$known"; then
+            log "  ... but with a different .dsc sha256 than scripts/deps.lock"
+        fi
+    done <<<"$not_listed"
+    die "the pinned source versions are not in the apt indexes (Debian drops superseded versions, e.g. after a security update); $UPDATE_HINT"
 fi
 
 BUILD=$(mktemp -d "$CACHE/build.XXXXXX")
-LOG=$BUILD/fetch.log   # until the hash (which needs the fetched versions) is known
-PT=                    # build-time prefix, set once known
+LOG=$CACHE/deps-build-$HASH.log
+PT=$PREFIX.tmp   # build-time prefix
 : >"$LOG"
 
 on_exit() {
@@ -358,6 +428,7 @@ on_exit() {
     if ((rc != 0)); then
         log "FAILED (exit $rc); last 40 lines of $LOG:"
         tail -n 40 -- "$LOG" >&3 || true
+        [[ -z $ERROR ]] || log "error: $ERROR"
         [[ -n $PT ]] && rm -rf -- "$PT"
         if [[ -n ${LUKSINIT_KEEP_BUILD:-} ]]; then
             log "keeping build directory $BUILD"
@@ -381,49 +452,22 @@ step() {
     log "  $1 done ($((SECONDS - t0))s)"
 }
 
-# Downloads and unpacks every source package into $BUILD/<pkg>; writes the
-# chosen versions to $BUILD/versions.
-fetch_sources() {
-    local pkg v newest dsc
-    for pkg in "${SRC_PKGS[@]}"; do
-        newest=
-        while read -r v; do
-            [[ -n $newest ]] || newest=$v
-            rm -rf "$BUILD/dl/$pkg"
-            mkdir -p "$BUILD/dl/$pkg"
-            # The build dir is root-only, so download as root rather than _apt.
-            if (cd "$BUILD/dl/$pkg" &&
-                apt-get -q -o APT::Sandbox::User=root --only-source --download-only \
-                    source "$pkg=$v"); then
-                dsc=$(awk -v p="$pkg" -v v="$v" '$1 == p && $2 == v { print $3 }' <<<"$known")
-                printf '%s %s %s%s\n' "$pkg" "$v" "$dsc" \
-                    "$([[ $v == "$newest" ]] || echo " fallback-from=$newest")" >>"$BUILD/versions"
-                [[ $v == "$newest" ]] ||
-                    log "warning: $pkg $newest could not be downloaded, using $v"
-                # apt already verified every file against the signed
-                # indexes; --no-check skips the redundant (and, without
-                # debian-keyring, noisy) .dsc signature check.
-                dpkg-source --no-check -x "$BUILD/dl/$pkg"/*.dsc "$BUILD/$pkg"
-                continue 2
-            fi
-        done < <(versions_desc "$pkg")
-        echo "no version of source package $pkg could be downloaded"
-        return 1
-    done
-}
-
 log "fetching sources"
-step fetch_sources
-versions=$(sort "$BUILD/versions")
-printf '%s\n' "$versions" >"$MEMO.tmp"
-mv -f -- "$MEMO.tmp" "$MEMO"
-set_prefix
-done_if_built   # e.g. an expired fallback memo that resolved the same way
+while read -r pkg ver sum; do
+    dsc=$(download_source "$pkg" "$ver" "$BUILD/dl/$pkg" 2>>"$LOG") ||
+        die "could not download source package $pkg $ver although the apt indexes list it (a mirror may list a version it does not serve); $UPDATE_HINT"
+    got=$(sha256sum <"$dsc" | cut -d' ' -f1)
+    [[ $got == "$sum" ]] ||
+        die "${dsc##*/}: sha256 $got, but scripts/deps.lock says $sum"
+    # The .dsc is now known good; dpkg-source checks every file it lists
+    # against its checksums (and warns, in the log, that it cannot check
+    # the signature without debian-keyring: the checksum chain from the
+    # lock file is what is relied on).
+    dpkg-source --require-strong-checksums -x "$dsc" "$BUILD/$pkg" >>"$LOG" 2>&1 ||
+        die "dpkg-source -x ${dsc##*/} failed (checksums?); see $LOG"
+done <<<"$PINNED"
 
-PT=$PREFIX.tmp
 rm -rf -- "$PT"   # leftover of a killed run
-cat -- "$LOG" >"$CACHE/deps-build-$HASH.log"
-LOG=$CACHE/deps-build-$HASH.log
 
 JOBS=$(nproc)
 MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
@@ -433,7 +477,7 @@ case $(dpkg-architecture -qDEB_HOST_GNU_CPU) in
     *) die "no OpenSSL target known for $(dpkg-architecture -qDEB_HOST_GNU_CPU)" ;;
 esac
 
-log "cold build of $PREFIX from: $(cut -d' ' -f1,2 <<<"$versions" | tr ' \n' '= ')"
+log "cold build of $PREFIX from: $(cut -d' ' -f1,2 <<<"$PINNED" | tr ' \n' '= ')"
 log "full log: $LOG"
 
 # The compiler everything (and later /init) is built with. musl-gcc's specs
@@ -704,9 +748,23 @@ step finalize_prefix
 
 {
     echo "# luksinit deps $HASH, built $(date -u +%FT%TZ) by $SELF"
-    printf '%s\n' "$versions" "$toolchain"
+    printf '%s\n' "$PINNED" "$toolchain"
 } >"$PT/.stamp"
 mv -- "$PT" "$PREFIX"
 PT=
 log "done: $PREFIX"
+
+# Older prefixes and their logs: the newest three are kept (this one among
+# them). No other deps build runs meanwhile (deps.lock is held), so other
+# build.* directories are leftovers of killed builds or ones kept with
+# LUKSINIT_KEEP_BUILD, and *.tmp prefixes are partial. known-*.lst and
+# sources-*.lst memoized the version resolution that scripts/deps.lock
+# replaced: all go.
+prune_cache() {
+    cache_prune "$CACHE" 3 "$HASH" '[0-9a-f]{16}' 'deps-*' 'deps-*.tmp' 'deps-build-*.log' &&
+        cache_prune "$CACHE" 3 "${BUILD##*/build.}" '[A-Za-z0-9]{6}' 'build.*' &&
+        cache_prune "$CACHE" 0 '' '[0-9a-f]{16}' 'known-*.lst' &&
+        cache_prune "$CACHE" 0 '' '[0-9a-f]{16}' 'sources-*.lst'
+}
+prune_cache 2>&3 || log "warning: could not prune all of $CACHE"
 echo "$PREFIX"

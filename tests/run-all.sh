@@ -69,6 +69,9 @@ if [ -z "${LUKSINIT_RUNNER_SELFTEST:-}" ] && [ -x "$here/runner-selftest.sh" ]; 
 	step runner plan "$here/runner-selftest.sh"
 fi
 step unit "$(count_unit_tests)" "$build/unit"
+if [ -x "$here/cache-prune-test.sh" ]; then
+	step cache plan "$here/cache-prune-test.sh"
+fi
 step valgrind 1 valgrind_unit
 step lint 3 "$here/run-lint.sh" "$build"
 step fuzz "$(count_fuzz_targets)" "$here/run-fuzz.sh" "$build" "${CHECK_FUZZ_SECONDS:-30}"

@@ -117,11 +117,35 @@ static void rootwait_forms(void)
 	CHECK(cfg.root_wait_s == ROOT_WAIT_DEFAULT_S);
 	parse(&cfg, "rootwait rootdelay=90");
 	CHECK(cfg.root_wait_s == ROOT_WAIT_FOREVER);
+	parse(&cfg, "rootdelay=90 rootwait");
+	CHECK(cfg.root_wait_s == ROOT_WAIT_FOREVER);
 	parse(&cfg, "rootwait=abc");
 	CHECK(cfg.root_wait_s == ROOT_WAIT_DEFAULT_S);
 	CHECK(cfg.nproblems == 1);
 	CHECK_STR(cfg.problems[0].param, "rootwait");
 	parse(&cfg, "rootwait=999999");
+	CHECK(cfg.nproblems == 1);
+}
+
+/* rootdelay= and rootwait= combine the same way in either order: the
+ * longer wait wins (a delay never shortens an explicit rootwait=). */
+static void rootdelay_independent_of_order(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "rootdelay=60 rootwait=10");
+	CHECK(cfg.root_wait_s == 60);
+	parse(&cfg, "rootwait=10 rootdelay=60");
+	CHECK(cfg.root_wait_s == 60);
+	parse(&cfg, "rootdelay=5 rootwait=10");
+	CHECK(cfg.root_wait_s == 10);
+	parse(&cfg, "rootwait=10 rootdelay=5");
+	CHECK(cfg.root_wait_s == 10);
+	parse(&cfg, "rootdelay=20 rootwait=10");
+	CHECK(cfg.root_wait_s == 20);
+	parse(&cfg, "rootdelay=90 rootdelay=40");
+	CHECK(cfg.root_wait_s == 40);
+	parse(&cfg, "rootdelay=90 rootdelay=x");
+	CHECK(cfg.root_wait_s == 90);
 	CHECK(cfg.nproblems == 1);
 }
 
@@ -218,6 +242,7 @@ void cmdline_tests(void)
 	RUN(root_and_flags);
 	RUN(last_root_wins);
 	RUN(rootwait_forms);
+	RUN(rootdelay_independent_of_order);
 	RUN(init_and_arguments);
 	RUN(malformed_values_are_reported);
 	RUN(problems_are_bounded);
