@@ -65,9 +65,8 @@ make_firmware() {
 	head -c 225000 /dev/urandom | base64 >"$fw/comp-zst.bin"
 	head -c 225000 /dev/urandom | base64 >"$fw/comp-xz.bin"
 	head -c $((6 * 1024 * 1024)) /dev/urandom >"$fw/big.bin"
-	# firmware_class.path=/opt/fw: one file only there, one in both
-	# places (the custom path must win).
-	head -c 3000 /dev/urandom >"$fw/custom-path.bin"
+	# firmware_class.path=/opt/fw: one file in both places (the custom
+	# path must win).
 	head -c 3001 /dev/urandom >"$fw/path-first-custom.bin"
 	head -c 3002 /dev/urandom >"$fw/path-first-plain.bin"
 	zstd -q -19 -k "$fw/comp-zst.bin"
@@ -120,7 +119,6 @@ populate_root_subvol() {
 		cp "$out/fw/path-first-plain.bin" "$d/path-first.bin"
 		local o="$r/opt/fw/luksinit-test"
 		mkdir -p "$o"
-		cp "$out/fw/custom-path.bin" "$o/"
 		cp "$out/fw/path-first-custom.bin" "$o/path-first.bin"
 		echo "not firmware: must never be read" >"$r/etc/fwsecret"
 	fi

@@ -165,11 +165,12 @@ def firmware_kernel_without_fallback_uses_force_knob():
 
 @case
 def firmware_class_path_searched_first():
+    # One request: a second one, made the moment the first is answered,
+    # races the hand-over (issue 10's case, tested there).
     b = fw_boot("firmware_class_path_searched_first",
-                ["luksinit-test/custom-path.bin", "luksinit-test/path-first.bin"],
+                ["luksinit-test/path-first.bin"],
                 extra="firmware_class.path=/opt/fw")
-    expect_identical(b, "luksinit-test/custom-path.bin", "custom-path.bin")
     expect_identical(b, "luksinit-test/path-first.bin", "path-first-custom.bin")
-    expect("firmware luksinit-test/custom-path.bin: served from /newroot/opt/fw/" in b.out,
+    expect("firmware luksinit-test/path-first.bin: served from /newroot/opt/fw/" in b.out,
            "not served from firmware_class.path")
     expect_clean_firmware_state(b)
