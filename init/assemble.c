@@ -117,8 +117,8 @@ static void admit(struct assembly *a, const struct dev_ids *ids)
 static void admit_held(struct assembly *a)
 {
 	struct dev_ids ok[ROOTGUARD_HELD_MAX];
-	int n = rootguard_release(&a->guard, a->luks, a->complete, ok,
-				  ROOTGUARD_HELD_MAX);
+	int n = rootguard_release(&a->guard, a->luks, a->complete, a->matched,
+				  ok, ROOTGUARD_HELD_MAX);
 	for (int i = 0; i < n; i++)
 		admit(a, &ok[i]);
 }
@@ -140,7 +140,7 @@ static void consider_device(struct assembly *a, const char *devname)
 		luks_schedule(a->luks);
 		return;
 	}
-	if (rootguard_hold(&a->guard, a->luks, &ids)) {
+	if (rootguard_hold(&a->guard, a->luks, &a->cfg->root, &ids)) {
 		admit_held(a);
 		return;
 	}
@@ -328,7 +328,8 @@ static void describe_failure(struct assembly *a, char *why, size_t size,
 		return;
 	}
 	if (missing[0]) {
-		snprintf(why, size, "LUKS devices did not appear: %s", missing);
+		snprintf(why, size, "LUKS devices missing or failed: %s",
+			 missing);
 		*hint = "check crypt_roots= / rd.luks.uuid= and that the disks are attached";
 		return;
 	}

@@ -207,6 +207,13 @@ static int load_header(struct luks_member *m)
 	m->mem_kb = peak_kdf_memory_kb(m->cd);
 	m->reencrypt =
 		crypt_reencrypt_status(m->cd, NULL) != CRYPT_REENCRYPT_NONE;
+	/* A LUKS1 keyslot in a cipher OpenSSL lacks is decrypted through a
+	 * temporary dm device whose name is the same for every thread
+	 * (without the kernel's AF_ALG interface): such a KDF runs alone. */
+	bool luks1 = strcmp(crypt_get_type(m->cd), CRYPT_LUKS1) == 0;
+	const char *cipher = crypt_get_cipher(m->cd);
+	m->exclusive = m->reencrypt ||
+		       (luks1 && (!cipher || strncmp(cipher, "aes", 3) != 0));
 	return 0;
 }
 
@@ -418,6 +425,13 @@ static const char *keyfile_for(const struct luks_set *set,
 static bool take_key(struct luks_set *set, struct luks_member *m,
 		     struct secret *key, enum key_source *source)
 {
+	if (m->own.buf) { /* typed at its own prompt */
+		*key = m->own;
+		m->own.buf = NULL;
+		m->own.len = 0;
+		*source = KEY_OWN;
+		return true;
+	}
 	const char *kf = keyfile_for(set, m);
 	if (kf && !m->keyfile_tried) {
 		m->keyfile_tried = true;
@@ -527,7 +541,7 @@ enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
 	int waiting_for_input = -1;
 	for (int i = 0; i < set->n; i++) {
 		const struct luks_member *m = &set->m[i];
-		if (m->state == MEMBER_FOUND &&
+		if (m->state == MEMBER_FOUND && !m->own.buf &&
 		    !(keyfile_for(set, m) && !m->keyfile_tried) &&
 		    !(set->shared.buf &&
 		      m->shared_gen_tried != set->shared_gen)) {
@@ -566,7 +580,11 @@ void luks_offer(struct luks_set *set, struct secret *pass, int member)
 		set->shared_gen++;
 		set->shared_gen_opened = false;
 	} else if (member < set->n && set->m[member].state == MEMBER_FOUND) {
-		start_job(set, member, KEY_OWN, pass);
+		/* Started by the scheduler, within the memory budget. */
+		secret_free(&set->m[member].own);
+		set->m[member].own = *pass;
+		pass->buf = NULL;
+		pass->len = 0;
 	}
 	/* Whatever was not handed on is wiped here. */
 	secret_free(pass);
@@ -741,6 +759,7 @@ void luks_end_attempt(struct luks_set *set)
 			m->state = MEMBER_FOUND;
 		}
 		secret_free(&m->key);
+		secret_free(&m->own);
 		secret_free(&m->vk);
 		crypt_free(m->cd);
 		m->cd = NULL;

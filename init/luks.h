@@ -60,7 +60,8 @@ struct luks_member {
 	unsigned char index;
 	enum key_source source;
 	struct secret key;
-	struct secret vk; /* the volume key the KDF found; locked memory */
+	struct secret own; /* typed at its own prompt, for the scheduler */
+	struct secret vk;  /* the volume key the KDF found; locked memory */
 	int job_rc;
 	double kdf_start, kdf_end;
 };
@@ -121,7 +122,7 @@ bool luks_owns_mapping(const struct luks_set *set, const char *mapper_name);
 /* A present member waits for a key from the person. */
 bool luks_awaits_key(const struct luks_set *set);
 /* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc", then
- * those that failed, e.g. "luks-ab.. (header unreadable or corrupt)". */
+ * those that failed, e.g. "luks-ab.. on /dev/vdb (failed)". */
 void luks_describe_missing(const struct luks_set *set, char *buf, size_t size);
 
 #endif

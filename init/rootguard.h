@@ -1,9 +1,11 @@
 /* Which devices may form the root when LUKS members are configured. A
- * filesystem UUID is public (it is on the command line), so any stick can
- * carry it: a plain Btrfs device is held back until every member is
- * unlocked, then admitted only if it is another filesystem, or a member
- * the unlocked array really lacks (said loudly); anything else claiming
- * the array's UUID is named and ignored. */
+ * filesystem UUID or label is public (it is on the command line), so any
+ * stick can carry it: an unencrypted device that carries Btrfs or matches
+ * root= is held back until the members are settled, then admitted only if
+ * it is another filesystem (and the root is not the unlocked array), or a
+ * member the unlocked array really lacks while every LUKS member is open
+ * (said loudly); anything else is named and ignored. With no member open,
+ * no unencrypted device may stand in for them. */
 #ifndef LUKSINIT_ROOTGUARD_H
 #define LUKSINIT_ROOTGUARD_H
 
@@ -21,15 +23,17 @@ struct root_guard {
 	int nheld;
 };
 
-/* A device carrying Btrfs that is not one of our unlocked members: true if
- * it is held (the caller must neither register nor match it now). */
+/* A device that is not one of our unlocked members: true if it is held
+ * (the caller must neither register nor match it now). */
 bool rootguard_hold(struct root_guard *g, const struct luks_set *luks,
-		    const struct dev_ids *ids);
+		    const struct devspec *root, const struct dev_ids *ids);
 
 /* Once the members are settled: decides every held device; those admitted
  * are copied to ret (at most max), to be registered and matched. complete:
- * the unlocked members already form a whole filesystem. */
+ * the unlocked members already form a whole filesystem; root_is_ours: an
+ * unlocked member matched root=. */
 int rootguard_release(struct root_guard *g, const struct luks_set *luks,
-		      bool complete, struct dev_ids *ret, int max);
+		      bool complete, bool root_is_ours, struct dev_ids *ret,
+		      int max);
 
 #endif

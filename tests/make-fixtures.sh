@@ -243,6 +243,11 @@ WITH_INITS=1 make_fs SINGLE single single single.img
 make_fs RAID1 raid1 raid1 raid1-a.img raid1-b.img
 WITH_FIRMWARE=1 make_fs CRYPT2 crypt2 raid1 crypt2-a.img:luks2 crypt2-b.img:luks2
 make_spoof CRYPT2 spoof.img
+# The same claim by another filesystem type: an ext4 with that UUID.
+rm -f "$out/spoof-ext4.img"
+truncate -s 64M "$out/spoof-ext4.img"
+mkfs.ext4 -q -F -U "$(sed -n 's/^CRYPT2_UUID=//p' "$out/fixtures.env.tmp")" \
+	-L crypt2 "$out/spoof-ext4.img"
 make_fs CRYPT3 crypt3 raid1c3 crypt3-a.img:argon2id crypt3-b.img:argon2id crypt3-c.img:argon2id
 make_fs MIXED mixed raid1 mixed-a.img:luks1 mixed-b.img:luks2
 make_fs DIFF diff raid1 diff-a.img:luks2 diff-b.img:luks2:other-pass.key

@@ -152,4 +152,9 @@ def parallel_unlock_kdfs_overlap():
     expect(len(spans) == 2, "KDF intervals not logged: %s" % spans)
     (s1, e1), (s2, e2) = spans
     expect(s1 < e2 and s2 < e1, "KDF intervals do not overlap: %s" % spans)
+    wall = max(e1, e2) - min(s1, s2)
+    expect(wall < 0.75 * ((e1 - s1) + (e2 - s2)),
+           "the unlock took %.2f s, not clearly below the %.2f s of the KDFs"
+           % (wall, (e1 - s1) + (e2 - s2)))
+    expect("2 running" in b.out, "the log does not say two KDFs ran at once")
     print("  KDF intervals: %s" % spans)

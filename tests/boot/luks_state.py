@@ -77,9 +77,8 @@ def dead_member_with_degraded_permission_boots_degraded():
              crypt2_cmdline("rd.btrfs.degraded=5"), ["crypt2-a.img", "corrupt-b.img"],
              script=[(r"Passphrase for [^:\n]*: ", PASS + "\n", 0)], timeout=120)
     booted_to_report(b)
-    expect("on /dev/vdb): LUKS header unreadable or corrupt" in b.out or
-           "LUKS header unreadable or corrupt" in b.out,
-           "the dead member was not named")
+    expect("luks-%s: LUKS header unreadable or corrupt" % luks_uuid("CRYPT2", 1)
+           in b.out, "the dead member was not named")
     expect(re.search(r"WARNING: mounting Btrfs on \S+ DEGRADED", b.out),
            "no loud degraded warning")
     root = b.result("root ")
@@ -113,7 +112,7 @@ def plain_disk_with_the_root_uuid_is_ignored():
     assert_array(b, "CRYPT2", 2)
     expect(re.search(r"source=/dev/dm-\d+ ", b.result("root ")),
            "the root is not an unlocked member: " + b.result("root "))
-    expect(re.search(r"ignoring /dev/vda \(Btrfs, UUID=%s\): " % FX["CRYPT2_UUID"],
+    expect(re.search(r"ignoring /dev/vda \(btrfs, UUID=%s\): " % FX["CRYPT2_UUID"],
                      b.out), "the impostor was not named")
     expect("NOT encrypted" not in b.out, "the impostor joined the array")
 
@@ -189,3 +188,34 @@ def member_with_reencryption_under_way_unlocks():
     devs = b.result("btrfs fsid=%s" % FX["CRYPT2_UUID"])
     expect(re.search(r"devices=2:( dm-\d+){2}$", devs),
            "not both members in the array: " + devs)
+    # It ran alone: its KDF and activation overlap no other member's.
+    spans = kdf_spans(b)
+    expect(len(spans) == 2, "KDF intervals not logged: %s" % spans)
+    (s1, e1), (s2, e2) = sorted(spans)
+    expect(s2 >= e1 - 0.01, "the reencrypting member's job did not run alone: %s"
+           % spans)
+
+
+@case
+def ext4_with_the_root_uuid_is_ignored():
+    b = boot("ext4_with_the_root_uuid_is_ignored", crypt2_cmdline(),
+             ["spoof-ext4.img", "crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(re.search(r"ignoring /dev/vda \(ext4, UUID=%s\): it claims to be the root"
+                     % FX["CRYPT2_UUID"], b.out), "the impostor was not named")
+
+
+@case
+def no_member_open_no_impostor_stands_in():
+    """Every member fails (one wrong passphrase, rd.luks.tries=1) while a
+    degraded mount is allowed: the stick with the root's UUID is not
+    mounted in their place."""
+    b = boot("no_member_open_no_impostor_stands_in",
+             crypt2_cmdline("rd.btrfs.degraded=2 rd.luks.tries=1 rootwait=3 panic=0"),
+             ["spoof.img", "crypt2-a.img", "crypt2-b.img"],
+             script=[(SHARED_PROMPT, "wrong-pass\n", 0), (PROMPT, "p\n", 0)])
+    expect(re.search(r"ignoring /dev/vda \(btrfs, UUID=%s\): no LUKS member could "
+                     r"be opened" % FX["CRYPT2_UUID"], b.out),
+           "the impostor was not named and refused")
+    failed_to_prompt(b, "LUKS devices")
