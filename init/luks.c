@@ -752,12 +752,17 @@ void luks_describe_missing(const struct luks_set *set, char *buf, size_t size)
 
 void luks_end_attempt(struct luks_set *set)
 {
+	/* Every worker first: none may be inside libcryptsetup while the
+	 * contexts are freed. */
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
 		if (m->state == MEMBER_UNLOCKING) {
 			pthread_join(m->thread, NULL);
 			m->state = MEMBER_FOUND;
 		}
+	}
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
 		secret_free(&m->key);
 		secret_free(&m->own);
 		secret_free(&m->vk);

@@ -111,6 +111,12 @@ populate_root_subvol() {
 	if [ -n "${WITH_INITS:-}" ]; then
 		add_test_inits "$r"
 	fi
+	# The common layout: /sbin/init an absolute symlink to systemd.
+	if [ -n "${SYMLINKED_INIT:-}" ]; then
+		mkdir -p "$r/lib/systemd"
+		mv "$r/sbin/init" "$r/lib/systemd/systemd"
+		ln -s /lib/systemd/systemd "$r/sbin/init"
+	fi
 	if [ -n "${WITH_FIRMWARE:-}" ]; then
 		local d="$r/lib/firmware/luksinit-test"
 		mkdir -p "$d"
@@ -254,7 +260,7 @@ make_fs DIFF diff raid1 diff-a.img:luks2 diff-b.img:luks2:other-pass.key
 make_fs PAR par raid1 par-a.img:slow par-b.img:slow
 # GPT disks: a plain Btrfs root partition, and a RAID1 over two LUKS
 # partitions.
-make_fs GPTPLAIN gptplain single gptplain-inner.img
+SYMLINKED_INIT=1 make_fs GPTPLAIN gptplain single gptplain-inner.img
 wrap_gpt GPTPLAIN gptplain-inner.img gptplain.img rootfs
 make_fs GPTCRYPT gptcrypt raid1 gptcrypt-a-inner.img:luks2 gptcrypt-b-inner.img:luks2
 wrap_gpt GPTCRYPT_A gptcrypt-a-inner.img gptcrypt-a.img cryptroot-a

@@ -225,12 +225,16 @@ def separate_cpio_as_initrd():
 
 @case
 def gpt_root_by_partuuid():
+    """Also the common /sbin/init -> /lib/systemd/systemd (absolute
+    symlink) as the default init."""
     b = boot("gpt_root_by_partuuid",
              "root=PARTUUID=%s rootflags=subvol=@root" % FX["GPTPLAIN_PARTUUID"],
              ["gptplain.img"])
     booted_to_report(b)
     expect("source=/dev/vda2 " in b.result("root "),
            "not the GPT partition: " + b.result("root "))
+    expect(b.has_result("exe=/lib/systemd/systemd"),
+           "/sbin/init's target did not run: %s" % b.result("exe="))
 
 
 @case

@@ -14,6 +14,7 @@ static void copy_fits_and_truncation_is_error(void)
 	CHECK(str_append(buf, sizeof(buf), "c") == 0);
 	CHECK_STR(buf, "abc");
 	CHECK(str_append(buf, sizeof(buf), "d") == -ENAMETOOLONG);
+	CHECK_STR(buf, "abc"); /* unchanged on failure: callers rely on it */
 	CHECK(str_copy(buf, 0, "") == -ENAMETOOLONG);
 }
 
