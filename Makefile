@@ -28,7 +28,7 @@ HDRS := $(wildcard init/*.h)
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
 	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c \
-	init/initcheck.c
+	init/initcheck.c init/fwpolicy.c init/waitpolicy.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -115,7 +115,7 @@ unit: $(B)/unit
 
 # libFuzzer targets, one per parser (and the firmware decompressor).
 FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader \
-	btrfssb initcheck
+	btrfssb initcheck fwkmsg
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_SECONDS ?= 30

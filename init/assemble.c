@@ -13,10 +13,10 @@
 #include "luks.h"
 #include "mountopts.h"
 #include "prompt.h"
-#include "reaper.h"
 #include "rootguard.h"
 #include "strutil.h"
 #include "uevent.h"
+#include "waitpolicy.h"
 
 #define SEEN_MAX 16
 #define PROGRESS_EVERY_MS 10000
@@ -25,7 +25,7 @@
 
 struct assembly {
 	const struct boot_config *cfg;
-	const struct boot_io *io;
+	struct loop *loop;
 	struct luks_set *luks;
 	int nfailed_seen;
 	struct root_guard guard;
@@ -153,36 +153,9 @@ static void on_block_uevent(const struct uevent *ev, void *arg)
 		consider_device(arg, ev->devname);
 }
 
-static void drain_uevents(struct assembly *a, int fd)
+static void rescan_devices(void *arg)
 {
-	char buf[UEVENT_MSG_MAX + 1];
-	for (;;) {
-		ssize_t n = uevent_recv(fd, buf, sizeof(buf));
-		if (n == -EAGAIN)
-			return;
-		if (n == -ENOBUFS) {
-			log_warn("uevent queue overflowed; rescanning devices");
-			devices_coldplug(on_block_uevent, a);
-			continue;
-		}
-		if (n == -EPERM || n == -EMSGSIZE) {
-			log_debug("ignored a uevent %s",
-				  n == -EPERM
-					  ? "that did not come from the kernel"
-					  : "that was too big");
-			continue;
-		}
-		if (n < 0) {
-			log_warn("reading uevents failed: %s",
-				 strerror((int)-n));
-			return;
-		}
-		struct uevent ev;
-		if (n == 0 || uevent_parse(&ev, buf, (size_t)n) < 0)
-			continue;
-		on_block_uevent(&ev, a);
-		firmware_on_uevent(a->io->fw, &ev);
-	}
+	devices_coldplug(on_block_uevent, arg);
 }
 
 static void on_unlocked(struct assembly *a)
@@ -243,6 +216,18 @@ static void on_console(struct assembly *a)
 	}
 }
 
+static void on_console_ready(void *arg, short revents)
+{
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		on_console(arg);
+}
+
+static void on_luks_notify(void *arg, short revents)
+{
+	if (revents & POLLIN)
+		on_unlocked(arg);
+}
+
 static bool waiting_on_person_or_kdf(struct assembly *a)
 {
 	return a->prompt.active || luks_jobs_running(a->luks);
@@ -256,28 +241,33 @@ static void tick(struct assembly *a, bool paused)
 	a->last_tick = now;
 }
 
-/* The person allowed a degraded mount at all (now or after a wait). */
-static bool degraded_permitted(const struct boot_config *cfg)
+static bool rootflags_degraded(const struct boot_config *cfg)
 {
 	struct mount_opts opts;
-	return cfg->degraded_after_s >= 0 ||
-	       (mountopts_parse(&opts, cfg->rootflags, true) == 0 &&
-		opts.degraded);
+	return mountopts_parse(&opts, cfg->rootflags, true) == 0 &&
+	       opts.degraded;
 }
 
-static bool degraded_allowed(struct assembly *a)
+static bool degraded_permitted(const struct boot_config *cfg)
 {
-	/* Never instead of asking: a present member that waits for its key
-	 * is not missing. */
-	if (!a->matched || a->complete || strcmp(a->root.type, "btrfs") != 0 ||
-	    waiting_on_person_or_kdf(a) || luks_awaits_key(a->luks))
-		return false;
-	struct mount_opts opts;
-	if (mountopts_parse(&opts, a->cfg->rootflags, true) == 0 &&
-	    opts.degraded)
-		return true;
-	return a->cfg->degraded_after_s >= 0 &&
-	       a->waited_ms >= (long long)a->cfg->degraded_after_s * 1000;
+	return wait_degraded_permitted(rootflags_degraded(cfg),
+				       cfg->degraded_after_s);
+}
+
+static struct wait_state wait_state(struct assembly *a)
+{
+	return (struct wait_state){
+		.matched = a->matched,
+		.complete = a->complete,
+		.btrfs = strcmp(a->root.type, "btrfs") == 0,
+		.person_or_kdf = waiting_on_person_or_kdf(a),
+		.awaits_key = luks_awaits_key(a->luks),
+		.degraded_flag = rootflags_degraded(a->cfg),
+		.degraded_after_s = a->cfg->degraded_after_s,
+		.root_wait_s = a->cfg->root_wait_s,
+		.waited_ms = a->waited_ms,
+		.progress_in_ms = a->next_progress - a->last_tick,
+	};
 }
 
 /* A member that cannot be opened (a dying disk) fails the boot, unless a
@@ -344,26 +334,6 @@ static void describe_failure(struct assembly *a, char *why, size_t size,
 	}
 }
 
-static int poll_timeout(struct assembly *a)
-{
-	if (waiting_on_person_or_kdf(a))
-		return -1;
-	long long until = a->next_progress - a->last_tick;
-	if (a->cfg->root_wait_s != ROOT_WAIT_FOREVER) {
-		long long left =
-			(long long)a->cfg->root_wait_s * 1000 - a->waited_ms;
-		if (left < until)
-			until = left;
-	}
-	if (a->cfg->degraded_after_s >= 0 && a->matched) {
-		long long left = (long long)a->cfg->degraded_after_s * 1000 -
-				 a->waited_ms;
-		if (left >= 0 && left < until)
-			until = left;
-	}
-	return until < 0 ? 0 : (int)until;
-}
-
 static void progress(struct assembly *a)
 {
 	if (a->last_tick < a->next_progress)
@@ -388,7 +358,8 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		out->dev = a->root;
 		return 1;
 	}
-	if (degraded_allowed(a)) {
+	struct wait_state ws = wait_state(a);
+	if (wait_degraded_now(&ws)) {
 		warn_degraded(a);
 		out->dev = a->root;
 		out->degraded = true;
@@ -403,39 +374,27 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		*hint = "boot with a console, or give a key file (rd.luks.key=, root_key=)";
 		return -ENOTTY;
 	}
-	if (a->cfg->root_wait_s != ROOT_WAIT_FOREVER &&
-	    a->waited_ms >= (long long)a->cfg->root_wait_s * 1000) {
+	if (wait_expired(&ws)) {
 		describe_failure(a, why, why_size, hint);
 		return -ETIMEDOUT;
 	}
 
-	struct pollfd pfd[4] = {
-		{.fd = a->io->uevent_fd, .events = POLLIN},
-		{.fd = luks_notify_fd(a->luks), .events = POLLIN},
-		{.fd = a->prompt.active ? 0 : -1, .events = POLLIN},
-		{.fd = a->io->reaper_fd, .events = POLLIN},
-	};
+	loop_unwatch(a->loop, 0);
+	if (a->prompt.active)
+		loop_watch(a->loop, 0, POLLIN, on_console_ready, a);
 	bool paused = waiting_on_person_or_kdf(a);
-	rc = poll(pfd, 4, poll_timeout(a));
+	rc = loop_wait(a->loop, wait_timeout_ms(&ws));
 	tick(a, paused);
-	if (rc < 0 && errno != EINTR) {
-		snprintf(why, why_size, "poll failed: %s", strerror(errno));
-		return -errno;
+	if (rc < 0) {
+		snprintf(why, why_size, "poll failed: %s", strerror(-rc));
+		return rc;
 	}
-	if (rc > 0 && (pfd[0].revents & POLLIN))
-		drain_uevents(a, a->io->uevent_fd);
-	if (rc > 0 && (pfd[1].revents & POLLIN))
-		on_unlocked(a);
-	if (rc > 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
-		on_console(a);
-	if (rc > 0 && (pfd[3].revents & POLLIN))
-		reaper_drain(a->io->reaper_fd);
 	if (!paused)
 		progress(a);
 	return 0;
 }
 
-int assemble_root(const struct boot_config *cfg, const struct boot_io *io,
+int assemble_root(const struct boot_config *cfg, struct loop *loop,
 		  struct luks_set *luks, struct assembled_root *out, char *why,
 		  size_t why_size, const char **hint)
 {
@@ -443,7 +402,7 @@ int assemble_root(const struct boot_config *cfg, const struct boot_io *io,
 	memset(&a, 0, sizeof(a));
 	memset(out, 0, sizeof(*out));
 	a.cfg = cfg;
-	a.io = io;
+	a.loop = loop;
 	a.luks = luks;
 	luks_begin_attempt(luks);
 	int rc;
@@ -451,10 +410,15 @@ int assemble_root(const struct boot_config *cfg, const struct boot_io *io,
 	a.last_tick = start;
 	a.next_progress = start + PROGRESS_EVERY_MS;
 
+	loop_subscribe_blocks(loop, on_block_uevent, rescan_devices, &a);
+	loop_watch(loop, luks_notify_fd(luks), POLLIN, on_luks_notify, &a);
 	devices_coldplug(on_block_uevent, &a);
 	luks_schedule(luks);
 	while ((rc = step(&a, out, why, why_size, hint)) == 0)
 		;
+	loop_unwatch(loop, 0);
+	loop_unwatch(loop, luks_notify_fd(luks));
+	loop_subscribe_blocks(loop, NULL, NULL, NULL);
 	prompt_stop(&a.prompt);
 	luks_end_attempt(luks);
 	if (rc < 0)

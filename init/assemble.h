@@ -1,6 +1,6 @@
-/* The waiting part of boot, as one event loop: block devices appear, LUKS
- * members are unlocked (the passphrase typed while events keep flowing),
- * Btrfs members are registered, until the root is complete or a deadline
+/* The device-wait phase of the loop: block devices appear, LUKS members
+ * are unlocked (the passphrase typed while events keep flowing), Btrfs
+ * members are registered, until the root is complete or a deadline
  * passes. */
 #ifndef LUKSINIT_ASSEMBLE_H
 #define LUKSINIT_ASSEMBLE_H
@@ -10,7 +10,7 @@
 
 #include "cmdline.h"
 #include "devspec.h"
-#include "firmware.h"
+#include "loop.h"
 #include "luks.h"
 
 struct assembled_root {
@@ -18,16 +18,9 @@ struct assembled_root {
 	bool degraded; /* mount with -o degraded: members are missing */
 };
 
-/* What the loop listens to besides its own state. */
-struct boot_io {
-	int uevent_fd;
-	int reaper_fd;	     /* SIGCHLD signalfd, or -1 */
-	struct firmware *fw; /* gets the firmware requests meanwhile */
-};
-
 /* Returns 0 with out filled, or -errno with a sentence for the user in
  * why and a hint. luks carries what is open from one attempt to the next. */
-int assemble_root(const struct boot_config *cfg, const struct boot_io *io,
+int assemble_root(const struct boot_config *cfg, struct loop *loop,
 		  struct luks_set *luks, struct assembled_root *out, char *why,
 		  size_t why_size, const char **hint);
 

@@ -13,17 +13,20 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "reaper.h"
 
 /* Used when the console gives no input at all (EOF): retry now and then
  * instead of spinning or giving up. */
 #define NO_CONSOLE_RETRY_S 60
 
-static void sleep_seconds(long s)
+/* A person's time has no bound; the loop still serves meanwhile. */
+#define FOREVER_MS (1LL << 60)
+
+/* Waits, serving firmware requests and children all the while. */
+static void wait_seconds(struct loop *loop, long s)
 {
-	struct timespec ts = {.tv_sec = s, .tv_nsec = 0};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	loop_run_until(loop, loop_now_ms() + s * 1000LL, NULL, NULL);
 }
 
 static void reboot_now(int how)
@@ -43,7 +46,12 @@ static int shell_available(const struct boot_config *cfg)
 	return access(RESCUE_SHELL, X_OK) == 0;
 }
 
-static void run_shell(void)
+static bool child_exited(void *arg)
+{
+	return ((struct loop *)arg)->child_exited;
+}
+
+static void run_shell(struct loop *loop)
 {
 	log_notice("starting rescue shell %s; exit it to try booting again",
 		   RESCUE_SHELL);
@@ -65,35 +73,56 @@ static void run_shell(void)
 		execve(RESCUE_SHELL, argv, envp);
 		_exit(127);
 	}
-	for (;;) {
-		int status;
-		pid_t w = waitpid(-1, &status, 0);
-		if (w == pid || (w < 0 && errno == ECHILD))
-			break;
-	}
+	/* The loop reaps it (and serves firmware the shell's commands may
+	 * ask for) until it exits. */
+	loop_adopt_child(loop, pid);
+	loop_run_until(loop, FOREVER_MS, child_exited, loop);
+	loop_adopt_child(loop, 0);
 	log_notice("rescue shell exited; trying to boot again");
 }
 
-/* Returns 'r', 'b', 'p', or 0 on EOF/error. */
-static int ask_choice(void)
+struct choice {
+	int answer; /* 'r', 'b', 'p'; 0 on EOF/error; -1 while asking */
+};
+
+static void on_choice_input(void *arg, short revents)
 {
-	for (;;) {
-		dprintf(1,
-			"\nPress r + Enter to retry, b to reboot, p to power off: ");
-		char line[64];
-		ssize_t n = read(0, line, sizeof(line) - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 0;
-		line[n] = '\0';
-		if (line[0] == 'r' || line[0] == 'b' || line[0] == 'p')
-			return line[0];
+	struct choice *c = arg;
+	char line[64];
+	(void)revents;
+	ssize_t n = read(0, line, sizeof(line) - 1);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		c->answer = 0;
+		return;
 	}
+	if (line[0] == 'r' || line[0] == 'b' || line[0] == 'p') {
+		c->answer = (unsigned char)line[0];
+		return;
+	}
+	dprintf(1, "Press r + Enter to retry, b to reboot, p to power off: ");
 }
 
-void emergency(const struct boot_config *cfg, const char *reason,
-	       const char *hint)
+static bool answered(void *arg)
+{
+	return ((struct choice *)arg)->answer >= 0;
+}
+
+/* Returns 'r', 'b', 'p', or 0 on EOF/error. */
+static int ask_choice(struct loop *loop)
+{
+	struct choice c = {.answer = -1};
+	dprintf(1, "\nPress r + Enter to retry, b to reboot, p to power off: ");
+	if (loop_watch(loop, 0, POLLIN, on_choice_input, &c) < 0)
+		return 0;
+	loop_run_until(loop, FOREVER_MS, answered, &c);
+	loop_unwatch(loop, 0);
+	return c.answer < 0 ? 0 : c.answer;
+}
+
+void emergency(const struct boot_config *cfg, struct loop *loop,
+	       const char *reason, const char *hint)
 {
 	log_err("boot failed: %s", reason);
 	if (hint && *hint)
@@ -103,14 +132,14 @@ void emergency(const struct boot_config *cfg, const char *reason,
 		long s = cfg->panic_s > 0 ? cfg->panic_s : 0;
 		log_err("rebooting in %ld s (panic=%ld on the command line)", s,
 			cfg->panic_s);
-		sleep_seconds(s);
+		wait_seconds(loop, s);
 		reboot_now(RB_AUTOBOOT);
 	}
 	if (shell_available(cfg)) {
-		run_shell();
+		run_shell(loop);
 		return;
 	}
-	switch (ask_choice()) {
+	switch (ask_choice(loop)) {
 	case 'r':
 		log_notice("retrying boot");
 		return;
@@ -123,7 +152,7 @@ void emergency(const struct boot_config *cfg, const char *reason,
 	default:
 		log_err("no input on the console; retrying in %d s",
 			NO_CONSOLE_RETRY_S);
-		sleep_seconds(NO_CONSOLE_RETRY_S);
+		wait_seconds(loop, NO_CONSOLE_RETRY_S);
 		return;
 	}
 }

@@ -3,14 +3,16 @@
 #define LUKSINIT_EMERGENCY_H
 
 #include "cmdline.h"
+#include "loop.h"
 
 #define RESCUE_SHELL "/bin/sh"
 
 /* Reports reason and hint on the console and in kmsg, then, by policy:
  * panic=N reboots (never returns); a rescue shell runs until it exits;
- * otherwise the console asks to retry, reboot or power off. Returns when
+ * otherwise the console asks to retry, reboot or power off. The loop
+ * keeps serving firmware requests and children throughout. Returns when
  * the boot should be tried again. */
-void emergency(const struct boot_config *cfg, const char *reason,
-	       const char *hint);
+void emergency(const struct boot_config *cfg, struct loop *loop,
+	       const char *reason, const char *hint);
 
 #endif

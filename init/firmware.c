@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fwpolicy.h"
 #include "fwreader.h"
 #include "log.h"
 #include "strutil.h"
@@ -21,6 +23,14 @@
 #define TIMEOUT_KNOB "/sys/class/firmware/timeout"
 #define FORCE_KNOB "/proc/sys/kernel/firmware_config/force_sysfs_fallback"
 #define COPY_CHUNK (64 * 1024)
+/* How long a held (asynchronous) request may wait for the real root: a
+ * person types within minutes. Past it the driver's own failure path runs
+ * (some unbind themselves, and are probed again once the root is there). */
+#define HOLD_TIMEOUT_S "300"
+/* At hand-over: no new request for this long means none is on its way. */
+#define QUIET_MS 100
+/* The first few requests for a name are logged, then only counted. */
+#define LOG_REPEATS 5
 
 static long long now_ms(void)
 {
@@ -49,37 +59,95 @@ static int write_attr(const char *sysdir, const char *attr, const char *val)
 	return write_file(path, val);
 }
 
-/* Opens name below dirfd and nowhere else: symlinks inside the firmware
- * tree are fine (linux-firmware has many), escapes are not. */
-static int open_beneath(int dirfd, const char *name)
+/* The slot counting requests for a name (a hash table without chains: a
+ * collision only resets a count). */
+static int logged_slot(struct firmware *fw, const char *name)
 {
+	unsigned h = 2166136261u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	int slot = (int)(h % FW_LOGGED_MAX);
+	if (fw->logged[slot].hash != h) {
+		fw->logged[slot].hash = h;
+		fw->logged[slot].count = 0;
+	}
+	return slot;
+}
+
+static void count_request(struct firmware *fw, const char *name)
+{
+	int slot = logged_slot(fw, name);
+	if (++fw->logged[slot].count == LOG_REPEATS + 1)
+		log_info(
+			"firmware %s: asked for again and again; further requests for it are logged in debug only",
+			name);
+}
+
+/* How loudly to speak about a request: a driver that asks again and again
+ * is told about a few times, then only in debug. Errors always show. */
+static enum log_level level_for(struct firmware *fw, const char *name,
+				enum log_level lvl)
+{
+	int slot = logged_slot(fw, name);
+	if (fw->logged[slot].count > LOG_REPEATS && lvl > LOG_LVL_ERR)
+		return LOG_LVL_DEBUG;
+	return lvl;
+}
+
+/* Opens dir/name inside the root (absolute symlinks are read as the root
+ * sees them, as the kernel's own loader does), and accepts the file only if
+ * it ends up inside one of the firmware directories: Debian's
+ * regulatory.db -> /etc/alternatives/... -> /lib/firmware/... is fine, a
+ * link to /etc/shadow is not. */
+static int open_in_root(const struct firmware *fw, const char *dir,
+			const char *file, char dirs[][FW_DIR_LEN], int ndirs)
+{
+	char rel[FW_DIR_LEN + FW_NAME_MAX + 8];
+	if (str_concat(rel, sizeof(rel), dir, "/") < 0 ||
+	    str_append(rel, sizeof(rel), file) < 0)
+		return -ENAMETOOLONG;
 	struct open_how how = {
 		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	int fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
-		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = (int)syscall(SYS_openat2, fw->root_fd, rel, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) /* before 5.6: no links at all */
+		fd = openat(fw->root_fd, rel + 1,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	char proc[64], real[PATH_MAX];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, real, sizeof(real) - 1);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || n <= 0) {
 		close(fd);
 		return -EINVAL;
 	}
-	return fd;
-}
-
-/* "/" is the initramfs itself: paths under it need no prefix. */
-static const char *root_prefix(const char *root)
-{
-	return strcmp(root, "/") == 0 ? "" : root;
+	real[n] = '\0';
+	const char *in_root = real;
+	size_t plen = strcmp(fw->root, "/") == 0 ? 0 : strlen(fw->root);
+	if (plen && !(str_starts_with(real, fw->root) && real[plen] == '/')) {
+		close(fd);
+		return -EXDEV;
+	}
+	in_root += plen;
+	for (int i = 0; i < ndirs; i++) {
+		size_t dl = strlen(dirs[i]);
+		if (strncmp(in_root, dirs[i], dl) == 0 && in_root[dl] == '/')
+			return fd;
+	}
+	log_warn(
+		"firmware %s: refused, it leads outside the firmware directories (to %s)",
+		file, in_root);
+	close(fd);
+	return -EXDEV;
 }
 
 struct fw_found {
 	int fd;
 	enum fw_format format;
-	char where[FW_DIR_LEN + 72];
+	char where[FW_DIR_LEN + FW_NAME_MAX + 16];
 };
 
 static const struct {
@@ -87,51 +155,37 @@ static const struct {
 	enum fw_format format;
 } fw_suffixes[] = {{"", FW_PLAIN}, {".zst", FW_ZSTD}, {".xz", FW_XZ}};
 
-/* Looks for name under root (the initramfs "/" or the new root) in the
- * kernel's order: each suffix over all directories, as the kernel does. */
-static int find_firmware(const struct firmware *fw, const char *root,
-			 const char *name, struct fw_found *found)
+/* The kernel's order: each suffix over all directories. */
+static int find_firmware(const struct firmware *fw, const char *name,
+			 struct fw_found *found)
 {
 	char dirs[FW_DIRS_MAX][FW_DIR_LEN];
 	int ndirs = fw_search_dirs(fw->custom_path, fw->release, dirs);
-	int dirfds[FW_DIRS_MAX];
-	for (int i = 0; i < ndirs; i++) {
-		char path[FW_DIR_LEN + 64];
-		dirfds[i] = -1;
-		if (str_concat(path, sizeof(path), root_prefix(root),
-			       dirs[i]) == 0)
-			dirfds[i] =
-				open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	}
-	int rc = -ENOENT;
-	for (size_t s = 0; s < 3 && rc == -ENOENT; s++) {
+	for (size_t s = 0; s < 3; s++) {
 		char file[FW_NAME_MAX + 8];
 		if (str_concat(file, sizeof(file), name,
 			       fw_suffixes[s].suffix) < 0)
-			break;
-		for (int i = 0; i < ndirs && rc == -ENOENT; i++) {
-			if (dirfds[i] < 0)
-				continue;
-			int fd = open_beneath(dirfds[i], file);
+			return -ENAMETOOLONG;
+		for (int i = 0; i < ndirs; i++) {
+			int fd = open_in_root(fw, dirs[i], file, dirs, ndirs);
 			if (fd < 0)
 				continue;
 			found->fd = fd;
 			found->format = fw_suffixes[s].format;
-			if (str_concat(found->where, sizeof(found->where),
-				       root_prefix(root), dirs[i]) < 0 ||
-			    str_append(found->where, sizeof(found->where),
-				       "/") < 0 ||
-			    str_append(found->where, sizeof(found->where),
-				       file) < 0)
-				str_copy(found->where, sizeof(found->where),
-					 file);
-			rc = 0;
+			/* Only shown: a cut is harmless. */
+			char *w = found->where;
+			size_t ws = sizeof(found->where);
+			if (str_copy(w, ws,
+				     strcmp(fw->root, "/") ? fw->root : "") <
+				    0 ||
+			    str_append(w, ws, dirs[i]) < 0 ||
+			    str_append(w, ws, "/") < 0 ||
+			    str_append(w, ws, file) < 0)
+				str_copy(w, ws, file);
+			return 0;
 		}
 	}
-	for (int i = 0; i < ndirs; i++)
-		if (dirfds[i] >= 0)
-			close(dirfds[i]);
-	return rc;
+	return -ENOENT;
 }
 
 /* The kernel's protocol: 1 > loading, bytes > data, 0 > loading. */
@@ -168,23 +222,24 @@ static int load_into(const char *sysdir, struct fw_reader *r, size_t *bytes)
 	return write_attr(sysdir, "loading", "0");
 }
 
-static void abort_request(const struct fw_request *rq, const char *why)
+static void abort_request(struct firmware *fw, const struct fw_request *rq,
+			  const char *why)
 {
 	write_attr(rq->sysdir, "loading", "-1");
-	log_warn("firmware %s: aborted (%s); the driver waited %lld ms",
-		 rq->name, why, now_ms() - rq->seen_ms);
+	log_msg(level_for(fw, rq->name, LOG_LVL_WARNING),
+		"firmware %s: aborted (%s); the driver waited %lld ms",
+		rq->name, why, now_ms() - rq->seen_ms);
 }
 
-/* Returns 1 served, 0 not found under root, -errno failed (aborted). */
-static int try_serve(struct firmware *fw, const struct fw_request *rq,
-		     const char *root)
+/* Returns 1 served, 0 not found, -errno failed (then aborted). */
+static int try_serve(struct firmware *fw, const struct fw_request *rq)
 {
 	struct fw_found found;
-	if (find_firmware(fw, root, rq->name, &found) < 0)
+	if (fw->root_fd < 0 || find_firmware(fw, rq->name, &found) < 0)
 		return 0;
 	struct fw_reader *r = fw_reader_open(found.fd, found.format);
 	if (!r) {
-		abort_request(rq, "out of memory");
+		abort_request(fw, rq, "out of memory");
 		return -ENOMEM;
 	}
 	size_t bytes = 0;
@@ -196,7 +251,7 @@ static int try_serve(struct firmware *fw, const struct fw_request *rq,
 			found.where, strerror(-rc));
 		return rc;
 	}
-	log_info(
+	log_msg(level_for(fw, rq->name, LOG_LVL_INFO),
 		"firmware %s: served from %s, %zu bytes; the driver waited %lld ms%s",
 		rq->name, found.where, bytes, now_ms() - rq->seen_ms,
 		rq->early ? " (or more: it asked before /init ran)" : "");
@@ -229,15 +284,43 @@ static const char *printable(const char *name)
 	return fw_name_ok(name) || name[0] == '/' ? name : "(unprintable name)";
 }
 
-static void take_request(struct firmware *fw, const char *name,
-			 const char *devpath, bool early)
+static void answer(struct firmware *fw, struct fw_request *rq)
 {
-	struct fw_request rq = {.seen_ms = now_ms(), .early = early};
+	int rc = try_serve(fw, rq);
+	if (rc != 0)
+		return;
+	switch (fw_decide(false, fw->root_is_real, rq->async,
+			  fw->nheld < FW_HELD_MAX)) {
+	case FW_HOLD:
+		fw->held[fw->nheld++] = *rq;
+		log_msg(level_for(fw, rq->name, LOG_LVL_INFO),
+			"firmware %s: not in the initramfs; held until the root is mounted",
+			rq->name);
+		return;
+	case FW_ABORT_REPROBE:
+		fw_reprobe_note_request(&fw->reprobe, rq->sysdir);
+		abort_request(
+			fw, rq,
+			"not in the initramfs; the requester waits for it, so it is not held: its device is probed again once the root is mounted");
+		return;
+	case FW_ABORT:
+	case FW_SERVE:
+		abort_request(fw, rq, "not on the real root either");
+		return;
+	}
+}
+
+static void take_request(struct firmware *fw, const char *name,
+			 const char *devpath, int async, bool early)
+{
+	struct fw_request rq = {
+		.seen_ms = now_ms(), .async = async, .early = early};
 	if (!devpath || devpath[0] != '/' || path_has_dotdot(devpath) ||
 	    str_concat(rq.sysdir, sizeof(rq.sysdir), "/sys", devpath) < 0)
 		return;
 	if (find_held(fw, rq.sysdir) >= 0 || !request_pending(rq.sysdir))
 		return; /* already known, or already answered */
+	fw->last_request_ms = rq.seen_ms;
 	if (!name || str_copy(rq.name, sizeof(rq.name), name) < 0 ||
 	    !fw_name_ok(rq.name)) {
 		write_attr(rq.sysdir, "loading", "-1");
@@ -247,42 +330,11 @@ static void take_request(struct firmware *fw, const char *name,
 				 : "(too long)");
 		return;
 	}
-	log_info("firmware %s: requested", rq.name);
-	const char *root = fw->newroot ? fw->newroot : "/";
-	int rc = try_serve(fw, &rq, root);
-	if (rc != 0)
-		return;
-	if (fw->newroot) {
-		abort_request(&rq, "not on the real root either");
-		return;
-	}
-	if (fw->nheld >= FW_HELD_MAX) {
-		abort_request(&rq, "too many requests held");
-		return;
-	}
-	fw->held[fw->nheld++] = rq;
-	log_info(
-		"firmware %s: not in the initramfs; held until the root is mounted",
-		rq.name);
-}
-
-/* The device that asked: the request lives at <device>/firmware/<name>. */
-static void remember_expired(struct firmware *fw, const char *sysdir)
-{
-	if (fw->nexpired >= FW_HELD_MAX)
-		return;
-	char *dev = fw->expired[fw->nexpired];
-	str_copy(dev, FW_SYSDIR_LEN, sysdir);
-	char *slash = strrchr(dev, '/');
-	if (slash)
-		*slash = '\0';
-	size_t len = strlen(dev);
-	if (len > 9 && strcmp(dev + len - 9, "/firmware") == 0)
-		dev[len - 9] = '\0';
-	for (int i = 0; i < fw->nexpired; i++)
-		if (strcmp(fw->expired[i], dev) == 0)
-			return;
-	fw->nexpired++;
+	count_request(fw, rq.name);
+	log_msg(level_for(fw, rq.name, LOG_LVL_INFO),
+		"firmware %s: requested%s", rq.name,
+		async == 1 ? "" : " (the requester waits)");
+	answer(fw, &rq);
 }
 
 void firmware_on_uevent(struct firmware *fw, const struct uevent *ev)
@@ -290,7 +342,7 @@ void firmware_on_uevent(struct firmware *fw, const struct uevent *ev)
 	if (!ev->subsystem || strcmp(ev->subsystem, "firmware") != 0)
 		return;
 	if (strcmp(ev->action, "add") == 0) {
-		take_request(fw, ev->firmware, ev->devpath, false);
+		take_request(fw, ev->firmware, ev->devpath, ev->async, false);
 		return;
 	}
 	if (strcmp(ev->action, "remove") != 0 || !ev->devpath)
@@ -303,14 +355,32 @@ void firmware_on_uevent(struct firmware *fw, const struct uevent *ev)
 		return;
 	/* The kernel gave up on it: its timeout was fixed when it asked. */
 	log_warn(
-		"firmware %s: the request expired after %lld ms, before the root was mounted; its device will be re-probed then",
+		"firmware %s: the request expired after %lld ms, before the root was mounted; if its device is left without a driver, it is probed again then",
 		fw->held[i].name, now_ms() - fw->held[i].seen_ms);
-	remember_expired(fw, sysdir);
+	fw_reprobe_note_request(&fw->reprobe, sysdir);
 	drop_held(fw, i);
 }
 
-/* Requests that are pending right now, as /sys/class/firmware lists them
- * (they were made before our socket existed, or while nobody listened). */
+/* ASYNC= of a pending request, from its uevent file (-1 if unreadable). */
+static int read_async(const char *sysdir)
+{
+	char path[PATH_MAX], buf[UEVENT_MSG_MAX + 1];
+	if (str_concat(path, sizeof(path), sysdir, "/uevent") < 0)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	struct uevent ev;
+	uevent_parse_file(&ev, buf, (size_t)n);
+	return ev.async;
+}
+
+/* Requests pending right now, as /sys/class/firmware lists them (made
+ * before our socket existed, or while events were lost). */
 static void scan_pending(struct firmware *fw, bool early)
 {
 	DIR *d = opendir("/sys/class/firmware");
@@ -320,79 +390,58 @@ static void scan_pending(struct firmware *fw, bool early)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || strcmp(de->d_name, "timeout") == 0)
 			continue;
-		char link[FW_SYSDIR_LEN], target[FW_SYSDIR_LEN];
+		/* realpath() may write PATH_MAX bytes. */
+		char link[PATH_MAX], target[PATH_MAX];
 		if (str_concat(link, sizeof(link), "/sys/class/firmware/",
 			       de->d_name) < 0 ||
 		    !realpath(link, target) ||
-		    !str_starts_with(target, "/sys/"))
+		    !str_starts_with(target, "/sys/") ||
+		    strlen(target) >= FW_SYSDIR_LEN)
 			continue;
 		char name[FW_NAME_MAX];
 		if (str_copy(name, sizeof(name), de->d_name) < 0)
 			continue;
 		fw_name_from_sysfs(name);
-		take_request(fw, name, target + 4, early);
+		take_request(fw, name, target + 4, read_async(target), early);
 	}
 	closedir(d);
 }
 
-/* A request made before /init ran expired with the timeout the kernel
- * fixed then. Binding the device's driver again makes it ask again, now
- * that the firmware can be had (a real bus driver, such as iwlwifi). */
-static void reprobe(const char *dev)
+void firmware_rescan(struct firmware *fw)
 {
-	const char *name = strrchr(dev, '/');
-	if (!name)
-		return;
-	name++;
-	char path[FW_SYSDIR_LEN + 32], drv[FW_SYSDIR_LEN];
-	if (str_concat(path, sizeof(path), dev, "/driver") == 0 &&
-	    realpath(path, drv)) {
-		char unbind[FW_SYSDIR_LEN + 16], bind[FW_SYSDIR_LEN + 16];
-		int rc = str_concat(unbind, sizeof(unbind), drv, "/unbind");
-		if (rc == 0)
-			rc = str_concat(bind, sizeof(bind), drv, "/bind");
-		if (rc == 0)
-			rc = write_file(unbind, name);
-		if (rc == 0)
-			rc = write_file(bind, name);
-		if (rc == 0)
-			log_notice(
-				"firmware: re-probed %s so that its driver asks again",
-				dev);
-		else
-			log_warn("firmware: re-probing %s failed: %s", dev,
-				 strerror(-rc));
-		return;
-	}
-	if (str_concat(path, sizeof(path), dev, "/subsystem/drivers_probe") ==
-		    0 &&
-	    access(path, W_OK) == 0 && write_file(path, name) == 0) {
-		log_notice("firmware: asked the bus to probe %s again", dev);
-		return;
-	}
-	log_warn(
-		"firmware: %s asked before /init ran and its request expired; it has no driver or bus to re-probe, so it stays without firmware",
-		dev);
+	scan_pending(fw, false);
+}
+
+static void set_root(struct firmware *fw, const char *root, bool real)
+{
+	if (fw->root_fd >= 0)
+		close(fw->root_fd);
+	fw->root = root;
+	fw->root_is_real = real;
+	fw->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 void firmware_root_mounted(struct firmware *fw, const char *newroot)
 {
-	fw->newroot = newroot;
+	set_root(fw, newroot, true);
 	while (fw->nheld > 0) {
 		struct fw_request rq = fw->held[--fw->nheld];
 		if (!request_pending(rq.sysdir))
 			continue;
-		if (try_serve(fw, &rq, newroot) == 0)
-			abort_request(&rq, "not on the real root either");
+		if (try_serve(fw, &rq) == 0)
+			abort_request(fw, &rq, "not on the real root either");
 	}
-	for (int i = 0; i < fw->nexpired; i++)
-		reprobe(fw->expired[i]);
-	fw->nexpired = 0;
+	fw_reprobe_start(&fw->reprobe);
 }
 
 void firmware_root_gone(struct firmware *fw)
 {
-	fw->newroot = NULL;
+	set_root(fw, "/", false);
+}
+
+bool firmware_reprobing(const struct firmware *fw)
+{
+	return fw_reprobe_running(&fw->reprobe);
 }
 
 static void save_and_set(const char *knob, char *saved, size_t size,
@@ -416,32 +465,67 @@ static void restore(const char *knob, char *saved)
 void firmware_start(struct firmware *fw, const struct boot_config *cfg)
 {
 	memset(fw, 0, sizeof(*fw));
+	fw->root_fd = -1;
+	set_root(fw, "/", false);
 	struct utsname u;
 	if (uname(&u) == 0)
 		str_copy(fw->release, sizeof(fw->release), u.release);
 	str_copy(fw->custom_path, sizeof(fw->custom_path), cfg->fw_path);
-	/* The kernel fixes a request's timeout when it is made; with 0 no
-	 * request made from now on expires while someone types slowly. We
-	 * answer every one of them before switching root. */
+	/* The kernel fixes a request's timeout when it is made. */
 	save_and_set(TIMEOUT_KNOB, fw->saved_timeout, sizeof(fw->saved_timeout),
-		     "0");
+		     HOLD_TIMEOUT_S);
 	/* Without CONFIG_FW_LOADER_USER_HELPER_FALLBACK, plain
 	 * request_firmware() never asks userspace unless forced. */
 	save_and_set(FORCE_KNOB, fw->saved_force, sizeof(fw->saved_force), "1");
 	if (fw->saved_force[0])
 		log_info(
 			"firmware: forcing the sysfs fallback while in the initramfs (the kernel lacks CONFIG_FW_LOADER_USER_HELPER_FALLBACK)");
+	/* Before /init ran, nobody answered: those requests failed (and
+	 * their probes with them) or are still pending. */
+	fw_reprobe_scan_kmsg(&fw->reprobe);
 	scan_pending(fw, true);
+}
+
+void firmware_in_new_root(struct firmware *fw)
+{
+	set_root(fw, "/", true);
+	/* From now on the kernel loads from the new root by itself (its
+	 * direct loader reads init's root); a request already in sysfs is
+	 * ours to answer. */
+	restore(TIMEOUT_KNOB, fw->saved_timeout);
+	restore(FORCE_KNOB, fw->saved_force);
+	fw->last_request_ms = now_ms();
+}
+
+bool firmware_quiet(const struct firmware *fw, long long now)
+{
+	return fw->nheld == 0 && now - fw->last_request_ms >= QUIET_MS;
 }
 
 void firmware_finish(struct firmware *fw)
 {
-	/* Restore first: a request made after the last scan then gets the
-	 * normal timeout and not an endless wait nobody will answer. */
-	restore(TIMEOUT_KNOB, fw->saved_timeout);
-	restore(FORCE_KNOB, fw->saved_force);
 	scan_pending(fw, false);
-	while (fw->nheld > 0)
-		abort_request(&fw->held[--fw->nheld],
-			      "no root to serve it from");
+	while (fw->nheld > 0) {
+		struct fw_request rq = fw->held[--fw->nheld];
+		if (request_pending(rq.sysdir) && try_serve(fw, &rq) == 0)
+			abort_request(fw, &rq, "no root to serve it from");
+	}
+	if (fw->root_fd >= 0)
+		close(fw->root_fd);
+	fw->root_fd = -1;
+}
+
+void firmware_on_child_exit(struct firmware *fw, pid_t pid, int status)
+{
+	fw_reprobe_child_exit(&fw->reprobe, pid, status);
+}
+
+int firmware_next_timeout(const struct firmware *fw)
+{
+	return fw_reprobe_next_timeout(&fw->reprobe, now_ms());
+}
+
+void firmware_tick(struct firmware *fw)
+{
+	fw_reprobe_tick(&fw->reprobe, now_ms());
 }

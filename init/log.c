@@ -14,6 +14,9 @@ struct log_sinks {
 	enum log_level console_max;
 	int kernel_console_level;
 	int debug;
+	/* Lines a console that takes no output (a serial line held by flow
+	 * control) could not take: PID 1 must not block on it. */
+	unsigned dropped;
 };
 
 /* The one piece of file-scope state: logging must work from every layer,
@@ -91,6 +94,31 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* The console fd is non-blocking: a line it cannot take now is dropped
+ * (kmsg has it), and the next line that gets through says how many. */
+static void console_write(const char *text, size_t n)
+{
+	if (sinks.dropped) {
+		char note[96];
+		int k = snprintf(note, sizeof(note),
+				 LOG_TAG "(%u lines not shown: the console "
+					 "took no output)\n",
+				 sinks.dropped);
+		if (k > 0 && write_all(sinks.console_fd, note, (size_t)k) < 0)
+			goto dropped;
+		sinks.dropped = 0;
+	}
+	if (write_all(sinks.console_fd, text, n) == 0)
+		return;
+dropped:
+	sinks.dropped++;
+}
+
+unsigned log_console_dropped(void)
+{
+	return sinks.dropped;
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	int saved = errno;
@@ -115,7 +143,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	if (sinks.console_fd >= 0 && wanted && !kernel_echoed) {
 		/* The console gets the text without the "<N>" prefix. */
 		const char *text = strchr(line, '>') + 1;
-		write_all(sinks.console_fd, text, len - (size_t)(text - line));
+		console_write(text, len - (size_t)(text - line));
 	}
 	errno = saved;
 }

@@ -14,8 +14,12 @@ enum log_level {
 	LOG_LVL_DEBUG = 7,
 };
 
-/* Sinks are plain fds so that tests can point them at pipes. -1 = absent. */
+/* Sinks are plain fds so that tests can point them at pipes. -1 = absent.
+ * The console fd should be non-blocking: a line it cannot take at once is
+ * dropped (and counted), never waited for. */
 void log_set_fds(int console_fd, int kmsg_fd);
+/* Lines dropped since the console last took one. */
+unsigned log_console_dropped(void);
 /* Highest level still shown on the console (kmsg gets everything but debug
  * unless debug is on). */
 void log_set_console_level(enum log_level max);

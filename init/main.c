@@ -16,11 +16,16 @@
 #include "emergency.h"
 #include "firmware.h"
 #include "log.h"
+#include "loop.h"
 #include "reaper.h"
 #include "rootmount.h"
 #include "switchroot.h"
 #include "sysmounts.h"
 #include "uevent.h"
+
+/* At hand-over, how long requests still arriving are answered before the
+ * real init runs regardless (a driver asking in a tight loop). */
+#define HANDOVER_MAX_MS 2000
 
 #define DEVKMSG_KNOB "/proc/sys/kernel/printk_devkmsg"
 #define PRINTK_KNOB "/proc/sys/kernel/printk"
@@ -28,10 +33,9 @@
 struct boot {
 	struct boot_config cfg;
 	struct firmware fw;
+	struct loop loop;     /* from the first millisecond to the exec */
 	struct luks_set luks; /* what is open survives a failed attempt */
 	int luks_rc;
-	int uevent_fd;
-	int reaper_fd;
 	int kmsg_fd;
 	char saved_devkmsg[16];
 	char cmdline[CMDLINE_MAX];
@@ -93,7 +97,12 @@ static void kmsg_setup(struct boot *b)
 	int kernel_level = 0;
 	if (sysctl_read(PRINTK_KNOB, printk, sizeof(printk)) == 0)
 		kernel_level = (int)strtol(printk, NULL, 10);
-	log_set_fds(1, b->kmsg_fd);
+	/* A console of our own, non-blocking: a serial line held by flow
+	 * control with nothing attached must not stop PID 1. fds 0-2 stay
+	 * as they are for the prompt, the shell and the real init. */
+	int con = open("/dev/console",
+		       O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	log_set_fds(con >= 0 ? con : 1, b->kmsg_fd);
 	log_set_kernel_console_level(kernel_level);
 }
 
@@ -121,6 +130,25 @@ static void restore_kernel_knobs(struct boot *b)
 		sysctl_write(DEVKMSG_KNOB, b->saved_devkmsg);
 }
 
+static bool firmware_settled(void *arg)
+{
+	return !firmware_reprobing(arg);
+}
+
+static bool firmware_quiet_now(void *arg)
+{
+	return firmware_quiet(arg, loop_now_ms());
+}
+
+/* Drivers left without firmware get it now, before the real init runs:
+ * their new probes ask, and the loop answers from the new root. */
+static void serve_firmware_from(struct boot *b, const char *root)
+{
+	firmware_root_mounted(&b->fw, root);
+	loop_run_until(&b->loop, loop_now_ms() + FW_REPROBE_BOUND_MS + 1000,
+		       firmware_settled, &b->fw);
+}
+
 static void hand_over(struct boot *b, struct failure *f)
 {
 	const struct boot_config *cfg = &b->cfg;
@@ -130,18 +158,30 @@ static void hand_over(struct boot *b, struct failure *f)
 	for (int i = 0; i < cfg->init_argc; i++)
 		argv[argc++] = (char *)cfg->init_args[i];
 	argv[argc] = NULL;
-	/* What the kernel itself gives init: nothing of ours leaks. */
-	char *envp[] = {"HOME=/", "TERM=linux", NULL};
 
 	log_info("switching to the new root, running %s", cfg->init);
-	firmware_finish(&b->fw);
-	restore_kernel_knobs(b);
-	close(b->uevent_fd);
-	b->uevent_fd = -1;
-	close(b->reaper_fd);
-	b->reaper_fd = -1;
-	reaper_reset_sigmask();
-	int rc = switch_root(NEWROOT, cfg->init, argv, envp);
+	int rc = switch_root_enter(NEWROOT, cfg->init);
+	if (rc == 0) {
+		/* What the kernel itself gives init: nothing of ours leaks. */
+		char *envp[] = {"HOME=/", "TERM=linux", NULL};
+		/* A request made right up to the exec is still answered: the
+		 * kernel's own loader takes over from here, and what is
+		 * already waiting in sysfs is served before the exec. */
+		firmware_in_new_root(&b->fw);
+		loop_run_until(&b->loop, loop_now_ms() + HANDOVER_MAX_MS,
+			       firmware_quiet_now, &b->fw);
+		firmware_finish(&b->fw);
+		restore_kernel_knobs(b);
+		loop_close(&b->loop);
+		reaper_reset_sigmask();
+		rc = switch_root_exec(cfg->init, argv, envp);
+		loop_open(&b->loop, &b->fw);
+	} else if (access("/proc/self", F_OK) == 0) {
+		/* Nothing moved yet: unmount, so a retry does not stack a
+		 * second root on this one. */
+		firmware_root_gone(&b->fw);
+		umount2(NEWROOT, MNT_DETACH);
+	}
 	snprintf(f->reason, sizeof(f->reason),
 		 "switching to the new root failed: %s", strerror(-rc));
 	f->hint = "the new root is mounted but could not take over";
@@ -151,10 +191,8 @@ static void hand_over(struct boot *b, struct failure *f)
 static void try_boot(struct boot *b, struct failure *f)
 {
 	const struct boot_config *cfg = &b->cfg;
-	if (b->uevent_fd < 0)
-		b->uevent_fd = uevent_open();
-	if (b->reaper_fd < 0)
-		b->reaper_fd = reaper_open();
+	if (b->loop.uevent_fd < 0)
+		b->loop.uevent_fd = uevent_open();
 	if (cfg->root.kind == DEVSPEC_NONE) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "no usable root= on the kernel command line");
@@ -162,10 +200,10 @@ static void try_boot(struct boot *b, struct failure *f)
 			"add root=UUID=<filesystem UUID> (or LABEL=, PARTUUID=, /dev/...)";
 		return;
 	}
-	if (b->uevent_fd < 0) {
+	if (b->loop.uevent_fd < 0) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "cannot open the uevent socket: %s",
-			 strerror(-b->uevent_fd));
+			 strerror(-b->loop.uevent_fd));
 		f->hint = "the kernel needs CONFIG_NET";
 		return;
 	}
@@ -188,8 +226,7 @@ static void try_boot(struct boot *b, struct failure *f)
 	}
 
 	struct assembled_root root;
-	struct boot_io io = {b->uevent_fd, b->reaper_fd, &b->fw};
-	if (assemble_root(cfg, &io, &b->luks, &root, f->reason,
+	if (assemble_root(cfg, &b->loop, &b->luks, &root, f->reason,
 			  sizeof(f->reason), &f->hint) < 0)
 		return;
 	if (mount_root(cfg, &root.dev, root.degraded, f->reason,
@@ -197,7 +234,6 @@ static void try_boot(struct boot *b, struct failure *f)
 		f->hint = "check rootfstype= and rootflags= (e.g. subvol=)";
 		return;
 	}
-	firmware_root_mounted(&b->fw, NEWROOT);
 	char why[512];
 	if (switchroot_check_init(NEWROOT, cfg->init, why, sizeof(why)) < 0) {
 		snprintf(f->reason, sizeof(f->reason),
@@ -205,24 +241,23 @@ static void try_boot(struct boot *b, struct failure *f)
 			 why);
 		f->hint =
 			"check init= and rootflags=subvol=; the initramfs is left intact";
-		firmware_root_gone(&b->fw);
 		umount2(NEWROOT, MNT_DETACH);
 		return;
 	}
+	serve_firmware_from(b, NEWROOT);
 	hand_over(b, f);
 }
 
 int main(void)
 {
 	/* Static: the firmware queue is large for PID 1's stack. */
-	static struct boot b = {
-		.uevent_fd = -1, .reaper_fd = -1, .kmsg_fd = -1};
-	/* Open before anything else, so no event is missed. */
-	b.uevent_fd = uevent_open();
+	static struct boot b = {.kmsg_fd = -1};
+	/* The uevent socket first, so no event is missed. */
+	loop_open(&b.loop, &b.fw);
 	early_setup(&b);
 	for (;;) {
 		struct failure f = {.reason = "", .hint = NULL};
 		try_boot(&b, &f);
-		emergency(&b.cfg, f.reason, f.hint);
+		emergency(&b.cfg, &b.loop, f.reason, f.hint);
 	}
 }

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/signalfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 int reaper_open(void)
@@ -15,16 +14,6 @@ int reaper_open(void)
 		return -errno;
 	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	return fd < 0 ? -errno : fd;
-}
-
-void reaper_drain(int fd)
-{
-	struct signalfd_siginfo si;
-	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		;
-	/* Signals coalesce: one read may stand for many children. */
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
 }
 
 void reaper_reset_sigmask(void)

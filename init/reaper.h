@@ -4,8 +4,6 @@
 
 /* Blocks SIGCHLD and returns a signalfd for it (-errno on failure). */
 int reaper_open(void);
-/* Reaps every exited child; call when the fd is readable. */
-void reaper_drain(int fd);
 /* Unblocks all signals again: the mask survives execve, and the next
  * program (the real init, a shell) must start with a clean one. */
 void reaper_reset_sigmask(void);

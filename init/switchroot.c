@@ -134,8 +134,7 @@ keep:
 	return -1;
 }
 
-int switch_root(const char *newroot, const char *init, char *const argv[],
-		char *const envp[])
+int switch_root_enter(const char *newroot, const char *init)
 {
 	char why[512];
 	int rc = switchroot_check_init(newroot, init, why, sizeof(why));
@@ -163,8 +162,13 @@ int switch_root(const char *newroot, const char *init, char *const argv[],
 		delete_below(oldroot, old_dev, 0);
 		log_debug("initramfs contents deleted");
 	}
+	return 0;
+}
+
+int switch_root_exec(const char *init, char *const argv[], char *const envp[])
+{
 	execve(init, argv, envp);
-	rc = -errno;
+	int rc = -errno;
 	log_err("cannot execute %s: %m", init);
 	return rc;
 }

@@ -13,11 +13,12 @@
 int switchroot_check_init(const char *newroot, const char *init, char *why,
 			  size_t why_size);
 
-/* Moves /dev /proc /sys /run under newroot, makes newroot the root, frees
- * the initramfs (only if it is ramfs/tmpfs and after the init check), and
- * execs init. Returns -errno only if it could not; after the root moved
- * the initramfs is gone, so callers check the init first. */
-int switch_root(const char *newroot, const char *init, char *const argv[],
-		char *const envp[]);
+/* Checks init once more, moves /dev /proc /sys /run under newroot, makes
+ * newroot the root and frees the initramfs (only if it is ramfs/tmpfs).
+ * Returns 0, or -errno if it could not; after the root moved the
+ * initramfs is gone, so callers check the init first. */
+int switch_root_enter(const char *newroot, const char *init);
+/* Runs the real init; returns -errno only if execve failed. */
+int switch_root_exec(const char *init, char *const argv[], char *const envp[]);
 
 #endif

@@ -41,6 +41,8 @@ static void take_field(struct uevent *ev, const char *field)
 		ev->devtype = v;
 	else if ((v = key_value(field, "FIRMWARE")))
 		ev->firmware = v;
+	else if ((v = key_value(field, "ASYNC")))
+		ev->async = parse_small_int(v) == 1 ? 1 : 0;
 	else if ((v = key_value(field, "MAJOR")))
 		ev->major = parse_small_int(v);
 	else if ((v = key_value(field, "MINOR")))
@@ -50,6 +52,7 @@ static void take_field(struct uevent *ev, const char *field)
 static void uevent_clear(struct uevent *ev)
 {
 	memset(ev, 0, sizeof(*ev));
+	ev->async = -1;
 	ev->major = -1;
 	ev->minor = -1;
 }

@@ -17,6 +17,7 @@ struct uevent {
 	const char *devname;
 	const char *devtype;
 	const char *firmware;
+	int async; /* firmware: ASYNC=1 request_firmware_nowait; -1 absent */
 	int major; /* -1 if absent or malformed */
 	int minor;
 };

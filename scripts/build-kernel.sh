@@ -22,6 +22,9 @@
 # warm call does no work. The build log is <dir>.log; on failure its tail is
 # printed.
 #
+# Test-only kernel code (scripts/kernel-patches/*.patch, e.g. the firmware
+# test driver) is applied to the unpacked tree and covered by the hash.
+#
 # CONFIG_INITRAMFS_SOURCE is left empty here: scripts/link-kernel.sh relinks
 # the cached tree with a given initramfs list, scripts/make-cpio.sh makes an
 # external cpio for -initrd.
@@ -47,7 +50,7 @@ if [[ -n $variant ]]; then
 fi
 
 # --- packages ----------------------------------------------------------------
-packages=(linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev
+packages=(linux-source-6.1 build-essential patch bc bison flex libelf-dev libssl-dev
           cpio xz-utils zstd python3)
 missing=()
 while read -r pkg status; do
@@ -70,8 +73,10 @@ tarball=/usr/src/linux-source-6.1.tar.xz
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 
 # --- cache key -----------------------------------------------------------------
+patches=("$here"/kernel-patches/*.patch)
 hash=$( {
-    sha256sum "$here/build-kernel.sh" "${fragments[@]}" | cut -d' ' -f1
+    sha256sum "$here/build-kernel.sh" "${fragments[@]}" "${patches[@]}" |
+        cut -d' ' -f1
     echo "variant=$variant"
     echo "linux-source-6.1=$srcver"
 } | sha256sum | cut -c1-16)
@@ -110,6 +115,11 @@ rm -rf "$tree"
 mkdir -p "$tree"
 log "unpacking $tarball ($srcver)"
 tar -xJf "$tarball" -C "$tree" --strip-components=1 >>"$logfile" 2>&1
+
+for p in "${patches[@]}"; do
+    log "applying ${p##*/}"
+    patch -d "$tree" -p1 --forward --batch <"$p" >>"$logfile" 2>&1
+done
 
 kmake() { make -C "$tree" KBUILD_BUILD_USER=luksinit KBUILD_BUILD_HOST=luksinit "$@"; }
 

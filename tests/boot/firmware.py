@@ -73,7 +73,7 @@ def expect_identical(b, name, local):
     return r
 
 
-def expect_clean_firmware_state(b, force="1"):
+def expect_clean_firmware_state(b, force="0"):
     expect(b.has_result("fw_pending=0"), "firmware requests left hanging")
     expect(b.has_result("fw_timeout=60"), "firmware timeout not restored: %s"
            % b.result("fw_timeout="))
@@ -84,9 +84,17 @@ def expect_clean_firmware_state(b, force="1"):
 
 @case
 def firmware_from_initramfs_and_held_for_root():
+    # A synchronous request (ASYNC=0: maybe a probe holding its bus) is
+    # refused at once; an asynchronous one is held until the root.
     b = fw_boot("firmware_from_initramfs_and_held_for_root",
-                ["luksinit-test/initramfs.bin", "luksinit-test/root-only.bin"])
+                ["luksinit-test/initramfs.bin", "luksinit-test/comp-xz.bin",
+                 "async:luksinit-test/root-only.bin"])
     r1 = expect_identical(b, "luksinit-test/initramfs.bin", "initramfs.bin")
+    r0 = fwtest(b, "luksinit-test/comp-xz.bin")
+    expect(r0["rc"] != 0 and r0["waited"] < 3000,
+           "a synchronous request was held: %s" % r0)
+    expect("firmware luksinit-test/comp-xz.bin: aborted (not in the initramfs; "
+           "the requester waits for it" in b.out, "no reason for refusing it")
     r2 = expect_identical(b, "luksinit-test/root-only.bin", "root-only.bin")
     # The kernel loads what the initramfs has by itself (direct loading
     # from the current root); /init serves it only where the kernel can't.
@@ -102,21 +110,21 @@ def firmware_from_initramfs_and_held_for_root():
 
 @case
 def firmware_zst_served_decompressed():
-    b = fw_boot("firmware_zst_served_decompressed", ["luksinit-test/comp-zst.bin"])
+    b = fw_boot("firmware_zst_served_decompressed", ["async:luksinit-test/comp-zst.bin"])
     expect_identical(b, "luksinit-test/comp-zst.bin", "comp-zst.bin")
     expect("luksinit-test/comp-zst.bin.zst" in b.out, "not served from the .zst")
 
 
 @case
 def firmware_xz_served_decompressed():
-    b = fw_boot("firmware_xz_served_decompressed", ["luksinit-test/comp-xz.bin"])
+    b = fw_boot("firmware_xz_served_decompressed", ["async:luksinit-test/comp-xz.bin"])
     expect_identical(b, "luksinit-test/comp-xz.bin", "comp-xz.bin")
     expect("luksinit-test/comp-xz.bin.xz" in b.out, "not served from the .xz")
 
 
 @case
 def firmware_missing_aborted_at_root_mount():
-    b = fw_boot("firmware_missing_aborted_at_root_mount", ["luksinit-test/nowhere.bin"])
+    b = fw_boot("firmware_missing_aborted_at_root_mount", ["async:luksinit-test/nowhere.bin"])
     r = fwtest(b, "luksinit-test/nowhere.bin")
     expect(r["rc"] != 0 and r["bytes"] == 0, "missing firmware did not fail: %s" % r)
     expect("firmware luksinit-test/nowhere.bin: aborted (not on the real root either)"
@@ -130,7 +138,7 @@ def firmware_missing_aborted_at_root_mount():
 @case
 def firmware_hostile_names_big_file_and_slow_passphrase():
     b = fw_boot("firmware_hostile_names_big_file_and_slow_passphrase",
-                ["../../etc/fwsecret", "/etc/fwsecret", "luksinit-test/big.bin"],
+                ["../../etc/fwsecret", "/etc/fwsecret", "async:luksinit-test/big.bin"],
                 type_after=70, timeout=240)
     for name in ("../../etc/fwsecret", "/etc/fwsecret"):
         r = fwtest(b, name)
@@ -152,11 +160,12 @@ def firmware_hostile_names_big_file_and_slow_passphrase():
 
 @case
 def firmware_kernel_without_fallback_uses_force_knob():
-    # CONFIG_FW_LOADER_USER_HELPER_FALLBACK only sets the default of this
-    # knob (fallback_table.c); set to 0 at boot, the kernel behaves exactly
-    # as one built without it: request_firmware() never asks userspace.
+    # The test kernel is built without CONFIG_FW_LOADER_USER_HELPER_FALLBACK
+    # (the README's recommendation), which only sets this knob's default
+    # (fallback_table.c): request_firmware() never asks userspace unless
+    # luksinit forces it while it runs, and gives the 0 back.
     b = fw_boot("firmware_kernel_without_fallback_uses_force_knob",
-                ["luksinit-test/root-only.bin"],
+                ["async:luksinit-test/root-only.bin"],
                 extra="sysctl.kernel.firmware_config.force_sysfs_fallback=0")
     expect_identical(b, "luksinit-test/root-only.bin", "root-only.bin")
     expect("forcing the sysfs fallback" in b.out, "knob not set in the initramfs")
@@ -168,7 +177,7 @@ def firmware_class_path_searched_first():
     # One request: a second one, made the moment the first is answered,
     # races the hand-over (issue 10's case, tested there).
     b = fw_boot("firmware_class_path_searched_first",
-                ["luksinit-test/path-first.bin"],
+                ["async:luksinit-test/path-first.bin"],
                 extra="firmware_class.path=/opt/fw")
     expect_identical(b, "luksinit-test/path-first.bin", "path-first-custom.bin")
     expect("firmware luksinit-test/path-first.bin: served from /newroot/opt/fw/" in b.out,

@@ -18,6 +18,10 @@
 #include "guest.h"
 
 #define TRIGGER "/sys/devices/virtual/misc/test_firmware/trigger_request"
+/* request_firmware_nowait(): a request that does not keep a probe waiting
+ * (ASYNC=1), which luksinit may hold until the root is mounted. */
+#define TRIGGER_ASYNC \
+	"/sys/devices/virtual/misc/test_firmware/trigger_async_request"
 
 static long long now_ms(void)
 {
@@ -68,16 +72,19 @@ static void child(void)
 	/* Open everything now: after switch_root these paths are gone. */
 	int log = open("/run/fwtest.log", O_WRONLY | O_CREAT | O_APPEND, 0644);
 	int trig = open(TRIGGER, O_WRONLY);
+	int trig_async = open(TRIGGER_ASYNC, O_WRONLY);
 	int dev = open("/dev/test_firmware", O_RDONLY);
 	FILE *list = fopen("/fwtest.list", "r");
-	if (log < 0 || trig < 0 || dev < 0 || !list) {
+	if (log < 0 || trig < 0 || trig_async < 0 || dev < 0 || !list) {
 		dprintf(1, "FWTEST error=setup (%s)\n", strerror(errno));
 		_exit(1);
 	}
 	char name[300];
 	while (fgets(name, sizeof(name), list)) {
 		name[strcspn(name, "\n")] = '\0';
-		if (name[0])
+		if (strncmp(name, "async:", 6) == 0)
+			request(trig_async, dev, log, name + 6);
+		else if (name[0])
 			request(trig, dev, log, name);
 	}
 	write(log, "FWTEST end\n", 11);

@@ -3,10 +3,11 @@
 #define LUKSINIT_TEST_GUEST_H
 
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
-/* /init lifts the firmware timeout right after mounting /sys and /run:
- * seeing it lifted means /init is up and in its event loop. */
+/* /init sets its firmware hold timeout right after mounting /sys and /run:
+ * seeing it set means /init is up and in its event loop. */
 static inline int wait_for_init(void)
 {
 	for (int i = 0; i < 1500; i++) {
@@ -15,7 +16,8 @@ static inline int wait_for_init(void)
 		if (fd >= 0) {
 			ssize_t n = read(fd, buf, sizeof(buf) - 1);
 			close(fd);
-			if (n > 0 && buf[0] == '0')
+			/* luksinit's hold timeout (init/firmware.c) */
+			if (n > 0 && strncmp(buf, "300", 3) == 0)
 				return 0;
 		}
 		usleep(10000);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/dm-ioctl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RAMFS_MAGIC_ 0x858458f6
@@ -276,6 +278,70 @@ static void print_fwtest(void)
 		printf("RESULT %s\n", line);
 }
 
+/* The test kernel's firmware test driver (luksinit_fwtest), one line per
+ * requester: what it had when this init started, and, for the chain
+ * requester, what it had when its run ended. */
+#define FWDRV "/sys/kernel/luksinit_fwtest/"
+static const char *const fwdrv_slots[] = {"sync", "nowait", "usb", "chain"};
+
+static void print_fwdrv(const char *when)
+{
+	for (size_t i = 0; i < 4; i++) {
+		char path[128], key[64];
+		snprintf(path, sizeof(path), FWDRV "%s", fwdrv_slots[i]);
+		snprintf(key, sizeof(key), "fwdrv.%s.%s", when, fwdrv_slots[i]);
+		print_file_line(key, path);
+	}
+}
+
+static bool cmdline_has(const char *word)
+{
+	char buf[4096];
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strstr(buf, word) != NULL;
+}
+
+static void wait_chain_done(void)
+{
+	char buf[256] = "";
+	bool chain = cmdline_has("luksinit_fwtest.chain=");
+	for (int i = 0; chain && i < 1200 && !strstr(buf, "done=1"); i++) {
+		usleep(100000);
+		read_line(FWDRV "chain", buf, sizeof(buf));
+	}
+	print_fwdrv("end");
+}
+
+/* In the booted system: how long a request for a file that exists nowhere
+ * keeps its driver waiting (report.fwmissing on the command line). With
+ * the sysfs fallback still forced nobody answers it; with the kernel's own
+ * loader it fails at once. */
+static void booted_missing_request(void)
+{
+	if (!cmdline_has("report.fwmissing"))
+		return;
+	int t = open("/sys/class/firmware/timeout", O_WRONLY | O_CLOEXEC);
+	if (t >= 0) {
+		write(t, "5", 1); /* keep the test short if nobody answers */
+		close(t);
+	}
+	int fd = open("/sys/devices/virtual/misc/test_firmware/trigger_request",
+		      O_WRONLY | O_CLOEXEC);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ssize_t w = fd >= 0 ? write(fd, "luksinit-test/nowhere.bin", 25) : -1;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (fd >= 0)
+		close(fd);
+	printf("RESULT booted_missing_fw rc=%d ms=%lld\n", w < 0 ? errno : 0,
+	       (long long)(b.tv_sec - a.tv_sec) * 1000 +
+		       (b.tv_nsec - a.tv_nsec) / 1000000);
+}
+
 static int count_pending_firmware(void)
 {
 	DIR *d = opendir("/sys/class/firmware");
@@ -355,6 +421,13 @@ static void inspect_initramfs(void)
 
 int main(int argc, char **argv, char **envp)
 {
+	/* With the screen as /dev/console, the harness still reads the
+	 * serial port. */
+	if (cmdline_has("report.serial")) {
+		int fd = open("/dev/ttyS0", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		if (fd >= 0)
+			dup2(fd, 1);
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("RESULT init started pid=%d argc=%d\n", getpid(), argc);
 	for (int i = 0; i < argc; i++)
@@ -367,6 +440,7 @@ int main(int argc, char **argv, char **envp)
 	for (int i = 0; envp[i]; i++)
 		printf("RESULT env %s\n", envp[i]);
 	print_fds();
+	print_fwdrv("start");
 	print_file_line("uptime", "/proc/uptime");
 	print_file_line("cmdline", "/proc/cmdline");
 	print_file_line("printk_devkmsg", "/proc/sys/kernel/printk_devkmsg");
@@ -376,6 +450,8 @@ int main(int argc, char **argv, char **envp)
 		"/proc/sys/kernel/firmware_config/force_sysfs_fallback");
 	printf("RESULT fw_pending=%d\n", count_pending_firmware());
 	print_fwtest();
+	wait_chain_done();
+	booted_missing_request();
 	print_mounts();
 	print_btrfs_devices();
 	print_dm_devices();

@@ -42,5 +42,7 @@ void fwreader_tests(void);
 void strutil_tests(void);
 void btrfssb_tests(void);
 void initcheck_tests(void);
+void fwpolicy_tests(void);
+void waitpolicy_tests(void);
 
 #endif

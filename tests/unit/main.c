@@ -29,6 +29,8 @@ int main(void)
 	fwreader_tests();
 	btrfssb_tests();
 	initcheck_tests();
+	fwpolicy_tests();
+	waitpolicy_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

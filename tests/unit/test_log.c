@@ -75,8 +75,46 @@ static void sinks_and_levels(void)
 	close(kmsg[1]);
 }
 
+/* A console that takes nothing (flow control, a full pipe) costs lines,
+ * never a blocked PID 1; the next line that gets through says so. */
+static void full_console_drops_not_blocks(void)
+{
+	int con[2], kmsg[2];
+	CHECK(pipe(con) == 0 && pipe(kmsg) == 0);
+	fcntl(con[0], F_SETFL, O_NONBLOCK);
+	fcntl(con[1], F_SETFL, O_NONBLOCK);
+	fcntl(kmsg[0], F_SETFL, O_NONBLOCK);
+	static char fill[65536 * 2];
+	memset(fill, 'x', sizeof(fill));
+	while (write(con[1], fill, sizeof(fill)) > 0)
+		;
+	log_set_fds(con[1], kmsg[1]);
+	log_set_console_level(LOG_LVL_INFO);
+	log_set_kernel_console_level(0);
+	log_warn("one");
+	log_warn("two");
+	CHECK(log_console_dropped() == 2);
+	char buf[65536];
+	while (read(kmsg[0], buf, sizeof(buf)) > 0) /* kmsg got both */
+		;
+	while (read(con[0], buf, sizeof(buf)) > 0)
+		;
+	log_warn("three");
+	CHECK(log_console_dropped() == 0);
+	ssize_t n = read(con[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK(strstr(buf, "(2 lines not shown") != NULL);
+	CHECK(strstr(buf, "luksinit: three\n") != NULL);
+	log_set_fds(2, -1);
+	close(con[0]);
+	close(con[1]);
+	close(kmsg[0]);
+	close(kmsg[1]);
+}
+
 void log_tests(void)
 {
+	RUN(full_console_drops_not_blocks);
 	RUN(kmsg_record_format);
 	RUN(newlines_cannot_forge_records);
 	RUN(long_messages_truncated_visibly);

@@ -43,7 +43,16 @@ static void parses_firmware_request(void)
 	struct uevent ev;
 	CHECK(uevent_parse(&ev, buf, n) == 0);
 	CHECK_STR(ev.firmware, "a/b.bin");
+	CHECK(ev.async == -1); /* absent */
 	CHECK(!uevent_is_block_add(&ev));
+	n = build(buf, "add@/devices/virtual/firmware/x|ACTION=add|"
+		       "DEVPATH=/devices/virtual/firmware/x|"
+		       "SUBSYSTEM=firmware|FIRMWARE=x|ASYNC=1");
+	CHECK(uevent_parse(&ev, buf, n) == 0 && ev.async == 1);
+	n = build(buf, "add@/devices/virtual/firmware/x|ACTION=add|"
+		       "DEVPATH=/devices/virtual/firmware/x|"
+		       "SUBSYSTEM=firmware|FIRMWARE=x|ASYNC=7");
+	CHECK(uevent_parse(&ev, buf, n) == 0 && ev.async == 0);
 }
 
 static void rejects_non_kernel_messages(void)
