@@ -211,5 +211,44 @@ bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial
 	tests/make-fixtures.sh $(B)/bench/fixtures $(B)/report bench
 	/usr/bin/python3 bench/bench.py $(B)
 
+# make install: /init and the initramfs.list naming it (point the kernel's
+# CONFIG_INITRAMFS_SOURCE at that), the host tools, the man pages.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib/luksinit
+MANDIR ?= $(PREFIX)/share/man
+# Programs for the machine that builds the kernel. Each is installed to
+# $(BINDIR) with its man page man/NAME.SECTION (required); a tool that must
+# be built names its build output here and make install builds it.
+HOST_TOOLS := tools/luksinit-check-kernel-config
+host_man = $(wildcard man/$(notdir $(1)).[1-8])
+MAN_PAGES = man/luksinit.7 $(foreach t,$(HOST_TOOLS),$(call host_man,$(t)))
+INSTALLED_MAN = $(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+
+print-host-tools:
+	@echo $(notdir $(HOST_TOOLS))
+
+install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list
+	@$(foreach t,$(HOST_TOOLS),[ -n "$(call host_man,$(t))" ] || \
+		{ echo "no man page man/$(notdir $(t)).N for host tool $(t)" >&2; exit 1; };) true
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/init $(DESTDIR)$(LIBDIR)/init
+	scripts/installed-list.sh $(LIBDIR)/init <initramfs.list \
+		>$(DESTDIR)$(LIBDIR)/initramfs.list.tmp
+	mv -f $(DESTDIR)$(LIBDIR)/initramfs.list.tmp $(DESTDIR)$(LIBDIR)/initramfs.list
+	chmod 0644 $(DESTDIR)$(LIBDIR)/initramfs.list
+	install -m 0755 $(HOST_TOOLS) $(DESTDIR)$(BINDIR)/
+	$(foreach m,$(MAN_PAGES),install -D -m 0644 $(m) \
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
+
+# Exactly what install put there; the directory of /init only if it is
+# then empty (something of the user's there stays).
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/init $(DESTDIR)$(LIBDIR)/initramfs.list \
+		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(HOST_TOOLS))) \
+		$(addprefix $(DESTDIR),$(INSTALLED_MAN))
+	if [ -d $(DESTDIR)$(LIBDIR) ]; then \
+		rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBDIR); fi
+
 clean:
 	rm -rf $(B)
