@@ -7,9 +7,13 @@ set -uo pipefail
 build=${1:?usage: kernel-config-test.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")/.." && pwd)
 tool=$here/tools/luksinit-check-kernel-config
-base=$(cat "$build/kernel.dir")/.config
+kdir=$(cat "$build/kernel.dir")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# A relink (scripts/link-kernel.sh, maybe another build's) sets
+# INITRAMFS_SOURCE in the shared tree for a while: copy under its lock.
+base=$work/base.config
+flock "$kdir/.luksinit-link.lock" cp "$kdir/.config" "$base"
 
 # Required options: removing any one must be an error naming it.
 required=(BLK_DEV_INITRD BINFMT_ELF DEVTMPFS PROC_FS SYSFS TMPFS NET FUTEX
