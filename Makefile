@@ -1,6 +1,10 @@
 # luksinit: a static musl /init for a LUKS-encrypted, multi-device Btrfs root.
 #
 #   make            static /init, test kernel with the initramfs embedded
+#   make DEPS=system   (or DEPS=/prefix) /init alone, against your own static
+#                   libraries (README: "Building against your own libraries")
+#   make install    /init, its initramfs.list, host tools, man pages
+#                   (PREFIX=/usr/local, DESTDIR=); make uninstall
 #   make demo       all of that, then boot the demo in QEMU (interactive)
 #   make check      unit tests (ASan+UBSan) and QEMU boot tests
 #   make unit       unit tests only
@@ -34,13 +38,42 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
 DEPS_PREFIX = $(shell cat $(B)/deps.prefix)
 MUSL_CC = $(DEPS_PREFIX)/bin/musl-cc
-PKGS := libcryptsetup blkid libzstd liblzma mimalloc
-PKG = PKG_CONFIG_LIBDIR=$(DEPS_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= \
-	pkg-config --static
 
-.PHONY: all demo check unit fixtures fuzz fuzz-build lint bench clean \
-	update-deps-lock FORCE
+# Where /init's static libraries come from:
+#   DEPS unset     built from the pinned Debian sources (scripts/build-deps.sh);
+#                  /init is compiled with that prefix's musl-cc
+#   DEPS=system    the host's pkg-config, as the environment sets it up
+#                  (Gentoo with USE=static-libs, Alpine's *-static packages)
+#   DEPS=/prefix   a prefix with lib/pkgconfig/*.pc (or lib64/, share/)
+# With DEPS set, CC= is the compiler of /init (musl-gcc, or gcc for a static
+# glibc build), CPPFLAGS= and LDFLAGS= are passed on, and only /init is
+# built (the test kernel and the tests need Debian's sources).
+DEPS ?=
+PKG_CONFIG ?= pkg-config
+MIMALLOC ?= auto
+STRIP ?= strip
+ifeq ($(DEPS),)
+DEPS_ENV = INIT_CC="$(MUSL_CC)" PKG_CONFIG_LIBDIR=$(DEPS_PREFIX)/lib/pkgconfig \
+	PKG_CONFIG_PATH=
+DEPS_PRE := $(B)/deps.prefix
+else ifeq ($(DEPS),system)
+DEPS_ENV = INIT_CC="$(CC)"
+else
+D := $(abspath $(DEPS))
+DEPS_ENV = INIT_CC="$(CC)" PKG_CONFIG_PATH= \
+	PKG_CONFIG_LIBDIR=$(D)/lib/pkgconfig:$(D)/lib64/pkgconfig:$(D)/share/pkgconfig
+endif
+# One line of $(B)/deps.flags (CC, CPPFLAGS, CFLAGS, LDFLAGS, LIBS).
+DF = $$(sed -n 's/^$(1)=//p' $(B)/deps.flags)
+
+.PHONY: all init demo check unit fixtures fuzz fuzz-build lint bench clean \
+	update-deps-lock install uninstall print-host-tools FORCE
+ifeq ($(DEPS),)
 all: $(B)/bzImage $(B)/initramfs.cpio.gz
+else
+all: $(B)/init
+endif
+init: $(B)/init
 
 # The cached builds are asked every time (a warm answer takes well under a
 # second); the recorded path only changes, and so only triggers rebuilds,
@@ -60,15 +93,25 @@ $(B)/kernel.dir: FORCE
 	@scripts/prune-kernels.sh "$$(cat $@.tmp)"
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
 
-$(B)/obj/%.o: init/%.c $(HDRS) $(B)/deps.prefix
-	@mkdir -p $(B)/obj
-	$(MUSL_CC) $(CSTD) $(WARN) -Os -ffunction-sections -fdata-sections \
-		$$($(PKG) --cflags $(PKGS)) -c -o $@ $<
+# Every missing library, header or tool is named here, before anything is
+# compiled; the file changes (and so triggers a rebuild) only when the
+# answer does, e.g. with another DEPS= or CC=.
+$(B)/deps.flags: $(DEPS_PRE) FORCE
+	@mkdir -p $(B)
+	@$(DEPS_ENV) PKG_CONFIG="$(PKG_CONFIG)" CPPFLAGS="$(CPPFLAGS)" \
+		LDFLAGS="$(LDFLAGS)" MIMALLOC="$(MIMALLOC)" \
+		scripts/check-deps.sh $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
 
-$(B)/init: $(OBJS)
-	$(MUSL_CC) -static -pthread -Wl,--gc-sections -o $@ $(OBJS) \
-		$$($(PKG) --libs $(PKGS))
-	strip --strip-all $@
+$(B)/obj/%.o: init/%.c $(HDRS) $(B)/deps.flags
+	@mkdir -p $(B)/obj
+	$(call DF,CC) $(CSTD) $(WARN) -Os -ffunction-sections -fdata-sections \
+		$(call DF,CPPFLAGS) $(call DF,CFLAGS) -c -o $@ $<
+
+$(B)/init: $(OBJS) $(B)/deps.flags
+	$(call DF,CC) -static -pthread -Wl,--gc-sections $(call DF,LDFLAGS) \
+		-o $@ $(OBJS) $(call DF,LIBS)
+	$(STRIP) --strip-all $@
 
 $(B)/report: tests/guest/report.c $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
@@ -167,6 +210,45 @@ bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial
 		qemu-system-x86 btrfs-progs cryptsetup-bin
 	tests/make-fixtures.sh $(B)/bench/fixtures $(B)/report bench
 	/usr/bin/python3 bench/bench.py $(B)
+
+# make install: /init and the initramfs.list naming it (point the kernel's
+# CONFIG_INITRAMFS_SOURCE at that), the host tools, the man pages.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib/luksinit
+MANDIR ?= $(PREFIX)/share/man
+# Programs for the machine that builds the kernel. Each is installed to
+# $(BINDIR) with its man page man/NAME.SECTION (required); a tool that must
+# be built names its build output here and make install builds it.
+HOST_TOOLS := tools/luksinit-check-kernel-config
+host_man = $(wildcard man/$(notdir $(1)).[1-8])
+MAN_PAGES = man/luksinit.7 $(foreach t,$(HOST_TOOLS),$(call host_man,$(t)))
+INSTALLED_MAN = $(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+
+print-host-tools:
+	@echo $(notdir $(HOST_TOOLS))
+
+install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list
+	@$(foreach t,$(HOST_TOOLS),[ -n "$(call host_man,$(t))" ] || \
+		{ echo "no man page man/$(notdir $(t)).N for host tool $(t)" >&2; exit 1; };) true
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/init $(DESTDIR)$(LIBDIR)/init
+	scripts/installed-list.sh $(LIBDIR)/init <initramfs.list \
+		>$(DESTDIR)$(LIBDIR)/initramfs.list.tmp
+	mv -f $(DESTDIR)$(LIBDIR)/initramfs.list.tmp $(DESTDIR)$(LIBDIR)/initramfs.list
+	chmod 0644 $(DESTDIR)$(LIBDIR)/initramfs.list
+	install -m 0755 $(HOST_TOOLS) $(DESTDIR)$(BINDIR)/
+	$(foreach m,$(MAN_PAGES),install -D -m 0644 $(m) \
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
+
+# Exactly what install put there; the directory of /init only if it is
+# then empty (something of the user's there stays).
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/init $(DESTDIR)$(LIBDIR)/initramfs.list \
+		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(HOST_TOOLS))) \
+		$(addprefix $(DESTDIR),$(INSTALLED_MAN))
+	if [ -d $(DESTDIR)$(LIBDIR) ]; then \
+		rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBDIR); fi
 
 clean:
 	rm -rf $(B)

@@ -72,9 +72,19 @@ step unit "$(count_unit_tests)" "$build/unit"
 if [ -x "$here/cache-prune-test.sh" ]; then
 	step cache plan "$here/cache-prune-test.sh"
 fi
+if [ -x "$here/kernel-config-test.sh" ]; then
+	step kconfig plan "$here/kernel-config-test.sh" "$build"
+fi
 step valgrind 1 valgrind_unit
 step lint 3 "$here/run-lint.sh" "$build"
 step fuzz "$(count_fuzz_targets)" "$here/run-fuzz.sh" "$build" "${CHECK_FUZZ_SECONDS:-30}"
+# Outside Debian: /init against a prefix of static libraries, and installed.
+if [ -x "$here/deps-build-test.sh" ]; then
+	step deps plan "$here/deps-build-test.sh" "$build"
+fi
+if [ -x "$here/install-test.sh" ]; then
+	step install plan "$here/install-test.sh" "$build"
+fi
 # shellcheck disable=SC2086 # BOOT_TESTS is a list of words
 step boot plan python3 "$here/boot_tests.py" "$build" ${BOOT_TESTS:-}
 

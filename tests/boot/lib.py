@@ -16,7 +16,9 @@ FIX = os.path.join(BUILD, "fixtures")
 # LUKSINIT_TEST_KERNEL: boot another kernel (say, one with an older /init
 # embedded, to see a test fail without the behaviour it proves).
 KERNEL = os.environ.get("LUKSINIT_TEST_KERNEL") or os.path.join(BUILD, "bzImage")
-LOGS = os.path.join(BUILD, "logs")
+# LUKSINIT_TEST_LOGS: where the console logs go (another suite booting
+# these cases with its own kernel keeps its logs apart).
+LOGS = os.environ.get("LUKSINIT_TEST_LOGS") or os.path.join(BUILD, "logs")
 CASES = []
 
 

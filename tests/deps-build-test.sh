@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The "bring your own libraries" path (make DEPS=/prefix CC=...), the way a
+# user outside Debian takes it: the Debian-built prefix is used as if it were
+# a foreign system's (its .pc files, Debian's plain musl-gcc, the kernel
+# headers passed in CPPFLAGS; no build-deps.sh, not its musl-cc wrapper).
+# The /init built so boots the suite's basic cases; a prefix with pieces
+# missing is refused with each piece named, before anything is compiled.
+# Prints "PLAN N", then "PASS deps/<case>" or "FAIL deps/<case>: why".
+set -uo pipefail
+build=$(cd "${1:?usage: deps-build-test.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")/.." && pwd)
+prefix=$(cat "$build/deps.prefix")
+kdir=$(cat "$build/kernel.dir")
+ncases=$(grep -c '^@case' "$here/tests/boot/basic.py")
+echo "PLAN $((3 + ncases))"
+
+work=$build/deps-test
+rm -rf "$work"
+mkdir -p "$work"
+pass() { echo "PASS deps/$1"; }
+fail() { echo "FAIL deps/$1: $2"; }
+# Without the caller's make flags: a sub-make here is a user's make.
+umake() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$here" "$@"; }
+
+# 1. A prefix without json-c's .pc file and without libcryptsetup.a.
+broken=$work/broken-prefix
+mkdir -p "$broken/lib/pkgconfig"
+for f in "$prefix"/lib/pkgconfig/*.pc; do
+	sed "s#$prefix#$broken#g" "$f" >"$broken/lib/pkgconfig/${f##*/}"
+done
+ln -s "$prefix/include" "$broken/include"
+for f in "$prefix"/lib/*.a "$prefix"/lib/*.o; do ln -s "$f" "$broken/lib/"; done
+rm "$broken/lib/pkgconfig/json-c.pc" "$broken/lib/libcryptsetup.a"
+out=$(umake BUILD="$work/b1" DEPS="$broken" CC=musl-gcc \
+	CPPFLAGS="-idirafter $prefix/kheaders" init 2>&1)
+rc=$?
+if [[ $rc -eq 0 ]]; then
+	fail missing_pieces_named "the build succeeded without json-c"
+elif ! grep -q -- '- json-c ' <<<"$out"; then
+	fail missing_pieces_named "json-c not named: $out"
+elif [[ -e $work/b1/obj ]]; then
+	fail missing_pieces_named "something was compiled before the check"
+else
+	# json-c's absence hides the rest (libcryptsetup's .pc needs it);
+	# with it back, the missing archive must be named.
+	sed "s#$prefix#$broken#g" "$prefix/lib/pkgconfig/json-c.pc" >"$broken/lib/pkgconfig/json-c.pc"
+	out=$(umake BUILD="$work/b1" DEPS="$broken" CC=musl-gcc \
+		CPPFLAGS="-idirafter $prefix/kheaders" init 2>&1)
+	rc=$?
+	if [[ $rc -ne 0 ]] && grep -q -- '- libcryptsetup.a ' <<<"$out" && [[ ! -e $work/b1/obj ]]; then
+		pass missing_pieces_named
+	else
+		fail missing_pieces_named "libcryptsetup.a not named before compiling: $out"
+	fi
+fi
+
+# 2. The foreign build itself.
+b=$work/b2
+out=$(umake BUILD="$b" DEPS="$prefix" CC=musl-gcc \
+	CPPFLAGS="-idirafter $prefix/kheaders" init 2>&1)
+rc=$?
+if [[ $rc -ne 0 ]]; then
+	fail build "make DEPS=$prefix CC=musl-gcc failed: $(tail -n 20 <<<"$out")"
+elif [[ -e $b/deps.prefix ]] || ! grep -qx 'CC=musl-gcc' "$b/deps.flags"; then
+	fail build "the Debian path was used (deps.prefix, or CC is $(sed -n 's/^CC=//p' "$b/deps.flags"))"
+elif readelf -l "$b/init" | grep -q INTERP; then
+	fail build "$b/init is not static"
+else
+	pass build
+fi
+
+# 3. Boot it: the kernel linked with the repository's list naming that init.
+if LUKSINIT_BUILD=$b "$here/scripts/link-kernel.sh" "$kdir" "$here/initramfs.list" \
+	"$b/bzImage" >"$work/link.log" 2>&1; then
+	pass link_kernel
+else
+	fail link_kernel "$(tail -n 20 "$work/link.log")"
+fi
+LUKSINIT_TEST_KERNEL=$b/bzImage LUKSINIT_TEST_LOGS=$build/logs/deps \
+	python3 "$here/tests/boot_tests.py" "$build" basic 2>&1 |
+	sed -n 's#^\(PASS\|FAIL\) boot/#\1 deps/boot/#p'
