@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -130,6 +131,15 @@ static void restore_kernel_knobs(struct boot *b)
 		sysctl_write(DEVKMSG_KNOB, b->saved_devkmsg);
 }
 
+/* What /init cost the machine at its peak (firmware is streamed, never
+ * held whole; KDF memory shows here too). */
+static void log_peak_memory(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		log_info("peak memory %ld KiB", ru.ru_maxrss);
+}
+
 static bool firmware_settled(void *arg)
 {
 	return !firmware_reprobing(arg);
@@ -171,6 +181,7 @@ static void hand_over(struct boot *b, struct failure *f)
 		loop_run_until(&b->loop, loop_now_ms() + HANDOVER_MAX_MS,
 			       firmware_quiet_now, &b->fw);
 		firmware_finish(&b->fw);
+		log_peak_memory();
 		restore_kernel_knobs(b);
 		loop_close(&b->loop);
 		reaper_reset_sigmask();

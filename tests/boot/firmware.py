@@ -1,6 +1,7 @@
 """Firmware on demand."""
 import os
 import re
+import subprocess
 
 from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
 
@@ -18,7 +19,7 @@ def fnv1a(path):
     return "%016x" % h
 
 
-def fw_initrd(name, requests):
+def fw_initrd(name, requests, extra=()):
     """A test initramfs overlay: the fwtrigger helper (rdinit=/fwtrigger),
     its request list, and one firmware file a user chose to embed."""
     d = os.path.join(BUILD, "fwtest")
@@ -31,10 +32,11 @@ def fw_initrd(name, requests):
         "dir /lib 0755 0 0", "dir /lib/firmware 0755 0 0",
         "dir /lib/firmware/luksinit-test 0755 0 0",
         "file /lib/firmware/luksinit-test/initramfs.bin %s/initramfs.bin 0644 0 0"
-        % FWDIR])
+        % FWDIR] + list(extra))
 
 
-def fw_boot(name, requests, type_after=3, kernel=None, timeout=90, extra=""):
+def fw_boot(name, requests, type_after=3, kernel=None, timeout=90, extra="",
+            initrd_extra=()):
     """Boots the encrypted two-disk root; the passphrase is typed only
     type_after seconds after the prompt, so the requests come while the
     real root is not there yet."""
@@ -44,7 +46,7 @@ def fw_boot(name, requests, type_after=3, kernel=None, timeout=90, extra=""):
                  extra))
     os.makedirs(LOGS, exist_ok=True)
     res = qemu_harness.run(
-        kernel=kernel or KERNEL, initrd=fw_initrd(name, requests),
+        kernel=kernel or KERNEL, initrd=fw_initrd(name, requests, initrd_extra),
         disks=[os.path.join(FIX, "crypt2-a.img"), os.path.join(FIX, "crypt2-b.img")],
         append=append, log=os.path.join(LOGS, name + ".log"), timeout=timeout,
         script=[(SHARED_PROMPT, PASS + "\n", type_after)], snapshot=True,
@@ -183,3 +185,91 @@ def firmware_class_path_searched_first():
     expect("firmware luksinit-test/path-first.bin: served from /newroot/opt/fw/" in b.out,
            "not served from firmware_class.path")
     expect_clean_firmware_state(b)
+
+
+# ---- /init's own serving from the initramfs (issue 10) ----------------------
+
+def compressed(src, dst_name, tool):
+    """src (a path) compressed with tool (zst or xz) into build/fwtest."""
+    d = os.path.join(BUILD, "fwtest")
+    os.makedirs(d, exist_ok=True)
+    out = os.path.join(d, dst_name)
+    cmd = ["zstd", "-q", "-c", src] if tool == "zst" else ["xz", "-c", "--check=crc32", src]
+    with open(out, "wb") as f:
+        subprocess.run(cmd, stdout=f, check=True)
+    return out
+
+
+HUGE_MIB = 40
+
+
+def huge_firmware():
+    """A firmware of HUGE_MIB MiB (a low-entropy pattern: its .xz is small)
+    and its FNV-1a, cached beside it."""
+    d = os.path.join(BUILD, "fwtest")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "huge.bin")
+    if not os.path.exists(path + ".fnv"):
+        block = bytes((i * 7 + i // 251) & 0xFF for i in range(65536))
+        with open(path, "wb") as f:
+            for i in range(HUGE_MIB * 16):
+                f.write(block[i % 7:] + block[:i % 7])
+        with open(path + ".fnv", "w") as f:
+            f.write(fnv1a(path))
+    return path, open(path + ".fnv").read()
+
+
+@case
+def firmware_initramfs_search_order_symlinks_and_huge_file():
+    """Everything here is in the initramfs and compressed, which the test
+    kernel (no FW_LOADER_COMPRESS) cannot load itself: /init serves it at
+    once, in the kernel's order (firmware_class.path first, updates/ over
+    the plain directory, .zst over .xz), follows symlinks that stay in the
+    firmware tree (relative or absolute), refuses one that leads out of
+    it, and streams a 40 MiB file without holding it."""
+    fw = "/lib/firmware/order"
+    up = "/lib/firmware/updates/order"
+    src = lambda n: os.path.join(FWDIR, n)  # noqa: E731
+    huge, huge_fnv = huge_firmware()
+    secret = os.path.join(BUILD, "fwtest", "secret.txt")
+    with open(secret, "w") as f:
+        f.write("not firmware: must never be served\n")
+    lines = ["dir /lib/firmware/updates 0755 0 0", "dir %s 0755 0 0" % up,
+             "dir %s 0755 0 0" % fw, "dir /opt 0755 0 0", "dir /opt/fw 0755 0 0",
+             "dir /opt/fw/order 0755 0 0", "dir /etc 0755 0 0"]
+    files = [
+        (up + "/one.bin.zst", compressed(src("path-first-custom.bin"), "u-one.zst", "zst")),
+        (fw + "/one.bin.zst", compressed(src("path-first-plain.bin"), "p-one.zst", "zst")),
+        (fw + "/two.bin.zst", compressed(src("initramfs.bin"), "two.zst", "zst")),
+        (fw + "/two.bin.xz", compressed(src("root-only.bin"), "two.xz", "xz")),
+        ("/opt/fw/order/three.bin.xz", compressed(src("comp-xz.bin"), "c-three.xz", "xz")),
+        (up + "/three.bin.xz", compressed(src("comp-zst.bin"), "u-three.xz", "xz")),
+        ("/etc/evil.bin.zst", compressed(secret, "evil.zst", "zst")),
+        (fw + "/huge.bin.xz", compressed(huge, "huge.xz", "xz")),
+    ]
+    lines += ["file %s %s 0644 0 0" % f for f in files]
+    lines += ["slink %s/rel.bin.zst two.bin.zst 0777 0 0" % fw,
+              "slink %s/abs.bin.zst %s/two.bin.zst 0777 0 0" % (fw, fw),
+              "slink %s/evil.bin.zst /etc/evil.bin.zst 0777 0 0" % fw]
+    b = fw_boot("firmware_initramfs_search_order_symlinks_and_huge_file",
+                ["order/one.bin", "order/two.bin", "order/three.bin", "order/rel.bin",
+                 "order/abs.bin", "order/evil.bin", "order/huge.bin"],
+                extra="firmware_class.path=/opt/fw", initrd_extra=lines, timeout=150)
+    expect_identical(b, "order/one.bin", "path-first-custom.bin")   # updates/ first
+    expect_identical(b, "order/two.bin", "initramfs.bin")           # .zst over .xz
+    expect_identical(b, "order/three.bin", "comp-xz.bin")           # path= first
+    expect_identical(b, "order/rel.bin", "initramfs.bin")
+    expect_identical(b, "order/abs.bin", "initramfs.bin")
+    r = fwtest(b, "order/evil.bin")
+    expect(r["rc"] != 0 and r["bytes"] == 0, "a link out of the firmware tree was served: %s" % r)
+    expect("order/evil.bin.zst: refused, it leads outside the firmware directories"
+           in b.out, "no reason given for the refusal")
+    r = fwtest(b, "order/huge.bin")
+    expect(r["rc"] == 0 and r["bytes"] == HUGE_MIB << 20 and r["fnv"] == huge_fnv,
+           "the %d MiB file did not arrive whole: %s" % (HUGE_MIB, r))
+    m = re.search(r"luksinit: peak memory (\d+) KiB", b.out)
+    expect(m, "/init did not report its peak memory")
+    expect(int(m.group(1)) < 16 * 1024, "/init's peak memory was %s KiB while serving "
+           "a %d MiB file: not streamed" % (m.group(1), HUGE_MIB))
+    print("  %d MiB served from .xz in %d ms; /init's peak memory %s KiB"
+          % (HUGE_MIB, r["waited"], m.group(1)))
