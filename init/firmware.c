@@ -94,52 +94,81 @@ static enum log_level level_for(struct firmware *fw, const char *name,
 	return lvl;
 }
 
-/* Opens dir/name inside the root (absolute symlinks are read as the root
- * sees them, as the kernel's own loader does), and accepts the file only if
- * it ends up inside one of the firmware directories: Debian's
- * regulatory.db -> /etc/alternatives/... -> /lib/firmware/... is fine, a
- * link to /etc/shadow is not. */
+/* The path of an open fd as /init sees it. */
+static int fd_path(int fd, char *out, size_t size)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, out, size - 1);
+	if (n <= 0)
+		return -EINVAL;
+	out[n] = '\0';
+	return 0;
+}
+
+static int open_in_root_how(const struct firmware *fw, const char *path,
+			    int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned)flags | O_CLOEXEC | O_NOCTTY,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd =
+		(int)syscall(SYS_openat2, fw->root_fd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) /* before 5.6: no links at all */
+		fd = openat(fw->root_fd, path + 1,
+			    flags | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The firmware directories as they really are in the root: on a merged
+ * /usr, /lib/firmware is /usr/lib/firmware. Empty where absent. */
+static void resolve_dirs(const struct firmware *fw, char dirs[][FW_DIR_LEN],
+			 int ndirs, char real[][PATH_MAX])
+{
+	for (int i = 0; i < ndirs; i++) {
+		real[i][0] = '\0';
+		int fd = open_in_root_how(fw, dirs[i], O_PATH | O_DIRECTORY);
+		if (fd < 0)
+			continue;
+		if (fd_path(fd, real[i], PATH_MAX) < 0)
+			real[i][0] = '\0';
+		close(fd);
+	}
+}
+
+/* Opens dir/file inside the root (absolute symlinks are read as the root
+ * sees them, as the kernel's own loader does), and accepts it only if it
+ * is a regular file that ends up inside one of the firmware directories:
+ * Debian's regulatory.db -> /etc/alternatives/... -> /lib/firmware/... is
+ * fine, a link to /etc/shadow is not. O_NONBLOCK: a FIFO planted in the
+ * tree must not block PID 1 in open(). */
 static int open_in_root(const struct firmware *fw, const char *dir,
-			const char *file, char dirs[][FW_DIR_LEN], int ndirs)
+			const char *file, char real[][PATH_MAX], int ndirs)
 {
 	char rel[FW_DIR_LEN + FW_NAME_MAX + 8];
 	if (str_concat(rel, sizeof(rel), dir, "/") < 0 ||
 	    str_append(rel, sizeof(rel), file) < 0)
 		return -ENAMETOOLONG;
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, fw->root_fd, rel, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) /* before 5.6: no links at all */
-		fd = openat(fw->root_fd, rel + 1,
-			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open_in_root_how(fw, rel, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	struct stat st;
-	char proc[64], real[PATH_MAX];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(proc, real, sizeof(real) - 1);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || n <= 0) {
+	static char path[PATH_MAX];
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fd_path(fd, path, sizeof(path)) < 0) {
 		close(fd);
 		return -EINVAL;
 	}
-	real[n] = '\0';
-	const char *in_root = real;
-	size_t plen = strcmp(fw->root, "/") == 0 ? 0 : strlen(fw->root);
-	if (plen && !(str_starts_with(real, fw->root) && real[plen] == '/')) {
-		close(fd);
-		return -EXDEV;
-	}
-	in_root += plen;
 	for (int i = 0; i < ndirs; i++) {
-		size_t dl = strlen(dirs[i]);
-		if (strncmp(in_root, dirs[i], dl) == 0 && in_root[dl] == '/')
+		size_t dl = strlen(real[i]);
+		if (dl && strncmp(path, real[i], dl) == 0 &&
+		    (path[dl] == '/' || dl == 1))
 			return fd;
 	}
 	log_warn(
 		"firmware %s: refused, it leads outside the firmware directories (to %s)",
-		file, in_root);
+		file, path);
 	close(fd);
 	return -EXDEV;
 }
@@ -160,14 +189,18 @@ static int find_firmware(const struct firmware *fw, const char *name,
 			 struct fw_found *found)
 {
 	char dirs[FW_DIRS_MAX][FW_DIR_LEN];
+	static char real[FW_DIRS_MAX][PATH_MAX];
 	int ndirs = fw_search_dirs(fw->custom_path, fw->release, dirs);
+	resolve_dirs(fw, dirs, ndirs, real);
 	for (size_t s = 0; s < 3; s++) {
 		char file[FW_NAME_MAX + 8];
 		if (str_concat(file, sizeof(file), name,
 			       fw_suffixes[s].suffix) < 0)
 			return -ENAMETOOLONG;
 		for (int i = 0; i < ndirs; i++) {
-			int fd = open_in_root(fw, dirs[i], file, dirs, ndirs);
+			if (!real[i][0])
+				continue;
+			int fd = open_in_root(fw, dirs[i], file, real, ndirs);
 			if (fd < 0)
 				continue;
 			found->fd = fd;
@@ -284,12 +317,49 @@ static const char *printable(const char *name)
 	return fw_name_ok(name) || name[0] == '/' ? name : "(unprintable name)";
 }
 
+static unsigned long long path_hash(const char *s, size_t n)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* A device the kernel announced as bound while we listened: its probe is
+ * over. Forgotten on unbind; the oldest is dropped when full. */
+static void track_binding(struct firmware *fw, const struct uevent *ev)
+{
+	unsigned long long h = path_hash(ev->devpath, strlen(ev->devpath));
+	for (int i = 0; i < FW_BOUND_MAX; i++)
+		if (fw->bound[i] == h)
+			fw->bound[i] = 0;
+	if (strcmp(ev->action, "bind") == 0)
+		fw->bound[fw->nbound++ % FW_BOUND_MAX] = h;
+}
+
+/* The requester of /sys<devpath>/firmware/<name> finished its probe. */
+static bool requester_bound(const struct firmware *fw, const char *sysdir)
+{
+	const char *name = strrchr(sysdir, '/');
+	if (!name || !str_starts_with(sysdir, "/sys/"))
+		return false;
+	size_t len = (size_t)(name - sysdir); /* "/sys<device>/firmware" */
+	if (len < 4 + 1 + 9 || strncmp(name - 9, "/firmware", 9) != 0)
+		return false;
+	unsigned long long h = path_hash(sysdir + 4, len - 9 - 4);
+	for (int i = 0; i < FW_BOUND_MAX; i++)
+		if (fw->bound[i] == h)
+			return true;
+	return false;
+}
+
 static void answer(struct firmware *fw, struct fw_request *rq)
 {
 	int rc = try_serve(fw, rq);
 	if (rc != 0)
 		return;
 	switch (fw_decide(false, fw->root_is_real, rq->async,
+			  requester_bound(fw, rq->sysdir),
 			  fw->nheld < FW_HELD_MAX)) {
 	case FW_HOLD:
 		fw->held[fw->nheld++] = *rq;
@@ -315,9 +385,14 @@ static void take_request(struct firmware *fw, const char *name,
 {
 	struct fw_request rq = {
 		.seen_ms = now_ms(), .async = async, .early = early};
-	if (!devpath || devpath[0] != '/' || path_has_dotdot(devpath) ||
-	    str_concat(rq.sysdir, sizeof(rq.sysdir), "/sys", devpath) < 0)
+	if (!devpath || devpath[0] != '/' || path_has_dotdot(devpath))
 		return;
+	if (str_concat(rq.sysdir, sizeof(rq.sysdir), "/sys", devpath) < 0) {
+		log_warn(
+			"firmware request with a path too long to answer: %.64s...",
+			devpath);
+		return;
+	}
 	if (find_held(fw, rq.sysdir) >= 0 || !request_pending(rq.sysdir))
 		return; /* already known, or already answered */
 	fw->last_request_ms = rq.seen_ms;
@@ -339,7 +414,14 @@ static void take_request(struct firmware *fw, const char *name,
 
 void firmware_on_uevent(struct firmware *fw, const struct uevent *ev)
 {
-	if (!ev->subsystem || strcmp(ev->subsystem, "firmware") != 0)
+	if (ev->action && ev->devpath &&
+	    (strcmp(ev->action, "bind") == 0 ||
+	     strcmp(ev->action, "unbind") == 0)) {
+		track_binding(fw, ev);
+		return;
+	}
+	if (!ev->action || !ev->subsystem ||
+	    strcmp(ev->subsystem, "firmware") != 0)
 		return;
 	if (strcmp(ev->action, "add") == 0) {
 		take_request(fw, ev->firmware, ev->devpath, ev->async, false);
@@ -395,8 +477,7 @@ static void scan_pending(struct firmware *fw, bool early)
 		if (str_concat(link, sizeof(link), "/sys/class/firmware/",
 			       de->d_name) < 0 ||
 		    !realpath(link, target) ||
-		    !str_starts_with(target, "/sys/") ||
-		    strlen(target) >= FW_SYSDIR_LEN)
+		    !str_starts_with(target, "/sys/"))
 			continue;
 		char name[FW_NAME_MAX];
 		if (str_copy(name, sizeof(name), de->d_name) < 0)
@@ -426,8 +507,11 @@ void firmware_root_mounted(struct firmware *fw, const char *newroot)
 	set_root(fw, newroot, true);
 	while (fw->nheld > 0) {
 		struct fw_request rq = fw->held[--fw->nheld];
-		if (!request_pending(rq.sysdir))
+		if (!request_pending(rq.sysdir)) {
+			/* Expired, its remove event not read yet. */
+			fw_reprobe_note_request(&fw->reprobe, rq.sysdir);
 			continue;
+		}
 		if (try_serve(fw, &rq) == 0)
 			abort_request(fw, &rq, "not on the real root either");
 	}

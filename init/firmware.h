@@ -7,6 +7,7 @@
 #ifndef LUKSINIT_FIRMWARE_H
 #define LUKSINIT_FIRMWARE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -16,8 +17,11 @@
 #include "uevent.h"
 
 #define FW_HELD_MAX 64
-#define FW_SYSDIR_LEN 512
+/* A request lives at /sys/devices/<path>/firmware/<name>: device paths
+ * behind bridges and hubs are long, so a whole path. */
+#define FW_SYSDIR_LEN PATH_MAX
 #define FW_LOGGED_MAX 32
+#define FW_BOUND_MAX 128
 
 struct fw_request {
 	char name[FW_NAME_MAX];
@@ -37,6 +41,9 @@ struct firmware {
 	int root_fd;
 	bool root_is_real;
 	long long last_request_ms;
+	/* Hashes of devpaths announced bound ("bind" uevents) meanwhile. */
+	unsigned long long bound[FW_BOUND_MAX];
+	unsigned nbound;
 	/* A driver asking again and again must not flood the console. */
 	struct {
 		unsigned hash;

@@ -51,8 +51,16 @@ int fw_search_dirs(const char *custom_path, const char *release,
 {
 	int n = 0;
 	if (custom_path && custom_path[0] == '/' &&
-	    !path_has_dotdot(custom_path))
-		n = add_dir(dirs, n, custom_path, "");
+	    !path_has_dotdot(custom_path)) {
+		/* "/opt/fw/" is "/opt/fw" to the kernel too. */
+		char path[FW_DIR_LEN];
+		size_t len = strnlen(custom_path, sizeof(path) - 1);
+		memcpy(path, custom_path, len);
+		path[len] = '\0';
+		while (len > 1 && path[len - 1] == '/')
+			path[--len] = '\0';
+		n = add_dir(dirs, n, path, "");
+	}
 	bool rel_ok = release && release[0] && !strchr(release, '/') &&
 		      strcmp(release, "..") != 0 && strcmp(release, ".") != 0;
 	if (rel_ok)

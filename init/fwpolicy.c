@@ -4,13 +4,14 @@
 
 #include "strutil.h"
 
-enum fw_answer fw_decide(bool found, bool root, int async, bool room)
+enum fw_answer fw_decide(bool found, bool root, int async, bool bound,
+			 bool room)
 {
 	if (found)
 		return FW_SERVE;
 	if (root)
 		return FW_ABORT;
-	if (async == 1 && room)
+	if ((async == 1 || bound) && room)
 		return FW_HOLD;
 	return FW_ABORT_REPROBE;
 }

@@ -17,9 +17,13 @@
  *   working: re-binding it would disturb a working device (a GPU driving
  *   the console), so it is never touched.
  * So: a request that cannot be served now is held only if it is
- * asynchronous (nothing waits on it but its own work item); a synchronous
- * one is refused at once, and its device, if it is left without a driver,
- * is probed again once the real root is mounted. */
+ * asynchronous (nothing waits on it but its own work item) or comes from a
+ * device whose probe is known to be over; any other synchronous one is
+ * refused at once, and its device, if it is left without a driver, is
+ * probed again once the real root is mounted. A bound driver whose
+ * synchronous request was refused that way (bound before /init could see
+ * it, asking outside its probe) goes without: it works without the file,
+ * as it would have without an initramfs. */
 #ifndef LUKSINIT_FWPOLICY_H
 #define LUKSINIT_FWPOLICY_H
 
@@ -35,8 +39,13 @@ enum fw_answer {
 
 /* found: the file can be read now; root: the real root is mounted (so
  * nothing better will come); async: the request's ASYNC= (1, 0, or -1 when
- * unknown); room: the hold queue has space. */
-enum fw_answer fw_decide(bool found, bool root, int async, bool room);
+ * unknown); bound: the requesting device's probe is over (the kernel
+ * announced its binding with a "bind" uevent while /init listened and it
+ * has a driver), so even a synchronous request is not made from its probe
+ * (a work item, as i915's DMC or a Bluetooth setup): holding it keeps
+ * only that driver waiting; room: the hold queue has space. */
+enum fw_answer fw_decide(bool found, bool root, int async, bool bound,
+			 bool room);
 
 #define FW_BUS_MAX 32
 #define FW_DEVNAME_MAX 128

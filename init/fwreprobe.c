@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,10 +201,12 @@ void fw_reprobe_tick(struct fw_reprobe *r, long long now)
 		struct fw_candidate *c = &r->c[i];
 		if (c->pid <= 0 || now < c->deadline)
 			continue;
-		/* Left to itself (and reaped by whoever is PID 1 then). */
+		/* A wait for firmware is killable; anything else is left to
+		 * itself (and reaped by whoever is PID 1 then). */
 		log_warn(
 			"firmware: the new probe of %s:%s takes longer than %d s; going on without it",
 			c->bus, c->name, FW_REPROBE_BOUND_MS / 1000);
+		kill(c->pid, SIGKILL);
 		c->pid = 0;
 	}
 }

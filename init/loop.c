@@ -123,7 +123,8 @@ static void drain_uevents(struct loop *l)
 static void reap(struct loop *l)
 {
 	struct signalfd_siginfo si;
-	while (read(l->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+	while (l->signal_fd >= 0 &&
+	       read(l->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		;
 	int status;
 	pid_t pid;
@@ -152,7 +153,8 @@ int loop_wait(struct loop *l, int timeout_ms)
 		return -errno;
 	if (rc > 0 && (pfd[0].revents & POLLIN))
 		drain_uevents(l);
-	if (rc > 0 && (pfd[1].revents & POLLIN))
+	/* Without a signalfd, look for exited children every round. */
+	if ((rc > 0 && (pfd[1].revents & POLLIN)) || l->signal_fd < 0)
 		reap(l);
 	firmware_tick(l->fw);
 	for (int i = 0; rc > 0 && i < LOOP_WATCH_MAX; i++) {
@@ -173,7 +175,10 @@ void loop_run_until(struct loop *l, long long deadline_ms,
 		long long left = deadline_ms - loop_now_ms();
 		if (left <= 0)
 			return;
-		if (loop_wait(l, left > 100 ? 100 : (int)left) < 0)
-			return;
+		if (loop_wait(l, left > 100 ? 100 : (int)left) < 0) {
+			/* poll itself failed (no memory): do not spin. */
+			struct timespec ts = {0, 100 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
 	}
 }

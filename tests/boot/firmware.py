@@ -19,24 +19,26 @@ def fnv1a(path):
     return "%016x" % h
 
 
-def fw_initrd(name, requests, extra=()):
+def fw_initrd(name, requests, extra=(), lib="/lib"):
     """A test initramfs overlay: the fwtrigger helper (rdinit=/fwtrigger),
-    its request list, and one firmware file a user chose to embed."""
+    its request list, and one firmware file a user chose to embed (under
+    lib: /usr/lib for a merged /usr, where /lib is a link to usr/lib)."""
     d = os.path.join(BUILD, "fwtest")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name + ".list"), "w") as f:
         f.write("".join(r + "\n" for r in requests))
+    merged = ["dir /usr 0755 0 0", "slink /lib usr/lib 0777 0 0"] if lib != "/lib" else []
     return overlay_initrd(name, [
         "file /fwtrigger %s/fwtrigger 0755 0 0" % BUILD,
-        "file /fwtest.list %s/%s.list 0644 0 0" % (d, name),
-        "dir /lib 0755 0 0", "dir /lib/firmware 0755 0 0",
-        "dir /lib/firmware/luksinit-test 0755 0 0",
-        "file /lib/firmware/luksinit-test/initramfs.bin %s/initramfs.bin 0644 0 0"
-        % FWDIR] + list(extra))
+        "file /fwtest.list %s/%s.list 0644 0 0" % (d, name)] + merged + [
+        "dir %s 0755 0 0" % lib, "dir %s/firmware 0755 0 0" % lib,
+        "dir %s/firmware/luksinit-test 0755 0 0" % lib,
+        "file %s/firmware/luksinit-test/initramfs.bin %s/initramfs.bin 0644 0 0"
+        % (lib, FWDIR)] + list(extra))
 
 
 def fw_boot(name, requests, type_after=3, kernel=None, timeout=90, extra="",
-            initrd_extra=()):
+            initrd_extra=(), lib="/lib"):
     """Boots the encrypted two-disk root; the passphrase is typed only
     type_after seconds after the prompt, so the requests come while the
     real root is not there yet."""
@@ -46,7 +48,7 @@ def fw_boot(name, requests, type_after=3, kernel=None, timeout=90, extra="",
                  extra))
     os.makedirs(LOGS, exist_ok=True)
     res = qemu_harness.run(
-        kernel=kernel or KERNEL, initrd=fw_initrd(name, requests, initrd_extra),
+        kernel=kernel or KERNEL, initrd=fw_initrd(name, requests, initrd_extra, lib),
         disks=[os.path.join(FIX, "crypt2-a.img"), os.path.join(FIX, "crypt2-b.img")],
         append=append, log=os.path.join(LOGS, name + ".log"), timeout=timeout,
         script=[(SHARED_PROMPT, PASS + "\n", type_after)], snapshot=True,
@@ -226,15 +228,16 @@ def firmware_initramfs_search_order_symlinks_and_huge_file():
     once, in the kernel's order (firmware_class.path first, updates/ over
     the plain directory, .zst over .xz), follows symlinks that stay in the
     firmware tree (relative or absolute), refuses one that leads out of
-    it, and streams a 40 MiB file without holding it."""
-    fw = "/lib/firmware/order"
-    up = "/lib/firmware/updates/order"
+    it, and streams a 40 MiB file without holding it. The layout is a
+    merged /usr (/lib -> usr/lib), as on Debian, Fedora and Arch."""
+    fw = "/usr/lib/firmware/order"
+    up = "/usr/lib/firmware/updates/order"
     src = lambda n: os.path.join(FWDIR, n)  # noqa: E731
     huge, huge_fnv = huge_firmware()
     secret = os.path.join(BUILD, "fwtest", "secret.txt")
     with open(secret, "w") as f:
         f.write("not firmware: must never be served\n")
-    lines = ["dir /lib/firmware/updates 0755 0 0", "dir %s 0755 0 0" % up,
+    lines = ["dir /usr/lib/firmware/updates 0755 0 0", "dir %s 0755 0 0" % up,
              "dir %s 0755 0 0" % fw, "dir /opt 0755 0 0", "dir /opt/fw 0755 0 0",
              "dir /opt/fw/order 0755 0 0", "dir /etc 0755 0 0"]
     files = [
@@ -249,12 +252,13 @@ def firmware_initramfs_search_order_symlinks_and_huge_file():
     ]
     lines += ["file %s %s 0644 0 0" % f for f in files]
     lines += ["slink %s/rel.bin.zst two.bin.zst 0777 0 0" % fw,
-              "slink %s/abs.bin.zst %s/two.bin.zst 0777 0 0" % (fw, fw),
+              "slink %s/abs.bin.zst /lib/firmware/order/two.bin.zst 0777 0 0" % fw,
               "slink %s/evil.bin.zst /etc/evil.bin.zst 0777 0 0" % fw]
     b = fw_boot("firmware_initramfs_search_order_symlinks_and_huge_file",
                 ["order/one.bin", "order/two.bin", "order/three.bin", "order/rel.bin",
                  "order/abs.bin", "order/evil.bin", "order/huge.bin"],
-                extra="firmware_class.path=/opt/fw", initrd_extra=lines, timeout=150)
+                extra="firmware_class.path=/opt/fw/", initrd_extra=lines, timeout=150,
+                lib="/usr/lib")
     expect_identical(b, "order/one.bin", "path-first-custom.bin")   # updates/ first
     expect_identical(b, "order/two.bin", "initramfs.bin")           # .zst over .xz
     expect_identical(b, "order/three.bin", "comp-xz.bin")           # path= first

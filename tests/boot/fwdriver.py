@@ -169,6 +169,12 @@ def fwdriver_usb_probe_does_not_block_usb_keyboard():
     booted_to_report(b)
     u = expect_got(b, "start", "usb", USB_FW)
     expect(int(u["probes"]) >= 2, "the USB device was not probed again: %s" % u)
+    # Held, the request would have kept the hub busy for its 60 s.
+    kbd = re.search(r"\[\s*([\d.]+)\] input: QEMU QEMU USB Keyboard", b.out)
+    expect(kbd and float(kbd.group(1)) < 20, "the keyboard appeared only at %s s"
+           % (kbd.group(1) if kbd else "never"))
+    expect("luksinit-test/path-first.bin: aborted (not in the initramfs; the requester "
+           "waits for it" in b.out, "the request was not refused at once")
     expect(re.search(r"probing usb:1-1:1\.0 again", b.out), "no re-probe of the USB device")
 
 

@@ -64,8 +64,20 @@ static void search_order_rejects_bad_parts(void)
 	CHECK(n == 2);
 }
 
+static void custom_path_trailing_slashes(void)
+{
+	char dirs[FW_DIRS_MAX][FW_DIR_LEN];
+	int n = fw_search_dirs("/opt/fw//", "", dirs);
+	CHECK(n == 3);
+	CHECK_STR(dirs[0], "/opt/fw");
+	n = fw_search_dirs("/", "", dirs);
+	CHECK(n == 3);
+	CHECK_STR(dirs[0], "/");
+}
+
 void fwpath_tests(void)
 {
+	RUN(custom_path_trailing_slashes);
 	RUN(names_accepted);
 	RUN(hostile_names_refused);
 	RUN(sysfs_bang_is_slash);

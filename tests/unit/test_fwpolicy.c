@@ -6,19 +6,23 @@
 static void holds_only_what_waits_in_a_work_item(void)
 {
 	/* Found: always served, whatever the phase. */
-	CHECK(fw_decide(true, false, 0, true) == FW_SERVE);
-	CHECK(fw_decide(true, true, 1, false) == FW_SERVE);
-	/* Not found before the root: only ASYNC=1 is held... */
-	CHECK(fw_decide(false, false, 1, true) == FW_HOLD);
-	/* ...a synchronous one (maybe a probe holding a USB hub) or one of
-	 * unknown kind is refused at once, its device probed again later. */
-	CHECK(fw_decide(false, false, 0, true) == FW_ABORT_REPROBE);
-	CHECK(fw_decide(false, false, -1, true) == FW_ABORT_REPROBE);
+	CHECK(fw_decide(true, false, 0, false, true) == FW_SERVE);
+	CHECK(fw_decide(true, true, 1, false, false) == FW_SERVE);
+	/* Not found before the root: ASYNC=1 is held... */
+	CHECK(fw_decide(false, false, 1, false, true) == FW_HOLD);
+	/* ...and so is a synchronous one from a device whose probe is over. */
+	CHECK(fw_decide(false, false, 0, true, true) == FW_HOLD);
+	/* Any other synchronous one (maybe a probe holding a USB hub) or
+	 * one of unknown kind is refused at once, its device probed again
+	 * later. */
+	CHECK(fw_decide(false, false, 0, false, true) == FW_ABORT_REPROBE);
+	CHECK(fw_decide(false, false, -1, false, true) == FW_ABORT_REPROBE);
 	/* A full queue holds nothing more. */
-	CHECK(fw_decide(false, false, 1, false) == FW_ABORT_REPROBE);
+	CHECK(fw_decide(false, false, 1, false, false) == FW_ABORT_REPROBE);
+	CHECK(fw_decide(false, false, 0, true, false) == FW_ABORT_REPROBE);
 	/* The real root is there and has nothing: nothing better will come. */
-	CHECK(fw_decide(false, true, 1, true) == FW_ABORT);
-	CHECK(fw_decide(false, true, 0, true) == FW_ABORT);
+	CHECK(fw_decide(false, true, 1, false, true) == FW_ABORT);
+	CHECK(fw_decide(false, true, 0, true, true) == FW_ABORT);
 }
 
 static bool parse(const char *rec, char *bus, char *name)
