@@ -106,11 +106,55 @@ static enum log_level level_for(struct firmware *fw, const char *name,
 	return lvl;
 }
 
-/* Opens dir/name inside the root (absolute symlinks are read as the root
- * sees them, as the kernel's own loader does), and accepts the file only if
- * it ends up inside one of the firmware directories: Debian's
- * regulatory.db -> /etc/alternatives/... -> /lib/firmware/... is fine, a
- * link to /etc/shadow is not. */
+/* Opens path (absolute) inside the root: absolute symlinks are read as the
+ * root sees them, as the kernel's own loader does. Before 5.6 (no
+ * openat2) the last component may not be a link. */
+static int open_resolved(const struct firmware *fw, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned)flags | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd =
+		(int)syscall(SYS_openat2, fw->root_fd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(fw->root_fd, path + 1,
+			    flags | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Where an open fd really is, as /proc shows it. */
+static int fd_path(int fd, char *buf, size_t size)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, buf, size - 1);
+	if (n <= 0 || (size_t)n >= size - 1)
+		return -EINVAL;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Is the file really (at real) inside the firmware directory dir, itself
+ * resolved in the root: with a merged /usr, /lib/firmware/x is really
+ * <root>/usr/lib/firmware/x. */
+static bool really_in(const struct firmware *fw, const char *real,
+		      const char *dir)
+{
+	char rd[PATH_MAX];
+	int dfd = open_resolved(fw, dir, O_PATH | O_DIRECTORY);
+	if (dfd < 0)
+		return false;
+	int rc = fd_path(dfd, rd, sizeof(rd));
+	close(dfd);
+	size_t dl = strlen(rd);
+	return rc == 0 && strncmp(real, rd, dl) == 0 && real[dl] == '/';
+}
+
+/* Opens dir/name inside the root, and accepts the file only if it ends up
+ * inside one of the firmware directories: Debian's regulatory.db ->
+ * /etc/alternatives/... -> /lib/firmware/... is fine, a link to
+ * /etc/shadow is not. */
 static int open_in_root(const struct firmware *fw, const char *dir,
 			const char *file, char dirs[][FW_DIR_LEN], int ndirs)
 {
@@ -118,25 +162,16 @@ static int open_in_root(const struct firmware *fw, const char *dir,
 	if (str_concat(rel, sizeof(rel), dir, "/") < 0 ||
 	    str_append(rel, sizeof(rel), file) < 0)
 		return -ENAMETOOLONG;
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, fw->root_fd, rel, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) /* before 5.6: no links at all */
-		fd = openat(fw->root_fd, rel + 1,
-			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open_resolved(fw, rel, O_RDONLY | O_NOCTTY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	struct stat st;
-	char proc[64], real[PATH_MAX];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(proc, real, sizeof(real) - 1);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || n <= 0) {
+	char real[PATH_MAX];
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fd_path(fd, real, sizeof(real)) < 0) {
 		close(fd);
 		return -EINVAL;
 	}
-	real[n] = '\0';
 	const char *in_root = real;
 	size_t plen = strcmp(fw->root, "/") == 0 ? 0 : strlen(fw->root);
 	if (plen && !(str_starts_with(real, fw->root) && real[plen] == '/')) {
@@ -144,11 +179,9 @@ static int open_in_root(const struct firmware *fw, const char *dir,
 		return -EXDEV;
 	}
 	in_root += plen;
-	for (int i = 0; i < ndirs; i++) {
-		size_t dl = strlen(dirs[i]);
-		if (strncmp(in_root, dirs[i], dl) == 0 && in_root[dl] == '/')
+	for (int i = 0; i < ndirs; i++)
+		if (really_in(fw, real, dirs[i]))
 			return fd;
-	}
 	log_warn(
 		"firmware %s: refused, it leads outside the firmware directories (to %s)",
 		file, in_root);

@@ -399,6 +399,23 @@ static void root_symlinks_followed_only_into_firmware_dirs(void)
 	finish();
 }
 
+/* Debian, Fedora, Arch: /lib is a link to usr/lib. */
+static void merged_usr_root_served(void)
+{
+	CHECK(fake_setup());
+	make_device("foo.0", false);
+	start();
+	make_request("foo.0", "m.bin", 1);
+	send_uevent("add", "foo.0", "m.bin", "m.bin", 1);
+	put_root("usr/lib/firmware/m.bin", "MERGED", 6);
+	fake_link("usr/lib", "newroot/lib");
+	root_mounted();
+	CHECK_STR(attr("foo.0", "m.bin", "data"), "MERGED");
+	CHECK_STR(attr("foo.0", "m.bin", "loading"), "0");
+	request_gone("foo.0", "m.bin");
+	finish();
+}
+
 void fwsysfs_tests(void)
 {
 	RUN(sync_request_refused_unbound_device_reprobed);
@@ -410,4 +427,5 @@ void fwsysfs_tests(void)
 	RUN(kmsg_forged_record_ignored);
 	RUN(malformed_sysfs_refused_or_ignored);
 	RUN(root_symlinks_followed_only_into_firmware_dirs);
+	RUN(merged_usr_root_served);
 }
