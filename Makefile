@@ -33,6 +33,10 @@ HDRS := $(wildcard init/*.h)
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
 	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c \
 	init/initcheck.c init/fwpolicy.c init/waitpolicy.c
+# Parts that read and write sysfs: unit-tested against a fake tree in a
+# temporary directory (init/sysroot.h).
+SYSFS := init/firmware.c init/fwreprobe.c init/devices.c init/sysmounts.c \
+	init/sysroot.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -148,10 +152,11 @@ $(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir initramfs.list
 		$(abspath initramfs.list) $@
 
 # Host build: the decompression tests use Debian's libzstd and liblzma.
-$(B)/unit: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
+$(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)
-	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev
-	$(CC) $(CSTD) $(WARN) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) -lzstd -llzma
+	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev
+	$(CC) $(CSTD) $(WARN) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
+		-lzstd -llzma -lblkid
 
 unit: $(B)/unit
 	$(B)/unit
@@ -176,9 +181,10 @@ lint: $(B)/deps.prefix
 	tests/run-lint.sh $(B)
 
 # The unit tests once more without sanitizers, under valgrind.
-$(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
-	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev
-	$(CC) $(CSTD) $(WARN) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) -lzstd -llzma
+$(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
+	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev
+	$(CC) $(CSTD) $(WARN) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
+		-lzstd -llzma -lblkid
 
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)

@@ -4,12 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "strutil.h"
+#include "sysroot.h"
 
 static void copy_tag(blkid_probe pr, const char *tag, char *dst, size_t size)
 {
@@ -95,7 +97,10 @@ static int read_small_file(int dirfd, const char *path, char *buf, size_t size)
 
 int devices_coldplug(void (*fn)(const struct uevent *ev, void *arg), void *arg)
 {
-	DIR *d = opendir("/sys/class/block");
+	char dir[PATH_MAX];
+	if (sysroot_path(dir, sizeof(dir), "/sys/class/block") < 0)
+		return -ENAMETOOLONG;
+	DIR *d = opendir(dir);
 	if (!d)
 		return -errno;
 	int visited = 0;

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "strutil.h"
 #include "sysmounts.h"
+#include "sysroot.h"
 
 #define TIMEOUT_KNOB "/sys/class/firmware/timeout"
 #define FORCE_KNOB "/proc/sys/kernel/firmware_config/force_sysfs_fallback"
@@ -48,6 +49,17 @@ static int write_file(const char *path, const char *val)
 	int err = errno;
 	close(fd);
 	return n < 0 ? -err : 0;
+}
+
+/* <prefix>/sys<devpath>: the directory of a request or a device. */
+static int sysdir_of(char *dst, size_t size, const char *devpath)
+{
+	if (sysroot_path(dst, size, "/sys") < 0 ||
+	    str_append(dst, size, devpath) < 0) {
+		dst[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
 }
 
 static int write_attr(const char *sysdir, const char *attr, const char *val)
@@ -100,7 +112,7 @@ static int fd_path(int fd, char *out, size_t size)
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(proc, out, size - 1);
-	if (n <= 0)
+	if (n <= 0 || (size_t)n >= size - 1)
 		return -EINVAL;
 	out[n] = '\0';
 	return 0;
@@ -110,7 +122,9 @@ static int open_in_root_how(const struct firmware *fw, const char *path,
 			    int flags)
 {
 	struct open_how how = {
-		.flags = (unsigned)flags | O_CLOEXEC | O_NOCTTY,
+		/* openat2() refuses O_PATH with any flag it ignores. */
+		.flags = (unsigned)flags | O_CLOEXEC |
+			 ((flags & O_PATH) ? 0u : (unsigned)O_NOCTTY),
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd =
@@ -340,6 +354,7 @@ static void track_binding(struct firmware *fw, const struct uevent *ev)
 /* The requester of /sys<devpath>/firmware/<name> finished its probe. */
 static bool requester_bound(const struct firmware *fw, const char *sysdir)
 {
+	sysdir += strlen(sysroot_prefix());
 	const char *name = strrchr(sysdir, '/');
 	if (!name || !str_starts_with(sysdir, "/sys/"))
 		return false;
@@ -387,7 +402,7 @@ static void take_request(struct firmware *fw, const char *name,
 		.seen_ms = now_ms(), .async = async, .early = early};
 	if (!devpath || devpath[0] != '/' || path_has_dotdot(devpath))
 		return;
-	if (str_concat(rq.sysdir, sizeof(rq.sysdir), "/sys", devpath) < 0) {
+	if (sysdir_of(rq.sysdir, sizeof(rq.sysdir), devpath) < 0) {
 		log_warn(
 			"firmware request with a path too long to answer: %.64s...",
 			devpath);
@@ -430,7 +445,7 @@ void firmware_on_uevent(struct firmware *fw, const struct uevent *ev)
 	if (strcmp(ev->action, "remove") != 0 || !ev->devpath)
 		return;
 	char sysdir[FW_SYSDIR_LEN];
-	if (str_concat(sysdir, sizeof(sysdir), "/sys", ev->devpath) < 0)
+	if (sysdir_of(sysdir, sizeof(sysdir), ev->devpath) < 0)
 		return;
 	int i = find_held(fw, sysdir);
 	if (i < 0)
@@ -465,25 +480,35 @@ static int read_async(const char *sysdir)
  * before our socket existed, or while events were lost). */
 static void scan_pending(struct firmware *fw, bool early)
 {
-	DIR *d = opendir("/sys/class/firmware");
+	char dir[PATH_MAX], sys[PATH_MAX];
+	if (sysroot_path(dir, sizeof(dir), "/sys/class/firmware/") < 0 ||
+	    sysroot_path(sys, sizeof(sys), "/sys") < 0)
+		return;
+	size_t slen = strlen(sys);
+	DIR *d = opendir(dir);
 	if (!d)
 		return;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strcmp(de->d_name, "timeout") == 0)
+		/* Not every name starting with '.' is "." or "..": a request
+		 * for "../x" is listed as "..!x", and must be refused. */
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, "timeout") == 0)
 			continue;
 		/* realpath() may write PATH_MAX bytes. */
 		char link[PATH_MAX], target[PATH_MAX];
-		if (str_concat(link, sizeof(link), "/sys/class/firmware/",
-			       de->d_name) < 0 ||
+		if (str_concat(link, sizeof(link), dir, de->d_name) < 0 ||
 		    !realpath(link, target) ||
-		    !str_starts_with(target, "/sys/"))
+		    !(str_starts_with(target, sys) && target[slen] == '/') ||
+		    strlen(target) >= FW_SYSDIR_LEN)
 			continue;
 		char name[FW_NAME_MAX];
 		if (str_copy(name, sizeof(name), de->d_name) < 0)
 			continue;
 		fw_name_from_sysfs(name);
-		take_request(fw, name, target + 4, read_async(target), early);
+		take_request(fw, name, target + slen, read_async(target),
+			     early);
 	}
 	closedir(d);
 }
@@ -532,17 +557,19 @@ static void save_and_set(const char *knob, char *saved, size_t size,
 			 const char *want)
 {
 	saved[0] = '\0';
-	char cur[16];
-	if (sysctl_read(knob, cur, sizeof(cur)) < 0 || strcmp(cur, want) == 0)
+	char path[PATH_MAX], cur[16];
+	if (sysroot_path(path, sizeof(path), knob) < 0 ||
+	    sysctl_read(path, cur, sizeof(cur)) < 0 || strcmp(cur, want) == 0)
 		return;
-	if (sysctl_write(knob, want) == 0)
+	if (sysctl_write(path, want) == 0)
 		str_copy(saved, size, cur);
 }
 
 static void restore(const char *knob, char *saved)
 {
-	if (saved[0])
-		sysctl_write(knob, saved);
+	char path[PATH_MAX];
+	if (saved[0] && sysroot_path(path, sizeof(path), knob) == 0)
+		sysctl_write(path, saved);
 	saved[0] = '\0';
 }
 

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "strutil.h"
+#include "sysroot.h"
 
 #define KMSG_RECORD_MAX 8192
 
@@ -76,7 +77,10 @@ void fw_reprobe_note_request(struct fw_reprobe *r, const char *fw_sysdir)
 
 void fw_reprobe_scan_kmsg(struct fw_reprobe *r)
 {
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	char path[PATH_MAX];
+	if (sysroot_path(path, sizeof(path), "/dev/kmsg") < 0)
+		return;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	static char rec[KMSG_RECORD_MAX];
@@ -93,19 +97,36 @@ void fw_reprobe_scan_kmsg(struct fw_reprobe *r)
 	close(fd);
 }
 
+/* <prefix>/sys/bus/<bus>/<what>; false if it does not fit. */
+static bool bus_path(char *dst, size_t size, const char *bus, const char *what)
+{
+	int n = snprintf(dst, size, "%s/sys/bus/%s/%s", sysroot_prefix(), bus,
+			 what);
+	return n > 0 && (size_t)n < size;
+}
+
+static bool dev_path(char *dst, size_t size, const struct fw_candidate *c,
+		     const char *tail)
+{
+	char what[FW_DEVNAME_MAX + 32];
+	int n = snprintf(what, sizeof(what), "devices/%s%s", c->name, tail);
+	return n > 0 && (size_t)n < sizeof(what) &&
+	       bus_path(dst, size, c->bus, what);
+}
+
+/* A path that does not fit counts as a driver: such a device is left
+ * alone. */
 static bool has_driver(const struct fw_candidate *c)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "/sys/bus/%s/devices/%s/driver", c->bus,
-		 c->name);
-	return access(path, F_OK) == 0;
+	return !dev_path(path, sizeof(path), c, "/driver") ||
+	       access(path, F_OK) == 0;
 }
 
 static bool exists(const struct fw_candidate *c)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "/sys/bus/%s/devices/%s", c->bus, c->name);
-	return access(path, F_OK) == 0;
+	return dev_path(path, sizeof(path), c, "") && access(path, F_OK) == 0;
 }
 
 /* In a child: the probe runs inside this write, and it may ask for
@@ -113,7 +134,10 @@ static bool exists(const struct fw_candidate *c)
 static pid_t spawn_probe(const struct fw_candidate *c)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "/sys/bus/%s/drivers_probe", c->bus);
+	if (!bus_path(path, sizeof(path), c->bus, "drivers_probe")) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;

@@ -44,5 +44,7 @@ void btrfssb_tests(void);
 void initcheck_tests(void);
 void fwpolicy_tests(void);
 void waitpolicy_tests(void);
+void fwsysfs_tests(void);
+void devsysfs_tests(void);
 
 #endif

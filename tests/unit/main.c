@@ -31,6 +31,8 @@ int main(void)
 	initcheck_tests();
 	fwpolicy_tests();
 	waitpolicy_tests();
+	fwsysfs_tests();
+	devsysfs_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
