@@ -19,6 +19,9 @@ cat <<HEAD
 #   CONFIG_INITRAMFS_SOURCE="$(dirname "$init")/initramfs.list"
 # (scripts/config --set-str INITRAMFS_SOURCE ...); check the rest of the
 # configuration with luksinit-check-kernel-config.
+# make install overwrites this file: add files of your own (the firmware
+# or rescue shell below) in a second list, named after this one:
+#   CONFIG_INITRAMFS_SOURCE="$(dirname "$init")/initramfs.list /etc/luksinit/extra.list"
 HEAD
 awk -v init="$init" '
 	intro && $0 == "#" { intro = 0 }
