@@ -48,6 +48,11 @@ MUSL_CC = $(DEPS_PREFIX)/bin/musl-cc
 # With DEPS set, CC= is the compiler of /init (musl-gcc, or gcc for a static
 # glibc build), CPPFLAGS= and LDFLAGS= are passed on, and only /init is
 # built (the test kernel and the tests need Debian's sources).
+# DEPS is taken from make's command line only: a variable of that common
+# name exported for something else must not switch the build.
+ifeq ($(origin DEPS),environment)
+DEPS :=
+endif
 DEPS ?=
 PKG_CONFIG ?= pkg-config
 MIMALLOC ?= auto
