@@ -97,7 +97,7 @@ PY
 entries=$(man_entries "$dest/usr/share/man/man7/luksinit.7")
 missing=""
 while IFS= read -r p; do
-	grep -qE -- "^NAME $(sed 's/[.]/\\./g' <<<"$p")(=|$)" <<<"$entries" || missing="$missing $p"
+	grep -qE -- "^NAME ${p//./\\.}(=|\$)" <<<"$entries" || missing="$missing $p"
 done < <(sed -n 's/^[[:space:]]*{"\([^"]*\)", VAL_.*/\1/p' "$here/init/cmdline.c")
 untagged=$(sed -n 's/^UNTAGGED //p' <<<"$entries")
 n=$(grep -c '^[[:space:]]*{"[^"]*", VAL_' "$here/init/cmdline.c")

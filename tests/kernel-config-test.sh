@@ -96,6 +96,7 @@ marker=$work/pwned
 hostile=$(edit hostile '/^CONFIG_FAT_DEFAULT_CODEPAGE=/d; /^# CONFIG_FAT_DEFAULT_CODEPAGE is not set/d' \
 	'/^CONFIG_FAT_DEFAULT_IOCHARSET=/d; /^# CONFIG_FAT_DEFAULT_IOCHARSET is not set/d' \
 	'/^CONFIG_UEVENT_HELPER_PATH=/d')
+# shellcheck disable=SC2016 # the $(...) and `...` are the point: not run
 {
 	printf 'CONFIG_FAT_DEFAULT_CODEPAGE=437}$(echo INJECTED >%s)\n' "$marker"
 	printf 'CONFIG_FAT_DEFAULT_IOCHARSET="iso8859-1`echo INJECTED >%s`"\n' "$marker"
