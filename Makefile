@@ -52,6 +52,11 @@ MUSL_CC = $(DEPS_PREFIX)/bin/musl-cc
 # With DEPS set, CC= is the compiler of /init (musl-gcc, or gcc for a static
 # glibc build), CPPFLAGS= and LDFLAGS= are passed on, and only /init is
 # built (the test kernel and the tests need Debian's sources).
+# DEPS is taken from make's command line only: a variable of that common
+# name exported for something else must not switch the build.
+ifeq ($(origin DEPS),environment)
+DEPS :=
+endif
 DEPS ?=
 PKG_CONFIG ?= pkg-config
 MIMALLOC ?= auto
@@ -221,7 +226,7 @@ bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial
 # CONFIG_INITRAMFS_SOURCE at that), the host tools, the man pages.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
-LIBDIR ?= $(PREFIX)/lib/luksinit
+LUKSINITDIR ?= $(PREFIX)/lib/luksinit
 MANDIR ?= $(PREFIX)/share/man
 # Programs for the machine that builds the kernel. Each is installed to
 # $(BINDIR) with its man page man/NAME.SECTION (required); a tool that must
@@ -237,12 +242,12 @@ print-host-tools:
 install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list
 	@$(foreach t,$(HOST_TOOLS),[ -n "$(call host_man,$(t))" ] || \
 		{ echo "no man page man/$(notdir $(t)).N for host tool $(t)" >&2; exit 1; };) true
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
-	install -m 0755 $(B)/init $(DESTDIR)$(LIBDIR)/init
-	scripts/installed-list.sh $(LIBDIR)/init <initramfs.list \
-		>$(DESTDIR)$(LIBDIR)/initramfs.list.tmp
-	mv -f $(DESTDIR)$(LIBDIR)/initramfs.list.tmp $(DESTDIR)$(LIBDIR)/initramfs.list
-	chmod 0644 $(DESTDIR)$(LIBDIR)/initramfs.list
+	install -d $(DESTDIR)$(LUKSINITDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/init $(DESTDIR)$(LUKSINITDIR)/init
+	scripts/installed-list.sh $(LUKSINITDIR)/init <initramfs.list \
+		>$(DESTDIR)$(LUKSINITDIR)/initramfs.list.tmp
+	mv -f $(DESTDIR)$(LUKSINITDIR)/initramfs.list.tmp $(DESTDIR)$(LUKSINITDIR)/initramfs.list
+	chmod 0644 $(DESTDIR)$(LUKSINITDIR)/initramfs.list
 	install -m 0755 $(HOST_TOOLS) $(DESTDIR)$(BINDIR)/
 	$(foreach m,$(MAN_PAGES),install -D -m 0644 $(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
@@ -250,11 +255,11 @@ install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list
 # Exactly what install put there; the directory of /init only if it is
 # then empty (something of the user's there stays).
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/init $(DESTDIR)$(LIBDIR)/initramfs.list \
+	rm -f $(DESTDIR)$(LUKSINITDIR)/init $(DESTDIR)$(LUKSINITDIR)/initramfs.list \
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(HOST_TOOLS))) \
 		$(addprefix $(DESTDIR),$(INSTALLED_MAN))
-	if [ -d $(DESTDIR)$(LIBDIR) ]; then \
-		rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBDIR); fi
+	if [ -d $(DESTDIR)$(LUKSINITDIR) ]; then \
+		rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LUKSINITDIR); fi
 
 clean:
 	rm -rf $(B)

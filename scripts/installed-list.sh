@@ -19,16 +19,20 @@ cat <<HEAD
 #   CONFIG_INITRAMFS_SOURCE="$(dirname "$init")/initramfs.list"
 # (scripts/config --set-str INITRAMFS_SOURCE ...); check the rest of the
 # configuration with luksinit-check-kernel-config.
+# make install overwrites this file: add files of your own (the firmware
+# or rescue shell below) in a second list, named after this one:
+#   CONFIG_INITRAMFS_SOURCE="$(dirname "$init")/initramfs.list /etc/luksinit/extra.list"
 HEAD
 awk -v init="$init" '
 	intro && $0 == "#" { intro = 0 }
 	NR == 1 { intro = 1 }
 	intro { next }
 	/^file[ \t]+\/init[ \t]/ {
-		if ($3 != "${LUKSINIT_BUILD}/init") { print "unexpected /init line: " $0 > "/dev/stderr"; exit 1 }
+		if ($3 != "${LUKSINIT_BUILD}/init") { print "unexpected /init line: " $0 > "/dev/stderr"; failed = 1; exit 1 }
 		$3 = init; found = 1
 	}
-	!/^#/ && /\$\{/ { print "a ${VAR} left in: " $0 > "/dev/stderr"; exit 1 }
+	!/^#/ && /\$\{/ { print "a ${VAR} left in: " $0 > "/dev/stderr"; failed = 1; exit 1 }
 	{ print }
-	END { if (!found) { print "no \"file /init\" line" > "/dev/stderr"; exit 1 } }
+	# exit in a rule still runs END: it must not add a second complaint.
+	END { if (failed) exit 1; if (!found) { print "no \"file /init\" line" > "/dev/stderr"; exit 1 } }
 '

@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 prefix=$(cat "$build/deps.prefix")
 kdir=$(cat "$build/kernel.dir")
 ncases=$(grep -c '^@case' "$here/tests/boot/basic.py")
-echo "PLAN $((3 + ncases))"
+echo "PLAN $((4 + ncases))"
 
 work=$build/deps-test
 rm -rf "$work"
@@ -22,15 +22,23 @@ fail() { echo "FAIL deps/$1: $2"; }
 # Without the caller's make flags: a sub-make here is a user's make.
 umake() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$here" "$@"; }
 
+# make_broken DIR FILE...: the prefix as seen from DIR, without FILEs (paths
+# below DIR).
+make_broken() {
+	local dir=$1 f
+	shift
+	mkdir -p "$dir/lib/pkgconfig"
+	for f in "$prefix"/lib/pkgconfig/*.pc; do
+		sed "s#$prefix#$dir#g" "$f" >"$dir/lib/pkgconfig/${f##*/}"
+	done
+	ln -s "$prefix/include" "$dir/include"
+	for f in "$prefix"/lib/*.a "$prefix"/lib/*.o; do ln -s "$f" "$dir/lib/"; done
+	for f in "$@"; do rm "$dir/$f"; done
+}
+
 # 1. A prefix without json-c's .pc file and without libcryptsetup.a.
 broken=$work/broken-prefix
-mkdir -p "$broken/lib/pkgconfig"
-for f in "$prefix"/lib/pkgconfig/*.pc; do
-	sed "s#$prefix#$broken#g" "$f" >"$broken/lib/pkgconfig/${f##*/}"
-done
-ln -s "$prefix/include" "$broken/include"
-for f in "$prefix"/lib/*.a "$prefix"/lib/*.o; do ln -s "$f" "$broken/lib/"; done
-rm "$broken/lib/pkgconfig/json-c.pc" "$broken/lib/libcryptsetup.a"
+make_broken "$broken" lib/pkgconfig/json-c.pc lib/libcryptsetup.a
 out=$(umake BUILD="$work/b1" DEPS="$broken" CC=musl-gcc \
 	CPPFLAGS="-idirafter $prefix/kheaders" init 2>&1)
 rc=$?
@@ -52,6 +60,23 @@ else
 	else
 		fail missing_pieces_named "libcryptsetup.a not named before compiling: $out"
 	fi
+fi
+
+# 1b. Two kinds of missing pieces, both named in one run: a .pc file
+# (json-c's) and the static archive of a package that does not need it.
+broken2=$work/broken-prefix2
+make_broken "$broken2" lib/pkgconfig/json-c.pc lib/liblzma.a
+out=$(umake BUILD="$work/b1b" DEPS="$broken2" CC=musl-gcc \
+	CPPFLAGS="-idirafter $prefix/kheaders" init 2>&1)
+rc=$?
+if [[ $rc -eq 0 ]]; then
+	fail one_run_names_all "the build succeeded without json-c and liblzma.a"
+elif ! grep -q -- '- json-c ' <<<"$out" || ! grep -q -- '- liblzma.a ' <<<"$out"; then
+	fail one_run_names_all "json-c and liblzma.a not both named: $out"
+elif [[ -e $work/b1b/obj ]]; then
+	fail one_run_names_all "something was compiled before the check"
+else
+	pass one_run_names_all
 fi
 
 # 2. The foreign build itself.

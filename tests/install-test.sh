@@ -24,7 +24,9 @@ dest=$work/dest
 mkdir -p "$dest/usr/bin" "$dest/usr/share/man/man1"
 echo other >"$dest/usr/bin/other-tool"
 echo other >"$dest/usr/share/man/man1/other-tool.1"
-if ! umake install DESTDIR="$dest" PREFIX=/usr >"$work/install.log" 2>&1; then
+# LIBDIR= is the system's library directory: luksinit's own is LUKSINITDIR=
+# (the tree case fails if anything lands in usr/lib64).
+if ! umake install DESTDIR="$dest" PREFIX=/usr LIBDIR=/usr/lib64 >"$work/install.log" 2>&1; then
 	for c in "${cases[@]}"; do fail "$c" "make install failed: $(tail -n 20 "$work/install.log")"; done
 	exit 1
 fi
@@ -62,17 +64,49 @@ else
 	pass list
 fi
 
-# Every parameter init/cmdline.c knows is in luksinit(7).
-page=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$dest/usr/share/man/man7/luksinit.7")
+# Every parameter init/cmdline.c knows has an entry of its own in
+# luksinit(7): a tag line (after .TP or .TQ) whose bold words name it, with
+# its origin ([kernel], [dracut, systemd], ...). Matching anywhere in the
+# page could not fail for short names (ro, rw, init, root, quiet, panic).
+man_entries() {
+	python3 - "$1" <<'PY'
+import re, shlex, sys
+origins = "kernel|genkernel|dracut|systemd|luksinit"
+tag = re.compile(r"\[(%s)(, (%s))*\]\s*$" % (origins, origins))
+prev = ""
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.rstrip("\n")
+    m = re.match(r"\.(B|BI|BR)\s+(.*)", line)
+    if prev in (".TP", ".TQ") and m:
+        text = re.sub(r"\\f[BIRP]", "", m.group(2)).replace("\\-", "-")
+        try:
+            args = shlex.split(text)
+        except ValueError:
+            args = text.split()
+        if not tag.search(" ".join(args)):
+            print("UNTAGGED " + line)
+        # .B: all bold; .BI, .BR: the odd arguments are bold.
+        bold = args if m.group(1) == "B" else args[0::2]
+        for w in bold:
+            if w.startswith("["):
+                continue
+            print("NAME " + w)
+    prev = line
+PY
+}
+entries=$(man_entries "$dest/usr/share/man/man7/luksinit.7")
 missing=""
 while IFS= read -r p; do
-	grep -qF -- "$p" <<<"$page" || missing="$missing $p"
+	grep -qE -- "^NAME ${p//./\\.}(=|\$)" <<<"$entries" || missing="$missing $p"
 done < <(sed -n 's/^[[:space:]]*{"\([^"]*\)", VAL_.*/\1/p' "$here/init/cmdline.c")
+untagged=$(sed -n 's/^UNTAGGED //p' <<<"$entries")
 n=$(grep -c '^[[:space:]]*{"[^"]*", VAL_' "$here/init/cmdline.c")
 if [[ $n -lt 20 ]]; then
 	fail man_every_parameter "only $n parameters found in init/cmdline.c: the test no longer reads it"
 elif [[ -n $missing ]]; then
-	fail man_every_parameter "not in luksinit(7):$missing"
+	fail man_every_parameter "no entry in luksinit(7) for:$missing"
+elif [[ -n $untagged ]]; then
+	fail man_every_parameter "entries without an origin tag: $(tr '\n' ' ' <<<"$untagged")"
 else
 	pass man_every_parameter
 fi
@@ -84,18 +118,24 @@ while IFS= read -r m; do
 done < <(find "$dest/usr/share/man" -name '*.[1-8]' ! -name 'other-tool.1')
 if [[ -z $bad ]]; then pass man_pages_render; else fail man_pages_render "$bad"; fi
 
-if out=$("$dest/usr/bin/luksinit-check-kernel-config" "$kdir/.config" 2>&1); then
+# A relink (scripts/link-kernel.sh, maybe another build's) sets
+# INITRAMFS_SOURCE in the shared tree for a while: copy under its lock.
+flock "$kdir/.luksinit-link.lock" cp "$kdir/.config" "$work/kernel.config"
+if out=$("$dest/usr/bin/luksinit-check-kernel-config" "$work/kernel.config" 2>&1); then
 	pass tool_runs
 else
 	fail tool_runs "$out"
 fi
 
-umake uninstall DESTDIR="$dest" PREFIX=/usr >"$work/uninstall.log" 2>&1
+mkdir -p "$dest/usr/lib64"
+umake uninstall DESTDIR="$dest" PREFIX=/usr LIBDIR=/usr/lib64 >"$work/uninstall.log" 2>&1
 got=$(cd "$dest" && find . -type f -o -type l | sed 's#^\./##' | sort)
 if [[ $got != $'usr/bin/other-tool\nusr/share/man/man1/other-tool.1' ]]; then
 	fail uninstall_exactly "left or removed: $(echo "$got" | tr '\n' ' ') ($(tail -n 5 "$work/uninstall.log"))"
 elif [[ -e $dest/usr/lib/luksinit ]]; then
 	fail uninstall_exactly "usr/lib/luksinit is still there"
+elif [[ ! -d $dest/usr/lib64 ]]; then
+	fail uninstall_exactly "usr/lib64 (LIBDIR=, not luksinit's) was removed"
 else
 	pass uninstall_exactly
 fi

@@ -23,7 +23,7 @@ optional=(VT HIBERNATION SWAP VFAT_FS)
 others=(clean aes_generic_and_ni btrfs_module fallback_is_a_warning
 	no_fallback_no_word disk_driver_module initramfs_source_missing
 	initramfs_source_installed serpent_header default_proc_config_gz
-	default_usr_src_first not_a_config)
+	default_usr_src_first not_a_config hostile_values)
 echo "PLAN $((${#required[@]} + ${#optional[@]} + ${#others[@]}))"
 
 # edit OUT SED-EXPRESSION...: a copy of the test kernel's .config, edited.
@@ -89,3 +89,24 @@ cp "$(edit nodm "$(unset_opt DM_CRYPT)")" "$work/root/usr/src/linux/.config"
 check default_usr_src_first 1 '^error: CONFIG_DM_CRYPT is not set' '' -- --sysroot "$work/root"
 echo "hello" >"$work/hello"
 check not_a_config 2 'does not look like a kernel configuration' '' -- "$work/hello"
+# Values are data: FAT's codepage and iocharset name NLS options, and a
+# value carrying shell syntax must run nothing (the marker must not appear);
+# the tool says it cannot check them and goes on.
+marker=$work/pwned
+hostile=$(edit hostile '/^CONFIG_FAT_DEFAULT_CODEPAGE=/d; /^# CONFIG_FAT_DEFAULT_CODEPAGE is not set/d' \
+	'/^CONFIG_FAT_DEFAULT_IOCHARSET=/d; /^# CONFIG_FAT_DEFAULT_IOCHARSET is not set/d' \
+	'/^CONFIG_UEVENT_HELPER_PATH=/d')
+# shellcheck disable=SC2016 # the $(...) and `...` are the point: not run
+{
+	printf 'CONFIG_FAT_DEFAULT_CODEPAGE=437}$(echo INJECTED >%s)\n' "$marker"
+	printf 'CONFIG_FAT_DEFAULT_IOCHARSET="iso8859-1`echo INJECTED >%s`"\n' "$marker"
+	printf 'CONFIG_UEVENT_HELPER_PATH="'"'"'$(echo INJECTED >%s)'"'"'"\n' "$marker"
+} >>"$hostile"
+out=$(check hostile_values 0 '^warning: CONFIG_FAT_DEFAULT_CODEPAGE is not a codepage' '^error:' -- "$hostile")
+if [[ -e $marker ]]; then
+	echo "FAIL kconfig/hostile_values: a value in the .config ran a command ($marker exists)"
+elif [[ $out == PASS* ]] && ! grep -q '^warning: CONFIG_FAT_DEFAULT_IOCHARSET is not a charset' <<<"$("$tool" "$hostile" 2>&1)"; then
+	echo "FAIL kconfig/hostile_values: the hostile iocharset was not reported"
+else
+	echo "$out"
+fi
