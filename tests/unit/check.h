@@ -42,5 +42,6 @@ void fwreader_tests(void);
 void strutil_tests(void);
 void btrfssb_tests(void);
 void initcheck_tests(void);
+void derive_tests(void);
 
 #endif

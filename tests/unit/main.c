@@ -29,6 +29,7 @@ int main(void)
 	fwreader_tests();
 	btrfssb_tests();
 	initcheck_tests();
+	derive_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
