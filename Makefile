@@ -28,7 +28,7 @@ HDRS := $(wildcard init/*.h)
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
 	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c \
-	init/initcheck.c init/derive.c
+	init/initcheck.c init/derive.c init/dtoken.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -107,24 +107,24 @@ $(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir initramfs.list
 # Host build: the decompression tests use Debian's libzstd and liblzma.
 $(B)/unit: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
 	@mkdir -p $(B)
-	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev
-	$(CC) $(CSTD) $(WARN) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) -lzstd -llzma
+	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libjson-c-dev
+	$(CC) $(CSTD) $(WARN) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) -lzstd -llzma -ljson-c
 
 unit: $(B)/unit
 	$(B)/unit
 
 # libFuzzer targets, one per parser (and the firmware decompressor).
 FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader \
-	btrfssb initcheck
+	btrfssb initcheck dtoken
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_SECONDS ?= 30
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE) $(HDRS)
 	@mkdir -p $(B)/fuzz
-	@scripts/ensure-packages.sh clang libclang-rt-14-dev libzstd-dev liblzma-dev
+	@scripts/ensure-packages.sh clang libclang-rt-14-dev libzstd-dev liblzma-dev libjson-c-dev
 	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(PURE) -lzstd -llzma
+		-fno-sanitize-recover=all -o $@ $< $(PURE) -lzstd -llzma -ljson-c
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -134,8 +134,8 @@ lint: $(B)/deps.prefix
 
 # The unit tests once more without sanitizers, under valgrind.
 $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
-	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev
-	$(CC) $(CSTD) $(WARN) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) -lzstd -llzma
+	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libjson-c-dev
+	$(CC) $(CSTD) $(WARN) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) -lzstd -llzma -ljson-c
 
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)

@@ -43,5 +43,6 @@ void strutil_tests(void);
 void btrfssb_tests(void);
 void initcheck_tests(void);
 void derive_tests(void);
+void dtoken_tests(void);
 
 #endif

@@ -30,6 +30,7 @@ int main(void)
 	btrfssb_tests();
 	initcheck_tests();
 	derive_tests();
+	dtoken_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
