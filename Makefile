@@ -39,8 +39,8 @@ PKG = PKG_CONFIG_LIBDIR=$(DEPS_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= \
 	pkg-config --static
 
 .PHONY: all demo check unit fixtures fuzz fuzz-build lint bench clean \
-	update-deps-lock FORCE
-all: $(B)/bzImage $(B)/initramfs.cpio.gz
+	update-deps-lock enroll-test FORCE
+all: $(B)/bzImage $(B)/initramfs.cpio.gz $(B)/luksinit-enroll
 
 # The cached builds are asked every time (a warm answer takes well under a
 # second); the recorded path only changes, and so only triggers rebuilds,
@@ -103,6 +103,17 @@ $(B)/bzImage: $(B)/init $(B)/kernel.dir initramfs.list
 $(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir initramfs.list
 	LUKSINIT_BUILD=$(B) scripts/make-cpio.sh "$$(cat $(B)/kernel.dir)" \
 		$(abspath initramfs.list) $@
+
+# The host tool, against Debian's libcryptsetup (a dynamic binary: it runs
+# on the installed system, not in the initramfs). It shares the derivation
+# and the token format with /init, and secret.c's locked buffers.
+ENROLL_SRCS := $(wildcard enroll/*.c) init/derive.c init/dtoken.c init/secret.c
+ENROLL_HDRS := $(wildcard enroll/*.h) init/derive.h init/dtoken.h init/secret.h
+$(B)/luksinit-enroll: $(ENROLL_SRCS) $(ENROLL_HDRS)
+	@mkdir -p $(B)
+	@scripts/ensure-packages.sh gcc libc6-dev pkg-config libcryptsetup-dev libjson-c-dev
+	$(CC) $(CSTD) $(WARN) -O2 -o $@ $(ENROLL_SRCS) \
+		$$(pkg-config --cflags --libs libcryptsetup json-c)
 
 # Host build: the decompression tests use Debian's libzstd and liblzma.
 $(B)/unit: $(UNIT_SRCS) $(PURE) $(HDRS) tests/unit/check.h
