@@ -28,7 +28,7 @@ static uint32_t ror(uint32_t x, unsigned n)
 static void compress(struct sha256 *s, const unsigned char *p)
 {
 	uint32_t w[64], v[8];
-	for (int i = 0; i < 16; i++)
+	for (size_t i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
 		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
 	for (int i = 16; i < 64; i++) {
@@ -98,7 +98,7 @@ void sha256_final(struct sha256 *s, unsigned char out[SHA256_LEN])
 	for (int i = 0; i < 8; i++)
 		be[i] = (unsigned char)(bits >> (56 - 8 * i));
 	sha256_update(s, be, 8);
-	for (int i = 0; i < 8; i++) {
+	for (size_t i = 0; i < 8; i++) {
 		out[4 * i] = (unsigned char)(s->h[i] >> 24);
 		out[4 * i + 1] = (unsigned char)(s->h[i] >> 16);
 		out[4 * i + 2] = (unsigned char)(s->h[i] >> 8);
@@ -140,9 +140,9 @@ int hkdf_sha256(const void *salt, size_t salt_len, const void *ikm,
 		size_t ikm_len, const void *info, size_t info_len,
 		unsigned char *out, size_t out_len)
 {
-	if (out_len > 255 * SHA256_LEN || info_len > 1024)
+	if (out_len > (size_t)255 * SHA256_LEN || info_len > 1024)
 		return -EINVAL;
-	unsigned char prk[SHA256_LEN], t[SHA256_LEN];
+	unsigned char prk[SHA256_LEN], t[SHA256_LEN] = {0};
 	unsigned char msg[SHA256_LEN + 1024 + 1];
 	hmac_sha256(salt, salt_len, ikm, ikm_len, prk);
 	size_t tlen = 0, done = 0;

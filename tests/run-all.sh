@@ -72,6 +72,9 @@ step unit "$(count_unit_tests)" "$build/unit"
 if [ -x "$here/cache-prune-test.sh" ]; then
 	step cache plan "$here/cache-prune-test.sh"
 fi
+if [ -x "$here/enroll-test.sh" ]; then
+	step enroll plan "$here/enroll-test.sh" "$build"
+fi
 step valgrind 1 valgrind_unit
 step lint 3 "$here/run-lint.sh" "$build"
 step fuzz "$(count_fuzz_targets)" "$here/run-fuzz.sh" "$build" "${CHECK_FUZZ_SECONDS:-30}"
