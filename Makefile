@@ -152,7 +152,7 @@ fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
 
 fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans \
-		$(B)/nobtrfsctl $(B)/bzImage-plain
+		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
@@ -173,7 +173,8 @@ $(B)/bench/bzImage-trivial: $(B)/bench/trivial-init $(B)/kernel.dir bench/trivia
 	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
 		$(abspath bench/trivial.list) $@
 
-bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial
+bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial \
+		$(B)/luksinit-enroll
 	@scripts/ensure-packages.sh python3 python3-matplotlib zstd xz-utils gzip \
 		qemu-system-x86 btrfs-progs cryptsetup-bin
 	tests/make-fixtures.sh $(B)/bench/fixtures $(B)/report bench

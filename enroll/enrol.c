@@ -56,6 +56,22 @@ static int free_keyslot(struct dev *d)
 	return -ENOSPC;
 }
 
+/* /init never waits for a primary that waits for a primary of its own
+ * (two could wait for each other): refuse to make such a chain. */
+static int primary_unenrolled(struct dev *p)
+{
+	int ids[DEV_TOKENS_MAX];
+	struct dtoken toks[DEV_TOKENS_MAX];
+	int n = dev_derived_tokens(p, ids, toks, DEV_TOKENS_MAX);
+	if (n > 0) {
+		fprintf(stderr,
+			"%s: is itself enrolled (derived from %s); a primary must open with the passphrase\n",
+			p->path, toks[0].primary);
+		return -EINVAL;
+	}
+	return n;
+}
+
 /* Everything that can be checked before a write, then the backup. */
 static int prepare(struct target *t, const char *path, const struct dev *p,
 		   const struct target *done, int ndone,
@@ -201,7 +217,9 @@ int enrol(const char *primary, char *const members[], int n,
 	int rc = dev_open(&p, primary);
 	if (rc < 0)
 		return rc;
-	rc = volume_key(&p, pass, &pvk);
+	rc = primary_unenrolled(&p);
+	if (rc == 0)
+		rc = volume_key(&p, pass, &pvk);
 	int prepared = 0;
 	for (; rc == 0 && prepared < n; prepared++)
 		rc = prepare(&ts[prepared], members[prepared], &p, ts, prepared,

@@ -451,7 +451,11 @@ int assemble_root(const struct boot_config *cfg, const struct boot_io *io,
 	a.last_tick = start;
 	a.next_progress = start + PROGRESS_EVERY_MS;
 
+	/* Every disk there at boot first: a member must not start a costly
+	 * KDF before its primary has been seen (luksderived.h). */
+	luks_hold(luks, true);
 	devices_coldplug(on_block_uevent, &a);
+	luks_hold(luks, false);
 	luks_schedule(luks);
 	while ((rc = step(&a, out, why, why_size, hint)) == 0)
 		;
