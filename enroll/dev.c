@@ -71,10 +71,16 @@ int dev_derived_tokens(struct dev *d, int ids[], struct dtoken toks[], int max)
 		struct dtoken t;
 		if (rc >= 0)
 			rc = dtoken_parse(json, &t);
+		if (rc == -EPROTONOSUPPORT) {
+			fprintf(stderr,
+				"%s: token %d (%s) is of another version than this tool's; use the tool that made it\n",
+				d->path, id, DTOKEN_TYPE);
+			return rc;
+		}
 		if (rc < 0) {
 			fprintf(stderr,
-				"%s: token %d is of type %s but cannot be read by this version: %s\n",
-				d->path, id, DTOKEN_TYPE, strerror(-rc));
+				"%s: token %d (%s) is malformed (was its keyslot removed by hand?); `cryptsetup token remove --token-id %d %s` removes it\n",
+				d->path, id, DTOKEN_TYPE, id, d->path);
 			return rc;
 		}
 		if (n >= max)

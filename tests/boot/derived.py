@@ -1,6 +1,8 @@
 """Derived keyslots (issue 14): four Argon2id members enrolled with
 luksinit-enroll, one costly KDF at boot."""
+import os
 import re
+import subprocess
 
 from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
 
@@ -74,3 +76,51 @@ def derived_primary_absent_degraded_from_passphrase():
     for i in range(1, 4):
         expect(re.search(r"luks-%s: unlocked \(keyslot 0\)" % luks_uuid("DER", i),
                          b.out), "member %d not opened by the passphrase" % i)
+
+
+def stale_member(name):
+    """A copy of der-b whose token names der-a but whose derived keyslot was
+    made from another volume key (as after re-keying the primary): enrolled
+    by the tool from an impostor primary carrying der-a's LUKS UUID."""
+    d = os.path.join(BUILD, "overlays")
+    os.makedirs(d, exist_ok=True)
+    member, fake = os.path.join(d, name + "-b.img"), os.path.join(d, name + "-fake-a.img")
+    tool = os.path.join(BUILD, "luksinit-enroll")
+    key = os.path.join(FIX, "pass.key")
+    subprocess.run(["cp", "--sparse=always", os.path.join(FIX, "der-b.img"), member],
+                   check=True)
+    with open(fake, "wb") as f:
+        f.truncate(24 * 1024 * 1024)
+    for argv in (["cryptsetup", "luksFormat", "--batch-mode", "--disable-locks",
+                  "--type", "luks2", "--pbkdf", "pbkdf2",
+                  "--pbkdf-force-iterations", "1000", "--uuid",
+                  luks_uuid("DER", 0), "--key-file", key, fake],
+                 [tool, "--remove", member],
+                 [tool, "--key-file", key, fake, member]):
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    os.unlink(fake)
+    return member
+
+
+@case
+def derived_key_refused_falls_back_to_passphrase():
+    stale = stale_member("stale")
+    try:
+        b = boot("derived_key_refused_falls_back_to_passphrase", der_cmdline(),
+                 ["der-a.img", stale, "der-c.img", "der-d.img"],
+                 script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=240)
+    finally:
+        os.unlink(stale)
+    assert_array(b, "DER", 4)
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    b_name = "luks-%s" % luks_uuid("DER", 1)
+    expect("%s: the derived key does not open keyslot 1" % b_name in b.out,
+           "the refused derived key was not reported")
+    expect(re.search(r"%s: unlocked \(keyslot 0\)" % b_name, b.out),
+           "the member with the stale token was not opened by the passphrase")
+    expect(len(spans(b, "KDF")) == 2 and len(spans(b, "derived keyslot")) == 3,
+           "expected the primary's KDF, three derived attempts and one KDF "
+           "for the refusing member")
+    for i in (2, 3):
+        expect("luks-%s: unlocked (keyslot 1, derived key" % luks_uuid("DER", i)
+               in b.out, "member %d not opened through its derived keyslot" % i)
