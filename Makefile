@@ -28,7 +28,7 @@ HDRS := $(wildcard init/*.h)
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
 	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c \
-	init/initcheck.c init/derive.c init/dtoken.c
+	init/initcheck.c init/derive.c init/dtoken.c init/derivedpolicy.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 

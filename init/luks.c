@@ -199,6 +199,10 @@ static int load_header(struct luks_member *m)
 		m->cd = NULL;
 		return rc;
 	}
+	/* A UUID longer than any LUKS UUID is no partner for derived keys. */
+	const char *uuid = crypt_get_uuid(m->cd);
+	if (!uuid || str_copy(m->uuid, sizeof(m->uuid), uuid) < 0)
+		m->uuid[0] = '\0';
 	if (m->cfg->name[0])
 		str_copy(m->dm_name, sizeof(m->dm_name), m->cfg->name);
 	else if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||

@@ -39,6 +39,7 @@ struct luks_member {
 	int dup_of;
 	char devnode[64];
 	char dm_name[LUKS_NAME_MAX];
+	char uuid[DTOKEN_UUID_MAX]; /* its LUKS UUID, once the header is read */
 	struct crypt_device *cd;
 	uint32_t mem_kb; /* peak KDF memory over its keyslots */
 	/* A LUKS2 reencryption is under way: only libcryptsetup's own

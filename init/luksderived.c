@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "derive.h"
+#include "derivedpolicy.h"
 #include "dtoken.h"
 #include "log.h"
 
@@ -43,76 +44,19 @@ void derived_load(struct luks_member *m)
 	}
 }
 
-/* The member whose header has m's primary's UUID, or NULL if it has not
- * been seen (or is not listed at all). */
-static const struct luks_member *primary_of(const struct luks_set *set,
-					    const struct luks_member *m)
-{
-	for (int i = 0; i < set->n; i++) {
-		const struct luks_member *p = &set->m[i];
-		if (p == m || !p->cd || p->state == MEMBER_WAITING ||
-		    p->state == MEMBER_DUPLICATE)
-			continue;
-		const char *uuid = crypt_get_uuid(p->cd);
-		if (uuid && strcmp(uuid, m->primary_uuid) == 0)
-			return p;
-	}
-	return NULL;
-}
-
-bool derived_defers(const struct luks_set *set, const struct luks_member *m)
-{
-	if (!m->derived || m->derived_failed)
-		return false;
-	const struct luks_member *p = primary_of(set, m);
-	/* A primary that waits for a primary of its own is never waited for:
-	 * two members naming each other would wait forever. */
-	if (!p || (p->derived && !p->derived_failed))
-		return false;
-	return p->state == MEMBER_FOUND || p->state == MEMBER_UNLOCKING ||
-	       (p->state == MEMBER_OPEN && p->vk.buf);
-}
-
 int derived_key(const struct luks_set *set, const struct luks_member *m,
 		struct secret *key)
 {
-	if (!m->derived || m->derived_failed)
+	if (!derived_ready(set, m) || secret_alloc(key) < 0)
 		return -1;
-	const struct luks_member *p = primary_of(set, m);
-	if (!p || p->state != MEMBER_OPEN || !p->vk.buf)
-		return -1;
-	const char *uuid = crypt_get_uuid(m->cd);
-	if (!uuid || secret_alloc(key) < 0)
-		return -1;
-	if (derive_member_key(p->vk.buf, p->vk.len, uuid,
+	const struct luks_member *p = &set->m[derived_primary(set, m)];
+	if (derive_member_key(p->vk.buf, p->vk.len, m->uuid,
 			      (unsigned char *)key->buf) < 0) {
 		secret_free(key);
 		return -1;
 	}
 	key->len = DERIVE_KEY_LEN;
 	return m->derived_slot;
-}
-
-/* m may still open with p's key: not open yet and not given up on it. A
- * member that appears later is not waited for: it takes the passphrase,
- * and the key is not kept in memory on the chance that it comes. */
-static bool may_need(const struct luks_member *m, const char *p_uuid)
-{
-	if (m->state != MEMBER_FOUND && m->state != MEMBER_UNLOCKING)
-		return false;
-	return m->derived && !m->derived_failed &&
-	       strcmp(m->primary_uuid, p_uuid) == 0;
-}
-
-bool derived_needs_key(const struct luks_set *set, const struct luks_member *p)
-{
-	const char *uuid = p->cd ? crypt_get_uuid(p->cd) : NULL;
-	if (!uuid || p->reencrypt)
-		return false;
-	for (int i = 0; i < set->n; i++)
-		if (&set->m[i] != p && may_need(&set->m[i], uuid))
-			return true;
-	return false;
 }
 
 void derived_wipe_unneeded(struct luks_set *set)

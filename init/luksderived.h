@@ -13,19 +13,15 @@
 
 #include <stdbool.h>
 
+#include "derivedpolicy.h"
 #include "luks.h"
 
 /* After the header is loaded: reads m's token, if it has one. */
 void derived_load(struct luks_member *m);
-/* m waits for its primary's key rather than running a KDF now. */
-bool derived_defers(const struct luks_set *set, const struct luks_member *m);
 /* If m can open through its derived keyslot now, makes its key into key
  * (locked) and returns the keyslot; else returns -1. */
 int derived_key(const struct luks_set *set, const struct luks_member *m,
 		struct secret *key);
-/* After member m (just opened with its volume key in m->vk) is activated:
- * whether others may still need that key, so it must be kept. */
-bool derived_needs_key(const struct luks_set *set, const struct luks_member *m);
 /* Wipes every kept volume key no member needs any more. */
 void derived_wipe_unneeded(struct luks_set *set);
 

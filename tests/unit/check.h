@@ -44,5 +44,6 @@ void btrfssb_tests(void);
 void initcheck_tests(void);
 void derive_tests(void);
 void dtoken_tests(void);
+void derivedpolicy_tests(void);
 
 #endif

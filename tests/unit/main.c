@@ -31,6 +31,7 @@ int main(void)
 	initcheck_tests();
 	derive_tests();
 	dtoken_tests();
+	derivedpolicy_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
