@@ -28,7 +28,7 @@ bool derived_defers(const struct luks_set *set, const struct luks_member *m)
 	if (p->derived && !p->derived_failed)
 		return false;
 	return p->state == MEMBER_FOUND || p->state == MEMBER_UNLOCKING ||
-	       (p->state == MEMBER_OPEN && p->vk.buf);
+	       (p->state == MEMBER_OPEN && p->vk.buf && p->vk_ready);
 }
 
 bool derived_ready(const struct luks_set *set, const struct luks_member *m)
@@ -36,7 +36,12 @@ bool derived_ready(const struct luks_set *set, const struct luks_member *m)
 	if (!m->derived || m->derived_failed)
 		return false;
 	int i = derived_primary(set, m);
-	return i >= 0 && set->m[i].state == MEMBER_OPEN && set->m[i].vk.buf;
+	if (i < 0)
+		return false;
+	/* Its job found the key: no need to wait for its activation. */
+	const struct luks_member *p = &set->m[i];
+	return (p->state == MEMBER_OPEN || p->state == MEMBER_UNLOCKING) &&
+	       p->vk.buf && p->vk_ready;
 }
 
 bool derived_needs_key(const struct luks_set *set, const struct luks_member *p)

@@ -16,7 +16,8 @@ int derived_primary(const struct luks_set *set, const struct luks_member *m);
  * own is never waited for: two members naming each other would wait
  * forever. */
 bool derived_defers(const struct luks_set *set, const struct luks_member *m);
-/* m's primary is open with its volume key at hand: m can open now. */
+/* m's primary's job found its volume key (open, or about to be
+ * activated), and the key is at hand: m can open now. */
 bool derived_ready(const struct luks_set *set, const struct luks_member *m);
 /* Whether members still to be opened may need p's volume key. Members not
  * seen yet do not count: the key is not kept on the chance that they

@@ -381,6 +381,7 @@ static void start_job(struct luks_set *set, int i, enum key_source source,
 	key->buf = NULL;
 	key->len = 0;
 	m->source = source;
+	m->vk_ready = false;
 	m->job_slot = slot;
 	m->job_kb = cost_kb;
 	m->activate_flags =
@@ -643,8 +644,10 @@ static int activate(struct luks_set *set, struct luks_member *m)
 							m->vk.buf, m->vk.len,
 							m->activate_flags);
 	/* Kept, locked, while members may derive their keys from it. */
-	if (rc < 0 || !derived_needs_key(set, m))
+	if (rc < 0 || !derived_needs_key(set, m)) {
 		secret_free(&m->vk);
+		m->vk_ready = false;
+	}
 	if (rc < 0)
 		return rc;
 	char node[128];
@@ -728,6 +731,15 @@ static void settle_shared_round(struct luks_set *set)
 	}
 }
 
+static void start_dependents(struct luks_set *set)
+{
+	if (set->holding || exclusive_job_running(set))
+		return;
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_FOUND)
+			start_derived(set, i);
+}
+
 static void finish_job(struct luks_set *set, struct luks_member *m,
 		       char opened[][32], int max, int *count)
 {
@@ -744,6 +756,10 @@ static void finish_job(struct luks_set *set, struct luks_member *m,
 		job_failed(set, m);
 		return;
 	}
+	/* Members whose keys derive from this one start now: m's own
+	 * activation (device-mapper ioctls) need not hold them up. */
+	m->vk_ready = !m->reencrypt;
+	start_dependents(set);
 	int dm_minor = activate(set, m);
 	if (dm_minor < 0) {
 		member_fail(set, m, "device-mapper activation failed");
@@ -822,6 +838,7 @@ void luks_end_attempt(struct luks_set *set)
 		secret_free(&m->key);
 		secret_free(&m->own);
 		secret_free(&m->vk);
+		m->vk_ready = false;
 		crypt_free(m->cd);
 		m->cd = NULL;
 	}

@@ -76,6 +76,7 @@ struct luks_member {
 	 * is active, unless members derive their keys from it: then once
 	 * none of them needs it any more (derived_wipe_unneeded). */
 	struct secret vk;
+	bool vk_ready; /* vk holds the volume key its job found */
 	int job_rc;
 	double kdf_start, kdf_end;
 };

@@ -67,6 +67,7 @@ void derived_wipe_unneeded(struct luks_set *set)
 		    derived_needs_key(set, p))
 			continue;
 		secret_free(&p->vk);
+		p->vk_ready = false;
 		log_debug("%s: volume key wiped: no member needs it any more",
 			  p->dm_name);
 	}

@@ -39,8 +39,13 @@ static void members_wait_for_a_present_primary(void)
 	CHECK(derived_defers(&set, &set.m[2]));
 	CHECK(!derived_ready(&set, &set.m[2]));
 	/* Open with its key at hand: the members open now. */
-	set.m[0].state = MEMBER_OPEN;
+	/* Its job found the key: the members open, even before the
+	 * primary's own activation. */
 	set.m[0].vk.buf = key_buf;
+	CHECK(!derived_ready(&set, &set.m[1]));
+	set.m[0].vk_ready = true;
+	CHECK(derived_ready(&set, &set.m[1]));
+	set.m[0].state = MEMBER_OPEN;
 	CHECK(derived_ready(&set, &set.m[1]));
 	CHECK(derived_defers(&set, &set.m[2]));
 }
@@ -70,6 +75,7 @@ static void a_refused_derived_key_is_not_tried_again(void)
 	three(&set);
 	set.m[0].state = MEMBER_OPEN;
 	set.m[0].vk.buf = key_buf;
+	set.m[0].vk_ready = true;
 	set.m[1].derived_failed = true;
 	CHECK(!derived_defers(&set, &set.m[1]));
 	CHECK(!derived_ready(&set, &set.m[1]));
