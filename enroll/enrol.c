@@ -17,8 +17,8 @@
 
 struct target {
 	struct dev d;
-	struct secret vk; /* the member's own volume key */
-	unsigned char key[DERIVE_KEY_LEN];
+	struct secret vk;  /* the member's own volume key */
+	struct secret key; /* its derived key, DERIVE_KEY_LEN bytes */
 	int slot;
 };
 
@@ -110,9 +110,13 @@ static int prepare(struct target *t, const char *path, const struct dev *p,
 	rc = volume_key(&t->d, pass, &t->vk);
 	if (rc < 0)
 		return rc;
-	rc = derive_member_key(pvk->buf, pvk->len, t->d.uuid, t->key);
+	rc = secret_alloc(&t->key);
+	if (rc == 0)
+		rc = derive_member_key(pvk->buf, pvk->len, t->d.uuid,
+				       (unsigned char *)t->key.buf);
 	if (rc < 0)
 		return rc;
+	t->key.len = DERIVE_KEY_LEN;
 	return dev_backup(&t->d, tmpdir);
 }
 
@@ -137,8 +141,7 @@ static int write_member(struct target *t, const char *primary_uuid, bool last)
 		return rc;
 	t->d.written = true;
 	rc = crypt_keyslot_add_by_volume_key(t->d.cd, t->slot, t->vk.buf,
-					     t->vk.len, (const char *)t->key,
-					     sizeof(t->key));
+					     t->vk.len, t->key.buf, t->key.len);
 	if (rc < 0)
 		return rc;
 	if (fault_injected("token", last))
@@ -165,16 +168,15 @@ static int verify_member(struct target *t, const char *primary_uuid)
 	    strcmp(toks[0].primary, primary_uuid) != 0)
 		return -EIO;
 	/* No name: only checks that the key opens that keyslot. */
-	rc = crypt_activate_by_passphrase(t->d.cd, NULL, t->slot,
-					  (const char *)t->key, sizeof(t->key),
-					  0);
+	rc = crypt_activate_by_passphrase(t->d.cd, NULL, t->slot, t->key.buf,
+					  t->key.len, 0);
 	return rc == t->slot ? 0 : -EIO;
 }
 
 static void release(struct target *t)
 {
 	secret_free(&t->vk);
-	explicit_bzero(t->key, sizeof(t->key));
+	secret_free(&t->key);
 	dev_close(&t->d);
 }
 
