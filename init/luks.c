@@ -475,8 +475,9 @@ void luks_hold(struct luks_set *set, bool hold)
 	set->holding = hold;
 }
 
-/* m opens through its derived keyslot now, if its primary's key is here:
- * returns true if that job started (or could not, and m was told why). */
+/* m opens through its derived keyslot now, if its primary's key is here.
+ * Returns true if the job was tried (start_job says why one could not
+ * start; the next pass tries again). */
 static bool start_derived(struct luks_set *set, int i)
 {
 	struct secret key = {0};
