@@ -321,17 +321,6 @@ def section_derived(kdfs):
     native_derived()
 
 
-def timed(argv, runs=5):
-    import time
-    t = []
-    for _ in range(runs):
-        t0 = time.monotonic()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=True)
-        t.append(time.monotonic() - t0)
-    return statistics.median(t)
-
-
 def kdfbench():
     """bench/kdf/kdfbench.c built as bench/kdf/run.sh builds it (like /init)."""
     out = os.path.join(OUT, "kdf", "kdfbench-derived")
@@ -385,6 +374,36 @@ def native_derived():
         "N members open in about %.3f× one member's time for any N (the "
         "derived openings run in parallel, after the one KDF)."
         % (kdf * 1000, der * 1000, (2000 + der * 1000) / 2000))
+    say()
+
+
+def section_norng():
+    say("## 4c. Without an RNG device (no virtio-rng, no RDRAND/RDSEED), 2 members")
+    say()
+    say("Before issue 14, /init read the first LUKS header only after the "
+        "kernel's `random: crng init done` (json-c's hash seed read "
+        "/dev/urandom, which waits for the jitter entropy).")
+    say()
+    say("| RNG | /init start → first header read, s | crng init done (uptime), s | "
+        "real init started (uptime), s |")
+    say("|---|---|---|---|")
+    for rng in (True, False):
+        start_hdr, crng, real = [], [], []
+        for i in range(RUNS):
+            _, _, out = ours_boot(2, 400 + i, rng=rng,
+                                  tag="rng" if rng else "norng")
+            st = ts_all(out, r"luksinit: starting")
+            hd = ts_all(out, r"luksinit: \S+: LUKS\d on")
+            if st and hd:
+                start_hdr.append(hd[0] - st[0])
+            cr = ts_all(out, r"random: crng init done")
+            if cr:
+                crng.append(cr[0])
+            if uptime(out):
+                real.append(uptime(out))
+        say("| %s | %s | %s | %s |" % (
+            "virtio-rng" if rng else "none", stat(start_hdr),
+            stat(crng) if crng else "after the boot", stat(real)))
     say()
 
 
