@@ -337,8 +337,8 @@ def kdfbench():
 
 
 def native_derived():
-    """Under TCG a derived opening's fixed cost (mostly the keyslot's
-    anti-forensic merge: 8000 hash contexts) is inflated like everything
+    """Under TCG a derived opening's fixed cost (the keyslot's 4000
+    anti-forensic stripes read, decrypted, merged) is inflated like everything
     else, while the bench's KDF is some 30x cheaper than a real one. So the
     same member is measured natively too, with the library /init links."""
     import hashlib
