@@ -32,7 +32,8 @@ HDRS := $(wildcard init/*.h)
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
 	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c \
-	init/initcheck.c init/fwpolicy.c init/waitpolicy.c
+	init/initcheck.c init/fwpolicy.c init/waitpolicy.c init/derive.c \
+	init/dtoken.c init/derivedpolicy.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/sysroot.h).
 SYSFS := init/firmware.c init/fwreprobe.c init/devices.c init/sysmounts.c \
@@ -76,9 +77,9 @@ endif
 DF = $$(sed -n 's/^$(1)=//p' $(B)/deps.flags)
 
 .PHONY: all init demo check unit fixtures fuzz fuzz-build lint bench clean \
-	update-deps-lock install uninstall print-host-tools FORCE
+	update-deps-lock install uninstall print-host-tools enroll-test FORCE
 ifeq ($(DEPS),)
-all: $(B)/bzImage $(B)/initramfs.cpio.gz
+all: $(B)/bzImage $(B)/initramfs.cpio.gz $(B)/luksinit-enroll
 else
 all: $(B)/init
 endif
@@ -156,28 +157,39 @@ $(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir initramfs.list
 	LUKSINIT_BUILD=$(B) scripts/make-cpio.sh "$$(cat $(B)/kernel.dir)" \
 		$(abspath initramfs.list) $@
 
+# The host tool, against Debian's libcryptsetup (a dynamic binary: it runs
+# on the installed system, not in the initramfs). It shares the derivation
+# and the token format with /init, and secret.c's locked buffers.
+ENROLL_SRCS := $(wildcard enroll/*.c) init/derive.c init/dtoken.c init/secret.c
+ENROLL_HDRS := $(wildcard enroll/*.h) init/derive.h init/dtoken.h init/secret.h
+$(B)/luksinit-enroll: $(ENROLL_SRCS) $(ENROLL_HDRS)
+	@mkdir -p $(B)
+	@scripts/ensure-packages.sh gcc libc6-dev pkg-config libcryptsetup-dev libjson-c-dev
+	$(CC) $(CSTD) $(WARN) -O2 -o $@ $(ENROLL_SRCS) \
+		$$(pkg-config --cflags --libs libcryptsetup json-c)
+
 # Host build: the decompression tests use Debian's libzstd and liblzma.
 $(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)
-	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev
+	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
 	$(CC) $(CSTD) $(WARN) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
-		-lzstd -llzma -lblkid
+		-lzstd -llzma -lblkid -ljson-c
 
 unit: $(B)/unit
 	$(B)/unit
 
 # libFuzzer targets, one per parser (and the firmware decompressor).
 FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader \
-	btrfssb initcheck fwkmsg
+	btrfssb initcheck fwkmsg dtoken
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_SECONDS ?= 30
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE) $(HDRS)
 	@mkdir -p $(B)/fuzz
-	@scripts/ensure-packages.sh clang libclang-rt-14-dev libzstd-dev liblzma-dev
+	@scripts/ensure-packages.sh clang libclang-rt-14-dev libzstd-dev liblzma-dev libjson-c-dev
 	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(PURE) -lzstd -llzma
+		-fno-sanitize-recover=all -o $@ $< $(PURE) -lzstd -llzma -ljson-c
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -187,15 +199,15 @@ lint: $(B)/deps.prefix
 
 # The unit tests once more without sanitizers, under valgrind.
 $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
-	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev
+	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
 	$(CC) $(CSTD) $(WARN) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
-		-lzstd -llzma -lblkid
+		-lzstd -llzma -lblkid -ljson-c
 
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
 
 fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans \
-		$(B)/nobtrfsctl $(B)/bzImage-plain
+		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
@@ -216,7 +228,8 @@ $(B)/bench/bzImage-trivial: $(B)/bench/trivial-init $(B)/kernel.dir bench/trivia
 	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
 		$(abspath bench/trivial.list) $@
 
-bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial
+bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial \
+		$(B)/luksinit-enroll
 	@scripts/ensure-packages.sh python3 python3-matplotlib zstd xz-utils gzip \
 		qemu-system-x86 btrfs-progs cryptsetup-bin
 	tests/make-fixtures.sh $(B)/bench/fixtures $(B)/report bench
@@ -232,6 +245,10 @@ MANDIR ?= $(PREFIX)/share/man
 # $(BINDIR) with its man page man/NAME.SECTION (required); a tool that must
 # be built names its build output here and make install builds it.
 HOST_TOOLS := tools/luksinit-check-kernel-config
+# The enrol tool links the host's libcryptsetup (built on the Debian path).
+ifeq ($(DEPS),)
+HOST_TOOLS += $(B)/luksinit-enroll
+endif
 host_man = $(wildcard man/$(notdir $(1)).[1-8])
 MAN_PAGES = man/luksinit.7 $(foreach t,$(HOST_TOOLS),$(call host_man,$(t)))
 INSTALLED_MAN = $(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))

@@ -412,7 +412,11 @@ int assemble_root(const struct boot_config *cfg, struct loop *loop,
 
 	loop_subscribe_blocks(loop, on_block_uevent, rescan_devices, &a);
 	loop_watch(loop, luks_notify_fd(luks), POLLIN, on_luks_notify, &a);
+	/* Every disk there at boot first: a member must not start a costly
+	 * KDF before its primary has been seen (luksderived.h). */
+	luks_hold(luks, true);
 	devices_coldplug(on_block_uevent, &a);
+	luks_hold(luks, false);
 	luks_schedule(luks);
 	while ((rc = step(&a, out, why, why_size, hint)) == 0)
 		;

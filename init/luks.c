@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "luksderived.h"
 #include "strutil.h"
 
 #define WORKER_STACK ((size_t)1024 * 1024)
@@ -198,6 +199,10 @@ static int load_header(struct luks_member *m)
 		m->cd = NULL;
 		return rc;
 	}
+	/* A UUID longer than any LUKS UUID is no partner for derived keys. */
+	const char *uuid = crypt_get_uuid(m->cd);
+	if (!uuid || str_copy(m->uuid, sizeof(m->uuid), uuid) < 0)
+		m->uuid[0] = '\0';
 	if (m->cfg->name[0])
 		str_copy(m->dm_name, sizeof(m->dm_name), m->cfg->name);
 	else if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
@@ -214,6 +219,7 @@ static int load_header(struct luks_member *m)
 	const char *cipher = crypt_get_cipher(m->cd);
 	m->exclusive = m->reencrypt ||
 		       (luks1 && (!cipher || strncmp(cipher, "aes", 3) != 0));
+	derived_load(m);
 	return 0;
 }
 
@@ -349,9 +355,9 @@ static void *kdf_worker(void *arg)
 			m->cd, m->dm_name, CRYPT_ANY_SLOT, m->key.buf,
 			m->key.len, m->activate_flags);
 	else
-		m->job_rc = crypt_volume_key_get(m->cd, CRYPT_ANY_SLOT,
-						 m->vk.buf, &m->vk.len,
-						 m->key.buf, m->key.len);
+		m->job_rc = crypt_volume_key_get(m->cd, m->job_slot, m->vk.buf,
+						 &m->vk.len, m->key.buf,
+						 m->key.len);
 	m->kdf_end = uptime_s();
 	/* The loop joins us when it reads this byte. */
 	while (write(m->notify_fd, &m->index, 1) < 0 && errno == EINTR)
@@ -359,20 +365,25 @@ static void *kdf_worker(void *arg)
 	return NULL;
 }
 
+/* A costly KDF: the largest of m's keyslots' (any may be the one). */
 static uint64_t job_cost_kb(const struct luks_member *m)
 {
 	return (uint64_t)m->mem_kb + JOB_OVERHEAD_KB;
 }
 
-/* Starts the KDF for m with key (ownership moves to the job). */
+/* Starts the KDF for m with key (ownership moves to the job) on keyslot
+ * slot (CRYPT_ANY_SLOT: every keyslot), charging cost_kb to the budget. */
 static void start_job(struct luks_set *set, int i, enum key_source source,
-		      struct secret *key)
+		      struct secret *key, int slot, uint64_t cost_kb)
 {
 	struct luks_member *m = &set->m[i];
 	m->key = *key;
 	key->buf = NULL;
 	key->len = 0;
 	m->source = source;
+	m->vk_ready = false;
+	m->job_slot = slot;
+	m->job_kb = cost_kb;
 	m->activate_flags =
 		set->cfg->discard ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0;
 	m->notify_fd = set->pipe_wr;
@@ -401,10 +412,16 @@ static void start_job(struct luks_set *set, int i, enum key_source source,
 			strerror(rc));
 		return;
 	}
-	set->in_use_kb += job_cost_kb(m);
+	set->in_use_kb += m->job_kb;
 	int running = 0;
 	for (int k = 0; k < set->n; k++)
 		running += set->m[k].state == MEMBER_UNLOCKING;
+	if (source == KEY_DERIVED) {
+		log_info(
+			"%s: derived key from LUKS UUID %s: opening keyslot %d at %.3f s (PBKDF2 at the minimum cost; no costly KDF)",
+			m->dm_name, m->primary_uuid, slot, uptime_s());
+		return;
+	}
 	log_info(
 		"%s: KDF started at %.3f s (%s; %d running, %llu of %llu MiB budget)",
 		m->dm_name, uptime_s(),
@@ -453,8 +470,28 @@ static bool take_key(struct luks_set *set, struct luks_member *m,
 	return false;
 }
 
+void luks_hold(struct luks_set *set, bool hold)
+{
+	set->holding = hold;
+}
+
+/* m opens through its derived keyslot now, if its primary's key is here.
+ * Returns true if the job was tried (start_job says why one could not
+ * start; the next pass tries again). */
+static bool start_derived(struct luks_set *set, int i)
+{
+	struct secret key = {0};
+	int slot = derived_key(set, &set->m[i], &key);
+	if (slot < 0)
+		return false;
+	start_job(set, i, KEY_DERIVED, &key, slot, JOB_OVERHEAD_KB);
+	return true;
+}
+
 void luks_schedule(struct luks_set *set)
 {
+	if (set->holding)
+		return;
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
 		if (m->state != MEMBER_FOUND)
@@ -464,6 +501,9 @@ void luks_schedule(struct luks_set *set)
 		if (exclusive_job_running(set) ||
 		    (m->exclusive && luks_jobs_running(set)))
 			return;
+		/* No costly KDF: costs no budget to speak of either. */
+		if (start_derived(set, i) || derived_defers(set, m))
+			continue;
 		/* PID 1 cannot be OOM-killed: a KDF larger than the memory
 		 * there is would panic the kernel. Say so instead. */
 		if (set->budget_kb &&
@@ -498,7 +538,8 @@ void luks_schedule(struct luks_set *set)
 		struct secret key = {0};
 		enum key_source source;
 		if (take_key(set, m, &key, &source))
-			start_job(set, i, source, &key);
+			start_job(set, i, source, &key, CRYPT_ANY_SLOT,
+				  job_cost_kb(m));
 	}
 	/* Everyone who can be opened is open or failed: drop the passphrase. */
 	bool pending = false;
@@ -509,6 +550,7 @@ void luks_schedule(struct luks_set *set)
 			pending = true;
 	if (!pending)
 		secret_free(&set->shared);
+	derived_wipe_unneeded(set);
 }
 
 static int list_members(const struct luks_set *set, bool own, char *text,
@@ -542,6 +584,7 @@ enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
 	for (int i = 0; i < set->n; i++) {
 		const struct luks_member *m = &set->m[i];
 		if (m->state == MEMBER_FOUND && !m->own.buf &&
+		    !derived_defers(set, m) &&
 		    !(keyfile_for(set, m) && !m->keyfile_tried) &&
 		    !(set->shared.buf &&
 		      m->shared_gen_tried != set->shared_gen)) {
@@ -595,14 +638,17 @@ void luks_offer(struct luks_set *set, struct secret *pass, int member)
  * or -errno. */
 static int activate(struct luks_set *set, struct luks_member *m)
 {
-	(void)set;
 	/* A reencrypting member was activated by the worker already. */
 	int rc = m->reencrypt
 			 ? 0
 			 : crypt_activate_by_volume_key(m->cd, m->dm_name,
 							m->vk.buf, m->vk.len,
 							m->activate_flags);
-	secret_free(&m->vk);
+	/* Kept, locked, while members may derive their keys from it. */
+	if (rc < 0 || !derived_needs_key(set, m)) {
+		secret_free(&m->vk);
+		m->vk_ready = false;
+	}
 	if (rc < 0)
 		return rc;
 	char node[128];
@@ -617,6 +663,15 @@ static void charge_try(struct luks_set *set, struct luks_member *m);
 
 static void job_failed(struct luks_set *set, struct luks_member *m)
 {
+	if (m->source == KEY_DERIVED) {
+		/* Re-keyed primary, stale token: not the person's mistake. */
+		log_warn(
+			"%s: the derived key does not open keyslot %d (%s); the passphrase will",
+			m->dm_name, m->job_slot, strerror(-m->job_rc));
+		m->derived_failed = true;
+		m->state = MEMBER_FOUND;
+		return;
+	}
 	if (m->source == KEY_FILE) {
 		log_warn(
 			"%s: the key file does not unlock it; asking for the passphrase",
@@ -662,7 +717,8 @@ static void settle_shared_round(struct luks_set *set)
 		if (m->state == MEMBER_UNLOCKING && m->source == KEY_SHARED)
 			return;
 		if (m->state == MEMBER_FOUND && set->shared.buf &&
-		    m->shared_gen_tried != set->shared_gen)
+		    m->shared_gen_tried != set->shared_gen &&
+		    !derived_defers(set, m))
 			return;
 	}
 	for (int i = 0; i < set->n; i++) {
@@ -676,21 +732,35 @@ static void settle_shared_round(struct luks_set *set)
 	}
 }
 
+static void start_dependents(struct luks_set *set)
+{
+	if (set->holding || exclusive_job_running(set))
+		return;
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_FOUND)
+			start_derived(set, i);
+}
+
 static void finish_job(struct luks_set *set, struct luks_member *m,
 		       char opened[][32], int max, int *count)
 {
 	pthread_join(m->thread, NULL);
 	secret_free(&m->key);
-	set->in_use_kb -= job_cost_kb(m);
-	log_info("%s: KDF ended; ran from %.3f s to %.3f s (%.3f s), %s",
-		 m->dm_name, m->kdf_start, m->kdf_end,
-		 m->kdf_end - m->kdf_start,
+	set->in_use_kb -= m->job_kb;
+	log_info("%s: %s ended; ran from %.3f s to %.3f s (%.3f s), %s",
+		 m->dm_name,
+		 m->source == KEY_DERIVED ? "derived keyslot" : "KDF",
+		 m->kdf_start, m->kdf_end, m->kdf_end - m->kdf_start,
 		 m->job_rc >= 0 ? "key found" : "no key");
 	if (m->job_rc < 0) {
 		secret_free(&m->vk);
 		job_failed(set, m);
 		return;
 	}
+	/* Members whose keys derive from this one start now: m's own
+	 * activation (device-mapper ioctls) need not hold them up. */
+	m->vk_ready = !m->reencrypt;
+	start_dependents(set);
 	int dm_minor = activate(set, m);
 	if (dm_minor < 0) {
 		member_fail(set, m, "device-mapper activation failed");
@@ -699,8 +769,11 @@ static void finish_job(struct luks_set *set, struct luks_member *m,
 	m->state = MEMBER_OPEN;
 	if (m->source == KEY_SHARED && m->shared_gen_tried == set->shared_gen)
 		set->shared_gen_opened = true;
-	log_notice("%s: unlocked (keyslot %d) as /dev/mapper/%s", m->dm_name,
-		   m->job_rc, m->dm_name);
+	log_notice("%s: unlocked (keyslot %d%s) as /dev/mapper/%s", m->dm_name,
+		   m->job_rc,
+		   m->source == KEY_DERIVED ? ", derived key, no costly KDF"
+					    : "",
+		   m->dm_name);
 	if (*count < max)
 		snprintf(opened[(*count)++], 32, "dm-%d", dm_minor);
 }
@@ -766,6 +839,7 @@ void luks_end_attempt(struct luks_set *set)
 		secret_free(&m->key);
 		secret_free(&m->own);
 		secret_free(&m->vk);
+		m->vk_ready = false;
 		crypt_free(m->cd);
 		m->cd = NULL;
 	}

@@ -16,6 +16,7 @@
 
 #include "cmdline.h"
 #include "devspec.h"
+#include "dtoken.h"
 #include "secret.h"
 
 struct crypt_device;
@@ -29,7 +30,8 @@ enum member_state {
 	MEMBER_DUPLICATE, /* names the device of member dup_of again */
 };
 
-enum key_source { KEY_FILE, KEY_SHARED, KEY_OWN };
+/* KEY_DERIVED: made from the primary's volume key (luksderived.h). */
+enum key_source { KEY_FILE, KEY_SHARED, KEY_OWN, KEY_DERIVED };
 
 struct luks_member {
 	const struct luks_member_cfg *cfg;
@@ -37,6 +39,7 @@ struct luks_member {
 	int dup_of;
 	char devnode[64];
 	char dm_name[LUKS_NAME_MAX];
+	char uuid[DTOKEN_UUID_MAX]; /* its LUKS UUID, once the header is read */
 	struct crypt_device *cd;
 	uint32_t mem_kb; /* peak KDF memory over its keyslots */
 	/* A LUKS2 reencryption is under way: only libcryptsetup's own
@@ -53,15 +56,27 @@ struct luks_member {
 	 * not meant for another disk). */
 	unsigned shared_gen_failed;
 	bool waited_for_memory; /* said once why its KDF waits */
+	/* A derived keyslot (luksderived.h): opened with a key made from
+	 * the volume key of the member with LUKS UUID primary_uuid. */
+	bool derived;
+	bool derived_failed; /* that key did not open it: the passphrase will */
+	int derived_slot;
+	char primary_uuid[DTOKEN_UUID_MAX];
 
 	/* The running job; touched by the worker only while UNLOCKING. */
 	pthread_t thread;
 	int notify_fd;
 	unsigned char index;
 	enum key_source source;
+	int job_slot;	 /* the keyslot tried, or CRYPT_ANY_SLOT */
+	uint64_t job_kb; /* memory charged to the budget for this job */
 	struct secret key;
 	struct secret own; /* typed at its own prompt, for the scheduler */
-	struct secret vk;  /* the volume key the KDF found; locked memory */
+	/* The volume key the KDF found; locked memory. Wiped once the member
+	 * is active, unless members derive their keys from it: then once
+	 * none of them needs it any more (derived_wipe_unneeded). */
+	struct secret vk;
+	bool vk_ready; /* vk holds the volume key its job found */
 	int job_rc;
 	double kdf_start, kdf_end;
 };
@@ -78,6 +93,7 @@ struct luks_set {
 	bool shared_gen_opened; /* it opened at least one member */
 	uint64_t budget_kb, in_use_kb;
 	int nfailed;
+	bool holding; /* no job starts: devices are still being enumerated */
 	char failure[512]; /* the first member that cannot be opened */
 	/* Devices that appeared while a reencrypting member's worker was in
 	 * libcryptsetup: claimed once it is done. */
@@ -99,6 +115,10 @@ void luks_end_attempt(struct luks_set *set);
  * this device (opened by an earlier attempt, or by hand in the rescue
  * shell) counts as open. */
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids);
+/* While held, no job starts: during the enumeration of the devices that
+ * are there at boot, so that a member does not start a costly KDF before
+ * its primary (whose key would spare it) has been seen. */
+void luks_hold(struct luks_set *set, bool hold);
 /* Starts KDF jobs that can run now (keys available, memory allows). */
 void luks_schedule(struct luks_set *set);
 /* What input is needed from the person, with the prompt text. */

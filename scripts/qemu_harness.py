@@ -20,7 +20,9 @@ shutdown event and writes for script actions (``Qmp``: hot-plug a disk,
 press a key),
 ``-cpu max`` under TCG (AES-NI, XSAVE, AVX exist) or ``-cpu host`` under KVM,
 each disk as ``-drive file=IMG,format=raw,if=virtio,cache=unsafe`` (in order:
-/dev/vda, /dev/vdb, ...), ``-device virtio-rng-pci``. The kernel command line
+/dev/vda, /dev/vdb, ...), ``-device virtio-rng-pci`` (``rng=False``: no RNG
+device, and a CPU without RDRAND/RDSEED, as on hardware with neither: the
+kernel's RNG then initialises only from its own jitter entropy). The kernel command line
 gets ``console=ttyS0`` prepended unless it already has ``console=``, and,
 unless interactive, ``panic=-1`` unless it has ``panic=``: luksinit then
 reboots at once on a failed boot, which ends the run (a reboot is never a
@@ -167,18 +169,22 @@ def build_cmdline(append: str = "", interactive: bool = False) -> str:
 def qemu_argv(kernel: str, initrd: Optional[str] = None, disks: Iterable[str] = (),
               append: str = "", mem: int = 1024, smp: int = 2, accel: str = "tcg",
               snapshot: bool = False, extra_args: Sequence[str] = (),
-              qmp: Optional[str] = None, interactive: bool = False) -> list:
+              qmp: Optional[str] = None, interactive: bool = False,
+              rng: bool = True) -> list:
     """The qemu command line for the given settings (accel: "kvm" or "tcg");
     qmp: the path of a QMP socket for QEMU to listen on."""
     if accel not in ("kvm", "tcg"):
         raise ValueError("accel must be kvm or tcg here, not %r" % accel)
+    cpu = "host" if accel == "kvm" else "max"
+    if not rng:
+        cpu += ",rdrand=off,rdseed=off"
     argv = [QEMU,
             "-machine", "q35", "-accel", accel,
-            "-cpu", "host" if accel == "kvm" else "max",
+            "-cpu", cpu,
             "-m", str(mem), "-smp", str(smp),
             "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
             "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
-            "-device", "virtio-rng-pci",
+            *(["-device", "virtio-rng-pci"] if rng else []),
             "-kernel", kernel, "-append", build_cmdline(append, interactive)]
     if qmp:
         argv += ["-qmp", "unix:%s,server=on,wait=off" % qmp]
@@ -330,7 +336,8 @@ def run(kernel: str, initrd: Optional[str] = None, disks: Iterable[str] = (),
         append: str = "", log: Optional[str] = None, timeout: Optional[float] = 120,
         mem: int = 1024, smp: int = 2, script: Iterable = (), accel: str = "auto",
         echo: bool = True, char_delay: float = 0.0, interactive: bool = False,
-        snapshot: bool = False, extra_args: Sequence[str] = ()) -> Result:
+        snapshot: bool = False, extra_args: Sequence[str] = (),
+        rng: bool = True) -> Result:
     """Boot ``kernel`` in QEMU, drive the serial console, return a Result.
 
     kernel, initrd   bzImage and optional external initramfs (-initrd).
@@ -348,6 +355,7 @@ def run(kernel: str, initrd: Optional[str] = None, disks: Iterable[str] = (),
     interactive      also pass this process's terminal (stdin) to the
                      console, in raw mode; Ctrl-A x quits, Ctrl-A a sends Ctrl-A.
     extra_args       more qemu arguments.
+    rng              attach virtio-rng (False: none, and no RDRAND/RDSEED).
     """
     for p in [kernel, initrd, *disks]:
         if p and not os.path.exists(p):
@@ -360,7 +368,7 @@ def run(kernel: str, initrd: Optional[str] = None, disks: Iterable[str] = (),
     try:
         argv = qemu_argv(kernel, initrd=initrd, disks=disks, append=append, mem=mem,
                          smp=smp, accel=chosen, snapshot=snapshot, extra_args=extra_args,
-                         qmp=qmp, interactive=interactive)
+                         qmp=qmp, interactive=interactive, rng=rng)
         return _run_qemu(argv, accel=chosen, timeout=timeout, echo=echo, log=log,
                          script=script, char_delay=char_delay, interactive=interactive,
                          qmp=qmp)

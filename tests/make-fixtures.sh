@@ -13,8 +13,10 @@ mkdir -p "$1"
 out=$(cd "$1" && pwd) # absolute: encrypt() works from inside it
 report=$2
 set_name=${3:-tests} # "bench": the benchmark's disks instead
+# The host tool that enrols derived keyslots (built next to the test init).
+enroll=${LUKSINIT_ENROLL:-$(dirname "$report")/luksinit-enroll}
 stamp="$out/fixtures.stamp"
-want=$(cat "$0" "$report" | sha256sum | cut -c1-16)-$set_name
+want=$(cat "$0" "$report" "$enroll" | sha256sum | cut -c1-16)-$set_name
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	exit 0
 fi
@@ -143,6 +145,10 @@ encrypt() {
 	bench) kdf=(--type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 50000) ;;
 	argon2id) kdf=(--type luks2 --pbkdf argon2id --pbkdf-memory 32
 		--pbkdf-force-iterations 4 --pbkdf-parallel 1) ;;
+	# 64 MiB each: a cost that matters under emulation (seconds), where
+	# four in a row are what derived keyslots save.
+	argon2mid) kdf=(--type luks2 --pbkdf argon2id --pbkdf-memory 65536
+		--pbkdf-force-iterations 4 --pbkdf-parallel 1) ;;
 	# 200 MiB each: three of them do not fit a small guest's memory.
 	argon2big) kdf=(--type luks2 --pbkdf argon2id --pbkdf-memory 204800
 		--pbkdf-force-iterations 4 --pbkdf-parallel 1) ;;
@@ -231,6 +237,18 @@ wrap_gpt() {
 	echo "${var}_PARTUUID=$(sfdisk --part-uuid "$img" 2)" >>"$out/fixtures.env.tmp"
 }
 
+# enrol_copy FROM TO N: copies FROM1..N.img to TO1..N.img (the same
+# filesystem, the same LUKS UUIDs and KDFs) and enrols the copies' members
+# 2..N with derived keyslots from member 1.
+enrol_copy() {
+	local from=$1 to=$2 n=$3 imgs=()
+	for i in $(seq 1 "$n"); do
+		cp --sparse=always "$out/$from$i.img" "$out/$to$i.img"
+		imgs+=("$out/$to$i.img")
+	done
+	"$enroll" --key-file "$out/pass.key" "${imgs[@]}" >/dev/null
+}
+
 rm -f "$out/fixtures.env.tmp"
 if [ "$set_name" = bench ]; then
 	for n in 1 2 3 4; do
@@ -239,6 +257,11 @@ if [ "$set_name" = bench ]; then
 		profile=raid1
 		[ "$n" = 1 ] && profile=single
 		make_fs "B$n" "bench$n" "$profile" "${members[@]}"
+	done
+	# The same disks with derived keyslots (dN-i.img), for the derived
+	# case next to the plain one.
+	for n in 2 3 4; do
+		enrol_copy "b$n-" "d$n-" "$n"
 	done
 	mv "$out/fixtures.env.tmp" "$out/fixtures.env"
 	echo "$want" >"$stamp"
@@ -266,6 +289,11 @@ make_fs GPTCRYPT gptcrypt raid1 gptcrypt-a-inner.img:luks2 gptcrypt-b-inner.img:
 wrap_gpt GPTCRYPT_A gptcrypt-a-inner.img gptcrypt-a.img cryptroot-a
 wrap_gpt GPTCRYPT_B gptcrypt-b-inner.img gptcrypt-b.img cryptroot-b
 make_fs MEM mem raid1c3 mem-a.img:argon2big mem-b.img:argon2big mem-c.img:argon2big
+# Four Argon2id members; b, c and d enrolled with keyslots derived from a
+# (issue 14).
+make_fs DER der raid1 der-a.img:argon2mid der-b.img:argon2mid \
+	der-c.img:argon2mid der-d.img:argon2mid
+"$enroll" --key-file "$out/pass.key" "$out"/der-{a,b,c,d}.img >/dev/null
 # A second keyslot holding a binary key file, for the key-file test.
 for img in crypt2-a.img crypt2-b.img; do
 	cryptsetup luksAddKey --batch-mode --disable-locks --pbkdf pbkdf2 \

@@ -13,6 +13,9 @@
  * the three calls, process startup excluded); exit status 0 if the
  * passphrase matched, 2 if it did not, 1 on other errors.
  *
+ * KDFBENCH_SLOT=N tries only keyslot N (a derived keyslot, say) instead
+ * of every keyslot.
+ *
  * KDFBENCH_PARALLEL=N (default 1) runs N such verifications at once, each
  * in its own thread with its own crypt_device, the way /init runs the KDFs
  * of several members in worker threads (init/luks.c); S then covers all.
@@ -68,6 +71,7 @@ static char *read_file(const char *path, size_t *len)
 }
 
 struct job {
+	int slot;
 	const char *path;
 	const char *pass;
 	size_t len;
@@ -89,8 +93,8 @@ static void *verify(void *arg)
 	j->r = crypt_load(cd, CRYPT_LUKS, NULL);
 	if (j->r >= 0) {
 		j->what = "passphrase check";
-		j->r = crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT,
-						    j->pass, j->len, 0);
+		j->r = crypt_activate_by_passphrase(cd, NULL, j->slot, j->pass,
+						    j->len, 0);
 	}
 	crypt_free(cd);
 	return NULL;
@@ -118,11 +122,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kdfbench: KDFBENCH_PARALLEL must be 1..64\n");
 		return 1;
 	}
+	const char *slot_env = getenv("KDFBENCH_SLOT");
+	int slot = slot_env ? atoi(slot_env) : CRYPT_ANY_SLOT;
 	struct job jobs[64];
 	pthread_t tids[64];
 	for (int i = 0; i < n; i++)
-		jobs[i] =
-			(struct job){.path = argv[1], .pass = pass, .len = len};
+		jobs[i] = (struct job){.slot = slot,
+				       .path = argv[1],
+				       .pass = pass,
+				       .len = len};
 
 	double t0 = now();
 	if (n == 1) {

@@ -60,7 +60,7 @@ class Boot:
 
 
 def boot(name, append, disks, script=(), timeout=90, initrd=None,
-         extra_args=(), kernel=None, mem=1024):
+         extra_args=(), kernel=None, mem=1024, rng=True):
     os.makedirs(LOGS, exist_ok=True)
     res = qemu_harness.run(
         kernel=kernel or KERNEL,
@@ -74,6 +74,7 @@ def boot(name, append, disks, script=(), timeout=90, initrd=None,
         echo=False,
         extra_args=list(extra_args),
         mem=mem,
+        rng=rng,
     )
     return Boot(res)
 

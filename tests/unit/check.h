@@ -46,5 +46,8 @@ void fwpolicy_tests(void);
 void waitpolicy_tests(void);
 void fwsysfs_tests(void);
 void devsysfs_tests(void);
+void derive_tests(void);
+void dtoken_tests(void);
+void derivedpolicy_tests(void);
 
 #endif

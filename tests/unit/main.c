@@ -33,6 +33,9 @@ int main(void)
 	waitpolicy_tests();
 	fwsysfs_tests();
 	devsysfs_tests();
+	derive_tests();
+	dtoken_tests();
+	derivedpolicy_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

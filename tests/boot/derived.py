@@ -1,0 +1,126 @@
+"""Derived keyslots (issue 14): four Argon2id members enrolled with
+luksinit-enroll, one costly KDF at boot."""
+import os
+import re
+import subprocess
+
+from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
+
+
+def der_cmdline(extra=""):
+    return ("root=UUID=%s rootflags=subvol=@root " % FX["DER_UUID"] +
+            " ".join("rd.luks.uuid=%s" % luks_uuid("DER", i)
+                     for i in range(4)) + extra)
+
+
+def spans(b, what):
+    """(start, end) of each job of that kind the log reports."""
+    return [(float(s), float(e)) for s, e in re.findall(
+        r"%s ended; ran from ([\d.]+) s to ([\d.]+) s" % what, b.out)]
+
+
+@case
+def derived_four_argon2id_members_one_kdf():
+    b = boot("derived_four_argon2id_members_one_kdf", der_cmdline(),
+             ["der-a.img", "der-b.img", "der-c.img", "der-d.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=240)
+    assert_array(b, "DER", 4)
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    expect(re.search(SHARED_PROMPT, b.out).group(1) == "4",
+           "the prompt does not name four disks")
+    expect(b.out.count("KDF memory 65536 KiB") == 4,
+           "the four members are not 64 MiB Argon2id")
+    kdfs = spans(b, "KDF")
+    derived = spans(b, "derived keyslot")
+    expect(len(kdfs) == 1, "expected one costly KDF, got %d" % len(kdfs))
+    expect(b.out.count("KDF started") == 1, "more than one KDF started")
+    expect(len(derived) == 3,
+           "expected three derived openings, got %d" % len(derived))
+    primary = "luks-%s" % luks_uuid("DER", 0)
+    expect("%s: unlocked (keyslot 0)" % primary in b.out,
+           "the primary was not opened by its passphrase keyslot")
+    for i in range(1, 4):
+        expect("luks-%s: unlocked (keyslot 1, derived key" % luks_uuid("DER", i)
+               in b.out, "member %d not opened through its derived keyslot" % i)
+    # Each derived opening costs a tiny part of the primary's KDF, and all
+    # of them come after it (they need its volume key).
+    (ks, ke), = kdfs
+    for s, e in derived:
+        expect(s >= ke, "a derived opening started before the primary's key "
+               "was known: %s vs %s" % ((s, e), (ks, ke)))
+        expect(e - s < 0.25 * (ke - ks),
+               "a derived opening took %.2f s, the KDF %.2f s"
+               % (e - s, ke - ks))
+    print("  KDF %.2f s; derived openings %s" % (
+        ke - ks, ", ".join("%.3f s" % (e - s) for s, e in derived)))
+
+
+@case
+def derived_primary_absent_degraded_from_passphrase():
+    primary = luks_uuid("DER", 0)
+    b = boot("derived_primary_absent_degraded_from_passphrase",
+             der_cmdline(" rd.btrfs.degraded=2"),
+             ["der-b.img", "der-c.img", "der-d.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=300)
+    booted_to_report(b)
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    root = b.result("root ")
+    expect("degraded" in root, "not mounted degraded: " + root)
+    devs = b.result("btrfs fsid=%s" % FX["DER_UUID"])
+    expect(re.search(r"devices=3:( dm-\d+){3}$", devs),
+           "expected the three present members in the array: %s" % devs)
+    expect(re.search(r"WARNING: mounting Btrfs on \S+ DEGRADED.*UUID=%s"
+                     % primary, b.out), "no degraded warning naming the primary")
+    expect(len(spans(b, "KDF")) == 3 and not spans(b, "derived keyslot"),
+           "the members did not each open from the passphrase")
+    for i in range(1, 4):
+        expect(re.search(r"luks-%s: unlocked \(keyslot 0\)" % luks_uuid("DER", i),
+                         b.out), "member %d not opened by the passphrase" % i)
+
+
+def stale_member(name):
+    """A copy of der-b whose token names der-a but whose derived keyslot was
+    made from another volume key (as after re-keying the primary): enrolled
+    by the tool from an impostor primary carrying der-a's LUKS UUID."""
+    d = os.path.join(BUILD, "overlays")
+    os.makedirs(d, exist_ok=True)
+    member, fake = os.path.join(d, name + "-b.img"), os.path.join(d, name + "-fake-a.img")
+    tool = os.path.join(BUILD, "luksinit-enroll")
+    key = os.path.join(FIX, "pass.key")
+    subprocess.run(["cp", "--sparse=always", os.path.join(FIX, "der-b.img"), member],
+                   check=True)
+    with open(fake, "wb") as f:
+        f.truncate(24 * 1024 * 1024)
+    for argv in (["cryptsetup", "luksFormat", "--batch-mode", "--disable-locks",
+                  "--type", "luks2", "--pbkdf", "pbkdf2",
+                  "--pbkdf-force-iterations", "1000", "--uuid",
+                  luks_uuid("DER", 0), "--key-file", key, fake],
+                 [tool, "--remove", member],
+                 [tool, "--key-file", key, fake, member]):
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    os.unlink(fake)
+    return member
+
+
+@case
+def derived_key_refused_falls_back_to_passphrase():
+    stale = stale_member("stale")
+    try:
+        b = boot("derived_key_refused_falls_back_to_passphrase", der_cmdline(),
+                 ["der-a.img", stale, "der-c.img", "der-d.img"],
+                 script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=240)
+    finally:
+        os.unlink(stale)
+    assert_array(b, "DER", 4)
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    b_name = "luks-%s" % luks_uuid("DER", 1)
+    expect("%s: the derived key does not open keyslot 1" % b_name in b.out,
+           "the refused derived key was not reported")
+    expect(re.search(r"%s: unlocked \(keyslot 0\)" % b_name, b.out),
+           "the member with the stale token was not opened by the passphrase")
+    expect(len(spans(b, "KDF")) == 2 and len(spans(b, "derived keyslot")) == 3,
+           "expected the primary's KDF, three derived attempts and one KDF "
+           "for the refusing member")
+    for i in (2, 3):
+        expect("luks-%s: unlocked (keyslot 1, derived key" % luks_uuid("DER", i)
+               in b.out, "member %d not opened through its derived keyslot" % i)

@@ -1,0 +1,120 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../init/derive.h"
+#include "check.h"
+
+static void hex(const unsigned char *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static void sha256_matches_fips_vectors(void)
+{
+	unsigned char d[SHA256_LEN];
+	char h[2 * SHA256_LEN + 1];
+	struct sha256 s;
+	sha256_init(&s);
+	sha256_update(&s, "abc", 3);
+	sha256_final(&s, d);
+	hex(d, sizeof(d), h);
+	CHECK_STR(
+		h,
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	/* Two blocks, fed in odd pieces. */
+	const char *m =
+		"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	sha256_init(&s);
+	size_t len = strlen(m);
+	for (size_t i = 0; i < len; i += 3)
+		sha256_update(&s, m + i, len - i < 3 ? len - i : 3);
+	sha256_final(&s, d);
+	hex(d, sizeof(d), h);
+	CHECK_STR(
+		h,
+		"248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+static void hmac_matches_rfc4231(void)
+{
+	unsigned char key[131], d[SHA256_LEN];
+	char h[2 * SHA256_LEN + 1];
+	memset(key, 0x0b, 20);
+	hmac_sha256(key, 20, "Hi There", 8, d);
+	hex(d, sizeof(d), h);
+	CHECK_STR(
+		h,
+		"b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	/* Case 6: a key longer than the block is hashed first. */
+	memset(key, 0xaa, sizeof(key));
+	const char *m =
+		"Test Using Larger Than Block-Size Key - Hash Key First";
+	hmac_sha256(key, sizeof(key), m, strlen(m), d);
+	hex(d, sizeof(d), h);
+	CHECK_STR(
+		h,
+		"60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+static void hkdf_matches_rfc5869(void)
+{
+	unsigned char ikm[22], salt[13], info[10], okm[42];
+	char h[2 * sizeof(okm) + 1];
+	memset(ikm, 0x0b, sizeof(ikm));
+	for (int i = 0; i < 13; i++)
+		salt[i] = (unsigned char)i;
+	for (int i = 0; i < 10; i++)
+		info[i] = (unsigned char)(0xf0 + i);
+	CHECK(hkdf_sha256(salt, sizeof(salt), ikm, sizeof(ikm), info,
+			  sizeof(info), okm, sizeof(okm)) == 0);
+	hex(okm, sizeof(okm), h);
+	CHECK_STR(
+		h,
+		"3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+	/* Case 3: no salt, no info. */
+	CHECK(hkdf_sha256("", 0, ikm, sizeof(ikm), "", 0, okm, sizeof(okm)) ==
+	      0);
+	hex(okm, sizeof(okm), h);
+	CHECK_STR(
+		h,
+		"8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+	CHECK(hkdf_sha256("", 0, ikm, 1, "", 0, okm, 255 * 32 + 1) == -EINVAL);
+}
+
+static void member_key_is_hkdf_of_the_volume_key_and_uuid(void)
+{
+	unsigned char vk[64], k1[DERIVE_KEY_LEN], k2[DERIVE_KEY_LEN];
+	char h[2 * DERIVE_KEY_LEN + 1];
+	for (int i = 0; i < 64; i++)
+		vk[i] = (unsigned char)i;
+	/* Computed independently (Python's hmac): the format is fixed. */
+	CHECK(derive_member_key(vk, sizeof(vk),
+				"0ac0a545-24b4-4f0b-b072-bd74f1df29f0",
+				k1) == 0);
+	hex(k1, sizeof(k1), h);
+	CHECK_STR(
+		h,
+		"b938791ef67f403bccd092c673b52b5d3cd3b10ea9fc843e1ff38b976b007c34");
+	/* Another member, another key; another volume key, another key. */
+	CHECK(derive_member_key(vk, sizeof(vk),
+				"1b5af1bf-8ed8-419e-b73a-39a559b5018c",
+				k2) == 0);
+	CHECK(memcmp(k1, k2, sizeof(k1)) != 0);
+	vk[0] ^= 1;
+	CHECK(derive_member_key(vk, sizeof(vk),
+				"0ac0a545-24b4-4f0b-b072-bd74f1df29f0",
+				k2) == 0);
+	CHECK(memcmp(k1, k2, sizeof(k1)) != 0);
+	CHECK(derive_member_key(vk, 0, "x", k2) == -EINVAL);
+	CHECK(derive_member_key(vk, sizeof(vk), "", k2) == -EINVAL);
+}
+
+void derive_tests(void)
+{
+	RUN(sha256_matches_fips_vectors);
+	RUN(hmac_matches_rfc4231);
+	RUN(hkdf_matches_rfc5869);
+	RUN(member_key_is_hkdf_of_the_volume_key_and_uuid);
+}
