@@ -37,7 +37,7 @@ PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/sysroot.h).
 SYSFS := init/firmware.c init/fwreprobe.c init/devices.c init/sysmounts.c \
-	init/sysroot.c
+	init/sysroot.c init/consoles.c init/kmsghold.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 

@@ -21,7 +21,6 @@
 #define SEEN_MAX 16
 #define PROGRESS_EVERY_MS 10000
 #define OPENED_MAX 16
-#define CONSOLE_EOFS_MAX 5
 
 struct assembly {
 	const struct boot_config *cfg;
@@ -33,7 +32,6 @@ struct assembly {
 	struct prompt prompt;
 	int prompt_member;
 	bool console_gone;
-	int console_eofs;
 
 	struct dev_ids root;
 	bool matched;
@@ -175,7 +173,13 @@ static void update_prompt(struct assembly *a)
 	int member = -1;
 	if (luks_needs(a->luks, &member, text, sizeof(text)) == NEED_NOTHING)
 		return;
-	if (prompt_start(&a->prompt, 0, text) < 0) {
+	int rc = prompt_start(&a->prompt, a->loop->consoles, text, true);
+	if (rc == -ENOTTY) {
+		log_err("no console to ask for the passphrase on");
+		a->console_gone = true;
+		return;
+	}
+	if (rc < 0) {
 		log_err("cannot lock memory for the passphrase");
 		a->console_gone = true;
 		return;
@@ -190,7 +194,6 @@ static void on_console(struct assembly *a)
 	case PROMPT_MORE:
 		return;
 	case PROMPT_DONE:
-		a->console_eofs = 0;
 		if (pass.len == 0) {
 			/* Enter alone is no attempt: no KDF, no try spent. */
 			secret_free(&pass);
@@ -200,17 +203,10 @@ static void on_console(struct assembly *a)
 		luks_offer(a->luks, &pass, a->prompt_member);
 		return;
 	case PROMPT_ERROR:
-		prompt_stop(&a->prompt);
 		return;
 	case PROMPT_EOF:
 		prompt_stop(&a->prompt);
-		/* On a terminal that is Ctrl-D: ask again. A console that only
-		 * ever says EOF (a hung-up line, /dev/null) must not spin. */
-		if (isatty(0) && ++a->console_eofs < CONSOLE_EOFS_MAX) {
-			log_notice("empty input (Ctrl-D); asking again");
-			return;
-		}
-		log_err("the console gives no input; cannot ask for the passphrase");
+		log_err("no console gives input; cannot ask for the passphrase");
 		a->console_gone = true;
 		return;
 	}
@@ -379,9 +375,7 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		return -ETIMEDOUT;
 	}
 
-	loop_unwatch(a->loop, 0);
-	if (a->prompt.active)
-		loop_watch(a->loop, 0, POLLIN, on_console_ready, a);
+	prompt_watch(&a->prompt, a->loop, on_console_ready, a);
 	bool paused = waiting_on_person_or_kdf(a);
 	rc = loop_wait(a->loop, wait_timeout_ms(&ws));
 	tick(a, paused);
@@ -420,10 +414,10 @@ int assemble_root(const struct boot_config *cfg, struct loop *loop,
 	luks_schedule(luks);
 	while ((rc = step(&a, out, why, why_size, hint)) == 0)
 		;
-	loop_unwatch(loop, 0);
+	prompt_stop(&a.prompt);
+	prompt_watch(&a.prompt, loop, NULL, NULL);
 	loop_unwatch(loop, luks_notify_fd(luks));
 	loop_subscribe_blocks(loop, NULL, NULL, NULL);
-	prompt_stop(&a.prompt);
 	luks_end_attempt(luks);
 	if (rc < 0)
 		return rc;

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "prompt.h"
 #include "reaper.h"
 
 /* Used when the console gives no input at all (EOF): retry now and then
@@ -81,27 +82,40 @@ static void run_shell(struct loop *loop)
 	log_notice("rescue shell exited; trying to boot again");
 }
 
+#define CHOICE_TEXT "Press r + Enter to retry, b to reboot, p to power off: "
+
 struct choice {
+	struct loop *loop;
+	struct prompt prompt;
 	int answer; /* 'r', 'b', 'p'; 0 on EOF/error; -1 while asking */
 };
 
 static void on_choice_input(void *arg, short revents)
 {
 	struct choice *c = arg;
-	char line[64];
+	struct secret line = {0};
 	(void)revents;
-	ssize_t n = read(0, line, sizeof(line) - 1);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+	switch (prompt_read(&c->prompt, &line)) {
+	case PROMPT_MORE:
 		return;
-	if (n <= 0) {
+	case PROMPT_EOF:
 		c->answer = 0;
 		return;
+	case PROMPT_ERROR:
+		break;
+	case PROMPT_DONE:
+		if (line.len == 1 && strchr("rbp", line.buf[0]))
+			c->answer = (unsigned char)line.buf[0];
+		break;
 	}
-	if (line[0] == 'r' || line[0] == 'b' || line[0] == 'p') {
-		c->answer = (unsigned char)line[0];
+	secret_free(&line);
+	if (c->answer >= 0)
 		return;
-	}
-	dprintf(1, "Press r + Enter to retry, b to reboot, p to power off: ");
+	/* Anything else: the same question again, on every console. */
+	if (prompt_start(&c->prompt, c->loop->consoles, CHOICE_TEXT, false) < 0)
+		c->answer = 0;
+	else
+		prompt_watch(&c->prompt, c->loop, on_choice_input, c);
 }
 
 static bool answered(void *arg)
@@ -112,12 +126,16 @@ static bool answered(void *arg)
 /* Returns 'r', 'b', 'p', or 0 on EOF/error. */
 static int ask_choice(struct loop *loop)
 {
-	struct choice c = {.answer = -1};
-	dprintf(1, "\nPress r + Enter to retry, b to reboot, p to power off: ");
-	if (loop_watch(loop, 0, POLLIN, on_choice_input, &c) < 0)
+	static struct choice c; /* holds a prompt: large for PID 1's stack */
+	memset(&c, 0, sizeof(c));
+	c.loop = loop;
+	c.answer = -1;
+	if (prompt_start(&c.prompt, loop->consoles, CHOICE_TEXT, false) < 0)
 		return 0;
+	prompt_watch(&c.prompt, loop, on_choice_input, &c);
 	loop_run_until(loop, FOREVER_MS, answered, &c);
-	loop_unwatch(loop, 0);
+	prompt_stop(&c.prompt);
+	prompt_watch(&c.prompt, loop, NULL, NULL);
 	return c.answer < 0 ? 0 : c.answer;
 }
 

@@ -8,21 +8,30 @@
 #define LOG_LINE_MAX 1024
 #define LOG_TAG "luksinit: "
 
+struct log_console {
+	int fd;
+	/* Lines this console could not take (a serial line held by flow
+	 * control): PID 1 must not block on it. */
+	unsigned dropped;
+};
+
 struct log_sinks {
-	int console_fd;
+	struct log_console console[LOG_CONSOLES_MAX];
+	int nconsoles;
 	int kmsg_fd;
 	enum log_level console_max;
 	int kernel_console_level;
 	int debug;
-	/* Lines a console that takes no output (a serial line held by flow
-	 * control) could not take: PID 1 must not block on it. */
-	unsigned dropped;
+	/* The question open on every console, shown again below each line
+	 * we print, so that it stays the last thing there. */
+	const char *prompt;
 };
 
 /* The one piece of file-scope state: logging must work from every layer,
  * including before the configuration is parsed. */
 static struct log_sinks sinks = {
-	.console_fd = 2,
+	.console = {{.fd = 2}},
+	.nconsoles = 1,
 	.kmsg_fd = -1,
 	.console_max = LOG_LVL_INFO,
 	.kernel_console_level = 0,
@@ -31,8 +40,23 @@ static struct log_sinks sinks = {
 
 void log_set_fds(int console_fd, int kmsg_fd)
 {
-	sinks.console_fd = console_fd;
+	log_set_consoles(&console_fd, console_fd >= 0 ? 1 : 0);
 	sinks.kmsg_fd = kmsg_fd;
+}
+
+void log_set_consoles(const int *fds, int n)
+{
+	if (n > LOG_CONSOLES_MAX)
+		n = LOG_CONSOLES_MAX;
+	memset(sinks.console, 0, sizeof(sinks.console));
+	for (int i = 0; i < n; i++)
+		sinks.console[i].fd = fds[i];
+	sinks.nconsoles = n;
+}
+
+void log_set_prompt(const char *text)
+{
+	sinks.prompt = text;
 }
 
 void log_set_console_level(enum log_level max)
@@ -94,29 +118,51 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* The console fd is non-blocking: a line it cannot take now is dropped
+/* Console fds are non-blocking: a line one cannot take now is dropped
  * (kmsg has it), and the next line that gets through says how many. */
-static void console_write(const char *text, size_t n)
+static void console_write(struct log_console *c, const char *text, size_t n)
 {
-	if (sinks.dropped) {
+	if (c->dropped) {
 		char note[96];
 		int k = snprintf(note, sizeof(note),
 				 LOG_TAG "(%u lines not shown: the console "
 					 "took no output)\n",
-				 sinks.dropped);
-		if (k > 0 && write_all(sinks.console_fd, note, (size_t)k) < 0)
+				 c->dropped);
+		if (k > 0 && write_all(c->fd, note, (size_t)k) < 0)
 			goto dropped;
-		sinks.dropped = 0;
+		c->dropped = 0;
 	}
-	if (write_all(sinks.console_fd, text, n) == 0)
+	if (write_all(c->fd, text, n) == 0)
 		return;
 dropped:
-	sinks.dropped++;
+	c->dropped++;
+}
+
+/* The prompt line is left open (the cursor after the question): a line
+ * printed now starts below it, and the question follows again. */
+static void consoles_write(const char *text, size_t n)
+{
+	for (int i = 0; i < sinks.nconsoles; i++) {
+		struct log_console *c = &sinks.console[i];
+		if (sinks.prompt)
+			write_all(c->fd, "\n", 1);
+		console_write(c, text, n);
+		if (sinks.prompt)
+			write_all(c->fd, sinks.prompt, strlen(sinks.prompt));
+	}
+}
+
+void log_console_text(const char *text)
+{
+	consoles_write(text, strlen(text));
 }
 
 unsigned log_console_dropped(void)
 {
-	return sinks.dropped;
+	unsigned n = 0;
+	for (int i = 0; i < sinks.nconsoles; i++)
+		n += sinks.console[i].dropped;
+	return n;
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -140,10 +186,10 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		      write(sinks.kmsg_fd, line, len) == (ssize_t)len;
 	int kernel_echoed = in_kmsg && (int)lvl < sinks.kernel_console_level;
 	int wanted = lvl <= sinks.console_max || sinks.debug;
-	if (sinks.console_fd >= 0 && wanted && !kernel_echoed) {
+	if (wanted && !kernel_echoed) {
 		/* The console gets the text without the "<N>" prefix. */
 		const char *text = strchr(line, '>') + 1;
-		console_write(text, len - (size_t)(text - line));
+		consoles_write(text, len - (size_t)(text - line));
 	}
 	errno = saved;
 }

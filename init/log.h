@@ -14,12 +14,23 @@ enum log_level {
 	LOG_LVL_DEBUG = 7,
 };
 
+#define LOG_CONSOLES_MAX 8
+
 /* Sinks are plain fds so that tests can point them at pipes. -1 = absent.
- * The console fd should be non-blocking: a line it cannot take at once is
+ * Console fds should be non-blocking: a line one cannot take at once is
  * dropped (and counted), never waited for. */
 void log_set_fds(int console_fd, int kmsg_fd);
-/* Lines dropped since the console last took one. */
+/* Every console the person may be looking at (replaces the one above). */
+void log_set_consoles(const int *fds, int n);
+/* Lines dropped, over all consoles, since each last took one. */
 unsigned log_console_dropped(void);
+/* While text is set (a question open on the consoles), every line printed
+ * starts on a new line and is followed by text again. The caller keeps
+ * text alive until it sets NULL. */
+void log_set_prompt(const char *text);
+/* Text as is (no tag, not in kmsg) to every console: kernel messages held
+ * back while a prompt was open. */
+void log_console_text(const char *text);
 /* Highest level still shown on the console (kmsg gets everything but debug
  * unless debug is on). */
 void log_set_console_level(enum log_level max);

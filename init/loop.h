@@ -9,10 +9,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "consoles.h"
 #include "firmware.h"
 #include "uevent.h"
 
-#define LOOP_WATCH_MAX 4
+#define LOOP_WATCH_MAX (4 + CONSOLES_MAX)
 
 typedef void (*loop_fd_fn)(void *ctx, short revents);
 
@@ -27,6 +28,8 @@ struct loop {
 	int uevent_fd;
 	int signal_fd; /* SIGCHLD */
 	struct firmware *fw;
+	/* Where the person is: every prompt asks on all of them. */
+	const struct consoles *consoles;
 	/* The device-wait phase's subscription to block devices. */
 	void (*on_block)(const struct uevent *ev, void *ctx);
 	void (*on_rescan)(void *ctx); /* events were lost: look again */

@@ -14,6 +14,7 @@
 
 #include "assemble.h"
 #include "cmdline.h"
+#include "consoles.h"
 #include "emergency.h"
 #include "firmware.h"
 #include "log.h"
@@ -36,6 +37,7 @@ struct boot {
 	struct firmware fw;
 	struct loop loop;     /* from the first millisecond to the exec */
 	struct luks_set luks; /* what is open survives a failed attempt */
+	struct consoles consoles;
 	int luks_rc;
 	int kmsg_fd;
 	char saved_devkmsg[16];
@@ -98,13 +100,14 @@ static void kmsg_setup(struct boot *b)
 	int kernel_level = 0;
 	if (sysctl_read(PRINTK_KNOB, printk, sizeof(printk)) == 0)
 		kernel_level = (int)strtol(printk, NULL, 10);
-	/* A console of our own, non-blocking: a serial line held by flow
-	 * control with nothing attached must not stop PID 1. fds 0-2 stay
-	 * as they are for the prompt, the shell and the real init. */
-	int con = open("/dev/console",
-		       O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	log_set_fds(con >= 0 ? con : 1, b->kmsg_fd);
+	log_set_fds(-1, b->kmsg_fd);
 	log_set_kernel_console_level(kernel_level);
+	/* Every console of our own, non-blocking: a serial line held by flow
+	 * control with nothing attached must not stop PID 1. fds 0-2 stay
+	 * as they are for the shell and the real init. */
+	consoles_open(&b->consoles);
+	log_set_consoles(b->consoles.fd, b->consoles.n);
+	b->loop.consoles = &b->consoles;
 }
 
 static void early_setup(struct boot *b)
@@ -187,6 +190,7 @@ static void hand_over(struct boot *b, struct failure *f)
 		reaper_reset_sigmask();
 		rc = switch_root_exec(cfg->init, argv, envp);
 		loop_open(&b->loop, &b->fw);
+		b->loop.consoles = &b->consoles;
 	} else if (access("/proc/self", F_OK) == 0) {
 		/* Nothing moved yet: unmount, so a retry does not stack a
 		 * second root on this one. */

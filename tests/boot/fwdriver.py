@@ -163,7 +163,10 @@ def fwdriver_usb_probe_does_not_block_usb_keyboard():
              extra_args=["-device", "VGA,id=vga0"] + XHCI + USB_SERIAL_ARGS + [
                  "-device", "usb-serial,chardev=usbser,bus=xhci.0,port=1",
                  "-device", "usb-kbd,id=ukbd,bus=xhci.0,port=2,display=vga0"],
-             script=[(r"input: QEMU QEMU USB Keyboard", "", 4)] +
+             # The kernel's "input:" line is held back while the prompt
+             # waits (shown on the serial console too): give the keyboard
+             # time to appear, as a person would.
+             script=[(SHARED_PROMPT, "", 10)] +
              keys("vga0", PASS + "\n"), timeout=150)
     expect(not b.res.qmp_errors, "typing failed: %s" % b.res.qmp_errors[:1])
     booted_to_report(b)

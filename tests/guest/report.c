@@ -444,6 +444,8 @@ int main(int argc, char **argv, char **envp)
 	print_file_line("uptime", "/proc/uptime");
 	print_file_line("cmdline", "/proc/cmdline");
 	print_file_line("printk_devkmsg", "/proc/sys/kernel/printk_devkmsg");
+	print_file_line("printk", "/proc/sys/kernel/printk");
+	print_file_line("console_active", "/sys/class/tty/console/active");
 	print_file_line("fw_timeout", "/sys/class/firmware/timeout");
 	print_file_line(
 		"fw_force_sysfs_fallback",
