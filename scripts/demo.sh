@@ -11,7 +11,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 args=(--kernel "$build/bzImage"
       --disk "$build/fixtures/crypt2-a.img" --disk "$build/fixtures/crypt2-b.img"
       --snapshot
-      --append "root=UUID=$CRYPT2_UUID rootflags=subvol=@root rd.luks.uuid=$CRYPT2_LUKS_0 rd.luks.uuid=$CRYPT2_LUKS_1"
+      # Two consoles, as on a laptop with a serial port: the emulated
+      # screen (tty0) and this terminal (ttyS0, /dev/console as the last
+      # one). The prompt shows on both, the first answer counts.
+      --qemu-arg=-device --qemu-arg=VGA
+      --append "console=tty0 console=ttyS0 root=UUID=$CRYPT2_UUID rootflags=subvol=@root rd.luks.uuid=$CRYPT2_LUKS_0 rd.luks.uuid=$CRYPT2_LUKS_1"
       --log "$build/demo.log")
 if [ -t 0 ]; then
 	echo "demo: at the prompt, type the passphrase: test-pass" >&2
