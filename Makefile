@@ -33,7 +33,7 @@ HDRS := $(wildcard init/*.h)
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
 	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c \
 	init/initcheck.c init/fwpolicy.c init/waitpolicy.c init/derive.c \
-	init/dtoken.c init/derivedpolicy.c
+	init/dtoken.c init/derivedpolicy.c init/keymap.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/sysroot.h).
 SYSFS := init/firmware.c init/fwreprobe.c init/devices.c init/sysmounts.c \
@@ -180,7 +180,7 @@ unit: $(B)/unit
 
 # libFuzzer targets, one per parser (and the firmware decompressor).
 FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader \
-	btrfssb initcheck fwkmsg dtoken
+	btrfssb initcheck fwkmsg dtoken keymap
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_SECONDS ?= 30

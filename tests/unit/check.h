@@ -49,5 +49,6 @@ void devsysfs_tests(void);
 void derive_tests(void);
 void dtoken_tests(void);
 void derivedpolicy_tests(void);
+void keymap_tests(void);
 
 #endif

@@ -36,6 +36,7 @@ int main(void)
 	derive_tests();
 	dtoken_tests();
 	derivedpolicy_tests();
+	keymap_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
