@@ -149,13 +149,27 @@ $(B)/bzImage-plain: $(B)/kernel.dir tests/plain.list
 	scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" $(abspath tests/plain.list) $@
 
 
-$(B)/bzImage: $(B)/init $(B)/kernel.dir initramfs.list
-	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
-		$(abspath initramfs.list) $@
+# Keyboard layouts embedded in the initramfs (README: "Keyboard layouts"):
+# names of Debian's console-data keymaps, or paths to keymap files.
+# KEYMAPS= (empty) embeds none.
+KEYMAPS ?= de-latin1 fr jp106
+# Asked every time (quick); the list changes, and so triggers a relink,
+# only when a keymap did.
+$(B)/keymaps.list: FORCE
+	@scripts/keymaps.sh $(B) "$(KEYMAPS)"
 
-$(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir initramfs.list
+# initramfs.list with the keymaps' lines.
+$(B)/initramfs.list: initramfs.list $(B)/keymaps.list
+	cat initramfs.list $(B)/keymaps.list >$@.tmp
+	mv $@.tmp $@
+
+$(B)/bzImage: $(B)/init $(B)/kernel.dir $(B)/initramfs.list
+	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
+		$(B)/initramfs.list $@
+
+$(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir $(B)/initramfs.list
 	LUKSINIT_BUILD=$(B) scripts/make-cpio.sh "$$(cat $(B)/kernel.dir)" \
-		$(abspath initramfs.list) $@
+		$(B)/initramfs.list $@
 
 # The host tool, against Debian's libcryptsetup (a dynamic binary: it runs
 # on the installed system, not in the initramfs). It shares the derivation
