@@ -171,10 +171,12 @@ static void update_prompt(struct assembly *a)
 {
 	if (a->prompt.active || a->console_gone)
 		return;
-	char text[LUKS_MEMBERS_MAX * (LUKS_NAME_MAX + 2) + 64];
+	char text[LUKS_MEMBERS_MAX * (LUKS_NAME_MAX + 2) + 64 + 160];
 	int member = -1;
 	if (luks_needs(a->luks, &member, text, sizeof(text)) == NEED_NOTHING)
 		return;
+	keymap_prompt_note(text, sizeof(text), a->cfg->keymap_outcome,
+			   a->cfg->keymap_used);
 	if (prompt_start(&a->prompt, 0, text) < 0) {
 		log_err("cannot lock memory for the passphrase");
 		a->console_gone = true;
