@@ -250,7 +250,8 @@ bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial \
 	/usr/bin/python3 bench/bench.py $(B)
 
 # make install: /init and the initramfs.list naming it (point the kernel's
-# CONFIG_INITRAMFS_SOURCE at that), the host tools, the man pages.
+# CONFIG_INITRAMFS_SOURCE at that), the keymaps with keymaps.list (named
+# second there), the host tools, the man pages.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LUKSINITDIR ?= $(PREFIX)/lib/luksinit
@@ -270,7 +271,7 @@ INSTALLED_MAN = $(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))
 print-host-tools:
 	@echo $(notdir $(HOST_TOOLS))
 
-install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list
+install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list $(B)/keymaps.list
 	@$(foreach t,$(HOST_TOOLS),[ -n "$(call host_man,$(t))" ] || \
 		{ echo "no man page man/$(notdir $(t)).N for host tool $(t)" >&2; exit 1; };) true
 	install -d $(DESTDIR)$(LUKSINITDIR) $(DESTDIR)$(BINDIR)
@@ -279,6 +280,7 @@ install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list
 		>$(DESTDIR)$(LUKSINITDIR)/initramfs.list.tmp
 	mv -f $(DESTDIR)$(LUKSINITDIR)/initramfs.list.tmp $(DESTDIR)$(LUKSINITDIR)/initramfs.list
 	chmod 0644 $(DESTDIR)$(LUKSINITDIR)/initramfs.list
+	scripts/keymaps.sh --install $(B) "$(DESTDIR)" $(LUKSINITDIR)
 	install -m 0755 $(HOST_TOOLS) $(DESTDIR)$(BINDIR)/
 	$(foreach m,$(MAN_PAGES),install -D -m 0644 $(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
@@ -286,6 +288,7 @@ install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list
 # Exactly what install put there; the directory of /init only if it is
 # then empty (something of the user's there stays).
 uninstall:
+	scripts/keymaps.sh --uninstall "$(DESTDIR)" $(LUKSINITDIR)
 	rm -f $(DESTDIR)$(LUKSINITDIR)/init $(DESTDIR)$(LUKSINITDIR)/initramfs.list \
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(HOST_TOOLS))) \
 		$(addprefix $(DESTDIR),$(INSTALLED_MAN))

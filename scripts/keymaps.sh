@@ -10,8 +10,46 @@
 # Writes BUILD-DIR/keymaps/NAME.lkm and BUILD-DIR/keymaps.list; a file is
 # only replaced when its contents change (so the kernel is relinked only
 # then), and the list is touched when any keymap changed.
+#
+#        scripts/keymaps.sh --install BUILD-DIR DESTDIR LUKSINITDIR
+#        scripts/keymaps.sh --uninstall DESTDIR LUKSINITDIR
+#
+# make install puts the built keymaps in LUKSINITDIR/keymaps/ and
+# LUKSINITDIR/keymaps.list, the list lines naming them there (to name
+# second in CONFIG_INITRAMFS_SOURCE); make uninstall removes what that list
+# names, the list, and the directory if it is then empty.
 set -euo pipefail
 die() { echo "keymaps: $*" >&2; exit 1; }
+
+if [[ ${1:-} == --install ]]; then
+	[[ $# -eq 4 ]] || die "usage: $0 --install BUILD-DIR DESTDIR LUKSINITDIR"
+	build=$2 dest=$3$4
+	install -d "$dest/keymaps"
+	sed -n 's|^file /lib/keymaps/\([^ ]*\) .*|\1|p' "$build/keymaps.list" |
+		while read -r f; do
+			install -m 0644 "$build/keymaps/$f" "$dest/keymaps/$f"
+		done
+	sed -e 's|^# Keymaps embedded with|# Keymaps installed with|' \
+		-e "s|\${LUKSINIT_BUILD}/keymaps/|$4/keymaps/|" \
+		"$build/keymaps.list" >"$dest/keymaps.list.tmp"
+	chmod 0644 "$dest/keymaps.list.tmp"
+	mv -f "$dest/keymaps.list.tmp" "$dest/keymaps.list"
+	exit 0
+fi
+if [[ ${1:-} == --uninstall ]]; then
+	[[ $# -eq 3 ]] || die "usage: $0 --uninstall DESTDIR LUKSINITDIR"
+	dest=$2$3
+	if [[ -f $dest/keymaps.list ]]; then
+		sed -n 's|^file /lib/keymaps/\([^ ]*\) .*|\1|p' "$dest/keymaps.list" |
+			while read -r f; do rm -f "$dest/keymaps/$f"; done
+		rm -f "$dest/keymaps.list"
+	fi
+	if [[ -d $dest/keymaps ]]; then
+		rmdir --ignore-fail-on-non-empty "$dest/keymaps"
+	fi
+	exit 0
+fi
+
 [[ $# -eq 2 ]] || die "usage: $0 BUILD-DIR \"KEYMAP...\""
 build=$1
 read -r -a keymaps <<<"$2"
@@ -23,8 +61,14 @@ list=$build/keymaps.list
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# On Debian the packages come from the mirror; elsewhere (Gentoo's
+# sys-apps/kbd, say) the host's loadkeys and its keymaps are used.
 if [[ ${#keymaps[@]} -gt 0 ]]; then
-	"$here/ensure-packages.sh" kbd console-data python3
+	if command -v dpkg-query >/dev/null; then
+		"$here/ensure-packages.sh" kbd console-data python3
+	elif ! command -v loadkeys >/dev/null; then
+		die "KEYMAPS=\"${keymaps[*]}\" needs loadkeys (kbd); KEYMAPS= embeds none"
+	fi
 fi
 
 changed=
