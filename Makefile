@@ -33,7 +33,7 @@ HDRS := $(wildcard init/*.h)
 PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
 	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c \
 	init/initcheck.c init/fwpolicy.c init/waitpolicy.c init/derive.c \
-	init/dtoken.c init/derivedpolicy.c
+	init/dtoken.c init/derivedpolicy.c init/keymap.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/sysroot.h).
 SYSFS := init/firmware.c init/fwreprobe.c init/devices.c init/sysmounts.c \
@@ -149,13 +149,27 @@ $(B)/bzImage-plain: $(B)/kernel.dir tests/plain.list
 	scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" $(abspath tests/plain.list) $@
 
 
-$(B)/bzImage: $(B)/init $(B)/kernel.dir initramfs.list
-	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
-		$(abspath initramfs.list) $@
+# Keyboard layouts embedded in the initramfs (README: "Keyboard layouts"):
+# names of Debian's console-data keymaps, or paths to keymap files.
+# KEYMAPS= (empty) embeds none.
+KEYMAPS ?= de-latin1 fr jp106
+# Asked every time (quick); the list changes, and so triggers a relink,
+# only when a keymap did.
+$(B)/keymaps.list: FORCE
+	@scripts/keymaps.sh $(B) "$(KEYMAPS)"
 
-$(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir initramfs.list
+# initramfs.list with the keymaps' lines.
+$(B)/initramfs.list: initramfs.list $(B)/keymaps.list
+	cat initramfs.list $(B)/keymaps.list >$@.tmp
+	mv $@.tmp $@
+
+$(B)/bzImage: $(B)/init $(B)/kernel.dir $(B)/initramfs.list
+	LUKSINIT_BUILD=$(B) scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" \
+		$(B)/initramfs.list $@
+
+$(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir $(B)/initramfs.list
 	LUKSINIT_BUILD=$(B) scripts/make-cpio.sh "$$(cat $(B)/kernel.dir)" \
-		$(abspath initramfs.list) $@
+		$(B)/initramfs.list $@
 
 # The host tool, against Debian's libcryptsetup (a dynamic binary: it runs
 # on the installed system, not in the initramfs). It shares the derivation
@@ -180,7 +194,7 @@ unit: $(B)/unit
 
 # libFuzzer targets, one per parser (and the firmware decompressor).
 FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader \
-	btrfssb initcheck fwkmsg dtoken
+	btrfssb initcheck fwkmsg dtoken keymap
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_SECONDS ?= 30
@@ -236,7 +250,8 @@ bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial \
 	/usr/bin/python3 bench/bench.py $(B)
 
 # make install: /init and the initramfs.list naming it (point the kernel's
-# CONFIG_INITRAMFS_SOURCE at that), the host tools, the man pages.
+# CONFIG_INITRAMFS_SOURCE at that), the keymaps with keymaps.list (named
+# second there), the host tools, the man pages.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LUKSINITDIR ?= $(PREFIX)/lib/luksinit
@@ -256,7 +271,7 @@ INSTALLED_MAN = $(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))
 print-host-tools:
 	@echo $(notdir $(HOST_TOOLS))
 
-install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list
+install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list $(B)/keymaps.list
 	@$(foreach t,$(HOST_TOOLS),[ -n "$(call host_man,$(t))" ] || \
 		{ echo "no man page man/$(notdir $(t)).N for host tool $(t)" >&2; exit 1; };) true
 	install -d $(DESTDIR)$(LUKSINITDIR) $(DESTDIR)$(BINDIR)
@@ -265,6 +280,7 @@ install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list
 		>$(DESTDIR)$(LUKSINITDIR)/initramfs.list.tmp
 	mv -f $(DESTDIR)$(LUKSINITDIR)/initramfs.list.tmp $(DESTDIR)$(LUKSINITDIR)/initramfs.list
 	chmod 0644 $(DESTDIR)$(LUKSINITDIR)/initramfs.list
+	scripts/keymaps.sh --install $(B) "$(DESTDIR)" $(LUKSINITDIR)
 	install -m 0755 $(HOST_TOOLS) $(DESTDIR)$(BINDIR)/
 	$(foreach m,$(MAN_PAGES),install -D -m 0644 $(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
@@ -272,6 +288,7 @@ install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list
 # Exactly what install put there; the directory of /init only if it is
 # then empty (something of the user's there stays).
 uninstall:
+	scripts/keymaps.sh --uninstall "$(DESTDIR)" $(LUKSINITDIR)
 	rm -f $(DESTDIR)$(LUKSINITDIR)/init $(DESTDIR)$(LUKSINITDIR)/initramfs.list \
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(HOST_TOOLS))) \
 		$(addprefix $(DESTDIR),$(INSTALLED_MAN))

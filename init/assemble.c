@@ -169,10 +169,12 @@ static void update_prompt(struct assembly *a)
 {
 	if (a->prompt.active || a->console_gone)
 		return;
-	char text[LUKS_MEMBERS_MAX * (LUKS_NAME_MAX + 2) + 64];
+	char text[PROMPT_TEXT_MAX];
 	int member = -1;
 	if (luks_needs(a->luks, &member, text, sizeof(text)) == NEED_NOTHING)
 		return;
+	keymap_prompt_note(text, sizeof(text), a->cfg->keymap_outcome,
+			   a->cfg->keymap_used);
 	int rc = prompt_start(&a->prompt, a->loop->consoles, text, true);
 	if (rc == -ENOTTY) {
 		log_err("no console to ask for the passphrase on");

@@ -432,6 +432,33 @@ static const char *set_fw_path(struct boot_config *cfg, const char *val)
 	return set_text(cfg->fw_path, sizeof(cfg->fw_path), val);
 }
 
+static const char *set_keymap_from(struct boot_config *cfg, const char *param,
+				   const char *val)
+{
+	if (!keymap_name_ok(val))
+		return "not a keymap name (letters, digits, ._+-)";
+	str_copy(cfg->keymap, sizeof(cfg->keymap), val);
+	cfg->keymap_param = param;
+	return NULL;
+}
+
+static const char *set_vconsole_keymap(struct boot_config *cfg, const char *val)
+{
+	return set_keymap_from(cfg, "rd.vconsole.keymap", val);
+}
+
+static const char *set_gk_keymap(struct boot_config *cfg, const char *val)
+{
+	return set_keymap_from(cfg, "keymap", val);
+}
+
+static const char *set_dokeymap(struct boot_config *cfg, const char *val)
+{
+	(void)val;
+	cfg->dokeymap = true;
+	return NULL;
+}
+
 enum value_rule { VAL_NONE, VAL_REQUIRED, VAL_OPTIONAL };
 
 struct param_def {
@@ -464,6 +491,9 @@ static const struct param_def params[] = {
 	{"rd.luks.tries", VAL_REQUIRED, set_luks_tries},
 	{"rd.btrfs.degraded", VAL_REQUIRED, set_degraded},
 	{"firmware_class.path", VAL_REQUIRED, set_fw_path},
+	{"rd.vconsole.keymap", VAL_REQUIRED, set_vconsole_keymap},
+	{"keymap", VAL_REQUIRED, set_gk_keymap},
+	{"dokeymap", VAL_NONE, set_dokeymap},
 };
 
 static void apply_param(struct boot_config *cfg, const char *name,

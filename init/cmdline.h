@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "devspec.h"
+#include "keymap.h"
 
 /* x86 COMMAND_LINE_SIZE is 2048; leave room for other architectures. */
 #define CMDLINE_MAX 4096
@@ -60,6 +61,13 @@ struct boot_config {
 	int luks_tries;
 	int degraded_after_s;	    /* rd.btrfs.degraded=, -1 = never */
 	char fw_path[CFG_PATH_MAX]; /* firmware_class.path= */
+	/* rd.vconsole.keymap= or genkernel's keymap=, the last one given. */
+	char keymap[KEYMAP_NAME_MAX];
+	const char *keymap_param; /* which of the two named it */
+	bool dokeymap;		  /* genkernel: load a keymap */
+	/* Not parsed: what vtkeymap_setup() did, for the prompt. */
+	enum keymap_outcome keymap_outcome;
+	char keymap_used[KEYMAP_NAME_MAX];
 
 	struct cmdline_problem problems[CFG_PROBLEMS_MAX];
 	int nproblems;

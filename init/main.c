@@ -24,6 +24,7 @@
 #include "switchroot.h"
 #include "sysmounts.h"
 #include "uevent.h"
+#include "vtkeymap.h"
 
 /* At hand-over, how long requests still arriving are answered before the
  * real init runs regardless (a driver asking in a tight loop). */
@@ -124,6 +125,8 @@ static void early_setup(struct boot *b)
 	log_set_console_level(b->cfg.quiet ? LOG_LVL_WARNING : LOG_LVL_INFO);
 	log_info("starting");
 	report_cmdline_problems(&b->cfg);
+	/* Before any prompt: the passphrase is typed in this layout. */
+	vtkeymap_setup(&b->cfg);
 	firmware_start(&b->fw, &b->cfg);
 	b->luks_rc = luks_init(&b->luks, &b->cfg);
 }

@@ -34,7 +34,11 @@ fi
 read -r -a tools <<<"$(umake print-host-tools)"
 want=(usr/bin/other-tool usr/share/man/man1/other-tool.1
 	usr/lib/luksinit/init usr/lib/luksinit/initramfs.list
-	usr/share/man/man7/luksinit.7)
+	usr/share/man/man7/luksinit.7 usr/lib/luksinit/keymaps.list)
+# The keymaps the build embeds (KEYMAPS=), installed for a list of their own.
+while read -r k; do
+	want+=("usr/lib/luksinit/keymaps/$k")
+done < <(sed -n 's|^file /lib/keymaps/\([^ ]*\) .*|\1|p' "$build/keymaps.list")
 for t in "${tools[@]}"; do
 	want+=("usr/bin/$t")
 	for m in "$here"/man/"$t".[1-8]; do

@@ -25,8 +25,12 @@ rm -f "$stamp"
 # Test passphrases and the key file; never used outside these images.
 PASS=test-pass
 OTHER_PASS=other-pass
+# For the keyboard-layout tests: z, y and - sit on other keys on a German
+# keyboard than on a US one, and Z needs the shift map.
+KBD_PASS=Zy-test
 printf '%s' "$PASS" >"$out/pass.key"
 printf '%s' "$OTHER_PASS" >"$out/other-pass.key"
+printf '%s' "$KBD_PASS" >"$out/kbd-pass.key"
 head -c 4096 /dev/urandom >"$out/member.key"
 
 mnt=$(mktemp -d)
@@ -281,6 +285,8 @@ make_fs CRYPT3 crypt3 raid1c3 crypt3-a.img:argon2id crypt3-b.img:argon2id crypt3
 make_fs MIXED mixed raid1 mixed-a.img:luks1 mixed-b.img:luks2
 make_fs DIFF diff raid1 diff-a.img:luks2 diff-b.img:luks2:other-pass.key
 make_fs PAR par raid1 par-a.img:slow par-b.img:slow
+# One member whose passphrase differs between a US and a German layout.
+make_fs KBD kbd single kbd.img:luks2:kbd-pass.key
 # GPT disks: a plain Btrfs root partition, and a RAID1 over two LUKS
 # partitions.
 SYMLINKED_INIT=1 make_fs GPTPLAIN gptplain single gptplain-inner.img

@@ -50,5 +50,6 @@ void derive_tests(void);
 void dtoken_tests(void);
 void derivedpolicy_tests(void);
 void consoles_tests(void);
+void keymap_tests(void);
 
 #endif

@@ -37,6 +37,7 @@ int main(void)
 	dtoken_tests();
 	derivedpolicy_tests();
 	consoles_tests();
+	keymap_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
