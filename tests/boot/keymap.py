@@ -17,9 +17,9 @@ KBD_PASS = "Zy-test"
 GERMAN_KEYS = [("shift", "y"), "z", "slash", "t", "e", "s", "t", "ret"]
 US_KEYS = [("shift", "z"), "y", "minus", "t", "e", "s", "t", "ret"]
 SCREEN = ["-device", "VGA,id=vga0"]
-# The member is found, then the prompt comes up on the screen; keys typed
-# before it would be flushed with the echo turned off.
-MEMBER_FOUND = r"luks-%s: LUKS2 on /dev/vda" % luks_uuid("KBD", 0)
+# The prompt, shown on the serial port as on the screen; keys typed before
+# it would be flushed with the echo turned off.
+PROMPT_SHOWN = r"Passphrase for luks-%s[^\n]*: " % luks_uuid("KBD", 0)
 
 
 def kbd(extra):
@@ -47,7 +47,7 @@ def press(keys):
 
 def typed(name, extra, keys, timeout=150):
     b = boot(name, kbd(extra), ["kbd.img"], extra_args=SCREEN,
-             script=[(MEMBER_FOUND, "", 4)] + press(keys), timeout=timeout)
+             script=[(PROMPT_SHOWN, "", 1)] + press(keys), timeout=timeout)
     expect(not b.res.qmp_errors, "typing failed: %s" % b.res.qmp_errors[:1])
     return b
 
