@@ -32,6 +32,7 @@ struct assembly {
 	struct prompt prompt;
 	int prompt_member;
 	bool console_gone;
+	long long asked_at; /* when the open question was put, or 0 */
 
 	struct dev_ids root;
 	bool matched;
@@ -344,6 +345,34 @@ static void progress(struct assembly *a)
 	a->next_progress = a->last_tick + PROGRESS_EVERY_MS;
 }
 
+/* rd.luks.timeout= / gk.prompt.timeout=: how long one question waits for
+ * its answer. -ETIMEDOUT once it has waited that long; else 0, and
+ * *wait_ms lowered so that the loop wakes at the deadline. */
+static int check_prompt_timeout(struct assembly *a, int *wait_ms, char *why,
+				size_t why_size, const char **hint)
+{
+	int limit_s = a->cfg->prompt_timeout_s;
+	if (!a->prompt.active || limit_s <= 0) {
+		a->asked_at = 0;
+		return 0;
+	}
+	long long now = now_ms();
+	if (!a->asked_at)
+		a->asked_at = now;
+	long long left = a->asked_at + limit_s * 1000LL - now;
+	if (left > 0) {
+		if (*wait_ms < 0 || left < *wait_ms)
+			*wait_ms = (int)left;
+		return 0;
+	}
+	snprintf(
+		why, why_size,
+		"no passphrase was typed within %d s (rd.luks.timeout=, gk.prompt.timeout=)",
+		limit_s);
+	*hint = "r at the prompt asks again; without rd.luks.timeout= the question waits for an answer";
+	return -ETIMEDOUT;
+}
+
 /* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
 static int step(struct assembly *a, struct assembled_root *out, char *why,
 		size_t why_size, const char **hint)
@@ -377,9 +406,14 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		return -ETIMEDOUT;
 	}
 
+	int wait_ms = wait_timeout_ms(&ws);
+	rc = check_prompt_timeout(a, &wait_ms, why, why_size, hint);
+	if (rc < 0)
+		return rc;
+
 	prompt_watch(&a->prompt, a->loop, on_console_ready, a);
 	bool paused = waiting_on_person_or_kdf(a);
-	rc = loop_wait(a->loop, wait_timeout_ms(&ws));
+	rc = loop_wait(a->loop, wait_ms);
 	tick(a, paused);
 	if (rc < 0) {
 		snprintf(why, why_size, "poll failed: %s", strerror(-rc));

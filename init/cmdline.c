@@ -1,6 +1,7 @@
 #include "cmdline.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -77,12 +78,22 @@ void boot_config_init(struct boot_config *cfg)
 	cfg->degraded_after_s = -1;
 }
 
-static void problem(struct boot_config *cfg, const char *param, const char *why)
+/* Only shown: a long one is cut, not refused. */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	if (str_copy(dst, size, src) < 0)
+		str_copy_n(dst, size, src, size - 1);
+}
+
+/* A problem about one item of a value (an option, a device), or "". */
+static void problem_item(struct boot_config *cfg, const char *param,
+			 const char *item, const char *why)
 {
 	for (int i = 0; i < cfg->nproblems; i++) {
 		struct cmdline_problem *p = &cfg->problems[i];
 		if (p->why == why &&
-		    strncmp(p->param, param, sizeof(p->param) - 1) == 0) {
+		    strncmp(p->param, param, sizeof(p->param) - 1) == 0 &&
+		    strncmp(p->item, item, sizeof(p->item) - 1) == 0) {
 			p->times++;
 			return;
 		}
@@ -92,11 +103,15 @@ static void problem(struct boot_config *cfg, const char *param, const char *why)
 		return;
 	}
 	struct cmdline_problem *p = &cfg->problems[cfg->nproblems++];
-	if (str_copy(p->param, sizeof(p->param), param) < 0)
-		str_copy_n(p->param, sizeof(p->param), param,
-			   sizeof(p->param) - 1);
+	copy_cut(p->param, sizeof(p->param), param);
+	copy_cut(p->item, sizeof(p->item), item);
 	p->why = why;
 	p->times = 1;
+}
+
+static void problem(struct boot_config *cfg, const char *param, const char *why)
+{
+	problem_item(cfg, param, "", why);
 }
 
 /* A handler returns NULL on success, else the reason the value is bad. */
@@ -249,9 +264,8 @@ static const char *check_dm_name(const char *name)
 	return NULL;
 }
 
-/* Finds the member with the same spec, or adds one. NULL when full. */
-static struct luks_member_cfg *member_for(struct boot_config *cfg,
-					  const struct devspec *spec)
+static struct luks_member_cfg *find_member(struct boot_config *cfg,
+					   const struct devspec *spec)
 {
 	for (int i = 0; i < cfg->nmembers; i++) {
 		const struct devspec *m = &cfg->members[i].spec;
@@ -259,34 +273,90 @@ static struct luks_member_cfg *member_for(struct boot_config *cfg,
 		    strcasecmp(m->value, spec->value) == 0)
 			return &cfg->members[i];
 	}
-	if (cfg->nmembers >= LUKS_MEMBERS_MAX) {
-		cfg->members_dropped++;
-		return NULL;
-	}
+	return NULL;
+}
+
+static struct luks_member_cfg *new_entry(struct boot_config *cfg,
+					 const struct devspec *spec,
+					 const char *set_by)
+{
 	struct luks_member_cfg *m = &cfg->members[cfg->nmembers++];
 	memset(m, 0, sizeof(*m));
 	m->spec = *spec;
+	m->set_by = set_by;
 	return m;
 }
 
-static const char *add_member(struct boot_config *cfg, const char *spec_text)
+/* A member to open: the one with the same spec, or a new one. NULL when
+ * LUKS_MEMBERS_MAX are listed already (counted: a fatal error later). */
+static struct luks_member_cfg *list_member(struct boot_config *cfg,
+					   const struct devspec *spec,
+					   const char *set_by)
+{
+	struct luks_member_cfg *m = find_member(cfg, spec);
+	if (m && m->listed)
+		return m;
+	if (cfg->nlisted >= LUKS_MEMBERS_MAX) {
+		cfg->members_dropped++;
+		return NULL;
+	}
+	/* Settings take at most LUKS_CFG_MAX - LUKS_MEMBERS_MAX entries, so
+	 * there is room. */
+	if (!m)
+		m = new_entry(cfg, spec, set_by);
+	m->listed = true;
+	cfg->nlisted++;
+	return m;
+}
+
+/* Settings for a device (a key file, options): they do not make it a
+ * member, so that a typo in a UUID cannot make the boot wait for a disk
+ * that does not exist. */
+static struct luks_member_cfg *member_settings(struct boot_config *cfg,
+					       const struct devspec *spec,
+					       const char *set_by)
+{
+	struct luks_member_cfg *m = find_member(cfg, spec);
+	if (m)
+		return m;
+	if (cfg->nmembers - cfg->nlisted >= LUKS_CFG_MAX - LUKS_MEMBERS_MAX)
+		return NULL;
+	return new_entry(cfg, spec, set_by);
+}
+
+static const char *add_member(struct boot_config *cfg, const char *spec_text,
+			      const char *set_by)
 {
 	struct devspec spec;
 	if (devspec_parse(&spec, spec_text) < 0)
 		return "expected UUID=, LABEL=, PARTUUID= or /dev/... with a value";
-	if (!member_for(cfg, &spec))
+	if (!list_member(cfg, &spec, set_by))
 		return "too many LUKS devices (at most 16)";
 	return NULL;
 }
 
 static const char *set_crypt_roots(struct boot_config *cfg, const char *val)
 {
-	return add_member(cfg, val);
+	return add_member(cfg, val, "crypt_roots");
 }
 
-/* dracut allows "luks-" before the UUID. */
+/* genkernel's own, singular form: one device, opened as
+ * /dev/mapper/root (named once the whole line is read). */
+static const char *set_crypt_root(struct boot_config *cfg, const char *val)
+{
+	const char *why = add_member(cfg, val, "crypt_root");
+	if (why)
+		return why;
+	cfg->crypt_root_count++;
+	devspec_parse(&cfg->crypt_root_spec, val);
+	return NULL;
+}
+
+/* dracut allows "luks-" before the UUID; "UUID=" is accepted too. */
 static const char *luks_uuid_spec(const char *val, char *out, size_t size)
 {
+	if (str_starts_with(val, "UUID="))
+		val += 5;
 	if (str_starts_with(val, "luks-"))
 		val += 5;
 	if (val[0] == '\0')
@@ -300,13 +370,15 @@ static const char *set_luks_uuid(struct boot_config *cfg, const char *val)
 {
 	char spec[DEVSPEC_VALUE_MAX + 8];
 	const char *why = luks_uuid_spec(val, spec, sizeof(spec));
-	return why ? why : add_member(cfg, spec);
+	return why ? why : add_member(cfg, spec, "rd.luks.uuid");
 }
 
-/* Splits "UUID=REST" at the '=' after the UUID. */
+/* Splits "[UUID=]UUID=REST" at the '=' after the UUID. */
 static const char *split_uuid_pair(const char *val, char *uuid_spec,
 				   size_t size, const char **rest)
 {
+	if (str_starts_with(val, "UUID="))
+		val += 5;
 	const char *eq = strchr(val, '=');
 	if (!eq || eq == val || eq[1] == '\0')
 		return "expected UUID=VALUE";
@@ -333,35 +405,49 @@ static const char *set_luks_name(struct boot_config *cfg, const char *val)
 		    !(cfg->members[i].spec.kind == spec.kind &&
 		      strcasecmp(cfg->members[i].spec.value, spec.value) == 0))
 			return "that name is already given to another LUKS device";
-	struct luks_member_cfg *m = member_for(cfg, &spec);
+	struct luks_member_cfg *m = list_member(cfg, &spec, "rd.luks.name");
 	if (!m)
 		return "too many LUKS devices (at most 16)";
 	str_copy(m->name, sizeof(m->name), name);
 	return NULL;
 }
 
+/* dracut's PATH:DEVICE and systemd's PATH:DEVICE: a key file on another
+ * device, which luksinit does not mount. */
+static const char *check_key_spec(const char *path)
+{
+	if (strchr(path, ':'))
+		return "a key file on a device (PATH:DEVICE) is not supported by luksinit";
+	return check_key_path(path);
+}
+
+static const char *set_global_key(struct boot_config *cfg, const char *val)
+{
+	const char *why = check_key_spec(val);
+	if (why)
+		return why;
+	if (str_copy(cfg->keyfile, sizeof(cfg->keyfile), val) < 0)
+		return "path too long";
+	cfg->keyfile_is_root_key = false;
+	return NULL;
+}
+
 static const char *set_luks_key(struct boot_config *cfg, const char *val)
 {
-	if (val[0] == '/') {
-		const char *why = check_key_path(val);
-		if (why)
-			return why;
-		if (str_copy(cfg->keyfile, sizeof(cfg->keyfile), val) < 0)
-			return "path too long";
-		return NULL;
-	}
+	if (val[0] == '/')
+		return set_global_key(cfg, val);
 	char spec_text[DEVSPEC_VALUE_MAX + 8];
 	const char *path;
 	const char *why =
 		split_uuid_pair(val, spec_text, sizeof(spec_text), &path);
-	if (why || (why = check_key_path(path)))
+	if (why || (why = check_key_spec(path)))
 		return why;
 	struct devspec spec;
 	if (devspec_parse(&spec, spec_text) < 0)
 		return "malformed UUID";
-	struct luks_member_cfg *m = member_for(cfg, &spec);
+	struct luks_member_cfg *m = member_settings(cfg, &spec, "rd.luks.key");
 	if (!m)
-		return "too many LUKS devices (at most 16)";
+		return "too many per-device settings";
 	if (str_copy(m->keyfile, sizeof(m->keyfile), path) < 0)
 		return "path too long";
 	return NULL;
@@ -369,7 +455,19 @@ static const char *set_luks_key(struct boot_config *cfg, const char *val)
 
 static const char *set_root_key(struct boot_config *cfg, const char *val)
 {
-	return set_luks_key(cfg, val[0] == '/' ? val : "relative");
+	if (val[0] != '/')
+		return "must be the absolute path of a key file in the initramfs";
+	const char *why = set_global_key(cfg, val);
+	if (!why)
+		cfg->keyfile_is_root_key = true;
+	return why;
+}
+
+static const char *set_root_keydev(struct boot_config *cfg, const char *val)
+{
+	(void)val;
+	cfg->root_keydev = true;
+	return "a key on a device is not supported by luksinit; the passphrase is asked instead";
 }
 
 static const char *set_root_trim(struct boot_config *cfg, const char *val)
@@ -381,36 +479,170 @@ static const char *set_root_trim(struct boot_config *cfg, const char *val)
 	return NULL;
 }
 
+static const struct {
+	const char *name;
+	unsigned flag;
+} luks_flag_opts[] = {
+	{"discard", LUKS_OPT_DISCARD},
+	{"same-cpu-crypt", LUKS_OPT_SAME_CPU_CRYPT},
+	{"submit-from-crypt-cpus", LUKS_OPT_SUBMIT_FROM_CRYPT_CPUS},
+	{"no-read-workqueue", LUKS_OPT_NO_READ_WORKQUEUE},
+	{"no-write-workqueue", LUKS_OPT_NO_WRITE_WORKQUEUE},
+	{"luks", 0}, /* the type: every member is LUKS */
+};
+
+/* One crypttab option into o. Each option stands alone, as in systemd:
+ * the known ones apply, every other is named in a warning. */
+static void luks_option(struct boot_config *cfg, const char *opt,
+			struct luks_opts *o)
+{
+	for (size_t i = 0;
+	     i < sizeof(luks_flag_opts) / sizeof(luks_flag_opts[0]); i++)
+		if (strcmp(opt, luks_flag_opts[i].name) == 0) {
+			o->flags |= luks_flag_opts[i].flag;
+			return;
+		}
+	unsigned long n;
+	if (str_starts_with(opt, "tries=")) {
+		/* systemd's tries=0 (without end) breaks luksinit's bound. */
+		if (parse_uint(opt + 6, 1, LUKS_TRIES_MAX, &n) < 0)
+			problem_item(cfg, "rd.luks.options", opt,
+				     "expected tries=1-100");
+		else
+			o->tries = (int)n;
+		return;
+	}
+	problem_item(cfg, "rd.luks.options", opt, "not supported by luksinit");
+}
+
+/* systemd: "UUID=OPTS" (a UUID of hex digits and dashes) is for one
+ * device; "UUID=" and "luks-" before it are accepted too. */
+static bool options_name_a_device(const char *val)
+{
+	if (str_starts_with(val, "UUID=") || str_starts_with(val, "luks-"))
+		return true;
+	size_t n = strspn(val, "0123456789abcdefABCDEF-");
+	return n > 0 && val[n] == '=';
+}
+
 static const char *set_luks_options(struct boot_config *cfg, const char *val)
 {
-	/* Only discard matters for opening; other crypttab options are
-	 * accepted by dracut but meaningless here. */
-	const char *p = val;
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		if (len == 7 && strncmp(p, "discard", 7) == 0)
-			cfg->discard = true;
-		else
-			return "only \"discard\" is supported";
-		if (!comma)
-			break;
-		p = comma + 1;
+	struct luks_opts *dst = &cfg->luks_opts;
+	const char *opts = val;
+	if (options_name_a_device(val)) {
+		char spec_text[DEVSPEC_VALUE_MAX + 8];
+		struct devspec spec;
+		const char *why = split_uuid_pair(val, spec_text,
+						  sizeof(spec_text), &opts);
+		if (why)
+			return why;
+		if (devspec_parse(&spec, spec_text) < 0)
+			return "malformed UUID";
+		struct luks_member_cfg *m =
+			member_settings(cfg, &spec, "rd.luks.options");
+		if (!m)
+			return "too many per-device settings";
+		dst = &m->opts;
 	}
+	char buf[CFG_OPTS_MAX];
+	const char *why = set_text(buf, sizeof(buf), opts);
+	if (why)
+		return why;
+	/* The last one given wins, whole, as for every parameter. */
+	struct luks_opts o = {.set = true};
+	for (char *p = buf, *next; p; p = next) {
+		next = strchr(p, ',');
+		if (next)
+			*next++ = '\0';
+		if (*p)
+			luks_option(cfg, p, &o);
+	}
+	*dst = o;
 	return NULL;
 }
 
 static const char *set_allow_discards(struct boot_config *cfg, const char *val)
 {
-	(void)val;
-	cfg->discard = true;
+	if (!val) {
+		cfg->discard = true;
+		return NULL;
+	}
+	/* dracut: rd.luks.allow-discards=UUID for that device only. */
+	char spec_text[DEVSPEC_VALUE_MAX + 8];
+	struct devspec spec;
+	const char *why = luks_uuid_spec(val, spec_text, sizeof(spec_text));
+	if (why)
+		return why;
+	if (devspec_parse(&spec, spec_text) < 0)
+		return "malformed UUID";
+	struct luks_member_cfg *m =
+		member_settings(cfg, &spec, "rd.luks.allow-discards");
+	if (!m)
+		return "too many per-device settings";
+	m->discard = true;
 	return NULL;
+}
+
+/* systemd's boolean words. */
+static int parse_bool(const char *val)
+{
+	static const char *const yes[] = {"1", "yes", "y", "true", "t", "on"};
+	static const char *const no[] = {"0", "no", "n", "false", "f", "off"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(val, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(val, no[i]) == 0)
+			return 0;
+	}
+	return -EINVAL;
+}
+
+static const char *set_luks_on(struct boot_config *cfg, const char *val)
+{
+	int on = parse_bool(val);
+	if (on < 0)
+		return "expected 0 or 1";
+	cfg->luks_off = !on;
+	return NULL;
+}
+
+static const char *set_crypttab(struct boot_config *cfg, const char *val)
+{
+	(void)cfg;
+	/* No crypttab is read anyway: "off" is simply true. */
+	if (val && parse_bool(val) == 0)
+		return NULL;
+	return "luksinit reads no crypttab: the devices come from the command line";
+}
+
+/* Seconds, as systemd's "30", "30s" or "2min". */
+static const char *set_prompt_timeout(struct boot_config *cfg, const char *val)
+{
+	char digits[16];
+	size_t n = strspn(val, "0123456789");
+	unsigned long s, unit = 1;
+	if (strcmp(val + n, "min") == 0)
+		unit = 60;
+	else if (strcmp(val + n, "s") != 0 && val[n] != '\0')
+		return "expected seconds (0-86400; 0: no timeout)";
+	if (str_copy_n(digits, sizeof(digits), val, n) < 0 ||
+	    parse_uint(digits, 0, 86400 / unit, &s) < 0)
+		return "expected seconds (0-86400; 0: no timeout)";
+	cfg->prompt_timeout_s = (int)(s * unit);
+	return NULL;
+}
+
+static const char *unsupported(struct boot_config *cfg, const char *val)
+{
+	(void)cfg;
+	(void)val;
+	return "not supported by luksinit";
 }
 
 static const char *set_luks_tries(struct boot_config *cfg, const char *val)
 {
 	unsigned long n;
-	if (parse_uint(val, 1, 100, &n) < 0)
+	if (parse_uint(val, 1, LUKS_TRIES_MAX, &n) < 0)
 		return "expected a number of tries (1-100)";
 	cfg->luks_tries = (int)n;
 	return NULL;
@@ -467,27 +699,48 @@ struct param_def {
 	param_fn fn;
 };
 
+static const char *set_init_opts(struct boot_config *cfg, const char *val);
+
+/* Names luksinit takes from genkernel, dracut and systemd; the manual page
+ * (and tests/install-test.sh) knows each. */
 static const struct param_def params[] = {
 	{"root", VAL_REQUIRED, set_root},
+	{"real_root", VAL_REQUIRED, set_root},
 	{"rootfstype", VAL_REQUIRED, set_rootfstype},
 	{"rootflags", VAL_REQUIRED, set_rootflags},
+	{"real_rootflags", VAL_REQUIRED, set_rootflags},
 	{"ro", VAL_NONE, set_ro},
 	{"rw", VAL_NONE, set_rw},
 	{"init", VAL_REQUIRED, set_init},
+	{"real_init", VAL_REQUIRED, set_init},
+	{"init_opts", VAL_REQUIRED, set_init_opts},
 	{"rootwait", VAL_OPTIONAL, set_rootwait},
 	{"rootdelay", VAL_REQUIRED, set_rootdelay},
 	{"quiet", VAL_NONE, set_quiet},
 	{"rd.debug", VAL_NONE, set_debug},
 	{"rd.shell", VAL_OPTIONAL, set_shell},
 	{"panic", VAL_REQUIRED, set_panic},
+	{"crypt_root", VAL_REQUIRED, set_crypt_root},
 	{"crypt_roots", VAL_REQUIRED, set_crypt_roots},
 	{"root_key", VAL_REQUIRED, set_root_key},
+	{"root_keydev", VAL_OPTIONAL, set_root_keydev},
 	{"root_trim", VAL_REQUIRED, set_root_trim},
+	{"gk.prompt.timeout", VAL_REQUIRED, set_prompt_timeout},
+	{"crypt_root_options", VAL_OPTIONAL, unsupported},
+	{"crypt_swap", VAL_OPTIONAL, unsupported},
+	{"crypt_swap_options", VAL_OPTIONAL, unsupported},
+	{"swap_key", VAL_OPTIONAL, unsupported},
+	{"swap_keydev", VAL_OPTIONAL, unsupported},
+	{"swap_trim", VAL_OPTIONAL, unsupported},
+	{"rd.luks", VAL_REQUIRED, set_luks_on},
 	{"rd.luks.uuid", VAL_REQUIRED, set_luks_uuid},
 	{"rd.luks.name", VAL_REQUIRED, set_luks_name},
 	{"rd.luks.key", VAL_REQUIRED, set_luks_key},
 	{"rd.luks.options", VAL_REQUIRED, set_luks_options},
-	{"rd.luks.allow-discards", VAL_NONE, set_allow_discards},
+	{"rd.luks.allow-discards", VAL_OPTIONAL, set_allow_discards},
+	{"rd.luks.timeout", VAL_REQUIRED, set_prompt_timeout},
+	{"rd.luks.crypttab", VAL_OPTIONAL, set_crypttab},
+	{"rd.luks.data", VAL_OPTIONAL, unsupported},
 	{"rd.luks.tries", VAL_REQUIRED, set_luks_tries},
 	{"rd.btrfs.degraded", VAL_REQUIRED, set_degraded},
 	{"firmware_class.path", VAL_REQUIRED, set_fw_path},
@@ -516,18 +769,124 @@ static void apply_param(struct boot_config *cfg, const char *name,
 	}
 }
 
-static void add_init_arg(struct boot_config *cfg, const char *arg)
+/* from: where the argument came from, for the warning. */
+static void add_init_arg(struct boot_config *cfg, const char *from,
+			 const char *arg)
 {
 	if (cfg->init_argc >= CFG_INIT_ARGS_MAX) {
-		problem(cfg, "--", "too many arguments for init");
+		problem(cfg, from, "too many arguments for init");
 		return;
 	}
 	if (has_control_chars(arg) || str_copy(cfg->init_args[cfg->init_argc],
 					       CFG_INIT_ARG_LEN, arg) < 0) {
-		problem(cfg, "--", "init argument too long or malformed");
+		problem(cfg, from, "init argument too long or malformed");
 		return;
 	}
 	cfg->init_argc++;
+}
+
+/* genkernel: init_opts="a b" gives the real init the words a and b. */
+static const char *set_init_opts(struct boot_config *cfg, const char *val)
+{
+	char word[CFG_INIT_ARG_LEN];
+	for (const char *p = val; *p;) {
+		size_t n = strcspn(p, " \t");
+		if (n > 0) {
+			if (str_copy_n(word, sizeof(word), p, n) < 0)
+				problem(cfg, "init_opts",
+					"init argument too long or malformed");
+			else
+				add_init_arg(cfg, "init_opts", word);
+		}
+		p += n;
+		p += strspn(p, " \t");
+	}
+	return NULL;
+}
+
+void cmdline_kernel_args(struct boot_config *cfg, int argc,
+			 const char *const *argv)
+{
+	/* The kernel appends the words after "--" to the words it did not
+	 * know; those after "--" are taken from the command line. */
+	int n = argc - 1 - cfg->dash_words;
+	if (n <= 0 || !argv)
+		return;
+	static char ours[CFG_INIT_ARGS_MAX][CFG_INIT_ARG_LEN];
+	int nours = cfg->init_argc;
+	memcpy(ours, cfg->init_args, sizeof(ours));
+	cfg->init_argc = 0;
+	for (int i = 1; i <= n && argv[i]; i++)
+		add_init_arg(cfg, "(kernel argument for init)", argv[i]);
+	for (int i = 0; i < nours; i++)
+		add_init_arg(cfg, "--", ours[i]);
+	explicit_bzero(ours, sizeof(ours));
+}
+
+unsigned luks_member_flags(const struct boot_config *cfg,
+			   const struct luks_member_cfg *m)
+{
+	unsigned flags = m->opts.set ? m->opts.flags : cfg->luks_opts.flags;
+	if (cfg->discard || m->discard)
+		flags |= LUKS_OPT_DISCARD;
+	return flags;
+}
+
+int luks_member_tries(const struct boot_config *cfg,
+		      const struct luks_member_cfg *m)
+{
+	const struct luks_opts *o = m->opts.set ? &m->opts : &cfg->luks_opts;
+	return o->tries > 0 ? o->tries : cfg->luks_tries;
+}
+
+/* genkernel's crypt_root= is /dev/mapper/root, if given once and not
+ * named otherwise (root=/dev/mapper/root is what its users write). */
+static void name_crypt_root(struct boot_config *cfg)
+{
+	if (cfg->crypt_root_count == 0)
+		return;
+	if (cfg->crypt_root_count > 1) {
+		problem(cfg, "crypt_root",
+			"given more than once (genkernel opens one device; crypt_roots= takes several): each is opened as luks-UUID");
+		return;
+	}
+	struct luks_member_cfg *m = find_member(cfg, &cfg->crypt_root_spec);
+	for (int i = 0; i < cfg->nmembers; i++)
+		if (strcmp(cfg->members[i].name, LUKS_GENKERNEL_NAME) == 0)
+			return;
+	if (m && !m->name[0])
+		str_copy(m->name, sizeof(m->name), LUKS_GENKERNEL_NAME);
+}
+
+/* Once the whole line is read: settings for devices nobody listed are
+ * dropped with a warning, and what rd.luks=0 turns off. */
+static void finish_luks(struct boot_config *cfg)
+{
+	name_crypt_root(cfg);
+	if (cfg->root_keydev && cfg->keyfile_is_root_key) {
+		cfg->keyfile[0] = '\0';
+		problem(cfg, "root_key",
+			"a path on root_keydev=, which luksinit does not support");
+	}
+	int n = 0;
+	for (int i = 0; i < cfg->nmembers; i++) {
+		struct luks_member_cfg *m = &cfg->members[i];
+		char item[DEVSPEC_VALUE_MAX + 16];
+		snprintf(item, sizeof(item), "%s%s",
+			 devspec_kind_name(m->spec.kind), m->spec.value);
+		if (!m->listed)
+			problem_item(
+				cfg, m->set_by, item,
+				"no such device is listed (rd.luks.uuid=, rd.luks.name=, crypt_root(s)=)");
+		else if (cfg->luks_off)
+			problem_item(cfg, "rd.luks", item,
+				     "not opened: LUKS is off (rd.luks=0)");
+		else if (n != i)
+			cfg->members[n++] = *m;
+		else
+			n++;
+	}
+	cfg->nmembers = n;
 }
 
 void cmdline_parse(struct boot_config *cfg, char *cmdline)
@@ -536,10 +895,14 @@ void cmdline_parse(struct boot_config *cfg, char *cmdline)
 	bool after_dashes = false;
 	while ((rest = cmdline_next_arg(rest, &param, &val)) != NULL) {
 		if (after_dashes) {
-			/* Kernel passes these to init; a "k=v" arrives whole. */
+			/* Kernel passes these to init; a "k=v" arrives whole,
+			 * 'k="a b"' as "k=a b" (its repair_env_string). */
+			cfg->dash_words++;
+			if (val && val[-1] == '"')
+				memmove(val - 1, val, strlen(val) + 1);
 			if (val)
 				param[strlen(param)] = '=';
-			add_init_arg(cfg, param);
+			add_init_arg(cfg, "--", param);
 			continue;
 		}
 		if (!val && strcmp(param, "--") == 0) {
@@ -553,4 +916,5 @@ void cmdline_parse(struct boot_config *cfg, char *cmdline)
 	if (cfg->root_wait_s != ROOT_WAIT_FOREVER &&
 	    cfg->root_delay_s > cfg->root_wait_s)
 		cfg->root_wait_s = cfg->root_delay_s;
+	finish_luks(cfg);
 }

@@ -325,10 +325,14 @@ static void drop_held(struct firmware *fw, int i)
 	fw->held[i] = fw->held[--fw->nheld];
 }
 
-/* Names are logged only when harmless; a hostile one could be anything. */
-static const char *printable(const char *name)
+/* A hostile name could be anything: its control bytes are shown as \xNN,
+ * never sent to the terminal. */
+static const char *printable(const char *name, char *buf, size_t size)
 {
-	return fw_name_ok(name) || name[0] == '/' ? name : "(unprintable name)";
+	if (fw_name_ok(name))
+		return name;
+	str_escape_controls(buf, size, name);
+	return buf;
 }
 
 static unsigned long long path_hash(const char *s, size_t n)
@@ -414,9 +418,10 @@ static void take_request(struct firmware *fw, const char *name,
 	if (!name || str_copy(rq.name, sizeof(rq.name), name) < 0 ||
 	    !fw_name_ok(rq.name)) {
 		write_attr(rq.sysdir, "loading", "-1");
+		char shown[FW_NAME_MAX];
 		log_warn("firmware request refused: unsafe name %s",
 			 name && strnlen(name, FW_NAME_MAX) < FW_NAME_MAX
-				 ? printable(name)
+				 ? printable(name, shown, sizeof(shown))
 				 : "(too long)");
 		return;
 	}

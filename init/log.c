@@ -1,9 +1,12 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "strutil.h"
 
 #define LOG_LINE_MAX 1024
 #define LOG_TAG "luksinit: "
@@ -82,23 +85,30 @@ size_t log_format_kmsg(char *buf, size_t size, enum log_level lvl,
 	int head = snprintf(buf, size, "<%d>" LOG_TAG, (int)lvl);
 	if (head < 0 || (size_t)head >= size)
 		return 0;
-	/* Leave room for the newline and the terminating NUL. The analyzer
-	 * of clang 14 loses track of a va_list started by the caller. */
-	size_t room = size - (size_t)head - 1;
+	/* The analyzer of clang 14 loses track of a va_list started by the
+	 * caller. */
+	char body[LOG_LINE_MAX];
 	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
-	int body = vsnprintf(buf + head, room, fmt, ap);
-	if (body < 0)
-		body = 0;
-	size_t len = (size_t)head + (size_t)body;
-	if (len > size - 2) {
-		len = size - 2;
-		memcpy(buf + len - 3, "...", 3);
-	}
+	int n = vsnprintf(body, sizeof(body), fmt, ap);
+	if (n < 0)
+		body[0] = '\0';
 	/* One record per line: a newline inside a message would forge a
-	 * second record in kmsg, so flatten it. */
-	for (size_t i = (size_t)head; i < len; i++)
-		if (buf[i] == '\n' || buf[i] == '\r')
-			buf[i] = ' ';
+	 * second record in kmsg, so flatten it. Other control bytes (from a
+	 * LUKS header, a device, a firmware name) could drive the terminal:
+	 * they are escaped. The newline and the NUL stay outside room. */
+	for (char *p = body; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	size_t room = size - (size_t)head - 1;
+	bool whole = str_escape_controls(buf + head, room, body) && n >= 0 &&
+		     (size_t)n < sizeof(body);
+	size_t len = strlen(buf);
+	if (!whole && room > 4) {
+		if (len + 3 > size - 2)
+			len = size - 2 - 3;
+		memcpy(buf + len, "...", 3);
+		len += 3;
+	}
 	buf[len++] = '\n';
 	buf[len] = '\0';
 	return len;

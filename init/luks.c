@@ -101,7 +101,7 @@ void luks_begin_attempt(struct luks_set *set)
 		memset(m, 0, sizeof(*m));
 		m->cfg = cfg;
 		m->state = MEMBER_WAITING;
-		m->tries_left = set->cfg->luks_tries;
+		m->tries_left = luks_member_tries(set->cfg, cfg);
 	}
 	set->shared_gen = 0;
 	set->shared_gen_opened = false;
@@ -371,6 +371,30 @@ static uint64_t job_cost_kb(const struct luks_member *m)
 	return (uint64_t)m->mem_kb + JOB_OVERHEAD_KB;
 }
 
+/* rd.luks.options= and friends, in libcryptsetup's terms. */
+static uint32_t activate_flags(const struct boot_config *cfg,
+			       const struct luks_member_cfg *mc)
+{
+	static const struct {
+		unsigned opt;
+		uint32_t flag;
+	} map[] = {
+		{LUKS_OPT_DISCARD, CRYPT_ACTIVATE_ALLOW_DISCARDS},
+		{LUKS_OPT_SAME_CPU_CRYPT, CRYPT_ACTIVATE_SAME_CPU_CRYPT},
+		{LUKS_OPT_SUBMIT_FROM_CRYPT_CPUS,
+		 CRYPT_ACTIVATE_SUBMIT_FROM_CRYPT_CPUS},
+		{LUKS_OPT_NO_READ_WORKQUEUE, CRYPT_ACTIVATE_NO_READ_WORKQUEUE},
+		{LUKS_OPT_NO_WRITE_WORKQUEUE,
+		 CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE},
+	};
+	unsigned opts = luks_member_flags(cfg, mc);
+	uint32_t flags = 0;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (opts & map[i].opt)
+			flags |= map[i].flag;
+	return flags;
+}
+
 /* Starts the KDF for m with key (ownership moves to the job) on keyslot
  * slot (CRYPT_ANY_SLOT: every keyslot), charging cost_kb to the budget. */
 static void start_job(struct luks_set *set, int i, enum key_source source,
@@ -384,8 +408,7 @@ static void start_job(struct luks_set *set, int i, enum key_source source,
 	m->vk_ready = false;
 	m->job_slot = slot;
 	m->job_kb = cost_kb;
-	m->activate_flags =
-		set->cfg->discard ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0;
+	m->activate_flags = activate_flags(set->cfg, m->cfg);
 	m->notify_fd = set->pipe_wr;
 	m->index = (unsigned char)i;
 	if (source == KEY_SHARED)

@@ -73,11 +73,14 @@ static void report_cmdline_problems(const struct boot_config *cfg)
 {
 	for (int i = 0; i < cfg->nproblems; i++) {
 		const struct cmdline_problem *p = &cfg->problems[i];
+		char times[32] = "";
 		if (p->times > 1)
-			log_warn("ignoring %s=: %s (%d times)", p->param,
-				 p->why, p->times);
+			snprintf(times, sizeof(times), " (%d times)", p->times);
+		if (p->item[0])
+			log_warn("ignoring %s= %s: %s%s", p->param, p->item,
+				 p->why, times);
 		else
-			log_warn("ignoring %s=: %s", p->param, p->why);
+			log_warn("ignoring %s=: %s%s", p->param, p->why, times);
 	}
 	if (cfg->problems_dropped)
 		log_warn("%d more command-line problems not shown",
@@ -111,7 +114,7 @@ static void kmsg_setup(struct boot *b)
 	b->loop.consoles = &b->consoles;
 }
 
-static void early_setup(struct boot *b)
+static void early_setup(struct boot *b, int argc, char **argv)
 {
 	umask(022);
 	sysmounts_setup();
@@ -121,6 +124,7 @@ static void early_setup(struct boot *b)
 	read_cmdline(b);
 	boot_config_init(&b->cfg);
 	cmdline_parse(&b->cfg, b->cmdline);
+	cmdline_kernel_args(&b->cfg, argc, (const char *const *)argv);
 	log_set_debug(b->cfg.debug);
 	log_set_console_level(b->cfg.quiet ? LOG_LVL_WARNING : LOG_LVL_INFO);
 	log_info("starting");
@@ -266,13 +270,13 @@ static void try_boot(struct boot *b, struct failure *f)
 	hand_over(b, f);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	/* Static: the firmware queue is large for PID 1's stack. */
 	static struct boot b = {.kmsg_fd = -1};
 	/* The uevent socket first, so no event is missed. */
 	loop_open(&b.loop, &b.fw);
-	early_setup(&b);
+	early_setup(&b, argc, argv);
 	for (;;) {
 		struct failure f = {.reason = "", .hint = NULL};
 		try_boot(&b, &f);

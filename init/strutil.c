@@ -58,6 +58,33 @@ bool str_starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+bool str_escape_controls(char *dst, size_t size, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (size == 0)
+		return src[0] == '\0';
+	size_t len = 0;
+	for (; *src; src++) {
+		unsigned char c = (unsigned char)*src;
+		bool control = c < 0x20 || c == 0x7f;
+		size_t need = control ? 4 : 1;
+		if (len + need >= size) {
+			dst[len] = '\0';
+			return false;
+		}
+		if (control) {
+			dst[len++] = '\\';
+			dst[len++] = 'x';
+			dst[len++] = hex[c >> 4];
+			dst[len++] = hex[c & 0xf];
+		} else {
+			dst[len++] = (char)c;
+		}
+	}
+	dst[len] = '\0';
+	return true;
+}
+
 bool path_has_dotdot(const char *path)
 {
 	const char *p = path;

@@ -20,6 +20,11 @@ int parse_uint(const char *s, unsigned long min, unsigned long max,
 	       unsigned long *out);
 
 bool str_starts_with(const char *s, const char *prefix);
+/* Copies src into dst with C0 control bytes and DEL written as \xNN, so
+ * that text from a device or the command line cannot drive a terminal
+ * (escape sequences). Cut at the last whole byte or escape that fits;
+ * dst is always NUL-terminated. Returns false if src was cut. */
+bool str_escape_controls(char *dst, size_t size, const char *src);
 
 /* dst = a followed by b (no separator added); -ENAMETOOLONG if it does
  * not fit, and dst is then empty. */

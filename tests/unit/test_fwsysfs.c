@@ -347,6 +347,33 @@ static void malformed_sysfs_refused_or_ignored(void)
 	finish();
 }
 
+/* REVIEW L12: a refused name is shown, but its control bytes (a terminal
+ * escape sequence) as \xNN. */
+static void hostile_name_escaped_in_the_log(void)
+{
+	CHECK(fake_setup());
+	int con[2];
+	CHECK(pipe(con) == 0);
+	fcntl(con[0], F_SETFL, O_NONBLOCK);
+	log_set_fds(con[1], -1);
+	log_set_console_level(LOG_LVL_INFO);
+	make_device("foo.0", false);
+	start();
+	make_request("foo.0", "esc.bin", 1);
+	send_uevent("add", "foo.0", "esc.bin", "/\x1b]0;owned\x07\x7f", 1);
+	CHECK_STR(attr("foo.0", "esc.bin", "loading"), "-1");
+	char buf[1024];
+	ssize_t n = read(con[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK(strstr(buf, "unsafe name /\\x1b]0;owned\\x07\\x7f\n") != NULL);
+	CHECK(strchr(buf, '\x1b') == NULL && strchr(buf, '\x07') == NULL);
+	log_set_fds(2, -1);
+	close(con[0]);
+	close(con[1]);
+	request_gone("foo.0", "esc.bin");
+	finish();
+}
+
 /* Without openat2() (kernels before 5.6, or valgrind not knowing it)
  * firmware.c follows no links at all. */
 static bool have_openat2(void)
@@ -427,6 +454,7 @@ void fwsysfs_tests(void)
 	RUN(kmsg_failed_load_reprobed);
 	RUN(kmsg_forged_record_ignored);
 	RUN(malformed_sysfs_refused_or_ignored);
+	RUN(hostile_name_escaped_in_the_log);
 	RUN(root_symlinks_followed_only_into_firmware_dirs);
 	RUN(merged_usr_root_served);
 }

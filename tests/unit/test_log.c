@@ -32,6 +32,22 @@ static void newlines_cannot_forge_records(void)
 	CHECK_STR(buf, "<6>luksinit: a <0>fakeb\n");
 }
 
+/* REVIEW L12: a LUKS header or a device name could carry a terminal escape
+ * sequence; it reaches the console and kmsg as \xNN. */
+static void control_bytes_escaped(void)
+{
+	char buf[128];
+	fmt(buf, sizeof(buf), LOG_LVL_INFO, "dm %s.",
+	    "\x1b[2J\x01\x7f\xc3\xa4");
+	CHECK_STR(buf, "<6>luksinit: dm \\x1b[2J\\x01\\x7f\xc3\xa4.\n");
+	/* An escape that does not fit is cut whole, visibly. */
+	char small[24];
+	size_t n = fmt(small, sizeof(small), LOG_LVL_INFO, "%s", "ab\x1b\x1b");
+	CHECK(n == sizeof(small) - 1 || n == strlen(small));
+	CHECK(strstr(small, "...\n") != NULL);
+	CHECK(strchr(small, '\x1b') == NULL);
+}
+
 static void long_messages_truncated_visibly(void)
 {
 	char buf[32];
@@ -117,6 +133,7 @@ void log_tests(void)
 	RUN(full_console_drops_not_blocks);
 	RUN(kmsg_record_format);
 	RUN(newlines_cannot_forge_records);
+	RUN(control_bytes_escaped);
 	RUN(long_messages_truncated_visibly);
 	RUN(sinks_and_levels);
 }

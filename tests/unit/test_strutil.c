@@ -43,9 +43,24 @@ static void dotdot_components(void)
 	CHECK(!path_has_dotdot(""));
 }
 
+static void escape_controls(void)
+{
+	char buf[16];
+	CHECK(str_escape_controls(buf, sizeof(buf), "a\tb\x7f"));
+	CHECK_STR(buf, "a\\x09b\\x7f");
+	/* Cut at a whole escape, never half of one. */
+	CHECK(!str_escape_controls(buf, 8, "abcde\x1b"));
+	CHECK_STR(buf, "abcde");
+	CHECK(!str_escape_controls(buf, 1, "x"));
+	CHECK_STR(buf, "");
+	CHECK(str_escape_controls(buf, sizeof(buf), "\xc3\xa4 ok"));
+	CHECK_STR(buf, "\xc3\xa4 ok");
+}
+
 void strutil_tests(void)
 {
 	RUN(dotdot_components);
+	RUN(escape_controls);
 	RUN(copy_fits_and_truncation_is_error);
 	RUN(parse_uint_checks_everything);
 }
