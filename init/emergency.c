@@ -97,6 +97,9 @@ static void on_choice_input(void *arg, short revents)
 	(void)revents;
 	switch (prompt_read(&c->prompt, &line)) {
 	case PROMPT_MORE:
+		/* A console that gave up (EOF after EOF) leaves the watch,
+		 * or a hung-up line would wake the loop for ever. */
+		prompt_watch(&c->prompt, c->loop, on_choice_input, c);
 		return;
 	case PROMPT_EOF:
 		c->answer = 0;

@@ -25,12 +25,16 @@ static int console_level(void)
 	return (int)strtol(printk, NULL, 10);
 }
 
-static void set_console_level(int level)
+/* Our own lines follow what the kernel really echoes: only when the
+ * knob took the level do we write what it no longer shows. */
+static bool set_console_level(int level)
 {
 	char text[16];
 	snprintf(text, sizeof(text), "%d", level);
-	sysctl_write(PRINTK_KNOB, text);
+	if (sysctl_write(PRINTK_KNOB, text) < 0)
+		return false;
 	log_set_kernel_console_level(level);
+	return true;
 }
 
 void kmsg_hold_start(struct kmsg_hold *h)
@@ -46,8 +50,11 @@ void kmsg_hold_start(struct kmsg_hold *h)
 		h->fd = -1;
 	}
 	h->saved_level = level;
-	h->holding = true;
-	set_console_level(HOLD_LEVEL);
+	h->holding = set_console_level(HOLD_LEVEL);
+	if (!h->holding && h->fd >= 0) {
+		close(h->fd);
+		h->fd = -1;
+	}
 }
 
 /* A decimal number followed by ','; advances *p past both. */
@@ -98,8 +105,9 @@ static void show_record(const char *rec, size_t len, int shown_below,
 	unsigned long long us;
 	const char *text;
 	size_t n;
+	/* Below HOLD_LEVEL the kernel showed it at once already. */
 	if (!kmsg_record_parse(rec, len, &level, &us, &text, &n) ||
-	    level >= shown_below)
+	    level >= shown_below || level < HOLD_LEVEL)
 		return;
 	/* Ours were printed already, while the prompt was open. */
 	if (n >= 10 && memcmp(text, "luksinit: ", 10) == 0)

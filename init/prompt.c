@@ -31,9 +31,12 @@ static void set_echo(int fd, bool on, bool *was_on)
 	else
 		t.c_lflag &= ~(tcflag_t)ECHO;
 	/* Canonical mode stays on: the tty does line editing (backspace)
-	 * and poll() wakes us only for a whole line. */
+	 * and poll() wakes us only for a whole line. TCSANOW: TCSAFLUSH
+	 * would first wait, without a bound, for output a console held by
+	 * flow control never sends; typed-ahead input goes all the same. */
 	t.c_lflag |= ICANON;
-	tcsetattr(fd, TCSAFLUSH, &t);
+	tcsetattr(fd, TCSANOW, &t);
+	tcflush(fd, TCIFLUSH);
 }
 
 static void say(const struct prompt *p, int i, const char *text)
@@ -62,17 +65,20 @@ int prompt_start(struct prompt *p, const struct consoles *cons,
 	p->secret = secret;
 	p->answered_on = -1;
 	p->hold.fd = -1;
-	str_copy(p->text, sizeof(p->text), text);
+	/* Names in the question come from devices (a LUKS UUID): no
+	 * escape sequence of theirs may reach a terminal. */
+	str_escape_controls(p->text, sizeof(p->text), text);
 	for (int i = 0; i < cons->n; i++) {
-		struct prompt_tty *t = &p->tty[i];
-		int rc = secret_alloc(&t->line);
+		int rc = secret_alloc(&p->tty[i].line);
 		if (rc < 0) {
 			for (int j = 0; j < i; j++)
 				secret_free(&p->tty[j].line);
 			return rc;
 		}
+	}
+	for (int i = 0; i < cons->n; i++) {
 		if (secret)
-			set_echo(cons->fd[i], false, &t->echo_was_on);
+			set_echo(cons->fd[i], false, &p->tty[i].echo_was_on);
 		else
 			set_echo(cons->fd[i], true, NULL);
 	}

@@ -55,6 +55,10 @@ def consoles_prompt_on_serial_and_screen_answered_on_serial():
            or b.has_result("console_active=ttyS0 tty0"),
            "the guest's consoles are not both active: %s"
            % [r for r in b.results if r.startswith("console_active")])
+    for tty in ("console", "ttyS0", "tty1"):
+        expect(b.has_result("echo.%s=1" % tty),
+               "echo left off on %s: %s" % (tty, [r for r in b.results
+                                                  if r.startswith("echo.")]))
     expect(os.path.exists(path), "no screen dump: %s" % (b.res.qmp_errors,))
     screen = screen_text(path)
     expect(re.search(SHARED_PROMPT.rstrip(" "), screen),

@@ -62,11 +62,12 @@ def luks_options_flags_reach_the_mapping_and_single_reaches_init():
 @case
 def genkernel_crypt_root_real_root_real_init_init_opts():
     """A stock genkernel line: crypt_root= is /dev/mapper/root, real_root=
-    names it; real_init= and init_opts= reach the real init."""
+    names it; real_init= and init_opts= reach the real init (real_init=
+    after an init= that names no program: only real_init= can boot)."""
     a_uuid, b_uuid = luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)
     b = boot("genkernel_crypt_root_real_root_real_init_init_opts",
              "crypt_root=UUID=%s crypt_roots=UUID=%s real_root=/dev/mapper/root "
-             "real_rootflags=subvol=@root real_init=/sbin/init "
+             "real_rootflags=subvol=@root init=/sbin/nothere real_init=/sbin/init "
              'init_opts="opt1 opt2"' % (a_uuid, b_uuid),
              ["crypt2-a.img", "crypt2-b.img"],
              script=[(SHARED_PROMPT, PASS + "\n", 0)])

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,20 @@ static void print_file_line(const char *key, const char *path)
 	if (nl)
 		*nl = '\0';
 	printf("RESULT %s=%s\n", key, buf);
+}
+
+/* Whether a console's echo is on, as /init must leave it after a prompt
+ * with echo off (the real init and its getty inherit it). */
+static void print_echo(const char *name)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	struct termios t;
+	if (fd >= 0 && tcgetattr(fd, &t) == 0)
+		printf("RESULT echo.%s=%d\n", name, (t.c_lflag & ECHO) != 0);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* mountinfo: id parent maj:min root mountpoint opts [tags] - type src sopts */
@@ -446,6 +461,9 @@ int main(int argc, char **argv, char **envp)
 	print_file_line("printk_devkmsg", "/proc/sys/kernel/printk_devkmsg");
 	print_file_line("printk", "/proc/sys/kernel/printk");
 	print_file_line("console_active", "/sys/class/tty/console/active");
+	print_echo("console");
+	print_echo("ttyS0");
+	print_echo("tty1");
 	print_file_line("fw_timeout", "/sys/class/firmware/timeout");
 	print_file_line(
 		"fw_force_sysfs_fallback",
