@@ -121,6 +121,18 @@ static void on_choice_input(void *arg, short revents)
 		prompt_watch(&c->prompt, c->loop, on_choice_input, c);
 }
 
+/* A disk plugged in while the question waits (the one that was missing,
+ * perhaps): say so, and that a retry would see it. Only additions: a
+ * "change" is no news to the person. */
+static void on_block(const struct uevent *ev, void *arg)
+{
+	(void)arg;
+	if (uevent_is_block_add(ev) && strcmp(ev->action, "add") == 0)
+		log_notice(
+			"new block device /dev/%s; r retries the boot with it",
+			ev->devname);
+}
+
 static bool answered(void *arg)
 {
 	return ((struct choice *)arg)->answer >= 0;
@@ -136,7 +148,9 @@ static int ask_choice(struct loop *loop)
 	if (prompt_start(&c.prompt, loop->consoles, CHOICE_TEXT, false) < 0)
 		return 0;
 	prompt_watch(&c.prompt, loop, on_choice_input, &c);
+	loop_subscribe_blocks(loop, on_block, NULL, &c);
 	loop_run_until(loop, FOREVER_MS, answered, &c);
+	loop_subscribe_blocks(loop, NULL, NULL, NULL);
 	prompt_stop(&c.prompt);
 	prompt_watch(&c.prompt, loop, NULL, NULL);
 	return c.answer < 0 ? 0 : c.answer;

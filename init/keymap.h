@@ -1,5 +1,5 @@
 /* Console keymaps compiled at build time (scripts/keymap-compile.py) into
- * a compact binary form, embedded as /lib/keymaps/NAME.lkm. Pure: parses a
+ * a compact binary form, embedded as /usr/share/luksinit/keymaps/NAME.lkm. Pure: parses a
  * buffer, checks names, words the prompt's note; applying a keymap to the
  * VT is vtkeymap.c's job.
  *
@@ -34,7 +34,7 @@
 	 KEYMAP_FUNCS_MAX * (4 + KEYMAP_STRING_MAX) + KEYMAP_DIACR_MAX * 12)
 
 #define KEYMAP_NAME_MAX 64
-#define KEYMAP_DIR "/lib/keymaps"
+#define KEYMAP_DIR "/usr/share/luksinit/keymaps"
 #define KEYMAP_SUFFIX ".lkm"
 
 /* kb_value of an unset key, and the value that deletes a table. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles the keymaps to embed and writes the initramfs list lines that
-# carry them (/lib/keymaps/NAME.lkm, init/keymap.h).
+# carry them (/usr/share/luksinit/keymaps/NAME.lkm, init/keymap.h).
 #
 # Usage: scripts/keymaps.sh BUILD-DIR "KEYMAP..."
 #
@@ -25,7 +25,7 @@ if [[ ${1:-} == --install ]]; then
 	[[ $# -eq 4 ]] || die "usage: $0 --install BUILD-DIR DESTDIR LUKSINITDIR"
 	build=$2 dest=$3$4
 	install -d "$dest/keymaps"
-	sed -n 's|^file /lib/keymaps/\([^ ]*\) .*|\1|p' "$build/keymaps.list" |
+	sed -n 's|^file /usr/share/luksinit/keymaps/\([^ ]*\) .*|\1|p' "$build/keymaps.list" |
 		while read -r f; do
 			install -m 0644 "$build/keymaps/$f" "$dest/keymaps/$f"
 		done
@@ -40,7 +40,7 @@ if [[ ${1:-} == --uninstall ]]; then
 	[[ $# -eq 3 ]] || die "usage: $0 --uninstall DESTDIR LUKSINITDIR"
 	dest=$2$3
 	if [[ -f $dest/keymaps.list ]]; then
-		sed -n 's|^file /lib/keymaps/\([^ ]*\) .*|\1|p' "$dest/keymaps.list" |
+		sed -n 's|^file /usr/share/luksinit/keymaps/\([^ ]*\) .*|\1|p' "$dest/keymaps.list" |
 			while read -r f; do rm -f "$dest/keymaps/$f"; done
 		rm -f "$dest/keymaps.list"
 	fi
@@ -75,10 +75,14 @@ changed=
 {
 	echo "# Keymaps embedded with KEYMAPS=\"${keymaps[*]}\" (scripts/keymaps.sh)."
 	# The kernel makes no parent directories while unpacking; a second
-	# "dir /lib" elsewhere in the list is harmless.
+	# "dir /usr" elsewhere in the list is harmless. Not under /lib: a
+	# merged-/usr list makes /lib a symlink (slink /lib usr/lib), which
+	# cannot replace a directory already unpacked.
 	if [[ ${#keymaps[@]} -gt 0 ]]; then
-		echo "dir /lib 0755 0 0"
-		echo "dir /lib/keymaps 0755 0 0"
+		echo "dir /usr 0755 0 0"
+		echo "dir /usr/share 0755 0 0"
+		echo "dir /usr/share/luksinit 0755 0 0"
+		echo "dir /usr/share/luksinit/keymaps 0755 0 0"
 	fi
 	declare -A seen=()
 	for k in "${keymaps[@]}"; do
@@ -95,7 +99,7 @@ changed=
 			mv "$tmp/$name.lkm" "$dir/$name.lkm"
 			changed=1
 		fi
-		echo "file /lib/keymaps/$name.lkm \${LUKSINIT_BUILD}/keymaps/$name.lkm 0644 0 0"
+		echo "file /usr/share/luksinit/keymaps/$name.lkm \${LUKSINIT_BUILD}/keymaps/$name.lkm 0644 0 0"
 	done
 } >"$tmp/list"
 if [[ -n $changed ]] || ! cmp -s "$tmp/list" "$list"; then

@@ -38,7 +38,7 @@ want=(usr/bin/other-tool usr/share/man/man1/other-tool.1
 # The keymaps the build embeds (KEYMAPS=), installed for a list of their own.
 while read -r k; do
 	want+=("usr/lib/luksinit/keymaps/$k")
-done < <(sed -n 's|^file /lib/keymaps/\([^ ]*\) .*|\1|p' "$build/keymaps.list")
+done < <(sed -n 's|^file /usr/share/luksinit/keymaps/\([^ ]*\) .*|\1|p' "$build/keymaps.list")
 for t in "${tools[@]}"; do
 	want+=("usr/bin/$t")
 	for m in "$here"/man/"$t".[1-8]; do
