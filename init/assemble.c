@@ -9,6 +9,7 @@
 
 #include "btrfs.h"
 #include "devices.h"
+#include "identify.h"
 #include "log.h"
 #include "luks.h"
 #include "mountopts.h"
@@ -26,6 +27,10 @@ struct assembly {
 	const struct boot_config *cfg;
 	struct loop *loop;
 	struct luks_set *luks;
+	struct identify *ident;
+	/* The disks there at boot are still being identified: no KDF starts
+	 * and no prompt shows before all have been seen (luksderived.h). */
+	bool coldplugging;
 	int nfailed_seen;
 	struct root_guard guard;
 	bool btrfs_warned; /* said once that Btrfs cannot be asked */
@@ -121,34 +126,50 @@ static void admit_held(struct assembly *a)
 		admit(a, &ok[i]);
 }
 
-static void consider_device(struct assembly *a, const char *devname)
+/* Identified by a worker (identify.h): what it is decides where it goes. */
+static void on_identified(const struct identify_result *res, void *arg)
 {
-	struct dev_ids ids;
-	int rc = device_identify(devname, &ids);
-	if (rc < 0) {
-		log_debug("/dev/%s: cannot identify: %s", devname,
-			  strerror(-rc));
+	struct assembly *a = arg;
+	const struct dev_ids *ids = res->ids;
+	if (res->rc < 0) {
+		log_debug("/dev/%s: cannot identify: %s", res->devname,
+			  strerror(-res->rc));
 		return;
 	}
-	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids.devnode,
-		  ids.type, ids.uuid, ids.label, ids.partuuid);
-	remember(a, &ids);
-	if (luks_consider(a->luks, &ids)) {
+	if (res->rc == 1)
+		log_warn("%s: several filesystem signatures, ignoring it",
+			 ids->devnode);
+	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids->devnode,
+		  ids->type, ids->uuid, ids->label, ids->partuuid);
+	remember(a, ids);
+	if (luks_consider(a->luks, ids)) {
 		/* Late or early, a member gets the key that is there now. */
 		luks_schedule(a->luks);
 		return;
 	}
-	if (rootguard_hold(&a->guard, a->luks, &a->cfg->root, &ids)) {
+	if (rootguard_hold(&a->guard, a->luks, &a->cfg->root, ids)) {
 		admit_held(a);
 		return;
 	}
-	admit(a, &ids);
+	admit(a, ids);
+}
+
+static void consider_device(struct assembly *a, const char *devname)
+{
+	identify_submit(a->ident, devname, on_identified, a);
 }
 
 static void on_block_uevent(const struct uevent *ev, void *arg)
 {
 	if (uevent_is_block_add(ev))
 		consider_device(arg, ev->devname);
+}
+
+static void on_identify_ready(void *arg, short revents)
+{
+	struct assembly *a = arg;
+	if (revents & POLLIN)
+		identify_collect(a->ident, on_identified, a);
 }
 
 static void rescan_devices(void *arg)
@@ -167,7 +188,7 @@ static void on_unlocked(struct assembly *a)
 
 static void update_prompt(struct assembly *a)
 {
-	if (a->prompt.active || a->console_gone)
+	if (a->prompt.active || a->console_gone || a->coldplugging)
 		return;
 	char text[PROMPT_TEXT_MAX];
 	int member = -1;
@@ -348,6 +369,13 @@ static void progress(struct assembly *a)
 static int step(struct assembly *a, struct assembled_root *out, char *why,
 		size_t why_size, const char **hint)
 {
+	/* First: a disk named as slow holds nothing up from here on. */
+	int ident_ms = identify_tick(a->ident, on_identified, a);
+	if (a->coldplugging && !identify_pending(a->ident)) {
+		a->coldplugging = false;
+		luks_hold(a->luks, false);
+		luks_schedule(a->luks);
+	}
 	int rc = check_member_failures(a, why, why_size, hint);
 	if (rc < 0)
 		return rc;
@@ -379,7 +407,10 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 
 	prompt_watch(&a->prompt, a->loop, on_console_ready, a);
 	bool paused = waiting_on_person_or_kdf(a);
-	rc = loop_wait(a->loop, wait_timeout_ms(&ws));
+	int timeout = wait_timeout_ms(&ws);
+	if (ident_ms >= 0 && (timeout < 0 || ident_ms < timeout))
+		timeout = ident_ms;
+	rc = loop_wait(a->loop, timeout);
 	tick(a, paused);
 	if (rc < 0) {
 		snprintf(why, why_size, "poll failed: %s", strerror(-rc));
@@ -391,8 +422,9 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 }
 
 int assemble_root(const struct boot_config *cfg, struct loop *loop,
-		  struct luks_set *luks, struct assembled_root *out, char *why,
-		  size_t why_size, const char **hint)
+		  struct luks_set *luks, struct identify *ident,
+		  struct assembled_root *out, char *why, size_t why_size,
+		  const char **hint)
 {
 	static struct assembly a; /* large; PID 1's stack stays small */
 	memset(&a, 0, sizeof(a));
@@ -400,7 +432,9 @@ int assemble_root(const struct boot_config *cfg, struct loop *loop,
 	a.cfg = cfg;
 	a.loop = loop;
 	a.luks = luks;
+	a.ident = ident;
 	luks_begin_attempt(luks);
+	identify_begin(ident);
 	int rc;
 	long long start = now_ms();
 	a.last_tick = start;
@@ -408,17 +442,20 @@ int assemble_root(const struct boot_config *cfg, struct loop *loop,
 
 	loop_subscribe_blocks(loop, on_block_uevent, rescan_devices, &a);
 	loop_watch(loop, luks_notify_fd(luks), POLLIN, on_luks_notify, &a);
+	loop_watch(loop, identify_fd(ident), POLLIN, on_identify_ready, &a);
 	/* Every disk there at boot first: a member must not start a costly
-	 * KDF before its primary has been seen (luksderived.h). */
+	 * KDF before its primary has been seen (luksderived.h). Held until
+	 * the workers have identified them all (or given up on some). */
 	luks_hold(luks, true);
+	a.coldplugging = true;
 	devices_coldplug(on_block_uevent, &a);
-	luks_hold(luks, false);
-	luks_schedule(luks);
 	while ((rc = step(&a, out, why, why_size, hint)) == 0)
 		;
 	prompt_stop(&a.prompt);
 	prompt_watch(&a.prompt, loop, NULL, NULL);
 	loop_unwatch(loop, luks_notify_fd(luks));
+	loop_unwatch(loop, identify_fd(ident));
+	luks_hold(luks, false);
 	loop_subscribe_blocks(loop, NULL, NULL, NULL);
 	luks_end_attempt(luks);
 	if (rc < 0)
