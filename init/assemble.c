@@ -247,6 +247,18 @@ static void on_luks_notify(void *arg, short revents)
 		on_unlocked(arg);
 }
 
+static void on_luks_loaded(void *arg, short revents)
+{
+	struct assembly *a = arg;
+	if (revents & POLLIN)
+		luks_on_loaded(a->luks);
+}
+
+static bool kdfs_ended(void *arg)
+{
+	return !luks_jobs_running(arg);
+}
+
 static bool waiting_on_person_or_kdf(struct assembly *a)
 {
 	return a->prompt.active || luks_jobs_running(a->luks);
@@ -371,7 +383,11 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 {
 	/* First: a disk named as slow holds nothing up from here on. */
 	int ident_ms = identify_tick(a->ident, on_identified, a);
-	if (a->coldplugging && !identify_pending(a->ident)) {
+	int luks_ms = luks_tick(a->luks);
+	if (luks_ms >= 0 && (ident_ms < 0 || luks_ms < ident_ms))
+		ident_ms = luks_ms;
+	if (a->coldplugging && !identify_pending(a->ident) &&
+	    !luks_loading(a->luks)) {
 		a->coldplugging = false;
 		luks_hold(a->luks, false);
 		luks_schedule(a->luks);
@@ -443,6 +459,7 @@ int assemble_root(const struct boot_config *cfg, struct loop *loop,
 	loop_subscribe_blocks(loop, on_block_uevent, rescan_devices, &a);
 	loop_watch(loop, luks_notify_fd(luks), POLLIN, on_luks_notify, &a);
 	loop_watch(loop, identify_fd(ident), POLLIN, on_identify_ready, &a);
+	loop_watch(loop, luks_load_fd(luks), POLLIN, on_luks_loaded, &a);
 	/* Every disk there at boot first: a member must not start a costly
 	 * KDF before its primary has been seen (luksderived.h). Held until
 	 * the workers have identified them all (or given up on some). */
@@ -453,10 +470,15 @@ int assemble_root(const struct boot_config *cfg, struct loop *loop,
 		;
 	prompt_stop(&a.prompt);
 	prompt_watch(&a.prompt, loop, NULL, NULL);
-	loop_unwatch(loop, luks_notify_fd(luks));
 	loop_unwatch(loop, identify_fd(ident));
-	luks_hold(luks, false);
+	loop_unwatch(loop, luks_load_fd(luks));
 	loop_subscribe_blocks(loop, NULL, NULL, NULL);
+	/* KDFs still running end first, the loop serving meanwhile; one
+	 * stuck on a disk that does not answer is left (luks_end_attempt). */
+	luks_stop(luks);
+	loop_run_until(loop, now_ms() + LUKS_JOIN_WAIT_MS, kdfs_ended, luks);
+	loop_unwatch(loop, luks_notify_fd(luks));
+	luks_hold(luks, false);
 	luks_end_attempt(luks);
 	if (rc < 0)
 		return rc;

@@ -39,6 +39,11 @@ struct identify_job {
 	long long started_ms;
 };
 
+/* What a worker writes to the pipe (at most PIPE_BUF: atomic). */
+struct job_msg {
+	struct identify_job *job;
+};
+
 int identify_init(struct identify *id)
 {
 	memset(id, 0, sizeof(*id));
@@ -73,7 +78,8 @@ static void *identify_worker(void *arg)
 	job->rc = device_identify(job->devname, &job->ids);
 	/* The pipe holds 64 KiB, far more than IDENTIFY_THREADS_MAX
 	 * addresses: the write does not fail for want of room. */
-	while (write(job->notify_fd, &job, sizeof(job)) < 0 && errno == EINTR)
+	struct job_msg msg = {job};
+	while (write(job->notify_fd, &msg, sizeof(msg)) < 0 && errno == EINTR)
 		;
 	return NULL;
 }
@@ -89,19 +95,22 @@ static void deliver(const struct identify_job *job, identify_fn fn, void *ctx)
 	fn(&res, ctx);
 }
 
-/* Starts a thread for job, or identifies on this thread if none can be
- * made (as before there were workers: slow, but never lost). */
+/* Starts a thread for job. At IDENTIFY_THREADS_MAX (threads left stuck
+ * on disks that never answered) it stays queued until one ends. Should no
+ * thread be made (no memory, no pipe), it is identified on this thread,
+ * as before there were workers: blocking, but never lost. */
 static void start(struct identify *id, struct identify_job *job, identify_fn fn,
 		  void *ctx)
 {
+	if (id->threads >= IDENTIFY_THREADS_MAX)
+		return;
 	job->notify_fd = id->pipe_wr;
 	job->started_ms = loop_now_ms();
 	job->state = JOB_RUNNING;
 	pthread_attr_t attr;
 	pthread_t t;
-	int rc = EAGAIN;
-	if (id->pipe_wr >= 0 && id->threads < IDENTIFY_THREADS_MAX &&
-	    pthread_attr_init(&attr) == 0) {
+	int rc = EPIPE;
+	if (id->pipe_wr >= 0 && (rc = pthread_attr_init(&attr)) == 0) {
 		pthread_attr_setstacksize(&attr, IDENTIFY_STACK);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		rc = pthread_create(&t, &attr, identify_worker, job);
@@ -164,10 +173,14 @@ void identify_submit(struct identify *id, const char *devname, identify_fn fn,
 		return;
 	}
 	struct identify_job *job = calloc(1, sizeof(*job));
-	if (!job || str_copy(job->devname, sizeof(job->devname), devname) < 0) {
-		free(job);
+	if (!job) {
 		log_warn("/dev/%s: cannot identify it: %s", devname,
-			 strerror(job ? ENAMETOOLONG : ENOMEM));
+			 strerror(ENOMEM));
+		return;
+	}
+	if (str_copy(job->devname, sizeof(job->devname), devname) < 0) {
+		free(job); /* uevent_devname_ok would refuse it anyway */
+		log_debug("/dev/%s: name too long to identify", devname);
 		return;
 	}
 	job->state = JOB_QUEUED;
@@ -207,12 +220,12 @@ static void finished(struct identify *id, struct identify_job *job,
 
 void identify_collect(struct identify *id, identify_fn fn, void *ctx)
 {
-	struct identify_job *done[16];
+	struct job_msg done[16];
 	ssize_t n;
 	while (id->pipe_rd >= 0 &&
 	       (n = read(id->pipe_rd, done, sizeof(done))) > 0)
 		for (size_t k = 0; k < (size_t)n / sizeof(done[0]); k++)
-			finished(id, done[k], fn, ctx);
+			finished(id, done[k].job, fn, ctx);
 	start_queued(id, fn, ctx);
 }
 
@@ -261,7 +274,8 @@ bool identify_pending(const struct identify *id)
 {
 	for (const struct identify_job *job = id->jobs; job; job = job->next)
 		if (job->gen == id->gen &&
-		    (job->state == JOB_QUEUED ||
+		    ((job->state == JOB_QUEUED &&
+		      id->threads < IDENTIFY_THREADS_MAX) ||
 		     (job->state == JOB_RUNNING && !job->slow)))
 			return true;
 	return false;
