@@ -117,8 +117,12 @@ static void admit(struct assembly *a, const struct dev_ids *ids)
 
 /* Plain Btrfs devices held back while members were unlocked: now that
  * they are, decide which may join. */
-static void admit_held(struct assembly *a)
+static void admit_held(struct assembly *a, bool now)
 {
+	/* Not before the members' own mappings have been identified: whether
+	 * the root is ours decides what a held device may be. */
+	if (!now && identify_pending(a->ident))
+		return;
 	struct dev_ids ok[ROOTGUARD_HELD_MAX];
 	int n = rootguard_release(&a->guard, a->luks, a->complete, a->matched,
 				  ok, ROOTGUARD_HELD_MAX);
@@ -148,7 +152,7 @@ static void on_identified(const struct identify_result *res, void *arg)
 		return;
 	}
 	if (rootguard_hold(&a->guard, a->luks, &a->cfg->root, ids)) {
-		admit_held(a);
+		admit_held(a, false);
 		return;
 	}
 	admit(a, ids);
@@ -395,13 +399,15 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	int rc = check_member_failures(a, why, why_size, hint);
 	if (rc < 0)
 		return rc;
-	admit_held(a);
+	admit_held(a, false);
 	if (a->complete && luks_all_open(a->luks, degraded_permitted(a->cfg))) {
+		admit_held(a, true); /* decided (and named) before going on */
 		out->dev = a->root;
 		return 1;
 	}
 	struct wait_state ws = wait_state(a);
 	if (wait_degraded_now(&ws)) {
+		admit_held(a, true);
 		warn_degraded(a);
 		out->dev = a->root;
 		out->degraded = true;

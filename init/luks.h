@@ -1,6 +1,7 @@
 /* Opening the LUKS members: key files, one shared passphrase, per-member
- * passphrases for those that refuse it, KDFs in worker threads. The event
- * loop owns this state; workers only run the KDF and report by a pipe.
+ * passphrases for those that refuse it, KDFs and header reads in worker
+ * threads. The event loop owns this state; workers only run the KDF or
+ * read a header (into a job of their own), and report by a pipe.
  *
  * The set lives for /init's whole life, not one boot attempt: a member
  * opened in an attempt that failed later (a disk missing, init missing)
