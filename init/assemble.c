@@ -9,6 +9,7 @@
 
 #include "btrfs.h"
 #include "devices.h"
+#include "identify.h"
 #include "log.h"
 #include "luks.h"
 #include "mountopts.h"
@@ -26,6 +27,10 @@ struct assembly {
 	const struct boot_config *cfg;
 	struct loop *loop;
 	struct luks_set *luks;
+	struct identify *ident;
+	/* The disks there at boot are still being identified: no KDF starts
+	 * and no prompt shows before all have been seen (luksderived.h). */
+	bool coldplugging;
 	int nfailed_seen;
 	struct root_guard guard;
 	bool btrfs_warned; /* said once that Btrfs cannot be asked */
@@ -113,8 +118,12 @@ static void admit(struct assembly *a, const struct dev_ids *ids)
 
 /* Plain Btrfs devices held back while members were unlocked: now that
  * they are, decide which may join. */
-static void admit_held(struct assembly *a)
+static void admit_held(struct assembly *a, bool now)
 {
+	/* Not before the members' own mappings have been identified: whether
+	 * the root is ours decides what a held device may be. */
+	if (!now && identify_pending(a->ident))
+		return;
 	struct dev_ids ok[ROOTGUARD_HELD_MAX];
 	int n = rootguard_release(&a->guard, a->luks, a->complete, a->matched,
 				  ok, ROOTGUARD_HELD_MAX);
@@ -122,34 +131,50 @@ static void admit_held(struct assembly *a)
 		admit(a, &ok[i]);
 }
 
-static void consider_device(struct assembly *a, const char *devname)
+/* Identified by a worker (identify.h): what it is decides where it goes. */
+static void on_identified(const struct identify_result *res, void *arg)
 {
-	struct dev_ids ids;
-	int rc = device_identify(devname, &ids);
-	if (rc < 0) {
-		log_debug("/dev/%s: cannot identify: %s", devname,
-			  strerror(-rc));
+	struct assembly *a = arg;
+	const struct dev_ids *ids = res->ids;
+	if (res->rc < 0) {
+		log_debug("/dev/%s: cannot identify: %s", res->devname,
+			  strerror(-res->rc));
 		return;
 	}
-	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids.devnode,
-		  ids.type, ids.uuid, ids.label, ids.partuuid);
-	remember(a, &ids);
-	if (luks_consider(a->luks, &ids)) {
+	if (res->rc == 1)
+		log_warn("%s: several filesystem signatures, ignoring it",
+			 ids->devnode);
+	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids->devnode,
+		  ids->type, ids->uuid, ids->label, ids->partuuid);
+	remember(a, ids);
+	if (luks_consider(a->luks, ids)) {
 		/* Late or early, a member gets the key that is there now. */
 		luks_schedule(a->luks);
 		return;
 	}
-	if (rootguard_hold(&a->guard, a->luks, &a->cfg->root, &ids)) {
-		admit_held(a);
+	if (rootguard_hold(&a->guard, a->luks, &a->cfg->root, ids)) {
+		admit_held(a, false);
 		return;
 	}
-	admit(a, &ids);
+	admit(a, ids);
+}
+
+static void consider_device(struct assembly *a, const char *devname)
+{
+	identify_submit(a->ident, devname, on_identified, a);
 }
 
 static void on_block_uevent(const struct uevent *ev, void *arg)
 {
 	if (uevent_is_block_add(ev))
 		consider_device(arg, ev->devname);
+}
+
+static void on_identify_ready(void *arg, short revents)
+{
+	struct assembly *a = arg;
+	if (revents & POLLIN)
+		identify_collect(a->ident, on_identified, a);
 }
 
 static void rescan_devices(void *arg)
@@ -168,7 +193,7 @@ static void on_unlocked(struct assembly *a)
 
 static void update_prompt(struct assembly *a)
 {
-	if (a->prompt.active || a->console_gone)
+	if (a->prompt.active || a->console_gone || a->coldplugging)
 		return;
 	char text[PROMPT_TEXT_MAX];
 	int member = -1;
@@ -225,6 +250,18 @@ static void on_luks_notify(void *arg, short revents)
 {
 	if (revents & POLLIN)
 		on_unlocked(arg);
+}
+
+static void on_luks_loaded(void *arg, short revents)
+{
+	struct assembly *a = arg;
+	if (revents & POLLIN)
+		luks_on_loaded(a->luks);
+}
+
+static bool kdfs_ended(void *arg)
+{
+	return !luks_jobs_running(arg);
 }
 
 static bool waiting_on_person_or_kdf(struct assembly *a)
@@ -377,16 +414,29 @@ static int check_prompt_timeout(struct assembly *a, int *wait_ms, char *why,
 static int step(struct assembly *a, struct assembled_root *out, char *why,
 		size_t why_size, const char **hint)
 {
+	/* First: a disk named as slow holds nothing up from here on. */
+	int ident_ms = identify_tick(a->ident, on_identified, a);
+	int luks_ms = luks_tick(a->luks);
+	if (luks_ms >= 0 && (ident_ms < 0 || luks_ms < ident_ms))
+		ident_ms = luks_ms;
+	if (a->coldplugging && !identify_pending(a->ident) &&
+	    !luks_loading(a->luks)) {
+		a->coldplugging = false;
+		luks_hold(a->luks, false);
+		luks_schedule(a->luks);
+	}
 	int rc = check_member_failures(a, why, why_size, hint);
 	if (rc < 0)
 		return rc;
-	admit_held(a);
+	admit_held(a, false);
 	if (a->complete && luks_all_open(a->luks, degraded_permitted(a->cfg))) {
+		admit_held(a, true); /* decided (and named) before going on */
 		out->dev = a->root;
 		return 1;
 	}
 	struct wait_state ws = wait_state(a);
 	if (wait_degraded_now(&ws)) {
+		admit_held(a, true);
 		warn_degraded(a);
 		out->dev = a->root;
 		out->degraded = true;
@@ -413,6 +463,8 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 
 	prompt_watch(&a->prompt, a->loop, on_console_ready, a);
 	bool paused = waiting_on_person_or_kdf(a);
+	if (ident_ms >= 0 && (wait_ms < 0 || ident_ms < wait_ms))
+		wait_ms = ident_ms;
 	rc = loop_wait(a->loop, wait_ms);
 	tick(a, paused);
 	if (rc < 0) {
@@ -425,8 +477,9 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 }
 
 int assemble_root(const struct boot_config *cfg, struct loop *loop,
-		  struct luks_set *luks, struct assembled_root *out, char *why,
-		  size_t why_size, const char **hint)
+		  struct luks_set *luks, struct identify *ident,
+		  struct assembled_root *out, char *why, size_t why_size,
+		  const char **hint)
 {
 	static struct assembly a; /* large; PID 1's stack stays small */
 	memset(&a, 0, sizeof(a));
@@ -434,7 +487,9 @@ int assemble_root(const struct boot_config *cfg, struct loop *loop,
 	a.cfg = cfg;
 	a.loop = loop;
 	a.luks = luks;
+	a.ident = ident;
 	luks_begin_attempt(luks);
+	identify_begin(ident);
 	int rc;
 	long long start = now_ms();
 	a.last_tick = start;
@@ -442,18 +497,27 @@ int assemble_root(const struct boot_config *cfg, struct loop *loop,
 
 	loop_subscribe_blocks(loop, on_block_uevent, rescan_devices, &a);
 	loop_watch(loop, luks_notify_fd(luks), POLLIN, on_luks_notify, &a);
+	loop_watch(loop, identify_fd(ident), POLLIN, on_identify_ready, &a);
+	loop_watch(loop, luks_load_fd(luks), POLLIN, on_luks_loaded, &a);
 	/* Every disk there at boot first: a member must not start a costly
-	 * KDF before its primary has been seen (luksderived.h). */
+	 * KDF before its primary has been seen (luksderived.h). Held until
+	 * the workers have identified them all (or given up on some). */
 	luks_hold(luks, true);
+	a.coldplugging = true;
 	devices_coldplug(on_block_uevent, &a);
-	luks_hold(luks, false);
-	luks_schedule(luks);
 	while ((rc = step(&a, out, why, why_size, hint)) == 0)
 		;
 	prompt_stop(&a.prompt);
 	prompt_watch(&a.prompt, loop, NULL, NULL);
-	loop_unwatch(loop, luks_notify_fd(luks));
+	loop_unwatch(loop, identify_fd(ident));
+	loop_unwatch(loop, luks_load_fd(luks));
 	loop_subscribe_blocks(loop, NULL, NULL, NULL);
+	/* KDFs still running end first, the loop serving meanwhile; one
+	 * stuck on a disk that does not answer is left (luks_end_attempt). */
+	luks_stop(luks);
+	loop_run_until(loop, now_ms() + LUKS_JOIN_WAIT_MS, kdfs_ended, luks);
+	loop_unwatch(loop, luks_notify_fd(luks));
+	luks_hold(luks, false);
 	luks_end_attempt(luks);
 	if (rc < 0)
 		return rc;

@@ -10,6 +10,7 @@
 
 #include "cmdline.h"
 #include "devspec.h"
+#include "identify.h"
 #include "loop.h"
 #include "luks.h"
 
@@ -19,9 +20,11 @@ struct assembled_root {
 };
 
 /* Returns 0 with out filled, or -errno with a sentence for the user in
- * why and a hint. luks carries what is open from one attempt to the next. */
+ * why and a hint. luks carries what is open from one attempt to the next,
+ * ident the identification workers (some may be stuck on a disk). */
 int assemble_root(const struct boot_config *cfg, struct loop *loop,
-		  struct luks_set *luks, struct assembled_root *out, char *why,
-		  size_t why_size, const char **hint);
+		  struct luks_set *luks, struct identify *ident,
+		  struct assembled_root *out, char *why, size_t why_size,
+		  const char **hint);
 
 #endif

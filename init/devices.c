@@ -75,11 +75,9 @@ int device_identify(const char *devname, struct dev_ids *ids)
 	}
 	blkid_free_probe(pr);
 	/* rc 1: nothing found; -2: ambiguous (several signatures), which
-	 * blkid refuses to guess about and so do we. */
-	if (rc == -2)
-		log_warn("%s: several filesystem signatures, ignoring it",
-			 ids->devnode);
-	return 0;
+	 * blkid refuses to guess about and so do we. Said by the caller:
+	 * this runs in a worker thread. */
+	return rc == -2 ? 1 : 0;
 }
 
 static int read_small_file(int dirfd, const char *path, char *buf, size_t size)

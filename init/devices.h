@@ -9,8 +9,11 @@
 
 /* Fills ids for /dev/<devname> with libblkid (superblock tags and
  * partition entry details) and the device-mapper name from sysfs.
- * Returns 0 or -errno; a device without a known superblock is not an
- * error (ids->type stays empty). */
+ * Returns 0, 1 if several filesystem signatures were found (ids->type
+ * stays empty), or -errno; a device without a known superblock is not an
+ * error (ids->type stays empty). Reads the disk, which may take minutes:
+ * called from identify.c's workers, never the loop's thread; it does not
+ * log. */
 int device_identify(const char *devname, struct dev_ids *ids);
 
 /* Calls fn for every block device already present (coldplug), by reading

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "luksderived.h"
 #include "strutil.h"
 
@@ -21,6 +22,27 @@
 #define JOB_OVERHEAD_KB 2048
 /* What the rest of boot needs besides one KDF: dm-crypt, Btrfs, us. */
 #define KDF_MARGIN_KB ((uint64_t)64 * 1024)
+#define LOAD_STACK ((size_t)256 * 1024)
+
+/* A header read in a worker (crypt_load reads the disk). The worker reads
+ * devnode and notify_fd, writes cd and rc, then hands the job back by
+ * writing its address to the load pipe and touches nothing after that.
+ * The loop frees a job only once its address has been read back: a worker
+ * that never returns leaks its job, never a freed one. */
+struct luks_load {
+	char devnode[64];
+	int notify_fd;
+	struct crypt_device *cd;
+	int rc;
+	/* The loop's own. */
+	long long started_ms; /* 0: not started */
+	bool abandoned;	      /* its member no longer waits for it */
+};
+
+/* What a worker writes to the load pipe (at most PIPE_BUF: atomic). */
+struct load_msg {
+	struct luks_load *job;
+};
 
 static double uptime_s(void)
 {
@@ -66,6 +88,7 @@ int luks_init(struct luks_set *set, const struct boot_config *cfg)
 	memset(set, 0, sizeof(*set));
 	set->cfg = cfg;
 	set->pipe_rd = set->pipe_wr = -1;
+	set->load_rd = set->load_wr = -1;
 	set->n = cfg->nmembers;
 	for (int i = 0; i < set->n; i++)
 		set->m[i].cfg = &cfg->members[i];
@@ -76,12 +99,19 @@ int luks_init(struct luks_set *set, const struct boot_config *cfg)
 		return -errno;
 	set->pipe_rd = p[0];
 	set->pipe_wr = p[1];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	set->load_rd = p[0];
+	set->load_wr = p[1];
 	crypt_set_log_callback(NULL, crypt_log_cb, NULL);
 	/* rd.debug: libcryptsetup's own account of each step too. */
 	if (cfg->debug)
 		crypt_set_debug_level(CRYPT_DEBUG_ALL);
 	return 0;
 }
+
+static void member_fail(struct luks_set *set, struct luks_member *m,
+			const char *why);
 
 static bool mapping_exists(const char *dm_name)
 {
@@ -95,7 +125,8 @@ void luks_begin_attempt(struct luks_set *set)
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
 		/* Closed by hand in the rescue shell: look for it again. */
-		if (m->state == MEMBER_OPEN && mapping_exists(m->dm_name))
+		if ((m->state == MEMBER_OPEN && mapping_exists(m->dm_name)) ||
+		    m->stuck)
 			continue;
 		const struct luks_member_cfg *cfg = m->cfg;
 		memset(m, 0, sizeof(*m));
@@ -109,12 +140,31 @@ void luks_begin_attempt(struct luks_set *set)
 	set->nfailed = 0;
 	set->failure[0] = '\0';
 	set->ndeferred = 0;
+	set->stopping = false;
 	set->budget_kb = memory_budget_kb();
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].stuck)
+			member_fail(
+				set, &set->m[i],
+				"its unlock worker from an earlier attempt is still stuck on the disk");
 }
 
 int luks_notify_fd(const struct luks_set *set)
 {
 	return set->pipe_rd;
+}
+
+int luks_load_fd(const struct luks_set *set)
+{
+	return set->load_rd;
+}
+
+bool luks_loading(const struct luks_set *set)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_LOADING)
+			return true;
+	return false;
 }
 
 bool luks_jobs_running(const struct luks_set *set)
@@ -188,17 +238,25 @@ static void member_fail(struct luks_set *set, struct luks_member *m,
 	log_err("%s: %s", m->dm_name, why);
 }
 
-static int load_header(struct luks_member *m)
+/* The part that reads the disk: in a worker. */
+static int read_header(const char *devnode, struct crypt_device **ret_cd)
 {
-	int rc = crypt_init(&m->cd, m->devnode);
+	struct crypt_device *cd = NULL;
+	int rc = crypt_init(&cd, devnode);
 	if (rc < 0)
 		return rc;
-	rc = crypt_load(m->cd, CRYPT_LUKS, NULL);
+	rc = crypt_load(cd, CRYPT_LUKS, NULL);
 	if (rc < 0) {
-		crypt_free(m->cd);
-		m->cd = NULL;
+		crypt_free(cd);
 		return rc;
 	}
+	*ret_cd = cd;
+	return 0;
+}
+
+/* The rest, from the header in memory: on the loop's thread. */
+static int header_loaded(struct luks_member *m)
+{
 	/* A UUID longer than any LUKS UUID is no partner for derived keys. */
 	const char *uuid = crypt_get_uuid(m->cd);
 	if (!uuid || str_copy(m->uuid, sizeof(m->uuid), uuid) < 0)
@@ -241,23 +299,9 @@ static int existing_mapping(const struct luks_member *m)
 	return access(slave, F_OK) == 0 ? 1 : -EEXIST;
 }
 
-/* Member m takes the device: loads its header, or finds its mapping. */
-static void claim(struct luks_set *set, struct luks_member *m,
-		  const struct dev_ids *ids)
+/* m's header is in memory (m->cd): its mapping may exist already. */
+static void claimed(struct luks_set *set, struct luks_member *m)
 {
-	str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
-	/* A name for messages until the header gives the real one. */
-	if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
-	    str_append(m->dm_name, sizeof(m->dm_name), m->cfg->spec.value) < 0)
-		str_copy(m->dm_name, sizeof(m->dm_name), ids->devnode);
-	if (strcmp(ids->type, "crypto_LUKS") != 0) {
-		member_fail(set, m, "not a LUKS device");
-		return;
-	}
-	if (load_header(m) < 0) {
-		member_fail(set, m, "LUKS header unreadable or corrupt");
-		return;
-	}
 	int rc = existing_mapping(m);
 	if (rc == 1) {
 		m->state = MEMBER_OPEN;
@@ -278,22 +322,191 @@ static void claim(struct luks_set *set, struct luks_member *m,
 		 m->reencrypt ? "; a reencryption is under way" : "");
 }
 
+static void announce_dups(struct luks_set *set, const struct luks_member *m);
+
+static void finish_load(struct luks_set *set, struct luks_member *m,
+			struct luks_load *job)
+{
+	m->load = NULL;
+	m->cd = job->cd;
+	int rc = job->rc;
+	free(job);
+	if (rc < 0 || header_loaded(m) < 0)
+		member_fail(set, m, "LUKS header unreadable or corrupt");
+	else
+		claimed(set, m);
+	announce_dups(set, m);
+}
+
+static void *load_worker(void *arg)
+{
+	struct luks_load *job = arg;
+	job->rc = read_header(job->devnode, &job->cd);
+	/* The pipe holds far more than LUKS_MEMBERS_MAX addresses. */
+	struct load_msg msg = {job};
+	while (write(job->notify_fd, &msg, sizeof(msg)) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static bool exclusive_job_running(const struct luks_set *set);
+
+/* One header is read at a time: the first crypt_load initialises
+ * libcryptsetup's crypto backend, which must not happen in two threads
+ * at once; and a job that runs alone (exclusive) waits for reads too. */
+static void start_loads(struct luks_set *set)
+{
+	if (set->stopping || exclusive_job_running(set))
+		return;
+	for (int i = 0; i < set->n; i++) {
+		const struct luks_member *m = &set->m[i];
+		if (m->state == MEMBER_LOADING && m->load->started_ms)
+			return;
+	}
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		if (m->state != MEMBER_LOADING)
+			continue;
+		struct luks_load *job = m->load;
+		job->notify_fd = set->load_wr;
+		job->started_ms = loop_now_ms();
+		pthread_attr_t attr;
+		pthread_t t;
+		int rc = pthread_attr_init(&attr);
+		if (rc == 0) {
+			pthread_attr_setstacksize(&attr, LOAD_STACK);
+			pthread_attr_setdetachstate(&attr,
+						    PTHREAD_CREATE_DETACHED);
+			rc = pthread_create(&t, &attr, load_worker, job);
+			pthread_attr_destroy(&attr);
+		}
+		if (rc == 0)
+			return;
+		/* No thread: read it here, as a last resort. */
+		log_debug("%s: reading its header on the main thread: %s",
+			  m->dm_name, strerror(rc));
+		job->rc = read_header(job->devnode, &job->cd);
+		finish_load(set, m, job);
+	}
+}
+
+/* Member m takes the device: its header is read by a worker. */
+static void claim(struct luks_set *set, struct luks_member *m,
+		  const struct dev_ids *ids)
+{
+	str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
+	/* A name for messages until the header gives the real one. */
+	if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
+	    str_append(m->dm_name, sizeof(m->dm_name), m->cfg->spec.value) < 0)
+		str_copy(m->dm_name, sizeof(m->dm_name), ids->devnode);
+	if (strcmp(ids->type, "crypto_LUKS") != 0) {
+		member_fail(set, m, "not a LUKS device");
+		return;
+	}
+	struct luks_load *job = calloc(1, sizeof(*job));
+	if (!job || set->load_wr < 0 ||
+	    str_copy(job->devnode, sizeof(job->devnode), m->devnode) < 0) {
+		free(job);
+		member_fail(set, m, "cannot start reading its LUKS header");
+		return;
+	}
+	m->load = job;
+	m->state = MEMBER_LOADING;
+	start_loads(set);
+}
+
+static void discard_load(struct luks_load *job)
+{
+	crypt_free(job->cd);
+	free(job);
+}
+
+void luks_on_loaded(struct luks_set *set)
+{
+	struct load_msg done[LUKS_MEMBERS_MAX];
+	ssize_t n;
+	while (set->load_rd >= 0 &&
+	       (n = read(set->load_rd, done, sizeof(done))) > 0)
+		for (size_t k = 0; k < (size_t)n / sizeof(done[0]); k++) {
+			struct luks_load *job = done[k].job;
+			int owner = -1;
+			for (int i = 0; i < set->n; i++)
+				if (set->m[i].state == MEMBER_LOADING &&
+				    set->m[i].load == job)
+					owner = i;
+			if (owner < 0 || job->abandoned) {
+				discard_load(job); /* given up on */
+				continue;
+			}
+			finish_load(set, &set->m[owner], job);
+		}
+	start_loads(set);
+	luks_schedule(set);
+}
+
+int luks_tick(struct luks_set *set)
+{
+	long long now = loop_now_ms();
+	long long next = -1;
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		if (m->state != MEMBER_LOADING || !m->load->started_ms)
+			continue;
+		long long left =
+			m->load->started_ms + LUKS_LOAD_TIMEOUT_MS - now;
+		if (left > 0) {
+			next = next < 0 || left < next ? left : next;
+			continue;
+		}
+		m->load->abandoned = true;
+		m->load = NULL;
+		member_fail(
+			set, m,
+			"no answer from the disk while reading its LUKS header; its worker is left to itself");
+		announce_dups(set, m);
+	}
+	if (next < 0 && luks_loading(set)) {
+		start_loads(set);
+		if (luks_loading(set))
+			next = LUKS_LOAD_TIMEOUT_MS;
+	}
+	return (int)next;
+}
+
 /* The same disk listed twice (say by path and by UUID): opened once, the
  * second entry follows the first. */
-static void follow(struct luks_set *set, struct luks_member *dup, int owner)
+static void announce_dup(struct luks_set *set, struct luks_member *dup)
 {
-	const struct luks_member *m = &set->m[owner];
-	str_copy(dup->devnode, sizeof(dup->devnode), m->devnode);
+	const struct luks_member *m = &set->m[dup->dup_of];
 	str_copy(dup->dm_name, sizeof(dup->dm_name), m->dm_name);
-	dup->dup_of = owner;
-	dup->state = MEMBER_DUPLICATE;
 	log_notice("%s%s names %s again; it is opened once, as %s",
 		   devspec_kind_name(dup->cfg->spec.kind), dup->cfg->spec.value,
 		   m->devnode, m->dm_name);
 }
 
-/* A worker runs a job that must run alone (see load_header): the loop's
- * thread stays out of libcryptsetup until it is done too. */
+static void follow(struct luks_set *set, struct luks_member *dup, int owner)
+{
+	const struct luks_member *m = &set->m[owner];
+	str_copy(dup->devnode, sizeof(dup->devnode), m->devnode);
+	dup->dup_of = owner;
+	dup->state = MEMBER_DUPLICATE;
+	/* Its name comes with its header: said once that is read. */
+	if (m->state != MEMBER_LOADING)
+		announce_dup(set, dup);
+}
+
+/* m's header was read (or not): the entries that name its disk again. */
+static void announce_dups(struct luks_set *set, const struct luks_member *m)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_DUPLICATE &&
+		    &set->m[set->m[i].dup_of] == m)
+			announce_dup(set, &set->m[i]);
+}
+
+/* A worker runs a job that must run alone (see header_loaded): the loop's
+ * thread and the header reads stay out of libcryptsetup until it is done
+ * too. */
 static bool exclusive_job_running(const struct luks_set *set)
 {
 	for (int i = 0; i < set->n; i++)
@@ -513,7 +726,7 @@ static bool start_derived(struct luks_set *set, int i)
 
 void luks_schedule(struct luks_set *set)
 {
-	if (set->holding)
+	if (set->holding || set->stopping)
 		return;
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
@@ -522,7 +735,8 @@ void luks_schedule(struct luks_set *set)
 		/* A reencrypting member's worker runs alone (see
 		 * exclusive_job_running). */
 		if (exclusive_job_running(set) ||
-		    (m->exclusive && luks_jobs_running(set)))
+		    (m->exclusive &&
+		     (luks_jobs_running(set) || luks_loading(set))))
 			return;
 		/* No costly KDF: costs no budget to speak of either. */
 		if (start_derived(set, i) || derived_defers(set, m))
@@ -568,6 +782,7 @@ void luks_schedule(struct luks_set *set)
 	bool pending = false;
 	for (int i = 0; i < set->n; i++)
 		if (set->m[i].state == MEMBER_WAITING ||
+		    set->m[i].state == MEMBER_LOADING ||
 		    set->m[i].state == MEMBER_FOUND ||
 		    set->m[i].state == MEMBER_UNLOCKING)
 			pending = true;
@@ -757,7 +972,7 @@ static void settle_shared_round(struct luks_set *set)
 
 static void start_dependents(struct luks_set *set)
 {
-	if (set->holding || exclusive_job_running(set))
+	if (set->holding || set->stopping || exclusive_job_running(set))
 		return;
 	for (int i = 0; i < set->n; i++)
 		if (set->m[i].state == MEMBER_FOUND)
@@ -801,17 +1016,36 @@ static void finish_job(struct luks_set *set, struct luks_member *m,
 		snprintf(opened[(*count)++], 32, "dm-%d", dm_minor);
 }
 
+/* The attempt ends: the job's result is not used. */
+static void drop_job(struct luks_set *set, struct luks_member *m)
+{
+	pthread_join(m->thread, NULL); /* it has written its byte: ending */
+	secret_free(&m->key);
+	secret_free(&m->vk);
+	m->vk_ready = false;
+	set->in_use_kb -= m->job_kb;
+	m->state = MEMBER_FOUND;
+}
+
 int luks_on_notify(struct luks_set *set, char opened[][32], int max)
 {
 	int count = 0;
 	unsigned char idx[LUKS_MEMBERS_MAX];
 	ssize_t n;
 	while ((n = read(set->pipe_rd, idx, sizeof(idx))) > 0)
-		for (ssize_t k = 0; k < n; k++)
-			if (idx[k] < set->n &&
-			    set->m[idx[k]].state == MEMBER_UNLOCKING)
+		for (ssize_t k = 0; k < n; k++) {
+			if (idx[k] >= set->n ||
+			    set->m[idx[k]].state != MEMBER_UNLOCKING)
+				continue;
+			if (set->stopping)
+				drop_job(set, &set->m[idx[k]]);
+			else
 				finish_job(set, &set->m[idx[k]], opened, max,
 					   &count);
+		}
+	if (set->stopping)
+		return 0;
+	start_loads(set);
 	if (!exclusive_job_running(set)) {
 		int n_deferred = set->ndeferred;
 		set->ndeferred = 0;
@@ -846,19 +1080,40 @@ void luks_describe_missing(const struct luks_set *set, char *buf, size_t size)
 	}
 }
 
+void luks_stop(struct luks_set *set)
+{
+	set->stopping = true;
+}
+
 void luks_end_attempt(struct luks_set *set)
 {
 	/* Every worker first: none may be inside libcryptsetup while the
-	 * contexts are freed. */
+	 * contexts are freed. The caller waited for them (luks_stop); one
+	 * still running is stuck on its disk and keeps its member's context
+	 * and secrets for good: joining it could hang PID 1. */
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
-		if (m->state == MEMBER_UNLOCKING) {
-			pthread_join(m->thread, NULL);
-			m->state = MEMBER_FOUND;
+		if (m->state == MEMBER_UNLOCKING && !m->stuck) {
+			pthread_detach(m->thread);
+			m->stuck = true;
+			log_warn(
+				"%s: its unlock worker has not ended after %d s (the disk %s does not answer?); leaving it",
+				m->dm_name, LUKS_JOIN_WAIT_MS / 1000,
+				m->devnode);
+		}
+		if (m->state == MEMBER_LOADING) {
+			if (m->load->started_ms)
+				m->load->abandoned = true; /* freed when back */
+			else
+				free(m->load);
+			m->load = NULL;
+			m->state = MEMBER_WAITING;
 		}
 	}
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
+		if (m->stuck)
+			continue;
 		secret_free(&m->key);
 		secret_free(&m->own);
 		secret_free(&m->vk);
@@ -867,8 +1122,16 @@ void luks_end_attempt(struct luks_set *set)
 		m->cd = NULL;
 	}
 	secret_free(&set->shared);
+	set->stopping = false;
 	/* Bytes of workers joined above must not be read as news later. */
 	unsigned char junk[LUKS_MEMBERS_MAX];
 	while (set->pipe_rd >= 0 && read(set->pipe_rd, junk, sizeof(junk)) > 0)
 		;
+	/* Header reads back by now were all given up on. */
+	struct load_msg back[LUKS_MEMBERS_MAX];
+	ssize_t n;
+	while (set->load_rd >= 0 &&
+	       (n = read(set->load_rd, back, sizeof(back))) > 0)
+		for (size_t k = 0; k < (size_t)n / sizeof(back[0]); k++)
+			discard_load(back[k].job);
 }

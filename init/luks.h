@@ -1,6 +1,7 @@
 /* Opening the LUKS members: key files, one shared passphrase, per-member
- * passphrases for those that refuse it, KDFs in worker threads. The event
- * loop owns this state; workers only run the KDF and report by a pipe.
+ * passphrases for those that refuse it, KDFs and header reads in worker
+ * threads. The event loop owns this state; workers only run the KDF or
+ * read a header (into a job of their own), and report by a pipe.
  *
  * The set lives for /init's whole life, not one boot attempt: a member
  * opened in an attempt that failed later (a disk missing, init missing)
@@ -20,9 +21,18 @@
 #include "secret.h"
 
 struct crypt_device;
+struct luks_load;
 
+/* A header read (crypt_load) may wait minutes on a failing disk; a KDF
+ * worker may be stuck in D state reading a keyslot. Neither may hold PID 1:
+ * a header not read after LUKS_LOAD_TIMEOUT_MS fails its member (the
+ * worker is left to itself), and workers still running when an attempt
+ * ends are waited for at most LUKS_JOIN_WAIT_MS, then left. */
+#define LUKS_LOAD_TIMEOUT_MS 30000
+#define LUKS_JOIN_WAIT_MS 30000
 enum member_state {
 	MEMBER_WAITING,	  /* device not seen yet */
+	MEMBER_LOADING,	  /* a worker reads its header */
 	MEMBER_FOUND,	  /* header loaded, needs a key */
 	MEMBER_UNLOCKING, /* a worker runs the KDF */
 	MEMBER_OPEN,
@@ -47,6 +57,11 @@ struct luks_member {
 	 * see luks_consider). */
 	bool reencrypt;
 	bool exclusive; /* its job runs alone, the loop out of libcryptsetup */
+	struct luks_load *load; /* its header being read, while LOADING */
+	/* Its KDF worker did not end with its attempt (a disk stuck in D
+	 * state): its context and secrets stay with the worker, and it is not
+	 * opened again. */
+	bool stuck;
 	uint32_t activate_flags;
 	int tries_left;
 	bool keyfile_tried;
@@ -88,6 +103,8 @@ struct luks_set {
 	struct luks_member m[LUKS_MEMBERS_MAX];
 	int n;
 	int pipe_rd, pipe_wr;
+	int load_rd, load_wr; /* header reads done: their luks_load address */
+	bool stopping; /* the attempt ends: finished KDFs activate nothing */
 	struct secret shared;
 	unsigned shared_gen;	/* bumped for each passphrase typed */
 	bool shared_gen_opened; /* it opened at least one member */
@@ -106,8 +123,14 @@ int luks_init(struct luks_set *set, const struct boot_config *cfg);
 /* Before each boot attempt: open members stay open; members that failed
  * or were never opened are looked for again, with fresh tries. */
 void luks_begin_attempt(struct luks_set *set);
-/* After an attempt: waits for running workers, wipes every secret, frees
- * the headers. Open members stay open. */
+/* After an attempt, first: no job starts any more, and luks_on_notify
+ * only collects the workers that end (activates nothing). The caller
+ * keeps the loop running, for at most LUKS_JOIN_WAIT_MS, until
+ * luks_jobs_running() is false. */
+void luks_stop(struct luks_set *set);
+/* Then: wipes every secret, frees the headers; a worker still running is
+ * left, with a warning (its member keeps its context, see stuck). Open
+ * members stay open. */
 void luks_end_attempt(struct luks_set *set);
 
 /* A block device appeared: if it is a listed member, load its header.
@@ -131,6 +154,15 @@ void luks_offer(struct luks_set *set, struct secret *pass, int member);
 int luks_on_notify(struct luks_set *set, char opened[][32], int max);
 
 int luks_notify_fd(const struct luks_set *set);
+/* Header reads: the fd to watch, what to call when it is readable (it
+ * finishes the members whose header was read, then schedules), and the
+ * bound on them (a member whose header is not read in time fails):
+ * returns milliseconds until the next is due, or -1. */
+int luks_load_fd(const struct luks_set *set);
+void luks_on_loaded(struct luks_set *set);
+int luks_tick(struct luks_set *set);
+/* A member's header is being read (the first prompt waits for it). */
+bool luks_loading(const struct luks_set *set);
 /* Every member is open (failed ones count as settled when
  * failed_ok: a degraded mount may do without them). */
 bool luks_all_open(const struct luks_set *set, bool failed_ok);

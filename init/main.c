@@ -17,6 +17,7 @@
 #include "consoles.h"
 #include "emergency.h"
 #include "firmware.h"
+#include "identify.h"
 #include "log.h"
 #include "loop.h"
 #include "reaper.h"
@@ -36,8 +37,9 @@
 struct boot {
 	struct boot_config cfg;
 	struct firmware fw;
-	struct loop loop;     /* from the first millisecond to the exec */
-	struct luks_set luks; /* what is open survives a failed attempt */
+	struct loop loop;      /* from the first millisecond to the exec */
+	struct luks_set luks;  /* what is open survives a failed attempt */
+	struct identify ident; /* so do workers stuck on a disk */
 	struct consoles consoles;
 	int luks_rc;
 	int kmsg_fd;
@@ -133,6 +135,11 @@ static void early_setup(struct boot *b, int argc, char **argv)
 	vtkeymap_setup(&b->cfg);
 	firmware_start(&b->fw, &b->cfg);
 	b->luks_rc = luks_init(&b->luks, &b->cfg);
+	int rc = identify_init(&b->ident);
+	if (rc < 0)
+		log_warn(
+			"cannot start identification workers (%s); disks are identified on the main thread",
+			strerror(-rc));
 }
 
 static void restore_kernel_knobs(struct boot *b)
@@ -248,7 +255,7 @@ static void try_boot(struct boot *b, struct failure *f)
 	}
 
 	struct assembled_root root;
-	if (assemble_root(cfg, &b->loop, &b->luks, &root, f->reason,
+	if (assemble_root(cfg, &b->loop, &b->luks, &b->ident, &root, f->reason,
 			  sizeof(f->reason), &f->hint) < 0)
 		return;
 	if (mount_root(cfg, &root.dev, root.degraded, f->reason,
