@@ -35,6 +35,9 @@ struct identify_job {
 	enum job_state state;
 	unsigned gen;
 	bool again;
+	/* Started in an earlier attempt: its result is not delivered, only
+	 * the fresh one from the run that again asks for. */
+	bool stale;
 	bool slow; /* named as slow: nothing waits for it any more */
 	long long started_ms;
 };
@@ -167,8 +170,13 @@ void identify_submit(struct identify *id, const char *devname, identify_fn fn,
 			job->gen = id->gen;
 			return;
 		}
-		if (job->gen == id->gen && job->state == JOB_RUNNING)
+		/* Running, whether for this attempt or an earlier one (before
+		 * a rescue shell, say): what it finds may be out of date, so it
+		 * is identified once more when it ends (see finished). */
+		if (job->state == JOB_RUNNING) {
+			job->stale |= job->gen != id->gen;
 			job->again = true;
+		}
 		job->gen = id->gen;
 		return;
 	}
@@ -200,15 +208,16 @@ static void finished(struct identify *id, struct identify_job *job,
 	if (job->state == JOB_RUNNING)
 		id->working--;
 	bool current = job->gen == id->gen;
-	if (job->slow && current)
+	if (job->slow && current && !job->stale)
 		log_notice("/dev/%s answered after %lld s; looking at it now",
 			   job->devname,
 			   (loop_now_ms() - job->started_ms) / 1000);
-	if (current)
+	if (current && !job->stale)
 		deliver(job, fn, ctx);
 	if (current && job->again && job->state == JOB_RUNNING) {
 		/* Asked again meanwhile: once more, from the start. */
 		job->again = false;
+		job->stale = false;
 		job->slow = false;
 		job->state = JOB_QUEUED;
 		memset(&job->ids, 0, sizeof(job->ids));
@@ -251,6 +260,7 @@ int identify_tick(struct identify *id, identify_fn fn, void *ctx)
 			continue;
 		job->state = JOB_GIVEN_UP;
 		job->again = false;
+		job->stale = false;
 		id->working--;
 		log_info(
 			"/dev/%s: still no answer after %lld s; its worker thread is left to itself",

@@ -35,8 +35,8 @@ struct luks_load {
 	struct crypt_device *cd;
 	int rc;
 	/* The loop's own. */
+	long long queued_ms;  /* when its member claimed the device */
 	long long started_ms; /* 0: not started */
-	bool abandoned;	      /* its member no longer waits for it */
 };
 
 /* What a worker writes to the load pipe (at most PIPE_BUF: atomic). */
@@ -120,8 +120,45 @@ static bool mapping_exists(const char *dm_name)
 	return access(node, F_OK) == 0;
 }
 
+/* A worker left stuck by an earlier attempt has returned by now (a slow
+ * KDF, a disk that answered at last): reap it and free what it kept, so
+ * that its member is tried again instead of failing for good. The worker
+ * set worker_done after its last use of m, m->cd and the secrets, and
+ * before its write to the (non-blocking) pipe: the join waits at most for
+ * that write. Its byte is then in the notify pipe; the caller drains it
+ * before the new attempt starts any job. */
+static void reap_stuck(struct luks_member *m)
+{
+	if (!m->stuck || !__atomic_load_n(&m->worker_done, __ATOMIC_ACQUIRE))
+		return;
+	pthread_join(m->thread, NULL);
+	log_info("%s: its unlock worker from an earlier attempt has ended",
+		 m->dm_name);
+	secret_free(&m->key);
+	secret_free(&m->own);
+	secret_free(&m->vk);
+	m->vk_ready = false;
+	crypt_free(m->cd);
+	m->cd = NULL;
+	m->stuck = false;
+	m->state = MEMBER_WAITING; /* reset below, like the others */
+}
+
 void luks_begin_attempt(struct luks_set *set)
 {
+	bool reaped = false;
+	for (int i = 0; i < set->n; i++) {
+		bool was_stuck = set->m[i].stuck;
+		reap_stuck(&set->m[i]);
+		reaped |= was_stuck && !set->m[i].stuck;
+	}
+	/* The reaped workers' bytes: not news for this attempt's jobs. No
+	 * other worker of ours can write meanwhile (those still stuck are
+	 * ignored: their members stay failed and never UNLOCKING). */
+	unsigned char junk[LUKS_MEMBERS_MAX];
+	while (reaped && set->pipe_rd >= 0 &&
+	       read(set->pipe_rd, junk, sizeof(junk)) > 0)
+		;
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
 		/* Closed by hand in the rescue shell: look for it again. */
@@ -353,10 +390,16 @@ static bool exclusive_job_running(const struct luks_set *set);
 
 /* One header is read at a time: the first crypt_load initialises
  * libcryptsetup's crypto backend, which must not happen in two threads
- * at once; and a job that runs alone (exclusive) waits for reads too. */
+ * at once; and a job that runs alone (exclusive) waits for reads too.
+ * A read given up on still counts while its worker has not returned
+ * (set->orphan): it may be inside crypt_init or crypt_load yet. So a disk
+ * that never answers holds up every later header read, of this attempt
+ * and the next ones, and no second worker is ever started on it. The
+ * members queued behind it are not left waiting for ever: luks_tick fails
+ * them, saying why, LUKS_LOAD_TIMEOUT_MS after they were queued. */
 static void start_loads(struct luks_set *set)
 {
-	if (set->stopping || exclusive_job_running(set))
+	if (set->stopping || exclusive_job_running(set) || set->orphan)
 		return;
 	for (int i = 0; i < set->n; i++) {
 		const struct luks_member *m = &set->m[i];
@@ -410,15 +453,33 @@ static void claim(struct luks_set *set, struct luks_member *m,
 		member_fail(set, m, "cannot start reading its LUKS header");
 		return;
 	}
+	job->queued_ms = loop_now_ms();
 	m->load = job;
 	m->state = MEMBER_LOADING;
 	start_loads(set);
 }
 
-static void discard_load(struct luks_load *job)
+/* Only for a job whose address was read back from the load pipe: its
+ * worker has returned, so its context is the loop's to free. */
+static void discard_load(struct luks_set *set, struct luks_load *job)
 {
+	if (!job)
+		return;
+	if (job == set->orphan) {
+		log_info("%s: the header read given up on has ended",
+			 job->devnode);
+		set->orphan = NULL;
+	}
 	crypt_free(job->cd);
 	free(job);
+}
+
+/* m's started header read is given up on; its worker may be in
+ * libcryptsetup yet: the job is kept, as the orphan, until it is back. */
+static void abandon_load(struct luks_set *set, struct luks_member *m)
+{
+	set->orphan = m->load;
+	m->load = NULL;
 }
 
 void luks_on_loaded(struct luks_set *set)
@@ -434,8 +495,8 @@ void luks_on_loaded(struct luks_set *set)
 				if (set->m[i].state == MEMBER_LOADING &&
 				    set->m[i].load == job)
 					owner = i;
-			if (owner < 0 || job->abandoned) {
-				discard_load(job); /* given up on */
+			if (owner < 0) {
+				discard_load(set, job); /* given up on */
 				continue;
 			}
 			finish_load(set, &set->m[owner], job);
@@ -458,11 +519,31 @@ int luks_tick(struct luks_set *set)
 			next = next < 0 || left < next ? left : next;
 			continue;
 		}
-		m->load->abandoned = true;
-		m->load = NULL;
+		abandon_load(set, m);
 		member_fail(
 			set, m,
 			"no answer from the disk while reading its LUKS header; its worker is left to itself");
+		announce_dups(set, m);
+	}
+	/* Queued behind a read given up on (see start_loads): bounded too. */
+	for (int i = 0; set->orphan && i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		if (m->state != MEMBER_LOADING || m->load->started_ms)
+			continue;
+		long long left =
+			m->load->queued_ms + LUKS_LOAD_TIMEOUT_MS - now;
+		if (left > 0) {
+			next = next < 0 || left < next ? left : next;
+			continue;
+		}
+		free(m->load); /* never started: no worker has it */
+		m->load = NULL;
+		char why[200];
+		snprintf(
+			why, sizeof(why),
+			"its LUKS header is not read: an earlier header read, on %s, still has no answer (one is read at a time)",
+			set->orphan->devnode);
+		member_fail(set, m, why);
 		announce_dups(set, m);
 	}
 	if (next < 0 && luks_loading(set)) {
@@ -561,6 +642,9 @@ bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 static void *kdf_worker(void *arg)
 {
 	struct luks_member *m = arg;
+	/* Copied now: once worker_done is set the loop may reset m. */
+	int notify_fd = m->notify_fd;
+	unsigned char index = m->index;
 	m->kdf_start = uptime_s();
 	m->vk.len = SECRET_MAX;
 	if (m->reencrypt)
@@ -572,8 +656,11 @@ static void *kdf_worker(void *arg)
 						 &m->vk.len, m->key.buf,
 						 m->key.len);
 	m->kdf_end = uptime_s();
+	/* From here on m is the loop's: a stuck member is reaped by
+	 * luks_begin_attempt once it sees this. */
+	__atomic_store_n(&m->worker_done, true, __ATOMIC_RELEASE);
 	/* The loop joins us when it reads this byte. */
-	while (write(m->notify_fd, &m->index, 1) < 0 && errno == EINTR)
+	while (write(notify_fd, &index, 1) < 0 && errno == EINTR)
 		;
 	return NULL;
 }
@@ -624,6 +711,7 @@ static void start_job(struct luks_set *set, int i, enum key_source source,
 	m->activate_flags = activate_flags(set->cfg, m->cfg);
 	m->notify_fd = set->pipe_wr;
 	m->index = (unsigned char)i;
+	m->worker_done = false;
 	if (source == KEY_SHARED)
 		m->shared_gen_tried = set->shared_gen;
 	int rc = secret_alloc(&m->vk);
@@ -1094,7 +1182,8 @@ void luks_end_attempt(struct luks_set *set)
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
 		if (m->state == MEMBER_UNLOCKING && !m->stuck) {
-			pthread_detach(m->thread);
+			/* Not detached: reaped by luks_begin_attempt once
+			 * it has ended (see reap_stuck). */
 			m->stuck = true;
 			log_warn(
 				"%s: its unlock worker has not ended after %d s (the disk %s does not answer?); leaving it",
@@ -1103,7 +1192,7 @@ void luks_end_attempt(struct luks_set *set)
 		}
 		if (m->state == MEMBER_LOADING) {
 			if (m->load->started_ms)
-				m->load->abandoned = true; /* freed when back */
+				abandon_load(set, m); /* freed when back */
 			else
 				free(m->load);
 			m->load = NULL;
@@ -1133,5 +1222,5 @@ void luks_end_attempt(struct luks_set *set)
 	while (set->load_rd >= 0 &&
 	       (n = read(set->load_rd, back, sizeof(back))) > 0)
 		for (size_t k = 0; k < (size_t)n / sizeof(back[0]); k++)
-			discard_load(back[k].job);
+			discard_load(set, back[k].job);
 }

@@ -60,8 +60,14 @@ struct luks_member {
 	struct luks_load *load; /* its header being read, while LOADING */
 	/* Its KDF worker did not end with its attempt (a disk stuck in D
 	 * state): its context and secrets stay with the worker, and it is not
-	 * opened again. */
+	 * opened again while the worker runs. The thread stays joinable: once
+	 * worker_done is set, luks_begin_attempt joins it (it only has its
+	 * byte to write and return), wipes its secrets, frees its context and
+	 * tries the member again. */
 	bool stuck;
+	/* Set by the worker (atomically, release) when it no longer touches
+	 * the member: before it writes its notify byte. */
+	bool worker_done;
 	uint32_t activate_flags;
 	int tries_left;
 	bool keyfile_tried;
@@ -104,6 +110,11 @@ struct luks_set {
 	int n;
 	int pipe_rd, pipe_wr;
 	int load_rd, load_wr; /* header reads done: their luks_load address */
+	/* A header read given up on (timed out, or its attempt ended) whose
+	 * worker has not returned: it may still be inside libcryptsetup. Only
+	 * one header is read at a time, counting this one, so there is at
+	 * most one; freed (with its context) when its address is read back. */
+	struct luks_load *orphan;
 	bool stopping; /* the attempt ends: finished KDFs activate nothing */
 	struct secret shared;
 	unsigned shared_gen;	/* bumped for each passphrase typed */
