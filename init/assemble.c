@@ -296,7 +296,11 @@ static struct wait_state wait_state(struct assembly *a)
 		.matched = a->matched,
 		.complete = a->complete,
 		.btrfs = strcmp(a->root.type, "btrfs") == 0,
-		.person_or_kdf = waiting_on_person_or_kdf(a),
+		/* A member just opened is identified off the loop's thread:
+		 * until that result is in, the array may look incomplete
+		 * while it is not, so no degraded mount is decided. */
+		.person_or_kdf = waiting_on_person_or_kdf(a) ||
+				 identify_pending(a->ident),
 		.awaits_key = luks_awaits_key(a->luks),
 		.degraded_flag = rootflags_degraded(a->cfg),
 		.degraded_after_s = a->cfg->degraded_after_s,
