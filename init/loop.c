@@ -86,6 +86,19 @@ static void lost_events(struct loop *l)
 	firmware_rescan(l->fw);
 }
 
+/* A forged uevent means someone in the initramfs tries to steer PID 1:
+ * worth a warning, but a flood of them must not flood the consoles, so the
+ * first few are named and then only every power of two. */
+static void refused_uevent(struct loop *l, bool forged)
+{
+	unsigned long n = ++l->refused_uevents;
+	if (n <= 4 || (n & (n - 1)) == 0)
+		log_warn("ignored a uevent %s (%lu so far)",
+			 forged ? "that did not come from the kernel"
+				: "that was too big",
+			 n);
+}
+
 static void drain_uevents(struct loop *l)
 {
 	char buf[UEVENT_MSG_MAX + 1];
@@ -98,10 +111,7 @@ static void drain_uevents(struct loop *l)
 			continue;
 		}
 		if (n == -EPERM || n == -EMSGSIZE) {
-			log_debug("ignored a uevent %s",
-				  n == -EPERM
-					  ? "that did not come from the kernel"
-					  : "that was too big");
+			refused_uevent(l, n == -EPERM);
 			continue;
 		}
 		if (n < 0) {

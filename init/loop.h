@@ -39,6 +39,7 @@ struct loop {
 	bool child_exited;
 	int child_status;
 	struct loop_watch watch[LOOP_WATCH_MAX];
+	unsigned long refused_uevents; /* not from the kernel, or too big */
 };
 
 /* Opens the uevent socket (first, so no event is missed) and the SIGCHLD

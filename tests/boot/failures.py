@@ -44,7 +44,7 @@ def garbage_command_line():
 def fake_uevents_from_userspace_are_ignored():
     # The passphrase comes late, so /init is in its loop when they arrive.
     b = boot("fake_uevents_from_userspace_are_ignored",
-             "root=UUID=%s rootflags=subvol=@root rd.debug rdinit=/fakeuevent "
+             "root=UUID=%s rootflags=subvol=@root rdinit=/fakeuevent "
              "rd.luks.uuid=%s rd.luks.uuid=%s"
              % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
              ["crypt2-a.img", "crypt2-b.img"],
