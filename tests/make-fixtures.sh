@@ -129,6 +129,18 @@ populate_root_subvol() {
 		cp "$out/fw/root-only.bin" "$out/fw/big.bin" "$d/"
 		cp "$out/fw/comp-zst.bin.zst" "$out/fw/comp-xz.bin.xz" "$d/"
 		cp "$out/fw/path-first-plain.bin" "$d/path-first.bin"
+		# The kernel's order on the real root (FW_LOADER_COMPRESS): a
+		# plain file in any directory, then .zst, then .xz; within one
+		# suffix, updates/ over the plain directory.
+		local u="$r/lib/firmware/updates/luksinit-test"
+		mkdir -p "$u"
+		cp "$out/fw/root-only.bin" "$d/order-plain.bin"
+		zstd -q -c "$out/fw/initramfs.bin" >"$d/order-plain.bin.zst"
+		zstd -q -c "$out/fw/initramfs.bin" >"$u/order-plain.bin.zst"
+		zstd -q -c "$out/fw/initramfs.bin" >"$d/order-zst.bin.zst"
+		xz -c --check=crc32 "$out/fw/root-only.bin" >"$d/order-zst.bin.xz"
+		zstd -q -c "$out/fw/initramfs.bin" >"$u/order-updates.bin.zst"
+		zstd -q -c "$out/fw/root-only.bin" >"$d/order-updates.bin.zst"
 		local o="$r/opt/fw/luksinit-test"
 		mkdir -p "$o"
 		cp "$out/fw/path-first-custom.bin" "$o/path-first.bin"
