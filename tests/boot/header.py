@@ -1,0 +1,96 @@
+"""Detached LUKS headers (issue 12, part 3): a member whose header is a
+file in the initramfs and whose data disk carries no signature at all."""
+import re
+import time
+
+from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
+
+HDR_PATH = "/etc/luks/hdr-b.hdr"
+
+
+def header_initrd():
+    """The header file inside the initramfs, added as a user adds it to
+    initramfs.list (here: an extra archive unpacked over the embedded
+    one)."""
+    return overlay_initrd("header", [
+        "dir /etc 0755 0 0",
+        "dir /etc/luks 0755 0 0",
+        "file %s %s/hdr-b.hdr 0400 0 0" % (HDR_PATH, FIX)])
+
+
+def header_boot(name, params, disks=("hdr-a.img", "hdr-b.img"), script=None,
+                timeout=90):
+    if script is None:
+        script = [(SHARED_PROMPT, PASS + "\n", 0)]
+    return boot(name, "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s %s"
+                % (FX["HDR_UUID"], luks_uuid("HDR", 0), params),
+                list(disks), script=script, initrd=header_initrd(),
+                timeout=timeout)
+
+
+def joined_with_one_prompt(b):
+    hdr = luks_uuid("HDR", 1)
+    assert_array(b, "HDR", 2)
+    expect(len(prompts(b)) == 1, "expected exactly one prompt: %s" % prompts(b))
+    expect(re.search(SHARED_PROMPT, b.out).group(1) == "2",
+           "the prompt does not say it unlocks both disks")
+    expect("luks-%s: unlocked" % hdr in b.out,
+           "the detached-header member is not reported unlocked")
+    expect(re.search(r"luks-%s: LUKS2 on /dev/vdb \(header %s\)"
+                     % (hdr, re.escape(HDR_PATH)), b.out),
+           "the member was not opened on its data disk with its header file")
+    check_handover(b)
+
+
+@case
+def detached_header_member_joins_array():
+    hdr = luks_uuid("HDR", 1)
+    b = header_boot("detached_header_member_joins_array",
+                    "rd.luks.header=%s=%s rd.luks.data=%s=/dev/vdb"
+                    % (hdr, HDR_PATH, hdr))
+    joined_with_one_prompt(b)
+
+
+@case
+def detached_header_systemd_options():
+    hdr = luks_uuid("HDR", 1)
+    b = header_boot("detached_header_systemd_options",
+                    "rd.luks.uuid=%s rd.luks.options=%s=header=%s,discard "
+                    "rd.luks.data=%s=/dev/vdb" % (hdr, hdr, HDR_PATH, hdr))
+    joined_with_one_prompt(b)
+
+
+@case
+def detached_header_data_disk_absent():
+    hdr = luks_uuid("HDR", 1)
+    t0 = time.monotonic()
+    b = header_boot("detached_header_data_disk_absent",
+                    "rootwait=4 panic=0 rd.luks.header=%s=%s "
+                    "rd.luks.data=%s=/dev/vdb" % (hdr, HDR_PATH, hdr),
+                    disks=["hdr-a.img"],
+                    script=[(SHARED_PROMPT, PASS + "\n", 0), (PROMPT, "p\n", 0)])
+    no_panic(b)
+    expect(re.search(r"boot failed: .*LUKS devices missing: .*"
+                     r"data device /dev/vdb \(header %s\)" % re.escape(HDR_PATH),
+                     b.out), "no clear error naming the missing data disk")
+    expect(not b.results, "mounted with a member missing")
+    powered_off_from_prompt(b)
+    expect(time.monotonic() - t0 < 80, "the wait was not bounded")
+
+
+@case
+def detached_header_without_data_device():
+    hdr = luks_uuid("HDR", 1)
+    b = header_boot("detached_header_without_data_device",
+                    "panic=0 rd.luks.header=%s=%s" % (hdr, HDR_PATH),
+                    script=[(PROMPT, "p\n", 0)])
+    no_panic(b)
+    why = ("a detached header but no data device: "
+           "give rd.luks.data=UUID=DEVICE")
+    expect("luks-%s: %s" % (hdr, why) in b.out,
+           "no clear message that rd.luks.data= is missing")
+    expect(re.search(r"boot failed: cannot unlock luks-%s .*%s"
+                     % (hdr, re.escape(why)), b.out), "the boot did not fail")
+    expect(not prompts(b), "a passphrase was asked for a boot that cannot work")
+    expect(not b.results, "mounted with a member missing")
+    powered_off_from_prompt(b)
