@@ -62,13 +62,13 @@ struct luks_member_cfg {
 	char name[LUKS_NAME_MAX];   /* device-mapper name; "" = luks-<UUID> */
 	char keyfile[CFG_PATH_MAX]; /* "" = the global one, if any */
 	struct luks_opts opts;
-	bool discard; /* rd.luks.allow-discards=UUID */
+	bool discard;	    /* rd.luks.allow-discards=UUID */
+	bool listed;	    /* to be opened, not just settings */
+	const char *set_by; /* the parameter that named it first */
 	/* A detached header (lukshdr.h): its file in the initramfs, and the
 	 * device holding the data, which has no signature to find it by. */
 	char header[CFG_PATH_MAX];
 	struct devspec data;
-	bool listed;	    /* to be opened, not just settings */
-	const char *set_by; /* the parameter that named it first */
 };
 
 struct boot_config {
@@ -104,11 +104,12 @@ struct boot_config {
 	int prompt_timeout_s; /* rd.luks.timeout=, gk.prompt.timeout=; 0: none */
 	int crypt_root_count; /* genkernel's singular crypt_root= */
 	struct devspec crypt_root_spec;
-	bool root_keydev;	  /* genkernel: root_key= is on that device */
-	bool keyfile_is_root_key; /* cfg->keyfile came from root_key= */
-	char root_header[CFG_PATH_MAX]; /* genkernel: for its crypt_root */
-	int degraded_after_s;		/* rd.btrfs.degraded=, -1 = never */
-	char fw_path[CFG_PATH_MAX];	/* firmware_class.path= */
+	/* genkernel's root_header=, for its crypt_root (lukshdr.h). */
+	char root_header[CFG_PATH_MAX];
+	bool root_keydev;	    /* genkernel: root_key= is on that device */
+	bool keyfile_is_root_key;   /* cfg->keyfile came from root_key= */
+	int degraded_after_s;	    /* rd.btrfs.degraded=, -1 = never */
+	char fw_path[CFG_PATH_MAX]; /* firmware_class.path= */
 	/* rd.vconsole.keymap= or genkernel's keymap=, the last one given. */
 	char keymap[KEYMAP_NAME_MAX];
 	const char *keymap_param; /* which of the two named it */

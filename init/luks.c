@@ -123,6 +123,14 @@ static bool mapping_exists(const char *dm_name)
 	return access(node, F_OK) == 0;
 }
 
+/* A name for messages until the header gives the real one. */
+static void provisional_name(struct luks_member *m, const char *fallback)
+{
+	if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
+	    str_append(m->dm_name, sizeof(m->dm_name), m->cfg->spec.value) < 0)
+		str_copy(m->dm_name, sizeof(m->dm_name), fallback);
+}
+
 /* A member half-configured for a detached header cannot be found,
  * whatever appears: it fails now, saying what is missing. */
 static void fail_half_configured(struct luks_set *set, struct luks_member *m)
@@ -130,9 +138,7 @@ static void fail_half_configured(struct luks_set *set, struct luks_member *m)
 	const char *why = lukshdr_config_problem(m->cfg);
 	if (!why)
 		return;
-	if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
-	    str_append(m->dm_name, sizeof(m->dm_name), m->cfg->spec.value) < 0)
-		str_copy(m->dm_name, sizeof(m->dm_name), m->cfg->spec.value);
+	provisional_name(m, m->cfg->spec.value);
 	member_fail(set, m, why);
 }
 
@@ -476,10 +482,7 @@ static void claim(struct luks_set *set, struct luks_member *m,
 		  const struct dev_ids *ids)
 {
 	str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
-	/* A name for messages until the header gives the real one. */
-	if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
-	    str_append(m->dm_name, sizeof(m->dm_name), m->cfg->spec.value) < 0)
-		str_copy(m->dm_name, sizeof(m->dm_name), ids->devnode);
+	provisional_name(m, ids->devnode);
 	/* A data device has no signature; whatever blkid saw is data. */
 	if (!m->cfg->header[0] && strcmp(ids->type, "crypto_LUKS") != 0) {
 		member_fail(set, m, "not a LUKS device");
@@ -662,6 +665,7 @@ static bool claim_conflict(struct luks_set *set, struct luks_member *m,
 	if (!lukshdr_detached(m->cfg) && !lukshdr_detached(o->cfg))
 		return false;
 	str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
+	provisional_name(m, ids->devnode);
 	char why[160];
 	snprintf(why, sizeof(why), "%s is taken by %s already", ids->devnode,
 		 o->dm_name);

@@ -94,3 +94,38 @@ def detached_header_without_data_device():
     expect(not prompts(b), "a passphrase was asked for a boot that cannot work")
     expect(not b.results, "mounted with a member missing")
     powered_off_from_prompt(b)
+
+
+@case
+def detached_header_hostile_paths_refused():
+    """The command line names the header file: a device node, or a file of
+    another filesystem (/proc), is no header; nor is a disk that another
+    member has taken a second member's data device."""
+    hdr = luks_uuid("HDR", 1)
+    b = header_boot("detached_header_hostile_paths_refused",
+                    "panic=0 rd.luks.header=%s=/dev/vda "
+                    "rd.luks.data=%s=/dev/vdb" % (hdr, hdr),
+                    script=[(PROMPT, "p\n", 0)])
+    no_panic(b)
+    expect("luks-%s: its header file is not a regular file" % hdr in b.out,
+           "a device node was taken as a header file")
+    expect(re.search(r"boot failed: cannot unlock luks-%s \(/dev/vdb on "
+                     r"/dev/vdb\): its header file is not a regular file"
+                     % hdr, b.out), "the boot did not fail naming it")
+    expect(not b.results, "mounted with a member refused")
+    powered_off_from_prompt(b)
+
+
+@case
+def detached_header_data_disk_taken_by_another_member():
+    hdr = luks_uuid("HDR", 1)
+    b = header_boot("detached_header_data_disk_taken_by_another_member",
+                    "panic=0 rd.luks.header=%s=%s rd.luks.data=%s=/dev/vda"
+                    % (hdr, HDR_PATH, hdr), script=[(PROMPT, "p\n", 0)])
+    no_panic(b)
+    expect(re.search(r"luks-\S+: /dev/vda is taken by luks-\S+ already",
+                     b.out), "one disk was given to two members")
+    expect("boot failed: cannot unlock" in b.out, "the boot did not fail")
+    expect(not b.results, "mounted with a disk given to two members")
+    expect(not prompts(b), "a passphrase was asked for a boot that cannot work")
+    powered_off_from_prompt(b)
