@@ -28,9 +28,25 @@ def header_boot(name, params, disks=("hdr-a.img", "hdr-b.img"), script=None,
                 timeout=timeout)
 
 
+def dm_on(b):
+    """{mapper name: (disk under it, options)} from the guest's report."""
+    out = {}
+    for r in b.results:
+        m = re.match(r"dm dm-\d+ name=(\S+) on=(\S*) discard=\w+ options=(\S+)$",
+                     r)
+        if m:
+            out[m.group(1)] = (m.group(2), m.group(3))
+    return out
+
+
 def joined_with_one_prompt(b):
     hdr = luks_uuid("HDR", 1)
     assert_array(b, "HDR", 2)
+    dms = dm_on(b)
+    expect(dms.get("luks-%s" % hdr, ("",))[0] == "vdb"
+           and dms.get("luks-%s" % luks_uuid("HDR", 0), ("",))[0] == "vda",
+           "the guest does not have both members mapped on their disks: %s"
+           % dms)
     expect(len(prompts(b)) == 1, "expected exactly one prompt: %s" % prompts(b))
     expect(re.search(SHARED_PROMPT, b.out).group(1) == "2",
            "the prompt does not say it unlocks both disks")
@@ -58,6 +74,12 @@ def detached_header_systemd_options():
                     "rd.luks.uuid=%s rd.luks.options=%s=header=%s,discard "
                     "rd.luks.data=%s=/dev/vdb" % (hdr, hdr, HDR_PATH, hdr))
     joined_with_one_prompt(b)
+    # The options of that UUID reached the detached-header member only.
+    dms = dm_on(b)
+    expect(dms["luks-%s" % hdr][1] == "allow_discards" and
+           dms["luks-%s" % luks_uuid("HDR", 0)][1] == "-",
+           "discard= of rd.luks.options=UUID= not applied to that member: %s"
+           % dms)
 
 
 @case
@@ -128,4 +150,22 @@ def detached_header_data_disk_taken_by_another_member():
     expect("boot failed: cannot unlock" in b.out, "the boot did not fail")
     expect(not b.results, "mounted with a disk given to two members")
     expect(not prompts(b), "a passphrase was asked for a boot that cannot work")
+    powered_off_from_prompt(b)
+
+
+@case
+def detached_header_of_another_volume_refused():
+    """A header file given for one UUID that is another volume's."""
+    a_uuid = luks_uuid("HDR", 0)
+    b = boot("detached_header_of_another_volume_refused",
+             "root=UUID=%s rootflags=subvol=@root panic=0 "
+             "rd.luks.header=%s=%s rd.luks.data=%s=/dev/vdb"
+             % (FX["HDR_UUID"], a_uuid, HDR_PATH, a_uuid),
+             ["hdr-a.img", "hdr-b.img"], script=[(PROMPT, "p\n", 0)],
+             initrd=header_initrd())
+    no_panic(b)
+    expect("luks-%s: header file %s: another volume's (its LUKS UUID differs)"
+           % (a_uuid, HDR_PATH) in b.out, "a header of another UUID was used")
+    expect("boot failed: cannot unlock" in b.out, "the boot did not fail")
+    expect(not b.results, "mounted with a wrong header")
     powered_off_from_prompt(b)
