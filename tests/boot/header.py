@@ -169,3 +169,16 @@ def detached_header_of_another_volume_refused():
     expect("boot failed: cannot unlock" in b.out, "the boot did not fail")
     expect(not b.results, "mounted with a wrong header")
     powered_off_from_prompt(b)
+
+
+@case
+def detached_header_genkernel_root_header():
+    """genkernel: crypt_root= names the data disk, root_header= the file."""
+    b = header_boot("detached_header_genkernel_root_header",
+                    "crypt_root=/dev/vdb root_header=%s" % HDR_PATH)
+    assert_array(b, "HDR", 2)
+    expect(len(prompts(b)) == 1, "expected exactly one prompt: %s" % prompts(b))
+    dms = dm_on(b)
+    expect(dms.get("root", ("",))[0] == "vdb",
+           "genkernel's crypt_root= not opened as /dev/mapper/root on its "
+           "data disk: %s" % dms)
