@@ -15,8 +15,8 @@
 struct crypt_device;
 
 /* The largest LUKS2 header: two 4 MiB metadata areas and a 128 MiB
- * keyslots area (libcryptsetup's LUKS2 limits); a LUKS1 header is far
- * smaller. Anything larger is no header. */
+ * keyslots area (libcryptsetup's LUKS2_HDR_MAX_MDA_SIZE); a LUKS1 header
+ * is far smaller. Anything larger is no header. */
 #define LUKSHDR_MAX_BYTES ((long long)(8 + 128) * 1024 * 1024)
 
 /* m has a detached header (a complete one, or half of one). */
