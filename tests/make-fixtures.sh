@@ -331,5 +331,18 @@ cp --sparse=always "$out/crypt2-b.img" "$out/reenc-b.img"
 (cd "$out" && cryptsetup reencrypt --init-only --batch-mode --disable-locks \
 	--key-file "$out/pass.key" --key-slot 0 --pbkdf pbkdf2 \
 	--pbkdf-force-iterations 1000 "$out/reenc-b.img")
+# Detached LUKS header (issue 12): a RAID1 whose member a is plain LUKS2
+# and whose member b keeps its LUKS2 header in a file (hdr-b.hdr, for the
+# test initramfs): hdr-b.img itself carries no signature, all of it data.
+# Same passphrase, so one prompt opens both. Small metadata and keyslot
+# areas keep the file (and the test initramfs) small.
+make_fs HDR hdr raid1 hdr-a.img:luks2 hdr-b.img
+rm -f "$out/hdr-b.hdr"
+(cd "$out" && cryptsetup reencrypt --encrypt --batch-mode --disable-locks \
+	--header "$out/hdr-b.hdr" --type luks2 --pbkdf pbkdf2 \
+	--pbkdf-force-iterations 1000 --luks2-metadata-size 16k \
+	--luks2-keyslots-size 256k --key-file "$out/pass.key" \
+	"$out/hdr-b.img" >/dev/null 2>&1)
+echo "HDR_LUKS_1=$(cryptsetup luksUUID "$out/hdr-b.hdr")" >>"$out/fixtures.env.tmp"
 mv "$out/fixtures.env.tmp" "$out/fixtures.env"
 echo "$want" >"$stamp"
