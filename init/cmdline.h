@@ -26,6 +26,9 @@
 #define LUKS_TRIES_MAX 100
 /* genkernel opens its one crypt_root= as /dev/mapper/root. */
 #define LUKS_GENKERNEL_NAME "root"
+/* The multiple crypt_roots/crypt_swaps patch names its swap devices swap,
+ * swap_1, swap_2, ... in the order given. */
+#define LUKS_GENKERNEL_SWAP "swap"
 
 #define ROOT_WAIT_DEFAULT_S 30
 #define ROOT_WAIT_FOREVER (-1)
@@ -62,8 +65,11 @@ struct luks_member_cfg {
 	char name[LUKS_NAME_MAX];   /* device-mapper name; "" = luks-<UUID> */
 	char keyfile[CFG_PATH_MAX]; /* "" = the global one, if any */
 	struct luks_opts opts;
-	bool discard;	    /* rd.luks.allow-discards=UUID */
-	bool listed;	    /* to be opened, not just settings */
+	bool discard; /* rd.luks.allow-discards=UUID */
+	bool listed;  /* to be opened, not just settings */
+	/* Holds swap, not the root: never a Btrfs member nor the root, and
+	 * not needed to boot (crypt_swap(s)=, or the mapping resume= names). */
+	bool swap;
 	const char *set_by; /* the parameter that named it first */
 };
 
@@ -100,9 +106,13 @@ struct boot_config {
 	int prompt_timeout_s; /* rd.luks.timeout=, gk.prompt.timeout=; 0: none */
 	int crypt_root_count; /* genkernel's singular crypt_root= */
 	struct devspec crypt_root_spec;
-	bool root_keydev;	    /* genkernel: root_key= is on that device */
-	bool keyfile_is_root_key;   /* cfg->keyfile came from root_key= */
-	int degraded_after_s;	    /* rd.btrfs.degraded=, -1 = never */
+	bool root_keydev;	  /* genkernel: root_key= is on that device */
+	bool keyfile_is_root_key; /* cfg->keyfile came from root_key= */
+	int degraded_after_s;	  /* rd.btrfs.degraded=, -1 = never */
+	struct devspec resume;	  /* resume=; kind NONE if absent */
+	unsigned long long resume_offset; /* resume_offset=, in pages */
+	bool resume_offset_set;
+	bool noresume;
 	char fw_path[CFG_PATH_MAX]; /* firmware_class.path= */
 	/* rd.vconsole.keymap= or genkernel's keymap=, the last one given. */
 	char keymap[KEYMAP_NAME_MAX];

@@ -1,0 +1,161 @@
+"""Encrypted swap and resume from hibernation (issue 12, part 1)."""
+import os
+import re
+import shutil
+import subprocess
+
+from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
+
+# The same memory in every boot of a cycle: an image restores only into it.
+MEM = 512
+ROOT_DISKS = ["swaprt-a.img", "swaprt-b.img"]
+ALL_DISKS = ROOT_DISKS + ["swap.img"]
+# luksinit's own mount line, and the kernel's for a filesystem mounted.
+MOUNT_SIGNS = ("luksinit: mounting ", "first mount of filesystem")
+
+
+def genkernel_line(extra=""):
+    """The genkernel patch's form: crypt_roots= per member, crypt_swaps=,
+    resume= the swap member's mapping."""
+    return ("root=UUID=%s rootflags=subvol=@root crypt_roots=UUID=%s "
+            "crypt_roots=UUID=%s crypt_swaps=UUID=%s resume=/dev/mapper/swap %s"
+            % (FX["SWAPRT_UUID"], luks_uuid("SWAPRT", 0),
+               luks_uuid("SWAPRT", 1), FX["SWAP_LUKS"], extra)).strip()
+
+
+def private_copy(name):
+    """The fixture's disks copied for one test: a hibernation image written
+    by one boot must be there for the next (the shared fixtures are only
+    ever booted with -snapshot)."""
+    d = os.path.join(BUILD, "swapcycle", name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for img in ALL_DISKS:
+        subprocess.run(["cp", "--sparse=always", os.path.join(FIX, img),
+                        os.path.join(d, img)], check=True)
+    return d
+
+
+def boot_on(name, append, disk_dir, snapshot, timeout=240):
+    """A boot on the disks in disk_dir; written to unless snapshot."""
+    os.makedirs(LOGS, exist_ok=True)
+    res = qemu_harness.run(
+        kernel=KERNEL, disks=[os.path.join(disk_dir, d) for d in ALL_DISKS],
+        append=append, log=os.path.join(LOGS, name + ".log"),
+        timeout=timeout, script=[(SHARED_PROMPT, PASS + "\n", 0)],
+        snapshot=snapshot, echo=False, mem=MEM)
+    return Boot(res)
+
+
+def one_prompt_for_all(b, n):
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    m = re.search(SHARED_PROMPT, b.out)
+    expect(m and m.group(1) == str(n),
+           "the prompt does not cover all %d disks: %s" % (n, prompts(b)))
+
+
+def dm_names(b):
+    return {re.search(r"name=(\S+)", r).group(1)
+            for r in b.results if r.startswith("dm ")}
+
+
+def marker_of(b, prefix):
+    for r in b.results:
+        m = re.match(prefix + r" marker=([0-9a-f]{16})$", r)
+        if m:
+            return m.group(1)
+    return None
+
+
+@case
+def swap_hibernate_noresume_then_resume():
+    d = private_copy("cycle")
+    # 1: the real init turns the encrypted swap on, keeps a marker and
+    # hibernates into the swap; the machine powers off.
+    b1 = boot_on("swap_hibernate_1_hibernate",
+                 genkernel_line("init=/sbin/hibernate"), d, snapshot=False)
+    no_panic(b1)
+    expect(not b1.res.timed_out, "the hibernating boot timed out")
+    one_prompt_for_all(b1, 3)
+    errs = [r for r in b1.results if r.startswith("hibernate error")]
+    expect(not errs, "hibernation failed: %s" % errs)
+    marker = marker_of(b1, "hibernating")
+    expect(marker, "the first boot printed no marker")
+    expect(marker_of(b1, "resumed") is None,
+           "the first boot resumed instead of powering off")
+    expect(b1.res.shutdown == "poweroff",
+           "the hibernated machine did not power off (%s)" % b1.res.shutdown)
+
+    # 2: noresume (on a snapshot: the image stays for 3) boots normally,
+    # with the swap member open.
+    b2 = boot_on("swap_hibernate_2_noresume", genkernel_line("noresume"), d,
+                 snapshot=True)
+    assert_array(b2, "SWAPRT", 2)
+    one_prompt_for_all(b2, 3)
+    expect("swap" in dm_names(b2),
+           "the swap member is not open: %s" % dm_names(b2))
+    expect(marker_of(b2, "resumed") is None, "noresume resumed")
+    expect("resume: looking for" not in b2.out,
+           "noresume: /init still handed the device to the kernel")
+
+    # 3: the same disks, resume=: the kernel restores the image and the
+    # hibernated process goes on, still holding its marker.
+    b3 = boot_on("swap_hibernate_3_resume", genkernel_line(), d,
+                 snapshot=False)
+    no_panic(b3)
+    expect(not b3.res.timed_out, "the resuming boot timed out")
+    one_prompt_for_all(b3, 3)
+    got = marker_of(b3, "resumed")
+    expect(got == marker, "the resumed process did not print the marker "
+           "it held (%r, expected %r)" % (got, marker))
+    expect("resume: looking for a hibernation image on /dev/dm-" in b3.out,
+           "/init did not hand the swap mapping to the kernel")
+    before = b3.out[:b3.out.index("RESULT resumed")]
+    for sign in MOUNT_SIGNS:
+        expect(sign not in before,
+               "a filesystem was mounted before the resume: %r" % sign)
+    expect(not b3.has_result("done"), "the resumed boot ran the report: it "
+           "booted instead of resuming")
+    expect(b3.res.shutdown == "poweroff",
+           "the resumed system did not power off (%s)" % b3.res.shutdown)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@case
+def swap_dracut_style_no_image_boots_normally():
+    """rd.luks.uuid= of the swap member plus resume=UUID= of the swap inside
+    it: no image, so the boot goes on; the swap mapping is never taken for
+    a Btrfs member."""
+    swap_name = "luks-" + FX["SWAP_LUKS"]
+    b = boot("swap_dracut_style_no_image_boots_normally",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
+             "rd.luks.uuid=%s rd.luks.uuid=%s resume=UUID=%s"
+             % (FX["SWAPRT_UUID"], luks_uuid("SWAPRT", 0),
+                luks_uuid("SWAPRT", 1), FX["SWAP_LUKS"], FX["SWAP_UUID"]),
+             ALL_DISKS, script=[(SHARED_PROMPT, PASS + "\n", 0)],
+             timeout=180, mem=MEM)
+    assert_array(b, "SWAPRT", 2)
+    one_prompt_for_all(b, 3)
+    expect(swap_name in dm_names(b),
+           "the swap member is not open: %s" % dm_names(b))
+    expect("resume: no hibernation image on /dev/dm-" in b.out,
+           "no sign that the resume device was looked at")
+    look = b.out.index("resume: looking for")
+    for sign in MOUNT_SIGNS:
+        expect(sign not in b.out[:look],
+               "a filesystem was mounted before the resume: %r" % sign)
+
+
+@case
+def swap_member_absent_root_boots_without_resume():
+    """The swap disk is not there: swap is not needed to boot, so the root
+    boots after the bounded wait, with a warning naming it."""
+    b = boot("swap_member_absent_root_boots_without_resume",
+             genkernel_line(), ROOT_DISKS,
+             script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=180, mem=MEM)
+    assert_array(b, "SWAPRT", 2)
+    expect(re.search(r"not found after \d+ s: UUID=%s" % FX["SWAP_LUKS"],
+                     b.out), "no warning naming the missing swap member")
+    expect("resume=/dev/mapper/swap: the resume device did not appear"
+           in b.out, "no word that resume is skipped")
+    expect("swap" not in dm_names(b), "a swap mapping appeared from nowhere")
