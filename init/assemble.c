@@ -462,7 +462,7 @@ static int wait_for_swap(struct assembly *a, int ident_ms)
 	long long cap = a->swap_since + RESUME_WAIT_CAP_MS - now;
 	if (left <= 0 || cap <= 0) {
 		log_warn(
-			"not found after %lld s: %s; booting without it (no resume from it)",
+			"swap not found after %lld s: %s; booting without it (no resume from it)",
 			(now - a->swap_since) / 1000, missing);
 		return 1;
 	}

@@ -91,6 +91,7 @@ struct boot_config {
 	int shell; /* rd.shell: -1 unset (auto), 0 off, 1 on */
 	bool panic_set;
 	long panic_s; /* kernel panic= semantics, when panic_set */
+	unsigned long long resume_offset; /* resume_offset=, in pages */
 
 	/* After cmdline_parse: the first nmembers, all listed, at most
 	 * LUKS_MEMBERS_MAX. */
@@ -110,7 +111,6 @@ struct boot_config {
 	bool keyfile_is_root_key; /* cfg->keyfile came from root_key= */
 	int degraded_after_s;	  /* rd.btrfs.degraded=, -1 = never */
 	struct devspec resume;	  /* resume=; kind NONE if absent */
-	unsigned long long resume_offset; /* resume_offset=, in pages */
 	bool resume_offset_set;
 	bool noresume;
 	char fw_path[CFG_PATH_MAX]; /* firmware_class.path= */

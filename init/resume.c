@@ -61,10 +61,6 @@ static int write_knob(const char *knob, const char *value)
 static const char *resume_refusal(const struct boot_config *cfg, bool found,
 				  const struct resume_state *st)
 {
-	if (cfg->noresume)
-		return cfg->resume.kind != DEVSPEC_NONE
-			       ? "noresume is given: not resuming"
-			       : NULL;
 	if (cfg->resume.kind == DEVSPEC_NONE || st->tried)
 		return NULL;
 	if (!found)
@@ -77,6 +73,10 @@ static const char *resume_refusal(const struct boot_config *cfg, bool found,
 void resume_attempt(const struct boot_config *cfg, const struct dev_ids *dev,
 		    bool found, struct resume_state *st)
 {
+	if (cfg->noresume) {
+		log_info("noresume: not resuming");
+		return;
+	}
 	const char *why = resume_refusal(cfg, found, st);
 	if (why) {
 		log_warn("resume=%s%s: %s", devspec_kind_name(cfg->resume.kind),

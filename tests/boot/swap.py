@@ -154,7 +154,7 @@ def swap_member_absent_root_boots_without_resume():
              genkernel_line(), ROOT_DISKS,
              script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=180, mem=MEM)
     assert_array(b, "SWAPRT", 2)
-    expect(re.search(r"not found after \d+ s: UUID=%s" % FX["SWAP_LUKS"],
+    expect(re.search(r"swap not found after \d+ s: UUID=%s" % FX["SWAP_LUKS"],
                      b.out), "no warning naming the missing swap member")
     expect("resume=/dev/mapper/swap: the resume device did not appear"
            in b.out, "no word that resume is skipped")
