@@ -36,15 +36,28 @@ def private_copy(name):
     return d
 
 
-def boot_on(name, append, disk_dir, snapshot, timeout=240):
+def boot_on(name, append, disk_dir, snapshot, timeout=240, disks=ALL_DISKS,
+            script=((SHARED_PROMPT, PASS + "\n", 0),), extra_args=()):
     """A boot on the disks in disk_dir; written to unless snapshot."""
     os.makedirs(LOGS, exist_ok=True)
     res = qemu_harness.run(
-        kernel=KERNEL, disks=[os.path.join(disk_dir, d) for d in ALL_DISKS],
+        kernel=KERNEL, disks=[os.path.join(disk_dir, d) for d in disks],
         append=append, log=os.path.join(LOGS, name + ".log"),
-        timeout=timeout, script=[(SHARED_PROMPT, PASS + "\n", 0)],
-        snapshot=snapshot, echo=False, mem=MEM)
+        timeout=timeout, script=list(script), snapshot=snapshot, echo=False,
+        mem=MEM, extra_args=list(extra_args))
     return Boot(res)
+
+
+def hibernated_copy(name):
+    """A private copy of the disks holding a hibernation image, and the
+    marker the hibernated process keeps."""
+    d = private_copy(name)
+    b = boot_on(name + "_hibernate", genkernel_line("init=/sbin/hibernate"),
+                d, snapshot=False)
+    marker = marker_of(b, "hibernating")
+    expect(marker and b.res.shutdown == "poweroff",
+           "the hibernating boot did not hibernate (%s)" % b.results)
+    return d, marker
 
 
 def one_prompt_for_all(b, n):
@@ -159,3 +172,38 @@ def swap_member_absent_root_boots_without_resume():
     expect("resume=/dev/mapper/swap: the resume device did not appear"
            in b.out, "no word that resume is skipped")
     expect("swap" not in dm_names(b), "a swap mapping appeared from nowhere")
+
+
+@case
+def swap_retry_after_a_mount_never_resumes():
+    """A hibernation image is there, but the swap disk comes only after the
+    first attempt mounted the root (and failed: no such init). The retry
+    (r) opens the swap member, but must not resume: the root was mounted
+    since, and a restored system would corrupt it."""
+    d, marker = hibernated_copy("swap_retry")
+    late = ["-device", "pcie-root-port,id=hp0,chassis=1,slot=1",
+            "-drive", "file=%s,format=raw,if=none,id=late0,cache=unsafe"
+            % os.path.join(d, "swap.img")]
+    plug = qemu_harness.Qmp("device_add", driver="virtio-blk-pci",
+                            drive="late0", bus="hp0", id="late0-dev")
+    b = boot_on("swap_retry_after_a_mount_never_resumes",
+                genkernel_line("init=/sbin/nothere panic=0"), d,
+                snapshot=True, disks=ROOT_DISKS, extra_args=late,
+                script=[(SHARED_PROMPT, PASS + "\n", 0),
+                        (PROMPT, [plug], 1),
+                        # Kernel lines are held back at the prompt: give
+                        # the hot-plug time instead of waiting for its line.
+                        (r"", "r\n", 8),
+                        (r"Passphrase for swap: ", PASS + "\n", 0),
+                        (PROMPT, "p\n", 0)])
+    no_panic(b)
+    expect("swap: unlocked" in b.out, "the retry did not open the swap")
+    expect("a filesystem was mounted since boot: resuming now could "
+           "corrupt it; not resuming" in b.out,
+           "no word that the retry does not resume")
+    expect(marker_of(b, "resumed") is None,
+           "the retry resumed the image after the root was mounted")
+    expect("resume: looking for" not in b.out,
+           "the resume device was handed to the kernel after a mount")
+    powered_off_from_prompt(b)
+    shutil.rmtree(d, ignore_errors=True)
