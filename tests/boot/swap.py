@@ -48,12 +48,14 @@ def boot_on(name, append, disk_dir, snapshot, timeout=240, disks=ALL_DISKS,
     return Boot(res)
 
 
-def hibernated_copy(name):
+def hibernated_copy(name, extra_args=(), disks=ALL_DISKS):
     """A private copy of the disks holding a hibernation image, and the
-    marker the hibernated process keeps."""
+    marker the hibernated process keeps. extra_args: the devices of the
+    machine that is to resume it (the kernel refuses an image from a
+    machine whose memory map differs)."""
     d = private_copy(name)
     b = boot_on(name + "_hibernate", genkernel_line("init=/sbin/hibernate"),
-                d, snapshot=False)
+                d, snapshot=False, extra_args=extra_args, disks=disks)
     marker = marker_of(b, "hibernating")
     expect(marker and b.res.shutdown == "poweroff",
            "the hibernating boot did not hibernate (%s)" % b.results)
@@ -180,15 +182,24 @@ def swap_retry_after_a_mount_never_resumes():
     first attempt mounted the root (and failed: no such init). The retry
     (r) opens the swap member, but must not resume: the root was mounted
     since, and a restored system would corrupt it."""
-    d, marker = hibernated_copy("swap_retry")
-    late = ["-device", "pcie-root-port,id=hp0,chassis=1,slot=1",
-            "-drive", "file=%s,format=raw,if=none,id=late0,cache=unsafe"
-            % os.path.join(d, "swap.img")]
+    # The kernel restores only into the same memory map, and the firmware
+    # takes memory for each disk there at boot: both boots start with three
+    # disks (when hibernating, the swap; when retrying, an empty stand-in,
+    # the swap coming later behind a hot-plug port).
+    d = os.path.join(BUILD, "swapcycle", "swap_retry")
+    port = ["-device", "pcie-root-port,id=hp0,chassis=1,slot=1"]
+    d, marker = hibernated_copy("swap_retry", extra_args=port)
+    with open(os.path.join(d, "empty.img"), "wb") as f:
+        f.truncate(16 << 20)
+    late = port + [
+        "-drive", "file=%s,format=raw,if=none,id=late0,cache=unsafe"
+        % os.path.join(d, "swap.img")]
     plug = qemu_harness.Qmp("device_add", driver="virtio-blk-pci",
                             drive="late0", bus="hp0", id="late0-dev")
     b = boot_on("swap_retry_after_a_mount_never_resumes",
                 genkernel_line("init=/sbin/nothere panic=0"), d,
-                snapshot=True, disks=ROOT_DISKS, extra_args=late,
+                snapshot=True, disks=ROOT_DISKS + ["empty.img"],
+                extra_args=late,
                 script=[(SHARED_PROMPT, PASS + "\n", 0),
                         (PROMPT, [plug], 1),
                         # Kernel lines are held back at the prompt: give
