@@ -37,7 +37,7 @@ PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/sysroot.h).
 SYSFS := init/firmware.c init/fwreprobe.c init/devices.c init/sysmounts.c \
-	init/sysroot.c init/consoles.c init/kmsghold.c
+	init/sysroot.c init/consoles.c init/kmsghold.c init/resume.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -147,6 +147,10 @@ $(B)/nobtrfsctl: tests/guest/nobtrfsctl.c $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 
+$(B)/hibernate: tests/guest/hibernate.c $(B)/deps.prefix
+	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
+	strip --strip-all $@
+
 # The same kernel with no initramfs of ours embedded (only the kernel's
 # default /dev/console and /root), to boot build/initramfs.cpio.gz as -initrd.
 $(B)/bzImage-plain: $(B)/kernel.dir tests/plain.list
@@ -225,7 +229,8 @@ fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
 
 fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/execblock \
-		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll
+		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll \
+		$(B)/hibernate
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 

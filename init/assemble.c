@@ -14,6 +14,7 @@
 #include "luks.h"
 #include "mountopts.h"
 #include "prompt.h"
+#include "resume.h"
 #include "rootguard.h"
 #include "strutil.h"
 #include "uevent.h"
@@ -42,6 +43,11 @@ struct assembly {
 	struct dev_ids root;
 	bool matched;
 	bool complete;
+	struct dev_ids resume; /* what resume= names */
+	bool resume_found;
+	/* The root is ready, swap members or the resume device are not yet
+	 * (resume.h): since when, and how long of it counts. */
+	long long swap_since, swap_last, swap_waited_ms;
 	/* Remembered only to tell the user what was there instead. */
 	char seen[SEEN_MAX][96];
 	int nseen;
@@ -147,6 +153,13 @@ static void on_identified(const struct identify_result *res, void *arg)
 	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids->devnode,
 		  ids->type, ids->uuid, ids->label, ids->partuuid);
 	remember(a, ids);
+	if (!a->resume_found && devspec_matches(&a->cfg->resume, ids)) {
+		a->resume = *ids;
+		a->resume_found = true;
+	}
+	/* Swap is never a Btrfs member nor the root. */
+	if (luks_is_swap_mapping(a->luks, ids->mapper_name))
+		return;
 	if (luks_consider(a->luks, ids)) {
 		/* Late or early, a member gets the key that is there now. */
 		luks_schedule(a->luks);
@@ -414,6 +427,61 @@ static int check_prompt_timeout(struct assembly *a, int *wait_ms, char *why,
 	return -ETIMEDOUT;
 }
 
+/* What swap and resume still wait for, or "" when nothing. */
+static void swap_missing(struct assembly *a, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (!luks_swaps_settled(a->luks))
+		luks_describe_missing(a->luks, buf, size);
+	if (resume_wanted(a->cfg) && !a->resume_found) {
+		str_append(buf, size, buf[0] ? ", resume=" : "resume=");
+		str_append(buf, size, devspec_kind_name(a->cfg->resume.kind));
+		str_append(buf, size, a->cfg->resume.value);
+	}
+}
+
+/* The root is ready. Swap members and the resume device are not needed
+ * to boot, but resuming needs them (and the system its swap): they get a
+ * bounded wait of their own (RESUME_WAIT_MS, not counting a person or a
+ * KDF; RESUME_WAIT_CAP_MS in all), then are named in a warning. Returns
+ * 1 when the wait is over, 0 to go on, -errno on error. */
+static int wait_for_swap(struct assembly *a, int ident_ms)
+{
+	char missing[256];
+	swap_missing(a, missing, sizeof(missing));
+	if (!missing[0])
+		return 1;
+	long long now = now_ms();
+	if (!a->swap_since)
+		a->swap_since = a->swap_last = now;
+	bool paused = waiting_on_person_or_kdf(a) || identify_pending(a->ident);
+	if (!paused)
+		a->swap_waited_ms += now - a->swap_last;
+	a->swap_last = now;
+	long long left = RESUME_WAIT_MS - a->swap_waited_ms;
+	long long cap = a->swap_since + RESUME_WAIT_CAP_MS - now;
+	if (left <= 0 || cap <= 0) {
+		log_warn(
+			"swap not found after %lld s: %s; booting without it (no resume from it)",
+			(now - a->swap_since) / 1000, missing);
+		return 1;
+	}
+	update_prompt(a);
+	prompt_watch(&a->prompt, a->loop, on_console_ready, a);
+	long long wait = paused ? cap : (left < cap ? left : cap);
+	if (ident_ms >= 0 && ident_ms < wait)
+		wait = ident_ms;
+	int rc = loop_wait(a->loop, (int)wait);
+	return rc < 0 ? rc : 0;
+}
+
+static void ready(struct assembly *a, struct assembled_root *out)
+{
+	out->dev = a->root;
+	out->resume = a->resume;
+	out->resume_found = a->resume_found;
+}
+
 /* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
 static int step(struct assembly *a, struct assembled_root *out, char *why,
 		size_t why_size, const char **hint)
@@ -435,14 +503,19 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	admit_held(a, false);
 	if (a->complete && luks_all_open(a->luks, degraded_permitted(a->cfg))) {
 		admit_held(a, true); /* decided (and named) before going on */
-		out->dev = a->root;
-		return 1;
+		rc = wait_for_swap(a, ident_ms);
+		if (rc == 1)
+			ready(a, out);
+		if (rc < 0)
+			snprintf(why, why_size, "poll failed: %s",
+				 strerror(-rc));
+		return rc;
 	}
 	struct wait_state ws = wait_state(a);
 	if (wait_degraded_now(&ws)) {
 		admit_held(a, true);
 		warn_degraded(a);
-		out->dev = a->root;
+		ready(a, out);
 		out->degraded = true;
 		return 1;
 	}

@@ -16,7 +16,9 @@
 
 struct assembled_root {
 	struct dev_ids dev;
-	bool degraded; /* mount with -o degraded: members are missing */
+	bool degraded;	       /* mount with -o degraded: members are missing */
+	struct dev_ids resume; /* the device resume= names, if found */
+	bool resume_found;
 };
 
 /* Returns 0 with out filled, or -errno with a sentence for the user in

@@ -1,6 +1,7 @@
 #include "cmdline.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -349,6 +350,59 @@ static const char *set_crypt_root(struct boot_config *cfg, const char *val)
 		return why;
 	cfg->crypt_root_count++;
 	devspec_parse(&cfg->crypt_root_spec, val);
+	return NULL;
+}
+
+/* The multiple crypt_roots/crypt_swaps patch of genkernel: a member that
+ * holds swap, named swap, swap_1, ... once the whole line is read. */
+static const char *add_swap(struct boot_config *cfg, const char *val,
+			    const char *set_by)
+{
+	struct devspec spec;
+	if (devspec_parse(&spec, val) < 0)
+		return "expected UUID=, LABEL=, PARTUUID= or /dev/... with a value";
+	struct luks_member_cfg *m = list_member(cfg, &spec, set_by);
+	if (!m)
+		return "too many LUKS devices (at most 16)";
+	m->swap = true;
+	return NULL;
+}
+
+static const char *set_crypt_swaps(struct boot_config *cfg, const char *val)
+{
+	return add_swap(cfg, val, "crypt_swaps");
+}
+
+static const char *set_crypt_swap(struct boot_config *cfg, const char *val)
+{
+	return add_swap(cfg, val, "crypt_swap");
+}
+
+/* The kernel's resume=: where a hibernation image may be. Its MAJ:MIN
+ * form is the kernel's own business (it resumes before /init runs). */
+static const char *set_resume(struct boot_config *cfg, const char *val)
+{
+	struct devspec spec;
+	if (devspec_parse(&spec, val) < 0)
+		return "expected UUID=, LABEL=, PARTUUID=, /dev/mapper/NAME or /dev/...";
+	cfg->resume = spec;
+	return NULL;
+}
+
+static const char *set_resume_offset(struct boot_config *cfg, const char *val)
+{
+	unsigned long n;
+	if (parse_uint(val, 0, ULONG_MAX, &n) < 0)
+		return "expected a number of pages";
+	cfg->resume_offset = n;
+	cfg->resume_offset_set = true;
+	return NULL;
+}
+
+static const char *set_noresume(struct boot_config *cfg, const char *val)
+{
+	(void)val;
+	cfg->noresume = true;
 	return NULL;
 }
 
@@ -860,7 +914,11 @@ static const struct param_def params[] = {
 	{"root_trim", VAL_REQUIRED, set_root_trim},
 	{"gk.prompt.timeout", VAL_REQUIRED, set_prompt_timeout},
 	{"crypt_root_options", VAL_OPTIONAL, unsupported},
-	{"crypt_swap", VAL_OPTIONAL, unsupported},
+	{"crypt_swap", VAL_REQUIRED, set_crypt_swap},
+	{"crypt_swaps", VAL_REQUIRED, set_crypt_swaps},
+	{"resume", VAL_REQUIRED, set_resume},
+	{"resume_offset", VAL_REQUIRED, set_resume_offset},
+	{"noresume", VAL_NONE, set_noresume},
 	{"crypt_swap_options", VAL_OPTIONAL, unsupported},
 	{"swap_key", VAL_OPTIONAL, unsupported},
 	{"swap_keydev", VAL_OPTIONAL, unsupported},
@@ -994,11 +1052,63 @@ static void name_crypt_root(struct boot_config *cfg)
 		str_copy(m->name, sizeof(m->name), LUKS_GENKERNEL_NAME);
 }
 
+static bool name_taken(const struct boot_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->nmembers; i++)
+		if (strcmp(cfg->members[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* crypt_swap(s)= members not named by rd.luks.name=: swap, swap_1, ... in
+ * the order given, as the genkernel patch names them. */
+static void name_crypt_swaps(struct boot_config *cfg)
+{
+	int k = 0;
+	for (int i = 0; i < cfg->nmembers; i++) {
+		struct luks_member_cfg *m = &cfg->members[i];
+		if (!m->listed || !m->swap)
+			continue;
+		char name[LUKS_NAME_MAX];
+		if (k == 0)
+			str_copy(name, sizeof(name), LUKS_GENKERNEL_SWAP);
+		else
+			snprintf(name, sizeof(name), "%s_%d",
+				 LUKS_GENKERNEL_SWAP, k);
+		k++;
+		if (!m->name[0] && !name_taken(cfg, name))
+			str_copy(m->name, sizeof(m->name), name);
+	}
+}
+
+/* dracut and systemd know no swap members: resume=/dev/mapper/NAME names
+ * the member that holds the swap (luks-UUID unless rd.luks.name= named
+ * it). */
+static void mark_resume_member(struct boot_config *cfg)
+{
+	const struct devspec *r = &cfg->resume;
+	if (r->kind != DEVSPEC_PATH ||
+	    !str_starts_with(r->value, "/dev/mapper/"))
+		return;
+	const char *name = r->value + strlen("/dev/mapper/");
+	for (int i = 0; i < cfg->nmembers; i++) {
+		struct luks_member_cfg *m = &cfg->members[i];
+		bool same = strcmp(m->name, name) == 0;
+		if (!m->name[0] && m->spec.kind == DEVSPEC_UUID &&
+		    str_starts_with(name, "luks-"))
+			same = strcasecmp(m->spec.value, name + 5) == 0;
+		if (m->listed && same)
+			m->swap = true;
+	}
+}
+
 /* Once the whole line is read: settings for devices nobody listed are
  * dropped with a warning, and what rd.luks=0 turns off. */
 static void finish_luks(struct boot_config *cfg)
 {
 	name_crypt_root(cfg);
+	name_crypt_swaps(cfg);
+	mark_resume_member(cfg);
 	apply_root_header(cfg);
 	if (cfg->root_keydev && cfg->keyfile_is_root_key) {
 		cfg->keyfile[0] = '\0';

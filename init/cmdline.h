@@ -26,6 +26,9 @@
 #define LUKS_TRIES_MAX 100
 /* genkernel opens its one crypt_root= as /dev/mapper/root. */
 #define LUKS_GENKERNEL_NAME "root"
+/* The multiple crypt_roots/crypt_swaps patch names its swap devices swap,
+ * swap_1, swap_2, ... in the order given. */
+#define LUKS_GENKERNEL_SWAP "swap"
 
 #define ROOT_WAIT_DEFAULT_S 30
 #define ROOT_WAIT_FOREVER (-1)
@@ -62,8 +65,11 @@ struct luks_member_cfg {
 	char name[LUKS_NAME_MAX];   /* device-mapper name; "" = luks-<UUID> */
 	char keyfile[CFG_PATH_MAX]; /* "" = the global one, if any */
 	struct luks_opts opts;
-	bool discard;	    /* rd.luks.allow-discards=UUID */
-	bool listed;	    /* to be opened, not just settings */
+	bool discard; /* rd.luks.allow-discards=UUID */
+	bool listed;  /* to be opened, not just settings */
+	/* Holds swap, not the root: never a Btrfs member nor the root, and
+	 * not needed to boot (crypt_swap(s)=, or the mapping resume= names). */
+	bool swap;
 	const char *set_by; /* the parameter that named it first */
 	/* A detached header (lukshdr.h): its file in the initramfs, and the
 	 * device holding the data, which has no signature to find it by. */
@@ -89,6 +95,7 @@ struct boot_config {
 	int shell; /* rd.shell: -1 unset (auto), 0 off, 1 on */
 	bool panic_set;
 	long panic_s; /* kernel panic= semantics, when panic_set */
+	unsigned long long resume_offset; /* resume_offset=, in pages */
 
 	/* After cmdline_parse: the first nmembers, all listed, at most
 	 * LUKS_MEMBERS_MAX. */
@@ -109,6 +116,9 @@ struct boot_config {
 	bool root_keydev;	    /* genkernel: root_key= is on that device */
 	bool keyfile_is_root_key;   /* cfg->keyfile came from root_key= */
 	int degraded_after_s;	    /* rd.btrfs.degraded=, -1 = never */
+	struct devspec resume;	    /* resume=; kind NONE if absent */
+	bool resume_offset_set;
+	bool noresume;
 	char fw_path[CFG_PATH_MAX]; /* firmware_class.path= */
 	/* rd.vconsole.keymap= or genkernel's keymap=, the last one given. */
 	char keymap[KEYMAP_NAME_MAX];

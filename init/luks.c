@@ -237,16 +237,44 @@ bool luks_jobs_running(const struct luks_set *set)
 	return false;
 }
 
+static enum member_state effective_state(const struct luks_set *set, int i)
+{
+	enum member_state st = set->m[i].state;
+	return st == MEMBER_DUPLICATE ? set->m[set->m[i].dup_of].state : st;
+}
+
+/* Swap members are not part of the root: luks_swaps_settled is theirs. */
 bool luks_all_open(const struct luks_set *set, bool failed_ok)
 {
 	for (int i = 0; i < set->n; i++) {
-		enum member_state st = set->m[i].state;
-		if (st == MEMBER_DUPLICATE)
-			st = set->m[set->m[i].dup_of].state;
+		enum member_state st = effective_state(set, i);
+		if (set->m[i].cfg->swap)
+			continue;
 		if (st != MEMBER_OPEN && !(failed_ok && st == MEMBER_FAILED))
 			return false;
 	}
 	return true;
+}
+
+bool luks_swaps_settled(const struct luks_set *set)
+{
+	for (int i = 0; i < set->n; i++) {
+		enum member_state st = effective_state(set, i);
+		if (set->m[i].cfg->swap && st != MEMBER_OPEN &&
+		    st != MEMBER_FAILED)
+			return false;
+	}
+	return true;
+}
+
+bool luks_is_swap_mapping(const struct luks_set *set, const char *mapper_name)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].cfg->swap && set->m[i].state == MEMBER_OPEN &&
+		    mapper_name[0] &&
+		    strcmp(set->m[i].dm_name, mapper_name) == 0)
+			return true;
+	return false;
 }
 
 bool luks_settled(const struct luks_set *set)
@@ -291,6 +319,13 @@ static void member_fail(struct luks_set *set, struct luks_member *m,
 			const char *why)
 {
 	m->state = MEMBER_FAILED;
+	if (m->cfg->swap) {
+		/* Swap is not needed to boot: the root boots without it (and
+		 * without resuming from it). */
+		log_warn("%s: %s; booting without this swap device",
+			 m->dm_name[0] ? m->dm_name : m->cfg->spec.value, why);
+		return;
+	}
 	set->nfailed++;
 	const struct devspec *spec = lukshdr_find_spec(m->cfg);
 	if (!set->failure[0])

@@ -177,6 +177,11 @@ bool luks_loading(const struct luks_set *set);
 /* Every member is open (failed ones count as settled when
  * failed_ok: a degraded mount may do without them). */
 bool luks_all_open(const struct luks_set *set, bool failed_ok);
+/* The same for swap members (luks_member_cfg.swap), which luks_all_open
+ * leaves out: each is open or failed. */
+bool luks_swaps_settled(const struct luks_set *set);
+/* The device-mapper device named mapper_name is an open swap member. */
+bool luks_is_swap_mapping(const struct luks_set *set, const char *mapper_name);
 bool luks_jobs_running(const struct luks_set *set);
 /* Every member is open or failed: nothing more will be unlocked. */
 bool luks_settled(const struct luks_set *set);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "loop.h"
 #include "reaper.h"
+#include "resume.h"
 #include "rootmount.h"
 #include "switchroot.h"
 #include "sysmounts.h"
@@ -41,6 +42,7 @@ struct boot {
 	struct luks_set luks;  /* what is open survives a failed attempt */
 	struct identify ident; /* so do workers stuck on a disk */
 	struct consoles consoles;
+	struct resume_state resume; /* a retry must not resume after a mount */
 	int luks_rc;
 	/* The root moved and the initramfs is gone, but the exec of the real
 	 * init failed: a retry can only run it again. */
@@ -291,6 +293,12 @@ static void try_boot(struct boot *b, struct failure *f)
 	if (assemble_root(cfg, &b->loop, &b->luks, &b->ident, &root, f->reason,
 			  sizeof(f->reason), &f->hint) < 0)
 		return;
+	/* Before anything is mounted: with an image the kernel restores it
+	 * and this boot ends here. */
+	resume_attempt(cfg, &root.resume, root.resume_found, &b->resume);
+	/* Even a mount that fails may have written (a log replayed): from
+	 * here on, resuming is never safe again. */
+	b->resume.root_mounted = true;
 	if (mount_root(cfg, &root.dev, root.degraded, f->reason,
 		       sizeof(f->reason)) < 0) {
 		f->hint = "check rootfstype= and rootflags= (e.g. subvol=)";

@@ -52,7 +52,7 @@ static int members_open(const struct luks_set *luks)
 {
 	int n = 0;
 	for (int i = 0; i < luks->n; i++)
-		n += luks->m[i].state == MEMBER_OPEN;
+		n += luks->m[i].state == MEMBER_OPEN && !luks->m[i].cfg->swap;
 	return n;
 }
 

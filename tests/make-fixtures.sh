@@ -15,8 +15,10 @@ report=$2
 set_name=${3:-tests} # "bench": the benchmark's disks instead
 # The host tool that enrols derived keyslots (built next to the test init).
 enroll=${LUKSINIT_ENROLL:-$(dirname "$report")/luksinit-enroll}
+# The hibernating init of the swap fixture (tests/guest/hibernate.c).
+hibernate=$(dirname "$report")/hibernate
 stamp="$out/fixtures.stamp"
-want=$(cat "$0" "$report" "$enroll" | sha256sum | cut -c1-16)-$set_name
+want=$(cat "$0" "$report" "$enroll" $([ -f "$hibernate" ] && echo "$hibernate") | sha256sum | cut -c1-16)-$set_name
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	exit 0
 fi
@@ -116,6 +118,9 @@ populate_root_subvol() {
 	printf 'NAME="luksinit test root"\nID=luksinit-test\n' >"$r/etc/os-release"
 	if [ -n "${WITH_INITS:-}" ]; then
 		add_test_inits "$r"
+	fi
+	if [ -n "${WITH_HIBERNATE:-}" ]; then
+		install -m 0755 "$hibernate" "$r/sbin/hibernate"
 	fi
 	# The common layout: /sbin/init an absolute symlink to systemd.
 	if [ -n "${SYMLINKED_INIT:-}" ]; then
@@ -344,5 +349,16 @@ rm -f "$out/hdr-b.hdr"
 	--luks2-keyslots-size 256k --key-file "$out/pass.key" \
 	"$out/hdr-b.img" >/dev/null 2>&1)
 echo "HDR_LUKS_1=$(cryptsetup luksUUID "$out/hdr-b.hdr")" >>"$out/fixtures.env.tmp"
+# Encrypted swap and resume (issue 12): a RAID1 root over two LUKS members
+# whose /sbin/hibernate hibernates, and a LUKS swap member next to them with
+# the same passphrase: mkswap on a plain image, then encrypted in place like
+# the members (the reencryption takes the image's last 32 MiB).
+WITH_HIBERNATE=1 make_fs SWAPRT swaprt raid1 swaprt-a.img:luks2 swaprt-b.img:luks2
+rm -f "$out/swap.img"
+truncate -s 192M "$out/swap.img"
+mkswap -q "$out/swap.img" $((160 * 1024)) >/dev/null
+echo "SWAP_UUID=$(blkid -p -s UUID -o value "$out/swap.img")" >>"$out/fixtures.env.tmp"
+encrypt "$out/swap.img" luks2 "$out/pass.key"
+echo "SWAP_LUKS=$(cryptsetup luksUUID "$out/swap.img")" >>"$out/fixtures.env.tmp"
 mv "$out/fixtures.env.tmp" "$out/fixtures.env"
 echo "$want" >"$stamp"

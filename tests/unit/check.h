@@ -52,5 +52,6 @@ void dtoken_tests(void);
 void derivedpolicy_tests(void);
 void consoles_tests(void);
 void keymap_tests(void);
+void swapresume_tests(void);
 
 #endif

@@ -39,6 +39,7 @@ int main(void)
 	derivedpolicy_tests();
 	consoles_tests();
 	keymap_tests();
+	swapresume_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

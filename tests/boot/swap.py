@@ -1,0 +1,220 @@
+"""Encrypted swap and resume from hibernation (issue 12, part 1)."""
+import os
+import re
+import shutil
+import subprocess
+
+from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
+
+# The same memory in every boot of a cycle: an image restores only into it.
+MEM = 512
+ROOT_DISKS = ["swaprt-a.img", "swaprt-b.img"]
+ALL_DISKS = ROOT_DISKS + ["swap.img"]
+# luksinit's own mount line, and the kernel's for a filesystem mounted.
+MOUNT_SIGNS = ("luksinit: mounting ", "first mount of filesystem")
+
+
+def genkernel_line(extra=""):
+    """The genkernel patch's form: crypt_roots= per member, crypt_swaps=,
+    resume= the swap member's mapping."""
+    return ("root=UUID=%s rootflags=subvol=@root crypt_roots=UUID=%s "
+            "crypt_roots=UUID=%s crypt_swaps=UUID=%s resume=/dev/mapper/swap %s"
+            % (FX["SWAPRT_UUID"], luks_uuid("SWAPRT", 0),
+               luks_uuid("SWAPRT", 1), FX["SWAP_LUKS"], extra)).strip()
+
+
+def private_copy(name):
+    """The fixture's disks copied for one test: a hibernation image written
+    by one boot must be there for the next (the shared fixtures are only
+    ever booted with -snapshot)."""
+    d = os.path.join(BUILD, "swapcycle", name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for img in ALL_DISKS:
+        subprocess.run(["cp", "--sparse=always", os.path.join(FIX, img),
+                        os.path.join(d, img)], check=True)
+    return d
+
+
+def boot_on(name, append, disk_dir, snapshot, timeout=240, disks=ALL_DISKS,
+            script=((SHARED_PROMPT, PASS + "\n", 0),), extra_args=()):
+    """A boot on the disks in disk_dir; written to unless snapshot."""
+    os.makedirs(LOGS, exist_ok=True)
+    res = qemu_harness.run(
+        kernel=KERNEL, disks=[os.path.join(disk_dir, d) for d in disks],
+        append=append, log=os.path.join(LOGS, name + ".log"),
+        timeout=timeout, script=list(script), snapshot=snapshot, echo=False,
+        mem=MEM, extra_args=list(extra_args))
+    return Boot(res)
+
+
+def hibernated_copy(name, extra_args=(), disks=ALL_DISKS):
+    """A private copy of the disks holding a hibernation image, and the
+    marker the hibernated process keeps. extra_args: the devices of the
+    machine that is to resume it (the kernel refuses an image from a
+    machine whose memory map differs)."""
+    d = private_copy(name)
+    b = boot_on(name + "_hibernate", genkernel_line("init=/sbin/hibernate"),
+                d, snapshot=False, extra_args=extra_args, disks=disks)
+    marker = marker_of(b, "hibernating")
+    expect(marker and b.res.shutdown == "poweroff",
+           "the hibernating boot did not hibernate (%s)" % b.results)
+    return d, marker
+
+
+def one_prompt_for_all(b, n):
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    m = re.search(SHARED_PROMPT, b.out)
+    expect(m and m.group(1) == str(n),
+           "the prompt does not cover all %d disks: %s" % (n, prompts(b)))
+
+
+def dm_names(b):
+    return {re.search(r"name=(\S+)", r).group(1)
+            for r in b.results if r.startswith("dm ")}
+
+
+def marker_of(b, prefix):
+    for r in b.results:
+        m = re.match(prefix + r" marker=([0-9a-f]{16})$", r)
+        if m:
+            return m.group(1)
+    return None
+
+
+@case
+def swap_hibernate_noresume_then_resume():
+    d = private_copy("cycle")
+    # 1: the real init turns the encrypted swap on, keeps a marker and
+    # hibernates into the swap; the machine powers off.
+    b1 = boot_on("swap_hibernate_1_hibernate",
+                 genkernel_line("init=/sbin/hibernate"), d, snapshot=False)
+    no_panic(b1)
+    expect(not b1.res.timed_out, "the hibernating boot timed out")
+    one_prompt_for_all(b1, 3)
+    errs = [r for r in b1.results if r.startswith("hibernate error")]
+    expect(not errs, "hibernation failed: %s" % errs)
+    marker = marker_of(b1, "hibernating")
+    expect(marker, "the first boot printed no marker")
+    expect(marker_of(b1, "resumed") is None,
+           "the first boot resumed instead of powering off")
+    expect(b1.res.shutdown == "poweroff",
+           "the hibernated machine did not power off (%s)" % b1.res.shutdown)
+
+    # 2: noresume (on a snapshot: the image stays for 3) boots normally,
+    # with the swap member open.
+    b2 = boot_on("swap_hibernate_2_noresume", genkernel_line("noresume"), d,
+                 snapshot=True)
+    assert_array(b2, "SWAPRT", 2)
+    one_prompt_for_all(b2, 3)
+    expect("swap" in dm_names(b2),
+           "the swap member is not open: %s" % dm_names(b2))
+    expect(marker_of(b2, "resumed") is None, "noresume resumed")
+    expect("resume: looking for" not in b2.out,
+           "noresume: /init still handed the device to the kernel")
+
+    # 3: the same disks, resume=: the kernel restores the image and the
+    # hibernated process goes on, still holding its marker.
+    b3 = boot_on("swap_hibernate_3_resume", genkernel_line(), d,
+                 snapshot=False)
+    no_panic(b3)
+    expect(not b3.res.timed_out, "the resuming boot timed out")
+    one_prompt_for_all(b3, 3)
+    got = marker_of(b3, "resumed")
+    expect(got == marker, "the resumed process did not print the marker "
+           "it held (%r, expected %r)" % (got, marker))
+    expect("resume: looking for a hibernation image on /dev/dm-" in b3.out,
+           "/init did not hand the swap mapping to the kernel")
+    before = b3.out[:b3.out.index("RESULT resumed")]
+    for sign in MOUNT_SIGNS:
+        expect(sign not in before,
+               "a filesystem was mounted before the resume: %r" % sign)
+    expect(not b3.has_result("done"), "the resumed boot ran the report: it "
+           "booted instead of resuming")
+    expect(b3.res.shutdown == "poweroff",
+           "the resumed system did not power off (%s)" % b3.res.shutdown)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@case
+def swap_dracut_style_no_image_boots_normally():
+    """rd.luks.uuid= of the swap member plus resume=UUID= of the swap inside
+    it: no image, so the boot goes on; the swap mapping is never taken for
+    a Btrfs member."""
+    swap_name = "luks-" + FX["SWAP_LUKS"]
+    b = boot("swap_dracut_style_no_image_boots_normally",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
+             "rd.luks.uuid=%s rd.luks.uuid=%s resume=UUID=%s"
+             % (FX["SWAPRT_UUID"], luks_uuid("SWAPRT", 0),
+                luks_uuid("SWAPRT", 1), FX["SWAP_LUKS"], FX["SWAP_UUID"]),
+             ALL_DISKS, script=[(SHARED_PROMPT, PASS + "\n", 0)],
+             timeout=180, mem=MEM)
+    assert_array(b, "SWAPRT", 2)
+    one_prompt_for_all(b, 3)
+    expect(swap_name in dm_names(b),
+           "the swap member is not open: %s" % dm_names(b))
+    expect("resume: no hibernation image on /dev/dm-" in b.out,
+           "no sign that the resume device was looked at")
+    look = b.out.index("resume: looking for")
+    for sign in MOUNT_SIGNS:
+        expect(sign not in b.out[:look],
+               "a filesystem was mounted before the resume: %r" % sign)
+
+
+@case
+def swap_member_absent_root_boots_without_resume():
+    """The swap disk is not there: swap is not needed to boot, so the root
+    boots after the bounded wait, with a warning naming it."""
+    b = boot("swap_member_absent_root_boots_without_resume",
+             genkernel_line(), ROOT_DISKS,
+             script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=180, mem=MEM)
+    assert_array(b, "SWAPRT", 2)
+    expect(re.search(r"swap not found after \d+ s: UUID=%s" % FX["SWAP_LUKS"],
+                     b.out), "no warning naming the missing swap member")
+    expect("resume=/dev/mapper/swap: the resume device did not appear"
+           in b.out, "no word that resume is skipped")
+    expect("swap" not in dm_names(b), "a swap mapping appeared from nowhere")
+
+
+@case
+def swap_retry_after_a_mount_never_resumes():
+    """A hibernation image is there, but the swap disk comes only after the
+    first attempt mounted the root (and failed: no such init). The retry
+    (r) opens the swap member, but must not resume: the root was mounted
+    since, and a restored system would corrupt it."""
+    # The kernel restores only into the same memory map, and the firmware
+    # takes memory for each disk there at boot: both boots start with three
+    # disks (when hibernating, the swap; when retrying, an empty stand-in,
+    # the swap coming later behind a hot-plug port).
+    d = os.path.join(BUILD, "swapcycle", "swap_retry")
+    port = ["-device", "pcie-root-port,id=hp0,chassis=1,slot=1"]
+    d, marker = hibernated_copy("swap_retry", extra_args=port)
+    with open(os.path.join(d, "empty.img"), "wb") as f:
+        f.truncate(16 << 20)
+    late = port + [
+        "-drive", "file=%s,format=raw,if=none,id=late0,cache=unsafe"
+        % os.path.join(d, "swap.img")]
+    plug = qemu_harness.Qmp("device_add", driver="virtio-blk-pci",
+                            drive="late0", bus="hp0", id="late0-dev")
+    b = boot_on("swap_retry_after_a_mount_never_resumes",
+                genkernel_line("init=/sbin/nothere panic=0"), d,
+                snapshot=True, disks=ROOT_DISKS + ["empty.img"],
+                extra_args=late,
+                script=[(SHARED_PROMPT, PASS + "\n", 0),
+                        (PROMPT, [plug], 1),
+                        # Kernel lines are held back at the prompt: give
+                        # the hot-plug time instead of waiting for its line.
+                        (r"", "r\n", 8),
+                        (r"Passphrase for swap: ", PASS + "\n", 0),
+                        (PROMPT, "p\n", 0)])
+    no_panic(b)
+    expect("swap: unlocked" in b.out, "the retry did not open the swap")
+    expect("a filesystem was mounted since boot: resuming now could "
+           "corrupt it; not resuming" in b.out,
+           "no word that the retry does not resume")
+    expect(marker_of(b, "resumed") is None,
+           "the retry resumed the image after the root was mounted")
+    expect("resume: looking for" not in b.out,
+           "the resume device was handed to the kernel after a mount")
+    powered_off_from_prompt(b)
+    shutil.rmtree(d, ignore_errors=True)

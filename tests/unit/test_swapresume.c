@@ -1,0 +1,104 @@
+/* Encrypted swap and resume (issue 12): crypt_swap(s)=, resume=,
+ * resume_offset=, noresume. */
+#include <string.h>
+
+#include "../../init/cmdline.h"
+#include "../../init/resume.h"
+#include "check.h"
+
+static void parse(struct boot_config *cfg, const char *line)
+{
+	static char buf[CMDLINE_MAX];
+	strcpy(buf, line); /* test-only; inputs are literals below */
+	boot_config_init(cfg);
+	cmdline_parse(cfg, buf);
+}
+
+static void crypt_swaps_named_like_genkernel(void)
+{
+	static struct boot_config cfg;
+	parse(&cfg,
+	      "crypt_roots=UUID=r1 crypt_swaps=UUID=s1 "
+	      "crypt_roots=UUID=r2 crypt_swaps=/dev/vdc crypt_swap=UUID=s3");
+	CHECK(cfg.nproblems == 0);
+	CHECK(cfg.nmembers == 5);
+	CHECK(!cfg.members[0].swap && !cfg.members[2].swap);
+	CHECK(cfg.members[1].swap && cfg.members[3].swap &&
+	      cfg.members[4].swap);
+	CHECK_STR(cfg.members[0].name, "");
+	CHECK_STR(cfg.members[1].name, "swap");
+	CHECK_STR(cfg.members[3].name, "swap_1");
+	CHECK_STR(cfg.members[4].name, "swap_2");
+	CHECK_STR(cfg.members[4].set_by, "crypt_swap");
+	/* rd.luks.name= wins, and its name is not given twice. */
+	parse(&cfg, "crypt_swaps=UUID=s1 crypt_swaps=UUID=s2 "
+		    "rd.luks.name=s2=swap");
+	CHECK(cfg.nproblems == 0);
+	CHECK_STR(cfg.members[0].name, "");
+	CHECK_STR(cfg.members[1].name, "swap");
+	/* Counted with the root members: at most 16 in all. */
+	parse(&cfg, "crypt_swaps= crypt_swaps=LABEL= crypt_swap");
+	CHECK(cfg.nmembers == 0 && cfg.nproblems == 2);
+	CHECK(cfg.problems[0].times == 2);
+}
+
+static void resume_parameters(void)
+{
+	static struct boot_config cfg;
+	parse(&cfg, "");
+	CHECK(cfg.resume.kind == DEVSPEC_NONE && !resume_wanted(&cfg));
+	parse(&cfg, "resume=UUID=abcd resume_offset=34816");
+	CHECK(cfg.resume.kind == DEVSPEC_UUID);
+	CHECK_STR(cfg.resume.value, "abcd");
+	CHECK(cfg.resume_offset_set && cfg.resume_offset == 34816);
+	CHECK(resume_wanted(&cfg));
+	parse(&cfg, "resume=/dev/mapper/swap noresume");
+	CHECK(cfg.resume.kind == DEVSPEC_PATH && cfg.noresume);
+	CHECK(!resume_wanted(&cfg));
+	parse(&cfg, "resume=LABEL=sw resume=PARTUUID=1-2");
+	CHECK(cfg.resume.kind == DEVSPEC_PARTUUID);
+	/* The kernel's MAJ:MIN is its own; a bad value keeps the last good. */
+	parse(&cfg, "resume=UUID=ok resume=8:3 resume_offset=-1 "
+		    "resume_offset=x noresume=1 resume");
+	CHECK(cfg.nproblems == 4); /* the two resume_offset= count once */
+	CHECK(cfg.resume.kind == DEVSPEC_UUID && !cfg.resume_offset_set);
+	CHECK(!cfg.noresume);
+	CHECK_STR(cfg.resume.value, "ok");
+}
+
+/* dracut and systemd have no swap members: the one resume= names is. */
+static void resume_names_the_swap_member(void)
+{
+	static struct boot_config cfg;
+	parse(&cfg, "rd.luks.uuid=aaaa rd.luks.uuid=luks-BBBB "
+		    "resume=/dev/mapper/luks-bbbb");
+	CHECK(!cfg.members[0].swap && cfg.members[1].swap);
+	CHECK_STR(cfg.members[1].name, "");
+	parse(&cfg, "rd.luks.uuid=aaaa rd.luks.name=bbbb=cryptswap "
+		    "resume=/dev/mapper/cryptswap");
+	CHECK(!cfg.members[0].swap && cfg.members[1].swap);
+	/* A resume device on no member, or by UUID: no member is swap. */
+	parse(&cfg, "rd.luks.uuid=aaaa resume=/dev/vdc");
+	CHECK(!cfg.members[0].swap);
+	parse(&cfg, "rd.luks.uuid=aaaa resume=UUID=aaaa");
+	CHECK(!cfg.members[0].swap);
+	parse(&cfg, "crypt_root=UUID=aaaa resume=/dev/mapper/root");
+	CHECK(cfg.members[0].swap); /* what the user said, even if odd */
+}
+
+static void resume_device_number(void)
+{
+	char buf[16];
+	CHECK(resume_format_dev(buf, sizeof(buf), 254, 3) == 0);
+	CHECK_STR(buf, "254:3");
+	CHECK(resume_format_dev(buf, 4, 254, 3) < 0);
+	CHECK_STR(buf, "");
+}
+
+void swapresume_tests(void)
+{
+	RUN(crypt_swaps_named_like_genkernel);
+	RUN(resume_parameters);
+	RUN(resume_names_the_swap_member);
+	RUN(resume_device_number);
+}
