@@ -319,5 +319,17 @@ cp --sparse=always "$out/crypt2-b.img" "$out/reenc-b.img"
 (cd "$out" && cryptsetup reencrypt --init-only --batch-mode --disable-locks \
 	--key-file "$out/pass.key" --key-slot 0 --pbkdf pbkdf2 \
 	--pbkdf-force-iterations 1000 "$out/reenc-b.img")
+# Key sticks (tests/boot/keydev.py): FAT filesystems, as on a USB stick,
+# with the same label and volume ID; one holds the members' key file at
+# /keys/member.key, the other a key that opens nothing at the same path.
+# mtools writes them without mounting (no root needed).
+for stick in key-stick:member.key wrong-stick:other-pass.key; do
+	img="$out/${stick%%:*}.img"
+	rm -f "$img"
+	mkfs.vfat -C -n KEYSTICK -i 4b455931 "$img" 8192 >/dev/null
+	mmd -i "$img" ::/keys
+	mcopy -i "$img" "$out/${stick#*:}" ::/keys/member.key
+done
+echo "KEYSTICK_UUID=4B45-5931" >>"$out/fixtures.env.tmp"
 mv "$out/fixtures.env.tmp" "$out/fixtures.env"
 echo "$want" >"$stamp"

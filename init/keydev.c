@@ -1,0 +1,274 @@
+#include "keydev.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "strutil.h"
+
+static void want(struct keydev_set *k, const struct devspec *spec)
+{
+	if (spec->kind == DEVSPEC_NONE || k->n >= KEYDEV_MAX)
+		return;
+	for (int i = 0; i < k->n; i++)
+		if (k->want[i].spec.kind == spec->kind &&
+		    strcmp(k->want[i].spec.value, spec->value) == 0)
+			return;
+	memset(&k->want[k->n], 0, sizeof(k->want[0]));
+	k->want[k->n++].spec = *spec;
+}
+
+void keydev_begin(struct keydev_set *k, const struct boot_config *cfg)
+{
+	memset(k, 0, sizeof(*k));
+	k->cfg = cfg;
+	want(k, &cfg->keydev);
+	for (int i = 0; i < cfg->nmembers; i++)
+		want(k, &cfg->members[i].keydev);
+}
+
+bool keydev_consider(struct keydev_set *k, const struct dev_ids *ids)
+{
+	/* Our own mappings (and any other dm device) are the root's, even
+	 * if a key device's spec names what they carry. */
+	if (str_starts_with(ids->devnode, "/dev/dm-"))
+		return false;
+	bool is_key = false;
+	for (int i = 0; i < k->n; i++) {
+		struct keydev_want *w = &k->want[i];
+		if (!devspec_matches(&w->spec, ids))
+			continue;
+		is_key = true;
+		if (w->found)
+			continue;
+		w->found = true;
+		w->ids = *ids;
+		log_info("key device %s%s found: %s (%s)",
+			 devspec_kind_name(w->spec.kind), w->spec.value,
+			 ids->devnode,
+			 ids->type[0] ? ids->type : "no filesystem");
+	}
+	return is_key;
+}
+
+static struct keydev_want *find(struct keydev_set *k,
+				const struct devspec *spec)
+{
+	for (int i = 0; i < k->n; i++)
+		if (k->want[i].spec.kind == spec->kind &&
+		    strcmp(k->want[i].spec.value, spec->value) == 0)
+			return &k->want[i];
+	return NULL;
+}
+
+static void expire(struct keydev_want *w)
+{
+	w->expired = true;
+	log_warn(
+		"key device %s%s did not appear within %d s; asking for the passphrase",
+		devspec_kind_name(w->spec.kind), w->spec.value,
+		(w->timeout_ms + 999) / 1000);
+}
+
+enum keydev_wait_rc keydev_wait(struct keydev_set *k,
+				const struct devspec *spec, int timeout_ms,
+				const char *who, const struct dev_ids **ret_ids)
+{
+	struct keydev_want *w = find(k, spec);
+	if (!w)
+		return KEYDEV_GONE; /* more than KEYDEV_MAX: never looked for */
+	if (w->found) {
+		*ret_ids = &w->ids;
+		return KEYDEV_READY;
+	}
+	if (w->expired)
+		return KEYDEV_GONE;
+	long long now = loop_now_ms();
+	if (!w->deadline_ms) {
+		w->timeout_ms = timeout_ms;
+		w->deadline_ms = now + timeout_ms;
+		log_notice("%s: waiting up to %d s for key device %s%s", who,
+			   (timeout_ms + 999) / 1000,
+			   devspec_kind_name(spec->kind), spec->value);
+	}
+	if (now < w->deadline_ms)
+		return KEYDEV_WAITING;
+	expire(w);
+	return KEYDEV_GONE;
+}
+
+int keydev_tick(struct keydev_set *k)
+{
+	long long now = loop_now_ms(), next = -1;
+	bool ended = false;
+	for (int i = 0; i < k->n; i++) {
+		struct keydev_want *w = &k->want[i];
+		if (w->found || w->expired || !w->deadline_ms)
+			continue;
+		long long left = w->deadline_ms - now;
+		if (left <= 0) {
+			expire(w);
+			ended = true;
+		} else if (next < 0 || left < next) {
+			next = left;
+		}
+	}
+	return ended ? 0 : (int)next;
+}
+
+/* Opens path under dirfd one component at a time, never following a
+ * symlink (an ext4 stick may carry one pointing anywhere in the
+ * initramfs). O_NONBLOCK: a FIFO must not hold PID 1 in open(). */
+static int open_beneath(int dirfd, const char *path)
+{
+	char comp[CFG_PATH_MAX];
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return -errno;
+	for (const char *p = path; fd >= 0;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		const char *next = p + n;
+		while (*next == '/')
+			next++;
+		bool last = *next == '\0';
+		if (n == 0 || str_copy_n(comp, sizeof(comp), p, n) < 0 ||
+		    strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+			close(fd);
+			return -EINVAL;
+		}
+		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+			    (last ? O_NONBLOCK : O_DIRECTORY);
+		int nfd = openat(fd, comp, flags);
+		int err = errno;
+		close(fd);
+		if (nfd < 0)
+			return -err;
+		if (last)
+			return nfd;
+		fd = nfd;
+		p = next;
+	}
+	return -EINVAL;
+}
+
+static int read_bounded(int fd, void *buf, size_t max, size_t *ret_len)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_size <= 0)
+		return -ENODATA;
+	if ((unsigned long long)st.st_size > max)
+		return -EFBIG;
+	size_t len = 0;
+	while (len < (size_t)st.st_size) {
+		ssize_t r =
+			read(fd, (char *)buf + len, (size_t)st.st_size - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len != (size_t)st.st_size)
+		return -EIO; /* changed under us */
+	*ret_len = len;
+	return 0;
+}
+
+static int read_mounted(const char *dir, const char *path, void *buf,
+			size_t max, size_t *ret_len, const char **ret_step)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		*ret_step = "open";
+		return -errno;
+	}
+	int fd = open_beneath(dfd, path);
+	close(dfd);
+	if (fd < 0) {
+		*ret_step = "open";
+		return fd;
+	}
+	*ret_step = "read";
+	int rc = read_bounded(fd, buf, max, ret_len);
+	close(fd);
+	return rc;
+}
+
+int keydev_read_file(const char *devnode, const char *fstype, const char *path,
+		     void *buf, size_t max, size_t *ret_len,
+		     const char **ret_step)
+{
+	*ret_step = "mount";
+	*ret_len = 0;
+	if (mkdir(KEYDEV_MOUNT_DIR, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	char dir[] = KEYDEV_MOUNT_DIR "/keydev.XXXXXX";
+	if (!mkdtemp(dir)) /* mode 0700 */
+		return -errno;
+	/* The device's owner chose its contents: nothing on it may run,
+	 * open a device node or gain privileges, and nothing is written. */
+	if (mount(devnode, dir, fstype,
+		  MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC | MS_SILENT,
+		  NULL) < 0) {
+		int err = -errno;
+		rmdir(dir);
+		return err;
+	}
+	int rc = read_mounted(dir, path, buf, max, ret_len, ret_step);
+	/* At once: the stick never stays mounted, and never reaches the
+	 * root. Busy (it cannot be: nothing else knows the directory), it
+	 * is detached all the same. */
+	if (umount2(dir, 0) < 0 && umount2(dir, MNT_DETACH) < 0)
+		log_warn("%s: cannot unmount the key device from %s: %s",
+			 devnode, dir, strerror(errno));
+	rmdir(dir);
+	rmdir(KEYDEV_MOUNT_DIR); /* if empty: nothing is left for the root */
+	return rc;
+}
+
+int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
+		    const char *path, const char *who, struct secret *ret)
+{
+	const char *fstype = fstype_override[0] ? fstype_override : ids->type;
+	if (!fstype[0]) {
+		log_warn(
+			"%s: key device %s has no filesystem blkid knows (root_keydev_fstype= names one); asking for the passphrase",
+			who, ids->devnode);
+		return -EMEDIUMTYPE;
+	}
+	int rc = secret_alloc(ret);
+	if (rc < 0) {
+		log_err("%s: cannot lock memory for the key file: %s", who,
+			strerror(-rc));
+		return rc;
+	}
+	const char *step;
+	rc = keydev_read_file(ids->devnode, fstype, path, ret->buf, SECRET_MAX,
+			      &ret->len, &step);
+	if (rc == 0)
+		return 0;
+	secret_free(ret);
+	if (rc == -EFBIG)
+		log_warn(
+			"%s: key file %s on %s is larger than %d bytes; asking for the passphrase",
+			who, path, ids->devnode, SECRET_MAX);
+	else
+		log_warn(
+			"%s: key file %s on %s (%s): %s failed: %s; asking for the passphrase",
+			who, path, ids->devnode, fstype, step, strerror(-rc));
+	return rc;
+}
