@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -232,11 +234,127 @@ int keydev_read_file(const char *devnode, const char *fstype, const char *path,
 	/* At once: the stick never stays mounted, and never reaches the
 	 * root. Busy (it cannot be: nothing else knows the directory), it
 	 * is detached all the same. */
-	if (umount2(dir, 0) < 0 && umount2(dir, MNT_DETACH) < 0)
-		log_warn("%s: cannot unmount the key device from %s: %s",
-			 devnode, dir, strerror(errno));
+	if (umount2(dir, 0) < 0)
+		umount2(dir, MNT_DETACH);
 	rmdir(dir);
 	rmdir(KEYDEV_MOUNT_DIR); /* if empty: nothing is left for the root */
+	return rc;
+}
+
+enum { JOB_RUNNING, JOB_DONE, JOB_LEFT };
+
+/* One key read in a worker thread: a stick that stops answering holds
+ * the worker in D state inside mount() or read(), never PID 1's loop for
+ * longer than KEYDEV_READ_TIMEOUT_MS. Whoever sees the other side gone
+ * (the worker finishing after the loop left it, or the loop) frees it. */
+struct read_job {
+	char devnode[sizeof(((struct dev_ids *)0)->devnode)];
+	char fstype[sizeof(((struct dev_ids *)0)->type)];
+	char path[CFG_PATH_MAX];
+	struct secret key;
+	const char *step;
+	int rc;
+	int pipe[2];
+	int state;
+};
+
+static void job_free(struct read_job *j)
+{
+	secret_free(&j->key);
+	if (j->pipe[0] >= 0)
+		close(j->pipe[0]);
+	if (j->pipe[1] >= 0)
+		close(j->pipe[1]);
+	free(j);
+}
+
+static void run_job(struct read_job *j)
+{
+	j->rc = keydev_read_file(j->devnode, j->fstype, j->path, j->key.buf,
+				 SECRET_MAX, &j->key.len, &j->step);
+}
+
+static void *read_worker(void *arg)
+{
+	struct read_job *j = arg;
+	run_job(j);
+	if (__atomic_exchange_n(&j->state, JOB_DONE, __ATOMIC_ACQ_REL) ==
+	    JOB_LEFT) {
+		job_free(j);
+		return NULL;
+	}
+	ssize_t n = write(j->pipe[1], "", 1);
+	(void)n; /* an empty pipe has room; the loop reads state anyway */
+	return NULL;
+}
+
+static bool start_worker(struct read_job *j)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	if (pthread_attr_init(&attr) != 0)
+		return false;
+	pthread_attr_setstacksize(&attr, KEYDEV_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&t, &attr, read_worker, j);
+	pthread_attr_destroy(&attr);
+	return rc == 0;
+}
+
+static void wait_worker(struct read_job *j)
+{
+	long long end = loop_now_ms() + KEYDEV_READ_TIMEOUT_MS;
+	struct pollfd p = {.fd = j->pipe[0], .events = POLLIN};
+	for (long long left; (left = end - loop_now_ms()) > 0;)
+		if (poll(&p, 1, (int)left) > 0)
+			return;
+}
+
+static struct read_job *new_job(const struct dev_ids *ids, const char *fstype,
+				const char *path)
+{
+	struct read_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->pipe[0] = j->pipe[1] = -1;
+	if (secret_alloc(&j->key) < 0 ||
+	    pipe2(j->pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    str_copy(j->devnode, sizeof(j->devnode), ids->devnode) < 0 ||
+	    str_copy(j->fstype, sizeof(j->fstype), fstype) < 0 ||
+	    str_copy(j->path, sizeof(j->path), path) < 0) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Reads the key through a worker: 0 and the key in ret, or -errno with
+ * *ret_step; -ETIMEDOUT if the device did not answer in time. */
+static int read_bounded_key(const struct dev_ids *ids, const char *fstype,
+			    const char *path, struct secret *ret,
+			    const char **ret_step)
+{
+	*ret_step = "mount";
+	struct read_job *j = new_job(ids, fstype, path);
+	if (!j)
+		return -ENOMEM;
+	if (!start_worker(j)) {
+		run_job(j); /* no thread: blocking, but never lost */
+		j->state = JOB_DONE;
+	} else {
+		wait_worker(j);
+		if (__atomic_exchange_n(&j->state, JOB_LEFT,
+					__ATOMIC_ACQ_REL) == JOB_RUNNING)
+			return -ETIMEDOUT; /* the worker frees j */
+	}
+	int rc = j->rc;
+	*ret_step = j->step;
+	if (rc == 0) {
+		*ret = j->key;
+		j->key.buf = NULL;
+		j->key.len = 0;
+	}
+	job_free(j);
 	return rc;
 }
 
@@ -250,22 +368,21 @@ int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
 			who, ids->devnode);
 		return -EMEDIUMTYPE;
 	}
-	int rc = secret_alloc(ret);
-	if (rc < 0) {
-		log_err("%s: cannot lock memory for the key file: %s", who,
-			strerror(-rc));
-		return rc;
-	}
 	const char *step;
-	rc = keydev_read_file(ids->devnode, fstype, path, ret->buf, SECRET_MAX,
-			      &ret->len, &step);
-	if (rc == 0)
+	int rc = read_bounded_key(ids, fstype, path, ret, &step);
+	if (rc == 0) {
+		log_info("%s: key file %s read from %s (%s), unmounted", who,
+			 path, ids->devnode, fstype);
 		return 0;
-	secret_free(ret);
+	}
 	if (rc == -EFBIG)
 		log_warn(
 			"%s: key file %s on %s is larger than %d bytes; asking for the passphrase",
 			who, path, ids->devnode, SECRET_MAX);
+	else if (rc == -ETIMEDOUT)
+		log_warn(
+			"%s: key device %s did not answer within %d s; asking for the passphrase",
+			who, ids->devnode, KEYDEV_READ_TIMEOUT_MS / 1000);
 	else
 		log_warn(
 			"%s: key file %s on %s (%s): %s failed: %s; asking for the passphrase",

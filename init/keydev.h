@@ -21,6 +21,10 @@
 #include "secret.h"
 
 #define KEYDEV_MAX 8
+/* Reading a key (mount, read, unmount) holds the loop at most this long;
+ * a device that does not answer is left to its worker thread. */
+#define KEYDEV_READ_TIMEOUT_MS 15000
+#define KEYDEV_STACK ((size_t)64 * 1024)
 #define KEYDEV_MOUNT_DIR "/run/luksinit"
 
 /* One key device wanted in this attempt. */
@@ -64,15 +68,17 @@ int keydev_tick(struct keydev_set *k);
 
 /* Reads path (absolute, from the device's root, no "..", no symlink
  * followed) from the filesystem fstype on devnode, at most max bytes,
- * into buf. Does not log; returns 0 or -errno, and *ret_step names what
+ * into buf. Blocking (a worker's job); thread-safe: it does not log, and
+ * each call mounts on a directory of its own. Returns 0 or -errno, and *ret_step names what
  * failed ("mount", "open", "read"). -EFBIG: larger than max; -ENOENT: no
  * such file. */
 int keydev_read_file(const char *devnode, const char *fstype, const char *path,
 		     void *buf, size_t max, size_t *ret_len,
 		     const char **ret_step);
 
-/* The key file path from the device ids in locked memory: logs why not
- * (then the passphrase is asked). fstype_override: root_keydev_fstype=,
+/* The key file path from the device ids, in locked memory, read by a
+ * worker within KEYDEV_READ_TIMEOUT_MS: logs why not (then the
+ * passphrase is asked). fstype_override: root_keydev_fstype=,
  * or "" for what blkid found. */
 int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
 		    const char *path, const char *who, struct secret *ret);
