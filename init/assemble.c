@@ -469,6 +469,9 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	bool paused = waiting_on_person_or_kdf(a);
 	if (ident_ms >= 0 && (wait_ms < 0 || ident_ms < wait_ms))
 		wait_ms = ident_ms;
+	int key_ms = luks_keydev_ms(a->luks);
+	if (key_ms >= 0 && (wait_ms < 0 || key_ms < wait_ms))
+		wait_ms = key_ms;
 	rc = loop_wait(a->loop, wait_ms);
 	tick(a, paused);
 	if (rc < 0) {

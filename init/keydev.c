@@ -105,6 +105,21 @@ enum keydev_wait_rc keydev_wait(struct keydev_set *k,
 	return KEYDEV_GONE;
 }
 
+int keydev_next_ms(const struct keydev_set *k)
+{
+	long long now = loop_now_ms(), next = -1;
+	for (int i = 0; i < k->n; i++) {
+		const struct keydev_want *w = &k->want[i];
+		if (w->found || w->expired || !w->deadline_ms)
+			continue;
+		long long left =
+			w->deadline_ms > now ? w->deadline_ms - now : 0;
+		if (next < 0 || left < next)
+			next = left;
+	}
+	return (int)next;
+}
+
 int keydev_tick(struct keydev_set *k)
 {
 	long long now = loop_now_ms(), next = -1;

@@ -65,6 +65,9 @@ enum keydev_wait_rc keydev_wait(struct keydev_set *k,
  * if one ended (the caller asks again, and hears KEYDEV_GONE), else
  * milliseconds until the next ends, or -1. */
 int keydev_tick(struct keydev_set *k);
+/* Milliseconds until the next wait ends (0: due), or -1; changes
+ * nothing. */
+int keydev_next_ms(const struct keydev_set *k);
 
 /* Reads path (absolute, from the device's root, no "..", no symlink
  * followed) from the filesystem fstype on devnode, at most max bytes,

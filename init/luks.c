@@ -197,6 +197,11 @@ int luks_load_fd(const struct luks_set *set)
 	return set->load_rd;
 }
 
+int luks_keydev_ms(const struct luks_set *set)
+{
+	return keydev_next_ms(&set->keydevs);
+}
+
 bool luks_loading(const struct luks_set *set)
 {
 	for (int i = 0; i < set->n; i++)

@@ -177,6 +177,9 @@ void luks_on_loaded(struct luks_set *set);
 int luks_tick(struct luks_set *set);
 /* A member's header is being read (the first prompt waits for it). */
 bool luks_loading(const struct luks_set *set);
+/* Milliseconds until a key device's wait ends, or -1: a wait may begin
+ * in any luks_schedule(), after luks_tick() was asked. */
+int luks_keydev_ms(const struct luks_set *set);
 /* Every member is open (failed ones count as settled when
  * failed_ok: a degraded mount may do without them). */
 bool luks_all_open(const struct luks_set *set, bool failed_ok);
