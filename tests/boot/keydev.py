@@ -126,3 +126,24 @@ def keydev_wrong_key_on_stick_prompts():
     expect(b.out.count("the key file does not unlock it; asking for the passphrase") == 2,
            "the unfitting key on the stick was not reported for both members")
     stick_not_mounted(b)
+
+
+@case
+def keydev_stick_plugged_in_while_waiting_opens_members():
+    """The wait is event-driven: a stick that appears during it is used
+    at once, with no prompt."""
+    late = LateDisk("key-stick.img")
+    b = boot("keydev_stick_plugged_in_while_waiting_opens_members",
+             systemd("rd.luks.options=keyfile-timeout=60s"), MEMBERS,
+             extra_args=late.args,
+             script=[(r"waiting up to 60 s for key device", [late.plug], 2)],
+             timeout=150)
+    assert_array(b, "CRYPT2", 2)
+    expect(not prompts(b), "a prompt appeared despite the key stick: %s"
+           % prompts(b))
+    opened_by_key_file(b)
+    waiting = kernel_time(b, r"waiting up to 60 s for key device")
+    found = kernel_time(b, r"key device UUID=%s found" % FX["KEYSTICK_UUID"])
+    expect(found - waiting < 30, "the stick was used only %.1f s after the "
+           "wait began" % (found - waiting))
+    stick_not_mounted(b)
