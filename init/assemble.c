@@ -264,9 +264,12 @@ static bool kdfs_ended(void *arg)
 	return !luks_jobs_running(arg);
 }
 
+/* A key device's wait is bounded on its own (keyfile-timeout=): the root
+ * deadline must not end it first. */
 static bool waiting_on_person_or_kdf(struct assembly *a)
 {
-	return a->prompt.active || luks_jobs_running(a->luks);
+	return a->prompt.active || luks_jobs_running(a->luks) ||
+	       luks_keydev_ms(a->luks) >= 0;
 }
 
 static void tick(struct assembly *a, bool paused)

@@ -330,6 +330,16 @@ for stick in key-stick:member.key wrong-stick:other-pass.key; do
 	mmd -i "$img" ::/keys
 	mcopy -i "$img" "$out/${stick#*:}" ::/keys/member.key
 done
+# A stick whose /keys/member.key is a symlink to /etc/luks.key: were it
+# followed, the key would come from the initramfs (keydev.c refuses). FAT
+# has no symlinks; Btrfs is the one other filesystem the test kernel has.
+keytree=$(mktemp -d)
+mkdir "$keytree/keys"
+ln -s /etc/luks.key "$keytree/keys/member.key"
+rm -f "$out/symlink-stick.img"
+truncate -s 128M "$out/symlink-stick.img"
+mkfs.btrfs -q -f -L KEYSTICK --rootdir "$keytree" "$out/symlink-stick.img" >/dev/null
+rm -rf "$keytree"
 echo "KEYSTICK_UUID=4B45-5931" >>"$out/fixtures.env.tmp"
 mv "$out/fixtures.env.tmp" "$out/fixtures.env"
 echo "$want" >"$stamp"

@@ -147,3 +147,40 @@ def keydev_stick_plugged_in_while_waiting_opens_members():
     expect(found - waiting < 30, "the stick was used only %.1f s after the "
            "wait began" % (found - waiting))
     stick_not_mounted(b)
+
+
+@case
+def keydev_symlink_on_stick_is_not_followed():
+    """A stick's /keys/member.key is a symlink to /etc/luks.key, where the
+    initramfs holds the members' key: followed, it would open them with no
+    prompt. It is refused: the prompt appears, the passphrase boots."""
+    b = boot("keydev_symlink_on_stick_is_not_followed", genkernel(),
+             MEMBERS + ["symlink-stick.img"], initrd=keyfile_initrd(),
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    expect(re.search(r"key file /keys/member.key on /dev/vd\w \(btrfs\): "
+                     r"open failed", b.out),
+           "the symlink on the stick was not refused by name")
+    expect("(key file;" not in b.out, "a member was opened by a key file")
+    mounts = [r for r in b.results if r.startswith("mount ")]
+    expect(not any(" btrfs" in r for r in mounts),
+           "the stick is mounted in the booted system: %s" % mounts)
+
+
+@case
+def keydev_wait_longer_than_rootwait_still_prompts():
+    """keyfile-timeout= beyond rootwait=: the key device's own bound ends
+    the wait, not the root deadline (which does not run meanwhile)."""
+    b = boot("keydev_wait_longer_than_rootwait_still_prompts",
+             systemd("rootwait=3 rd.luks.options=keyfile-timeout=6s"),
+             MEMBERS, script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
+    assert_array(b, "CRYPT2", 2)
+    expect("boot failed" not in b.out, "the boot failed while waiting for "
+           "the key device")
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    start = kernel_time(b, r"waiting up to 6 s for key device")
+    gave_up = kernel_time(b, r"did not appear within 6 s")
+    expect(5.5 <= gave_up - start <= 10,
+           "gave up on the stick after %.1f s, not about 6 s"
+           % (gave_up - start))
