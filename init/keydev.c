@@ -394,6 +394,10 @@ int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
 		log_warn(
 			"%s: key file %s on %s is larger than %d bytes; asking for the passphrase",
 			who, path, ids->devnode, SECRET_MAX);
+	else if (rc == -ELOOP)
+		log_warn(
+			"%s: key file %s on %s is a symbolic link, or lies under one: not followed; asking for the passphrase",
+			who, path, ids->devnode);
 	else if (rc == -ETIMEDOUT)
 		log_warn(
 			"%s: key device %s did not answer within %d s; asking for the passphrase",
