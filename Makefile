@@ -135,6 +135,10 @@ $(B)/fakeuevent: tests/guest/fakeuevent.c tests/guest/guest.h $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 
+$(B)/execblock: tests/guest/execblock.c $(B)/deps.prefix
+	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
+	strip --strip-all $@
+
 $(B)/orphans: tests/guest/orphans.c tests/guest/guest.h $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
@@ -220,7 +224,7 @@ $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
 
-fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans \
+fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/execblock \
 		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils dosfstools mtools
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report

@@ -533,6 +533,137 @@ static const char *set_root_keydev_fstype(struct boot_config *cfg,
 	return NULL;
 }
 
+/* ---- Detached LUKS headers (lukshdr.h) ---- */
+
+/* A header file in the initramfs: absolute, no ".." that could climb.
+ * PATH:DEVICE (a file on another device, to be mounted) is not read yet. */
+static const char *set_header_path(char *dst, size_t size, const char *path)
+{
+	if (strchr(path, ':'))
+		return "a header file on a device (PATH:DEVICE) is not supported yet; only a file in the initramfs";
+	if (path[0] != '/' || path[1] == '\0')
+		return "header must be the absolute path of a file in the initramfs";
+	if (path_has_dotdot(path))
+		return "header path must not contain ..";
+	if (has_control_chars(path))
+		return "control characters in header path";
+	if (str_copy(dst, size, path) < 0)
+		return "header path too long";
+	return NULL;
+}
+
+/* rd.luks.header=UUID=PATH: UUID is the header's (the data device has
+ * none). It names a volume to open, as rd.luks.uuid= does. */
+static const char *set_luks_header(struct boot_config *cfg, const char *val)
+{
+	char spec_text[DEVSPEC_VALUE_MAX + 8], path[CFG_PATH_MAX];
+	const char *rest;
+	struct devspec spec;
+	const char *why =
+		split_uuid_pair(val, spec_text, sizeof(spec_text), &rest);
+	if (why || (why = set_header_path(path, sizeof(path), rest)))
+		return why;
+	if (devspec_parse(&spec, spec_text) < 0)
+		return "malformed UUID";
+	struct luks_member_cfg *m = list_member(cfg, &spec, "rd.luks.header");
+	if (!m)
+		return "too many LUKS devices (at most 16)";
+	str_copy(m->header, sizeof(m->header), path);
+	return NULL;
+}
+
+/* The data device carries no signature: only a name or a partition's
+ * own tag can find it, never a filesystem's UUID= or LABEL=. */
+static const char *check_data_spec(const struct devspec *data)
+{
+	if (data->kind == DEVSPEC_UUID || data->kind == DEVSPEC_LABEL)
+		return "a data device has no filesystem, so no UUID= or LABEL=: use /dev/..., PARTUUID= or PARTLABEL=";
+	return NULL;
+}
+
+/* rd.luks.data=UUID=DEVICE (systemd): where the data of the volume whose
+ * header has that UUID is. Lists it, as rd.luks.uuid= does. */
+static const char *set_luks_data(struct boot_config *cfg, const char *val)
+{
+	char spec_text[DEVSPEC_VALUE_MAX + 8];
+	const char *rest;
+	struct devspec spec, data;
+	const char *why =
+		split_uuid_pair(val, spec_text, sizeof(spec_text), &rest);
+	if (why)
+		return why;
+	if (devspec_parse(&data, rest) < 0)
+		return "expected UUID=DEVICE, DEVICE as /dev/..., PARTUUID= or PARTLABEL=";
+	if ((why = check_data_spec(&data)))
+		return why;
+	if (devspec_parse(&spec, spec_text) < 0)
+		return "malformed UUID";
+	struct luks_member_cfg *m = list_member(cfg, &spec, "rd.luks.data");
+	if (!m)
+		return "too many LUKS devices (at most 16)";
+	m->data = data;
+	return NULL;
+}
+
+/* systemd's header=PATH in rd.luks.options=UUID=...: for that device. */
+static void header_option(struct boot_config *cfg, struct luks_member_cfg *m,
+			  const char *opt)
+{
+	const char *why =
+		m ? set_header_path(m->header, sizeof(m->header), opt + 7)
+		  : "header= needs a device: rd.luks.options=UUID=header=PATH";
+	if (why)
+		problem_item(cfg, "rd.luks.options", opt, why);
+}
+
+/* genkernel's root_header=PATH: found in the initramfs first (genkernel
+ * looks there before root_headerdev=), applied once the line is read. */
+static const char *set_root_header(struct boot_config *cfg, const char *val)
+{
+	return set_header_path(cfg->root_header, sizeof(cfg->root_header), val);
+}
+
+static const char *set_root_headerdev(struct boot_config *cfg, const char *val)
+{
+	(void)cfg;
+	(void)val;
+	return "a header file on a device is not supported yet; root_header= is looked for in the initramfs only";
+}
+
+/* genkernel opens each crypt_root(s)= device with root_header=: that
+ * device is the data device. One header describes one volume, so with
+ * several devices it cannot be meant for all of them. */
+static void apply_root_header(struct boot_config *cfg)
+{
+	if (!cfg->root_header[0])
+		return;
+	struct luks_member_cfg *one = NULL;
+	int n = 0;
+	for (int i = 0; i < cfg->nmembers; i++) {
+		struct luks_member_cfg *m = &cfg->members[i];
+		if (m->listed && m->set_by &&
+		    str_starts_with(m->set_by, "crypt_root")) {
+			one = m;
+			n++;
+		}
+	}
+	if (n != 1) {
+		problem(cfg, "root_header",
+			n ? "several crypt_root(s)= devices, but one header describes one volume: give each its own with rd.luks.header=UUID=PATH and rd.luks.data=UUID=DEVICE"
+			  : "no crypt_root= device to open with it");
+		return;
+	}
+	const char *why = check_data_spec(&one->spec);
+	if (why) {
+		problem(cfg, "crypt_root", why);
+		return;
+	}
+	if (!one->header[0])
+		str_copy(one->header, sizeof(one->header), cfg->root_header);
+	if (one->data.kind == DEVSPEC_NONE)
+		one->data = one->spec;
+}
+
 static const char *set_root_trim(struct boot_config *cfg, const char *val)
 {
 	if (strcmp(val, "yes") == 0)
@@ -623,6 +754,7 @@ static bool options_name_a_device(const char *val)
 static const char *set_luks_options(struct boot_config *cfg, const char *val)
 {
 	struct luks_opts *dst = &cfg->luks_opts;
+	struct luks_member_cfg *m = NULL;
 	const char *opts = val;
 	if (options_name_a_device(val)) {
 		char spec_text[DEVSPEC_VALUE_MAX + 8];
@@ -633,8 +765,7 @@ static const char *set_luks_options(struct boot_config *cfg, const char *val)
 			return why;
 		if (devspec_parse(&spec, spec_text) < 0)
 			return "malformed UUID";
-		struct luks_member_cfg *m =
-			member_settings(cfg, &spec, "rd.luks.options");
+		m = member_settings(cfg, &spec, "rd.luks.options");
 		if (!m)
 			return "too many per-device settings";
 		dst = &m->opts;
@@ -649,7 +780,9 @@ static const char *set_luks_options(struct boot_config *cfg, const char *val)
 		next = strchr(p, ',');
 		if (next)
 			*next++ = '\0';
-		if (*p)
+		if (str_starts_with(p, "header="))
+			header_option(cfg, m, p);
+		else if (*p)
 			luks_option(cfg, p, &o);
 	}
 	*dst = o;
@@ -836,7 +969,10 @@ static const struct param_def params[] = {
 	{"rd.luks.allow-discards", VAL_OPTIONAL, set_allow_discards},
 	{"rd.luks.timeout", VAL_REQUIRED, set_prompt_timeout},
 	{"rd.luks.crypttab", VAL_OPTIONAL, set_crypttab},
-	{"rd.luks.data", VAL_OPTIONAL, unsupported},
+	{"rd.luks.data", VAL_REQUIRED, set_luks_data},
+	{"rd.luks.header", VAL_REQUIRED, set_luks_header},
+	{"root_header", VAL_REQUIRED, set_root_header},
+	{"root_headerdev", VAL_REQUIRED, set_root_headerdev},
 	{"rd.luks.tries", VAL_REQUIRED, set_luks_tries},
 	{"rd.btrfs.degraded", VAL_REQUIRED, set_degraded},
 	{"firmware_class.path", VAL_REQUIRED, set_fw_path},
@@ -967,6 +1103,7 @@ static void name_crypt_root(struct boot_config *cfg)
 static void finish_luks(struct boot_config *cfg)
 {
 	name_crypt_root(cfg);
+	apply_root_header(cfg);
 	if (cfg->root_keydev.kind != DEVSPEC_NONE) {
 		if (cfg->keyfile_is_root_key)
 			cfg->keydev = cfg->root_keydev;

@@ -73,6 +73,10 @@ struct luks_member_cfg {
 	bool discard;	    /* rd.luks.allow-discards=UUID */
 	bool listed;	    /* to be opened, not just settings */
 	const char *set_by; /* the parameter that named it first */
+	/* A detached header (lukshdr.h): its file in the initramfs, and the
+	 * device holding the data, which has no signature to find it by. */
+	char header[CFG_PATH_MAX];
+	struct devspec data;
 };
 
 struct boot_config {
@@ -110,6 +114,8 @@ struct boot_config {
 	int prompt_timeout_s; /* rd.luks.timeout=, gk.prompt.timeout=; 0: none */
 	int crypt_root_count; /* genkernel's singular crypt_root= */
 	struct devspec crypt_root_spec;
+	/* genkernel's root_header=, for its crypt_root (lukshdr.h). */
+	char root_header[CFG_PATH_MAX];
 	struct devspec root_keydev; /* genkernel: root_key= is on it */
 	bool keyfile_is_root_key;   /* cfg->keyfile came from root_key= */
 	int degraded_after_s;	    /* rd.btrfs.degraded=, -1 = never */

@@ -613,6 +613,15 @@ void firmware_in_new_root(struct firmware *fw)
 	fw->last_request_ms = now_ms();
 }
 
+void firmware_exec_failed(struct firmware *fw)
+{
+	set_root(fw, "/", true);
+	save_and_set(TIMEOUT_KNOB, fw->saved_timeout, sizeof(fw->saved_timeout),
+		     HOLD_TIMEOUT_S);
+	save_and_set(FORCE_KNOB, fw->saved_force, sizeof(fw->saved_force), "1");
+	scan_pending(fw, false);
+}
+
 bool firmware_quiet(const struct firmware *fw, long long now)
 {
 	return fw->nheld == 0 && now - fw->last_request_ms >= QUIET_MS;

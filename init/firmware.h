@@ -77,6 +77,10 @@ bool firmware_reprobing(const struct firmware *fw);
  * "/", give the kernel its knobs back, so that from now on it loads
  * firmware itself (unless it was built to always ask userspace). */
 void firmware_in_new_root(struct firmware *fw);
+/* The real init could not be executed: /init stays in charge inside the
+ * new root (its emergency prompt, a retry of the exec), so requests wait
+ * for it again and are served from "/". */
+void firmware_exec_failed(struct firmware *fw);
 /* True once no request arrived for a moment and none is held. */
 bool firmware_quiet(const struct firmware *fw, long long now_ms);
 /* Right before exec: answer everything still pending. */

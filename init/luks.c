@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "loop.h"
 #include "luksderived.h"
+#include "lukshdr.h"
 #include "strutil.h"
 
 #define WORKER_STACK ((size_t)1024 * 1024)
@@ -31,6 +33,7 @@
  * that never returns leaks its job, never a freed one. */
 struct luks_load {
 	char devnode[64];
+	char header[CFG_PATH_MAX]; /* "" or its detached header (lukshdr.h) */
 	int notify_fd;
 	struct crypt_device *cd;
 	int rc;
@@ -120,6 +123,25 @@ static bool mapping_exists(const char *dm_name)
 	return access(node, F_OK) == 0;
 }
 
+/* A name for messages until the header gives the real one. */
+static void provisional_name(struct luks_member *m, const char *fallback)
+{
+	if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
+	    str_append(m->dm_name, sizeof(m->dm_name), m->cfg->spec.value) < 0)
+		str_copy(m->dm_name, sizeof(m->dm_name), fallback);
+}
+
+/* A member half-configured for a detached header cannot be found,
+ * whatever appears: it fails now, saying what is missing. */
+static void fail_half_configured(struct luks_set *set, struct luks_member *m)
+{
+	const char *why = lukshdr_config_problem(m->cfg);
+	if (!why)
+		return;
+	provisional_name(m, m->cfg->spec.value);
+	member_fail(set, m, why);
+}
+
 /* A worker left stuck by an earlier attempt has returned by now (a slow
  * KDF, a disk that answered at last): reap it and free what it kept, so
  * that its member is tried again instead of failing for good. The worker
@@ -180,6 +202,9 @@ void luks_begin_attempt(struct luks_set *set)
 	set->stopping = false;
 	set->budget_kb = memory_budget_kb();
 	keydev_begin(&set->keydevs, set->cfg);
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_WAITING)
+			fail_half_configured(set, &set->m[i]);
 	for (int i = 0; i < set->n; i++)
 		if (set->m[i].stuck)
 			member_fail(
@@ -273,17 +298,22 @@ static void member_fail(struct luks_set *set, struct luks_member *m,
 {
 	m->state = MEMBER_FAILED;
 	set->nfailed++;
+	const struct devspec *spec = lukshdr_find_spec(m->cfg);
 	if (!set->failure[0])
 		snprintf(set->failure, sizeof(set->failure),
 			 "cannot unlock %s (%s%s on %s): %s", m->dm_name,
-			 devspec_kind_name(m->cfg->spec.kind),
-			 m->cfg->spec.value, m->devnode, why);
+			 devspec_kind_name(spec->kind), spec->value,
+			 m->devnode[0] ? m->devnode : "no device", why);
 	log_err("%s: %s", m->dm_name, why);
 }
 
 /* The part that reads the disk: in a worker. */
-static int read_header(const char *devnode, struct crypt_device **ret_cd)
+static int read_header(const struct luks_load *job,
+		       struct crypt_device **ret_cd)
 {
+	const char *devnode = job->devnode;
+	if (job->header[0])
+		return lukshdr_open(job->header, devnode, ret_cd);
 	struct crypt_device *cd = NULL;
 	int rc = crypt_init(&cd, devnode);
 	if (rc < 0)
@@ -304,6 +334,10 @@ static int header_loaded(struct luks_member *m)
 	const char *uuid = crypt_get_uuid(m->cd);
 	if (!uuid || str_copy(m->uuid, sizeof(m->uuid), uuid) < 0)
 		m->uuid[0] = '\0';
+	/* A header file named for one UUID must be that volume's. */
+	if (m->cfg->header[0] && m->cfg->spec.kind == DEVSPEC_UUID &&
+	    strcasecmp(m->uuid, m->cfg->spec.value) != 0)
+		return -EINVAL;
 	if (m->cfg->name[0])
 		str_copy(m->dm_name, sizeof(m->dm_name), m->cfg->name);
 	else if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
@@ -359,9 +393,10 @@ static void claimed(struct luks_set *set, struct luks_member *m)
 		return;
 	}
 	m->state = MEMBER_FOUND;
-	log_info("%s: LUKS%s on %s (KDF memory %u KiB)%s", m->dm_name,
+	log_info("%s: LUKS%s on %s%s%s%s (KDF memory %u KiB)%s", m->dm_name,
 		 strcmp(crypt_get_type(m->cd), CRYPT_LUKS1) == 0 ? "1" : "2",
-		 m->devnode, m->mem_kb,
+		 m->devnode, m->cfg->header[0] ? " (header " : "",
+		 m->cfg->header, m->cfg->header[0] ? ")" : "", m->mem_kb,
 		 m->reencrypt ? "; a reencryption is under way" : "");
 }
 
@@ -374,7 +409,16 @@ static void finish_load(struct luks_set *set, struct luks_member *m,
 	m->cd = job->cd;
 	int rc = job->rc;
 	free(job);
-	if (rc < 0 || header_loaded(m) < 0)
+	if (rc >= 0)
+		rc = header_loaded(m);
+	if (rc < 0 && m->cfg->header[0]) {
+		char why[CFG_PATH_MAX + 96];
+		snprintf(why, sizeof(why), "header file %s: %s", m->cfg->header,
+			 rc == -EINVAL && m->cd
+				 ? "another volume's (its LUKS UUID differs)"
+				 : "not a readable LUKS header");
+		member_fail(set, m, why);
+	} else if (rc < 0)
 		member_fail(set, m, "LUKS header unreadable or corrupt");
 	else
 		claimed(set, m);
@@ -384,7 +428,7 @@ static void finish_load(struct luks_set *set, struct luks_member *m,
 static void *load_worker(void *arg)
 {
 	struct luks_load *job = arg;
-	job->rc = read_header(job->devnode, &job->cd);
+	job->rc = read_header(job, &job->cd);
 	/* The pipe holds far more than LUKS_MEMBERS_MAX addresses. */
 	struct load_msg msg = {job};
 	while (write(job->notify_fd, &msg, sizeof(msg)) < 0 && errno == EINTR)
@@ -434,7 +478,7 @@ static void start_loads(struct luks_set *set)
 		/* No thread: read it here, as a last resort. */
 		log_debug("%s: reading its header on the main thread: %s",
 			  m->dm_name, strerror(rc));
-		job->rc = read_header(job->devnode, &job->cd);
+		job->rc = read_header(job, &job->cd);
 		finish_load(set, m, job);
 	}
 }
@@ -444,17 +488,21 @@ static void claim(struct luks_set *set, struct luks_member *m,
 		  const struct dev_ids *ids)
 {
 	str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
-	/* A name for messages until the header gives the real one. */
-	if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
-	    str_append(m->dm_name, sizeof(m->dm_name), m->cfg->spec.value) < 0)
-		str_copy(m->dm_name, sizeof(m->dm_name), ids->devnode);
-	if (strcmp(ids->type, "crypto_LUKS") != 0) {
+	provisional_name(m, ids->devnode);
+	/* A data device has no signature; whatever blkid saw is data. */
+	if (!m->cfg->header[0] && strcmp(ids->type, "crypto_LUKS") != 0) {
 		member_fail(set, m, "not a LUKS device");
+		return;
+	}
+	const char *why = lukshdr_file_problem(m->cfg->header);
+	if (why) {
+		member_fail(set, m, why);
 		return;
 	}
 	struct luks_load *job = calloc(1, sizeof(*job));
 	if (!job || set->load_wr < 0 ||
-	    str_copy(job->devnode, sizeof(job->devnode), m->devnode) < 0) {
+	    str_copy(job->devnode, sizeof(job->devnode), m->devnode) < 0 ||
+	    str_copy(job->header, sizeof(job->header), m->cfg->header) < 0) {
 		free(job);
 		member_fail(set, m, "cannot start reading its LUKS header");
 		return;
@@ -613,9 +661,28 @@ static bool matches_waiting(const struct luks_set *set,
 {
 	for (int i = 0; i < set->n; i++)
 		if (set->m[i].state == MEMBER_WAITING &&
-		    devspec_matches(&set->m[i].cfg->spec, ids))
+		    devspec_matches(lukshdr_find_spec(set->m[i].cfg), ids))
 			return true;
 	return false;
+}
+
+/* A detached header's data device is named by a spec that may be weak
+ * (a /dev/vdX name): the device another member has taken is never a
+ * second volume's too. The same disk named twice is a duplicate only
+ * when neither has a detached header. */
+static bool claim_conflict(struct luks_set *set, struct luks_member *m,
+			   int owner, const struct dev_ids *ids)
+{
+	const struct luks_member *o = &set->m[owner];
+	if (!lukshdr_detached(m->cfg) && !lukshdr_detached(o->cfg))
+		return false;
+	str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
+	provisional_name(m, ids->devnode);
+	char why[160];
+	snprintf(why, sizeof(why), "%s is taken by %s already", ids->devnode,
+		 o->dm_name);
+	member_fail(set, m, why);
+	return true;
 }
 
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
@@ -640,9 +707,11 @@ bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
 		if (m->state != MEMBER_WAITING ||
-		    !devspec_matches(&m->cfg->spec, ids))
+		    !devspec_matches(lukshdr_find_spec(m->cfg), ids))
 			continue;
 		matched = true;
+		if (owner >= 0 && claim_conflict(set, m, owner, ids))
+			continue;
 		if (owner >= 0) {
 			follow(set, m, owner);
 			continue;
@@ -1203,9 +1272,17 @@ void luks_describe_missing(const struct luks_set *set, char *buf, size_t size)
 		const struct luks_member *m = &set->m[i];
 		if (m->state != MEMBER_WAITING)
 			continue;
+		const struct devspec *spec = lukshdr_find_spec(m->cfg);
 		str_append(buf, size, buf[0] ? ", " : "");
-		str_append(buf, size, devspec_kind_name(m->cfg->spec.kind));
-		str_append(buf, size, m->cfg->spec.value);
+		if (m->cfg->header[0])
+			str_append(buf, size, "data device ");
+		str_append(buf, size, devspec_kind_name(spec->kind));
+		str_append(buf, size, spec->value);
+		if (m->cfg->header[0]) {
+			str_append(buf, size, " (header ");
+			str_append(buf, size, m->cfg->header);
+			str_append(buf, size, ")");
+		}
 	}
 	for (int i = 0; i < set->n; i++) {
 		const struct luks_member *m = &set->m[i];

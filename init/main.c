@@ -42,6 +42,9 @@ struct boot {
 	struct identify ident; /* so do workers stuck on a disk */
 	struct consoles consoles;
 	int luks_rc;
+	/* The root moved and the initramfs is gone, but the exec of the real
+	 * init failed: a retry can only run it again. */
+	bool in_new_root;
 	int kmsg_fd;
 	char saved_devkmsg[16];
 	char cmdline[CMDLINE_MAX];
@@ -91,15 +94,20 @@ static void report_cmdline_problems(const struct boot_config *cfg)
 
 /* /dev/kmsg rate-limits each writer to 10 lines per 5 s by default; our
  * messages during boot matter more than that, so lift it while we run. */
-static void kmsg_setup(struct boot *b)
+static void lift_kmsg_ratelimit(struct boot *b)
 {
-	b->kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (sysctl_read(DEVKMSG_KNOB, b->saved_devkmsg,
 			sizeof(b->saved_devkmsg)) == 0 &&
 	    strcmp(b->saved_devkmsg, "ratelimit") == 0)
 		sysctl_write(DEVKMSG_KNOB, "on");
 	else
 		b->saved_devkmsg[0] = '\0';
+}
+
+static void kmsg_setup(struct boot *b)
+{
+	b->kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	lift_kmsg_ratelimit(b);
 
 	/* "7	4	1	7": the first number is the console log level. */
 	char printk[64];
@@ -176,7 +184,8 @@ static void serve_firmware_from(struct boot *b, const char *root)
 		       firmware_settled, &b->fw);
 }
 
-static void hand_over(struct boot *b, struct failure *f)
+/* Returns only if the real init could not be run. */
+static int exec_real_init(struct boot *b)
 {
 	const struct boot_config *cfg = &b->cfg;
 	char *argv[CFG_INIT_ARGS_MAX + 2];
@@ -185,35 +194,55 @@ static void hand_over(struct boot *b, struct failure *f)
 	for (int i = 0; i < cfg->init_argc; i++)
 		argv[argc++] = (char *)cfg->init_args[i];
 	argv[argc] = NULL;
+	/* What the kernel itself gives init: nothing of ours leaks. */
+	char *envp[] = {"HOME=/", "TERM=linux", NULL};
 
-	log_info("switching to the new root, running %s", cfg->init);
-	int rc = switch_root_enter(NEWROOT, cfg->init);
-	if (rc == 0) {
-		/* What the kernel itself gives init: nothing of ours leaks. */
-		char *envp[] = {"HOME=/", "TERM=linux", NULL};
-		/* A request made right up to the exec is still answered: the
-		 * kernel's own loader takes over from here, and what is
-		 * already waiting in sysfs is served before the exec. */
-		firmware_in_new_root(&b->fw);
-		loop_run_until(&b->loop, loop_now_ms() + HANDOVER_MAX_MS,
-			       firmware_quiet_now, &b->fw);
-		firmware_finish(&b->fw);
-		log_peak_memory();
-		restore_kernel_knobs(b);
-		loop_close(&b->loop);
-		reaper_reset_sigmask();
-		rc = switch_root_exec(cfg->init, argv, envp);
-		loop_open(&b->loop, &b->fw);
-		b->loop.consoles = &b->consoles;
-	} else if (access("/proc/self", F_OK) == 0) {
-		/* Nothing moved yet: unmount, so a retry does not stack a
-		 * second root on this one. */
-		firmware_root_gone(&b->fw);
-		umount2(NEWROOT, MNT_DETACH);
+	/* A request made right up to the exec is still answered: the kernel's
+	 * own loader takes over from here, and what is already waiting in
+	 * sysfs is served before the exec. */
+	firmware_in_new_root(&b->fw);
+	loop_run_until(&b->loop, loop_now_ms() + HANDOVER_MAX_MS,
+		       firmware_quiet_now, &b->fw);
+	firmware_finish(&b->fw);
+	log_peak_memory();
+	restore_kernel_knobs(b);
+	loop_close(&b->loop);
+	reaper_reset_sigmask();
+	int rc = switch_root_exec(cfg->init, argv, envp);
+	/* Still PID 1, now inside the new root: keep serving. */
+	loop_open(&b->loop, &b->fw);
+	b->loop.consoles = &b->consoles;
+	lift_kmsg_ratelimit(b);
+	firmware_exec_failed(&b->fw);
+	return rc;
+}
+
+static void hand_over(struct boot *b, struct failure *f)
+{
+	const char *init = b->cfg.init;
+	int rc = 0;
+	if (!b->in_new_root) {
+		log_info("switching to the new root, running %s", init);
+		rc = switch_root_enter(NEWROOT, init);
+		if (rc < 0 && access("/proc/self", F_OK) == 0) {
+			/* Still in the initramfs: unmount, so a retry does
+			 * not stack a second root on this one. */
+			firmware_root_gone(&b->fw);
+			umount2(NEWROOT, MNT_DETACH);
+		}
+		b->in_new_root = rc == 0;
+	} else {
+		log_info("running %s again", init);
 	}
-	snprintf(f->reason, sizeof(f->reason),
-		 "switching to the new root failed: %s", strerror(-rc));
-	f->hint = "the new root is mounted but could not take over";
+	if (rc == 0)
+		rc = exec_real_init(b);
+	snprintf(f->reason, sizeof(f->reason), "%s %s failed: %s",
+		 b->in_new_root ? "running" : "switching to the new root for",
+		 init, strerror(-rc));
+	f->hint =
+		b->in_new_root
+			? "the initramfs is gone (no rescue shell); r runs it again"
+			: "the new root is mounted but could not take over";
 }
 
 /* Returns only on failure, with the reason filled in. */
@@ -254,6 +283,10 @@ static void try_boot(struct boot *b, struct failure *f)
 		return;
 	}
 
+	if (b->in_new_root) {
+		hand_over(b, f);
+		return;
+	}
 	struct assembled_root root;
 	if (assemble_root(cfg, &b->loop, &b->luks, &b->ident, &root, f->reason,
 			  sizeof(f->reason), &f->hint) < 0)

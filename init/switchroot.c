@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -54,21 +56,40 @@ int switchroot_check_init(const char *newroot, const char *init, char *why,
 	return rc;
 }
 
+/* Which of moved_mounts went under the new root: those move back if the
+ * root itself cannot move, so a retry finds /proc, /sys and /dev. */
+static bool moved[N_MOVED];
+
 static void move_mounts_into(const char *newroot)
 {
 	for (size_t i = 0; i < N_MOVED; i++) {
-		char target[512];
+		char target[PATH_MAX];
 		snprintf(target, sizeof(target), "%s%s", newroot,
 			 moved_mounts[i]);
 		struct stat st;
-		if (stat(target, &st) == 0 && S_ISDIR(st.st_mode) &&
-		    mount(moved_mounts[i], target, NULL, MS_MOVE, NULL) == 0)
+		moved[i] = stat(target, &st) == 0 && S_ISDIR(st.st_mode) &&
+			   mount(moved_mounts[i], target, NULL, MS_MOVE,
+				 NULL) == 0;
+		if (moved[i])
 			continue;
 		/* The new root has no place for it: let it go rather than
 		 * leave it pinned in the freed initramfs. */
 		log_warn("cannot move %s into the new root (%m); detaching it",
 			 moved_mounts[i]);
 		umount2(moved_mounts[i], MNT_DETACH);
+	}
+}
+
+static void move_mounts_back(const char *newroot)
+{
+	for (size_t i = 0; i < N_MOVED; i++) {
+		char from[PATH_MAX];
+		snprintf(from, sizeof(from), "%s%s", newroot, moved_mounts[i]);
+		if (moved[i] &&
+		    mount(from, moved_mounts[i], NULL, MS_MOVE, NULL) < 0)
+			log_err("cannot move %s back from the new root: %m",
+				moved_mounts[i]);
+		moved[i] = false;
 	}
 }
 
@@ -149,14 +170,21 @@ int switch_root_enter(const char *newroot, const char *init)
 	dev_t old_dev = 0;
 	int oldroot = open_old_root_if_disposable(newroot, &old_dev);
 
-	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
-	    chdir("/") < 0) {
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) {
 		rc = -errno;
 		log_err("cannot make %s the root: %m", newroot);
 		if (oldroot >= 0)
 			close(oldroot);
+		move_mounts_back(newroot);
+		if (chdir("/") < 0)
+			log_err("cannot go back to the initramfs root: %m");
 		return rc;
 	}
+	/* The root has moved: from here on there is no way back, and a
+	 * chroot into a directory we are in cannot fail short of a broken
+	 * kernel, so its error is only logged. */
+	if (chroot(".") < 0 || chdir("/") < 0)
+		log_err("cannot enter the new root after moving it: %m");
 	if (oldroot >= 0) {
 		/* Frees the initramfs RAM; the new init was checked above. */
 		delete_below(oldroot, old_dev, 0);

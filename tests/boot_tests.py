@@ -11,7 +11,8 @@ import sys
 from boot import lib
 from boot import (basic, documented, luks, luks_state, firmware,  # noqa: F401
                   failures, initcheck, fwdriver, entropy,
-                  derived, consoles, keymap, params, keydev)  # (importing registers the cases)
+                  derived, consoles, keymap, params,
+                  header, keydev)  # (importing registers the cases)
 
 if __name__ == "__main__":
     sys.exit(lib.main())

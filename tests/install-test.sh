@@ -75,7 +75,7 @@ fi
 man_entries() {
 	python3 - "$1" <<'PY'
 import re, shlex, sys
-origins = "kernel|genkernel|dracut|systemd|luksinit"
+origins = "kernel|genkernel|dracut|systemd|booster|luksinit"
 tag = re.compile(r"\[(%s)(, (%s))*\]\s*$" % (origins, origins))
 prev = ""
 for line in open(sys.argv[1], encoding="utf-8"):

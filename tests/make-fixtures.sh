@@ -129,6 +129,18 @@ populate_root_subvol() {
 		cp "$out/fw/root-only.bin" "$out/fw/big.bin" "$d/"
 		cp "$out/fw/comp-zst.bin.zst" "$out/fw/comp-xz.bin.xz" "$d/"
 		cp "$out/fw/path-first-plain.bin" "$d/path-first.bin"
+		# The kernel's order on the real root (FW_LOADER_COMPRESS): a
+		# plain file in any directory, then .zst, then .xz; within one
+		# suffix, updates/ over the plain directory.
+		local u="$r/lib/firmware/updates/luksinit-test"
+		mkdir -p "$u"
+		cp "$out/fw/root-only.bin" "$d/order-plain.bin"
+		zstd -q -c "$out/fw/initramfs.bin" >"$d/order-plain.bin.zst"
+		zstd -q -c "$out/fw/initramfs.bin" >"$u/order-plain.bin.zst"
+		zstd -q -c "$out/fw/initramfs.bin" >"$d/order-zst.bin.zst"
+		xz -c --check=crc32 "$out/fw/root-only.bin" >"$d/order-zst.bin.xz"
+		zstd -q -c "$out/fw/initramfs.bin" >"$u/order-updates.bin.zst"
+		zstd -q -c "$out/fw/root-only.bin" >"$d/order-updates.bin.zst"
 		local o="$r/opt/fw/luksinit-test"
 		mkdir -p "$o"
 		cp "$out/fw/path-first-custom.bin" "$o/path-first.bin"
@@ -319,6 +331,19 @@ cp --sparse=always "$out/crypt2-b.img" "$out/reenc-b.img"
 (cd "$out" && cryptsetup reencrypt --init-only --batch-mode --disable-locks \
 	--key-file "$out/pass.key" --key-slot 0 --pbkdf pbkdf2 \
 	--pbkdf-force-iterations 1000 "$out/reenc-b.img")
+# Detached LUKS header (issue 12): a RAID1 whose member a is plain LUKS2
+# and whose member b keeps its LUKS2 header in a file (hdr-b.hdr, for the
+# test initramfs): hdr-b.img itself carries no signature, all of it data.
+# Same passphrase, so one prompt opens both. Small metadata and keyslot
+# areas keep the file (and the test initramfs) small.
+make_fs HDR hdr raid1 hdr-a.img:luks2 hdr-b.img
+rm -f "$out/hdr-b.hdr"
+(cd "$out" && cryptsetup reencrypt --encrypt --batch-mode --disable-locks \
+	--header "$out/hdr-b.hdr" --type luks2 --pbkdf pbkdf2 \
+	--pbkdf-force-iterations 1000 --luks2-metadata-size 16k \
+	--luks2-keyslots-size 256k --key-file "$out/pass.key" \
+	"$out/hdr-b.img" >/dev/null 2>&1)
+echo "HDR_LUKS_1=$(cryptsetup luksUUID "$out/hdr-b.hdr")" >>"$out/fixtures.env.tmp"
 # Key sticks (tests/boot/keydev.py): FAT filesystems, as on a USB stick,
 # with the same label and volume ID; one holds the members' key file at
 # /keys/member.key, the other a key that opens nothing at the same path.

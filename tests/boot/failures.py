@@ -197,3 +197,33 @@ def btrfs_unavailable_is_said_once():
     n = len(re.findall(r"luksinit: .*(cannot ask Btrfs|Btrfs registration failed)", b.out))
     expect(n == 1, "the missing Btrfs control was reported %d times" % n)
     failed_to_prompt(b, "root=UUID=%s is Btrfs on" % FX["RAID1_UUID"])
+
+
+@case
+def exec_of_real_init_fails_after_switch_then_retried():
+    """The root has moved and the initramfs is gone when execve() of the
+    real init fails (a process holds it open for writing: ETXTBSY). /init
+    stays PID 1 in the new root: the emergency prompt says why, firmware
+    knobs are its own again, and r runs the init once the file is free."""
+    b = boot("exec_of_real_init_fails_after_switch_then_retried",
+             "root=UUID=%s rootflags=subvol=@root rw panic=0 rdinit=/execblock "
+             "rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             initrd=overlay_initrd("execblock", [
+                 "file /execblock %s/execblock 0755 0 0" % BUILD]),
+             script=[(SHARED_PROMPT, PASS + "\n", 0),
+                     # The prompt comes first, then the file is let go.
+                     (PROMPT + r"(.|\n)*EXECBLOCK released", "r\n", 0)],
+             timeout=120)
+    expect("EXECBLOCK holding /newroot/sbin/init" in b.out,
+           "the init was never held open: the test proves nothing")
+    expect("boot failed: running /sbin/init failed: Text file busy" in b.out,
+           "the failed exec was not reported as such")
+    expect("luksinit: running /sbin/init again" in b.out,
+           "r did not run the init again")
+    booted_to_report(b)
+    check_handover(b)
+    expect(b.has_result("fw_timeout=60") and b.has_result("fw_force_sysfs_fallback=0"),
+           "firmware knobs not given back at the second exec: %s %s"
+           % (b.result("fw_timeout="), b.result("fw_force_sysfs_fallback=")))

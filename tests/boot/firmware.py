@@ -119,6 +119,34 @@ def firmware_zst_served_decompressed():
     expect("luksinit-test/comp-zst.bin.zst" in b.out, "not served from the .zst")
 
 
+def held_then_served_from(name, expected, place):
+    """One request held until the real root (requests are made one after
+    another, and those after the hand-over are the kernel's own), where
+    the name exists twice with other bytes: place must win."""
+    b = fw_boot("firmware_real_root_" + name.replace("-", "_"),
+                ["async:luksinit-test/%s.bin" % name])
+    expect_identical(b, "luksinit-test/%s.bin" % name, expected)
+    expect("firmware luksinit-test/%s.bin: served from /newroot/lib/firmware/%s,"
+           % (name, place) in b.out, "not served from %s" % place)
+
+
+@case
+def firmware_real_root_plain_over_zst():
+    # A plain file wins over a .zst in its own directory and in updates/.
+    held_then_served_from("order-plain", "root-only.bin", "luksinit-test/order-plain.bin")
+
+
+@case
+def firmware_real_root_zst_over_xz():
+    held_then_served_from("order-zst", "initramfs.bin", "luksinit-test/order-zst.bin.zst")
+
+
+@case
+def firmware_real_root_updates_first():
+    held_then_served_from("order-updates", "initramfs.bin",
+                          "updates/luksinit-test/order-updates.bin.zst")
+
+
 @case
 def firmware_xz_served_decompressed():
     b = fw_boot("firmware_xz_served_decompressed", ["async:luksinit-test/comp-xz.bin"])

@@ -21,6 +21,7 @@ int main(void)
 	strutil_tests();
 	cmdline_tests();
 	cmdline_luks_tests();
+	cmdline_header_tests();
 	devspec_tests();
 	mountopts_tests();
 	uevent_tests();

@@ -1,0 +1,184 @@
+"""Detached LUKS headers (issue 12, part 3): a member whose header is a
+file in the initramfs and whose data disk carries no signature at all."""
+import re
+import time
+
+from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
+
+HDR_PATH = "/etc/luks/hdr-b.hdr"
+
+
+def header_initrd():
+    """The header file inside the initramfs, added as a user adds it to
+    initramfs.list (here: an extra archive unpacked over the embedded
+    one)."""
+    return overlay_initrd("header", [
+        "dir /etc 0755 0 0",
+        "dir /etc/luks 0755 0 0",
+        "file %s %s/hdr-b.hdr 0400 0 0" % (HDR_PATH, FIX)])
+
+
+def header_boot(name, params, disks=("hdr-a.img", "hdr-b.img"), script=None,
+                timeout=90):
+    if script is None:
+        script = [(SHARED_PROMPT, PASS + "\n", 0)]
+    return boot(name, "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s %s"
+                % (FX["HDR_UUID"], luks_uuid("HDR", 0), params),
+                list(disks), script=script, initrd=header_initrd(),
+                timeout=timeout)
+
+
+def dm_on(b):
+    """{mapper name: (disk under it, options)} from the guest's report."""
+    out = {}
+    for r in b.results:
+        m = re.match(r"dm dm-\d+ name=(\S+) on=(\S*) discard=\w+ options=(\S+)$",
+                     r)
+        if m:
+            out[m.group(1)] = (m.group(2), m.group(3))
+    return out
+
+
+def joined_with_one_prompt(b):
+    hdr = luks_uuid("HDR", 1)
+    assert_array(b, "HDR", 2)
+    dms = dm_on(b)
+    expect(dms.get("luks-%s" % hdr, ("",))[0] == "vdb"
+           and dms.get("luks-%s" % luks_uuid("HDR", 0), ("",))[0] == "vda",
+           "the guest does not have both members mapped on their disks: %s"
+           % dms)
+    expect(len(prompts(b)) == 1, "expected exactly one prompt: %s" % prompts(b))
+    expect(re.search(SHARED_PROMPT, b.out).group(1) == "2",
+           "the prompt does not say it unlocks both disks")
+    expect("luks-%s: unlocked" % hdr in b.out,
+           "the detached-header member is not reported unlocked")
+    expect(re.search(r"luks-%s: LUKS2 on /dev/vdb \(header %s\)"
+                     % (hdr, re.escape(HDR_PATH)), b.out),
+           "the member was not opened on its data disk with its header file")
+    check_handover(b)
+
+
+@case
+def detached_header_member_joins_array():
+    hdr = luks_uuid("HDR", 1)
+    b = header_boot("detached_header_member_joins_array",
+                    "rd.luks.header=%s=%s rd.luks.data=%s=/dev/vdb"
+                    % (hdr, HDR_PATH, hdr))
+    joined_with_one_prompt(b)
+
+
+@case
+def detached_header_systemd_options():
+    hdr = luks_uuid("HDR", 1)
+    b = header_boot("detached_header_systemd_options",
+                    "rd.luks.uuid=%s rd.luks.options=%s=header=%s,discard "
+                    "rd.luks.data=%s=/dev/vdb" % (hdr, hdr, HDR_PATH, hdr))
+    joined_with_one_prompt(b)
+    # The options of that UUID reached the detached-header member only.
+    dms = dm_on(b)
+    expect(dms["luks-%s" % hdr][1] == "allow_discards" and
+           dms["luks-%s" % luks_uuid("HDR", 0)][1] == "-",
+           "discard= of rd.luks.options=UUID= not applied to that member: %s"
+           % dms)
+
+
+@case
+def detached_header_data_disk_absent():
+    hdr = luks_uuid("HDR", 1)
+    t0 = time.monotonic()
+    b = header_boot("detached_header_data_disk_absent",
+                    "rootwait=4 panic=0 rd.luks.header=%s=%s "
+                    "rd.luks.data=%s=/dev/vdb" % (hdr, HDR_PATH, hdr),
+                    disks=["hdr-a.img"],
+                    script=[(SHARED_PROMPT, PASS + "\n", 0), (PROMPT, "p\n", 0)])
+    no_panic(b)
+    expect(re.search(r"boot failed: .*LUKS devices missing: .*"
+                     r"data device /dev/vdb \(header %s\)" % re.escape(HDR_PATH),
+                     b.out), "no clear error naming the missing data disk")
+    expect(not b.results, "mounted with a member missing")
+    powered_off_from_prompt(b)
+    expect(time.monotonic() - t0 < 80, "the wait was not bounded")
+
+
+@case
+def detached_header_without_data_device():
+    hdr = luks_uuid("HDR", 1)
+    b = header_boot("detached_header_without_data_device",
+                    "panic=0 rd.luks.header=%s=%s" % (hdr, HDR_PATH),
+                    script=[(PROMPT, "p\n", 0)])
+    no_panic(b)
+    why = ("a detached header but no data device: "
+           "give rd.luks.data=UUID=DEVICE")
+    expect("luks-%s: %s" % (hdr, why) in b.out,
+           "no clear message that rd.luks.data= is missing")
+    expect(re.search(r"boot failed: cannot unlock luks-%s .*%s"
+                     % (hdr, re.escape(why)), b.out), "the boot did not fail")
+    expect(not prompts(b), "a passphrase was asked for a boot that cannot work")
+    expect(not b.results, "mounted with a member missing")
+    powered_off_from_prompt(b)
+
+
+@case
+def detached_header_hostile_paths_refused():
+    """The command line names the header file: a device node, or a file of
+    another filesystem (/proc), is no header; nor is a disk that another
+    member has taken a second member's data device."""
+    hdr = luks_uuid("HDR", 1)
+    b = header_boot("detached_header_hostile_paths_refused",
+                    "panic=0 rd.luks.header=%s=/dev/vda "
+                    "rd.luks.data=%s=/dev/vdb" % (hdr, hdr),
+                    script=[(PROMPT, "p\n", 0)])
+    no_panic(b)
+    expect("luks-%s: its header file is not a regular file" % hdr in b.out,
+           "a device node was taken as a header file")
+    expect(re.search(r"boot failed: cannot unlock luks-%s \(/dev/vdb on "
+                     r"/dev/vdb\): its header file is not a regular file"
+                     % hdr, b.out), "the boot did not fail naming it")
+    expect(not b.results, "mounted with a member refused")
+    powered_off_from_prompt(b)
+
+
+@case
+def detached_header_data_disk_taken_by_another_member():
+    hdr = luks_uuid("HDR", 1)
+    b = header_boot("detached_header_data_disk_taken_by_another_member",
+                    "panic=0 rd.luks.header=%s=%s rd.luks.data=%s=/dev/vda"
+                    % (hdr, HDR_PATH, hdr), script=[(PROMPT, "p\n", 0)])
+    no_panic(b)
+    expect(re.search(r"luks-\S+: /dev/vda is taken by luks-\S+ already",
+                     b.out), "one disk was given to two members")
+    expect("boot failed: cannot unlock" in b.out, "the boot did not fail")
+    expect(not b.results, "mounted with a disk given to two members")
+    expect(not prompts(b), "a passphrase was asked for a boot that cannot work")
+    powered_off_from_prompt(b)
+
+
+@case
+def detached_header_of_another_volume_refused():
+    """A header file given for one UUID that is another volume's."""
+    a_uuid = luks_uuid("HDR", 0)
+    b = boot("detached_header_of_another_volume_refused",
+             "root=UUID=%s rootflags=subvol=@root panic=0 "
+             "rd.luks.header=%s=%s rd.luks.data=%s=/dev/vdb"
+             % (FX["HDR_UUID"], a_uuid, HDR_PATH, a_uuid),
+             ["hdr-a.img", "hdr-b.img"], script=[(PROMPT, "p\n", 0)],
+             initrd=header_initrd())
+    no_panic(b)
+    expect("luks-%s: header file %s: another volume's (its LUKS UUID differs)"
+           % (a_uuid, HDR_PATH) in b.out, "a header of another UUID was used")
+    expect("boot failed: cannot unlock" in b.out, "the boot did not fail")
+    expect(not b.results, "mounted with a wrong header")
+    powered_off_from_prompt(b)
+
+
+@case
+def detached_header_genkernel_root_header():
+    """genkernel: crypt_root= names the data disk, root_header= the file."""
+    b = header_boot("detached_header_genkernel_root_header",
+                    "crypt_root=/dev/vdb root_header=%s" % HDR_PATH)
+    assert_array(b, "HDR", 2)
+    expect(len(prompts(b)) == 1, "expected exactly one prompt: %s" % prompts(b))
+    dms = dm_on(b)
+    expect(dms.get("root", ("",))[0] == "vdb",
+           "genkernel's crypt_root= not opened as /dev/mapper/root on its "
+           "data disk: %s" % dms)

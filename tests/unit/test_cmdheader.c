@@ -1,0 +1,151 @@
+/* Detached LUKS headers on the command line (issue 12, part 3). */
+#include <string.h>
+
+#include "../../init/cmdline.h"
+#include "check.h"
+
+static void parse(struct boot_config *cfg, const char *line)
+{
+	char buf[CMDLINE_MAX];
+	strcpy(buf, line); /* test-only; inputs are literals below */
+	boot_config_init(cfg);
+	cmdline_parse(cfg, buf);
+}
+
+static const struct luks_member_cfg *member(const struct boot_config *cfg,
+					    const char *value)
+{
+	for (int i = 0; i < cfg->nmembers; i++)
+		if (strcmp(cfg->members[i].spec.value, value) == 0)
+			return &cfg->members[i];
+	return NULL;
+}
+
+static void header_and_data_list_the_member(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "rd.luks.uuid=aaaa rd.luks.header=bbbb=/etc/b.hdr "
+		    "rd.luks.data=UUID=bbbb=/dev/vdb");
+	CHECK(cfg.nmembers == 2 && cfg.nproblems == 0);
+	const struct luks_member_cfg *m = member(&cfg, "bbbb");
+	CHECK(m && m->listed);
+	CHECK_STR(m->header, "/etc/b.hdr");
+	CHECK(m->data.kind == DEVSPEC_PATH);
+	CHECK_STR(m->data.value, "/dev/vdb");
+	CHECK(member(&cfg, "aaaa")->header[0] == '\0');
+	/* Either alone lists it too (luks.c then says what is missing);
+	 * "luks-" and PARTUUID= / PARTLABEL= as elsewhere. */
+	parse(&cfg, "rd.luks.data=luks-cccc=PARTUUID=1234-5");
+	m = member(&cfg, "cccc");
+	CHECK(cfg.nmembers == 1 && m && m->listed && !m->header[0]);
+	CHECK(m->data.kind == DEVSPEC_PARTUUID);
+	parse(&cfg, "rd.luks.header=cccc=/h");
+	CHECK(cfg.nmembers == 1 && cfg.members[0].data.kind == DEVSPEC_NONE);
+}
+
+static void systemd_header_option(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "rd.luks.uuid=bbbb rd.luks.options=bbbb=header=/b.hdr,"
+		    "discard rd.luks.data=bbbb=PARTLABEL=data");
+	CHECK(cfg.nmembers == 1 && cfg.nproblems == 0);
+	CHECK_STR(cfg.members[0].header, "/b.hdr");
+	CHECK(cfg.members[0].opts.flags == LUKS_OPT_DISCARD);
+	CHECK(cfg.members[0].data.kind == DEVSPEC_PARTLABEL);
+	/* Not for every device at once: a header is one volume's. */
+	parse(&cfg, "rd.luks.options=header=/b.hdr,discard");
+	CHECK(cfg.nproblems == 1);
+	CHECK_STR(cfg.problems[0].param, "rd.luks.options");
+	CHECK(cfg.luks_opts.flags == LUKS_OPT_DISCARD);
+}
+
+static void hostile_header_paths_refused(void)
+{
+	static const char *const bad[] = {
+		"rd.luks.header=bbbb=etc/b.hdr",
+		"rd.luks.header=bbbb=/",
+		"rd.luks.header=bbbb=/etc/../dev/vda",
+		"rd.luks.header=bbbb=",
+		"rd.luks.header=/etc/b.hdr",
+		"rd.luks.uuid=bbbb rd.luks.options=bbbb=header=../x",
+		"root_header=relative",
+	};
+	struct boot_config cfg;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse(&cfg, bad[i]);
+		CHECK(cfg.nproblems >= 1);
+		for (int k = 0; k < cfg.nmembers; k++)
+			CHECK(cfg.members[k].header[0] == '\0');
+		CHECK(cfg.root_header[0] == '\0');
+	}
+	char line[CMDLINE_MAX] = "rd.luks.header=bbbb=/";
+	for (int i = 0; i < 300; i++)
+		strcat(line, "a");
+	parse(&cfg, line);
+	CHECK(cfg.nproblems == 1 && cfg.nmembers == 0);
+}
+
+static void data_device_needs_a_name_not_a_filesystem(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "rd.luks.data=bbbb=UUID=1111");
+	CHECK(cfg.nmembers == 0 && cfg.nproblems == 1);
+	parse(&cfg, "rd.luks.data=bbbb=LABEL=x");
+	CHECK(cfg.nmembers == 0 && cfg.nproblems == 1);
+	parse(&cfg, "rd.luks.data=bbbb=/dev/../etc/x");
+	CHECK(cfg.nmembers == 0 && cfg.nproblems == 1);
+	parse(&cfg, "rd.luks.data=bbbb");
+	CHECK(cfg.nmembers == 0 && cfg.nproblems == 1);
+}
+
+static void device_forms_named_not_supported_yet(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "rd.luks.header=bbbb=/b.hdr:/dev/sdb1 "
+		    "rd.luks.uuid=cccc "
+		    "rd.luks.options=cccc=header=/c.hdr:UUID=12 "
+		    "root_headerdev=/dev/sdc1");
+	CHECK(cfg.nproblems == 3);
+	CHECK(member(&cfg, "bbbb") == NULL);
+	CHECK(member(&cfg, "cccc")->header[0] == '\0');
+	for (int i = 0; i < cfg.nproblems; i++)
+		CHECK(strstr(cfg.problems[i].why, "not supported yet") != NULL);
+}
+
+static void genkernel_root_header(void)
+{
+	struct boot_config cfg;
+	/* crypt_root= names the data device itself. */
+	parse(&cfg, "crypt_root=/dev/sdb root_header=/etc/root.hdr");
+	CHECK(cfg.nmembers == 1 && cfg.nproblems == 0);
+	CHECK_STR(cfg.members[0].header, "/etc/root.hdr");
+	CHECK(cfg.members[0].data.kind == DEVSPEC_PATH);
+	CHECK_STR(cfg.members[0].data.value, "/dev/sdb");
+	CHECK_STR(cfg.members[0].name, "root");
+	parse(&cfg, "root_header=/etc/root.hdr crypt_roots=PARTUUID=1-2");
+	CHECK(cfg.nproblems == 0 &&
+	      cfg.members[0].data.kind == DEVSPEC_PARTUUID);
+	/* One header is one volume: not given to several. */
+	parse(&cfg, "crypt_roots=/dev/sdb crypt_roots=/dev/sdc "
+		    "root_header=/etc/root.hdr");
+	CHECK(cfg.nproblems == 1 && cfg.nmembers == 2);
+	CHECK(!cfg.members[0].header[0] && !cfg.members[1].header[0]);
+	parse(&cfg, "root_header=/etc/root.hdr");
+	CHECK(cfg.nproblems == 1);
+	/* A filesystem UUID cannot name a device without a signature. */
+	parse(&cfg, "crypt_root=UUID=1111 root_header=/etc/root.hdr");
+	CHECK(cfg.nproblems == 1 && !cfg.members[0].header[0]);
+	/* Not for rd.luks.uuid= members: genkernel's own parameter. */
+	parse(&cfg, "rd.luks.uuid=1111 root_header=/etc/root.hdr");
+	CHECK(cfg.nproblems == 1 && !cfg.members[0].header[0]);
+}
+
+void cmdline_header_tests(void)
+{
+	RUN(header_and_data_list_the_member);
+	RUN(systemd_header_option);
+	RUN(hostile_header_paths_refused);
+	RUN(data_device_needs_a_name_not_a_filesystem);
+	RUN(device_forms_named_not_supported_yet);
+	RUN(genkernel_root_header);
+}
