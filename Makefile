@@ -231,7 +231,7 @@ fuzz: fuzz-build
 fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/execblock \
 		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll \
 		$(B)/hibernate
-	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils
+	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils dosfstools mtools
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
 demo: all fixtures

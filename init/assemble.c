@@ -277,9 +277,12 @@ static bool kdfs_ended(void *arg)
 	return !luks_jobs_running(arg);
 }
 
+/* A key device's wait is bounded on its own (keyfile-timeout=): the root
+ * deadline must not end it first. */
 static bool waiting_on_person_or_kdf(struct assembly *a)
 {
-	return a->prompt.active || luks_jobs_running(a->luks);
+	return a->prompt.active || luks_jobs_running(a->luks) ||
+	       luks_keydev_ms(a->luks) >= 0;
 }
 
 static void tick(struct assembly *a, bool paused)
@@ -542,6 +545,9 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	bool paused = waiting_on_person_or_kdf(a);
 	if (ident_ms >= 0 && (wait_ms < 0 || ident_ms < wait_ms))
 		wait_ms = ident_ms;
+	int key_ms = luks_keydev_ms(a->luks);
+	if (key_ms >= 0 && (wait_ms < 0 || key_ms < wait_ms))
+		wait_ms = key_ms;
 	rc = loop_wait(a->loop, wait_ms);
 	tick(a, paused);
 	if (rc < 0) {

@@ -234,11 +234,12 @@ static const char *set_panic(struct boot_config *cfg, const char *val)
 	return NULL;
 }
 
-/* Key files live in the initramfs: absolute, no ".." that could climb. */
+/* Key files: absolute (in the initramfs, or from the root of their
+ * device), no ".." that could climb. */
 static const char *check_key_path(const char *path)
 {
 	if (path[0] != '/')
-		return "key file must be an absolute path in the initramfs";
+		return "key file must be an absolute path";
 	if (path[1] == '\0' || path_has_dotdot(path))
 		return "key file path must not contain ..";
 	if (has_control_chars(path))
@@ -466,26 +467,72 @@ static const char *set_luks_name(struct boot_config *cfg, const char *val)
 	return NULL;
 }
 
-/* dracut's PATH:DEVICE and systemd's PATH:DEVICE: a key file on another
- * device, which luksinit does not mount. */
-static const char *check_key_spec(const char *path)
-{
-	if (strchr(path, ':'))
-		return "a key file on a device (PATH:DEVICE) is not supported by luksinit";
-	return check_key_path(path);
-}
+/* A key file: the first len bytes of path, on device dev ("" or NULL:
+ * in the initramfs). */
+struct key_ref {
+	char path[CFG_PATH_MAX];
+	struct devspec dev;
+};
 
-static const char *set_global_key(struct boot_config *cfg, const char *val)
+static const char *key_ref_parse(struct key_ref *ret, const char *path,
+				 size_t len, const char *dev)
 {
-	const char *why = check_key_spec(val);
+	memset(ret, 0, sizeof(*ret));
+	if (str_copy_n(ret->path, sizeof(ret->path), path, len) < 0)
+		return "path too long";
+	const char *why = check_key_path(ret->path);
 	if (why)
 		return why;
-	if (str_copy(cfg->keyfile, sizeof(cfg->keyfile), val) < 0)
-		return "path too long";
-	cfg->keyfile_is_root_key = false;
+	if (dev && dev[0] && devspec_parse(&ret->dev, dev) < 0)
+		return "expected the key device as UUID=, LABEL=, PARTUUID=, PARTLABEL= or /dev/...";
 	return NULL;
 }
 
+static const char *key_ref_store(struct boot_config *cfg,
+				 const struct devspec *luksdev,
+				 const struct key_ref *ref)
+{
+	if (!luksdev) {
+		memcpy(cfg->keyfile, ref->path, sizeof(cfg->keyfile));
+		cfg->keydev = ref->dev;
+		cfg->keyfile_is_root_key = false;
+		return NULL;
+	}
+	struct luks_member_cfg *m =
+		member_settings(cfg, luksdev, "rd.luks.key");
+	if (!m)
+		return "too many per-device settings";
+	memcpy(m->keyfile, ref->path, sizeof(m->keyfile));
+	m->keydev = ref->dev;
+	return NULL;
+}
+
+/* dracut: PATH[:KEYDEV[:LUKSDEV]], split at each ':' as dracut does (a
+ * device path with ':' in it, by-path, cannot be named here either). No
+ * KEYDEV: in the initramfs (systemd's global form); no LUKSDEV: for every
+ * member. */
+static const char *set_global_key(struct boot_config *cfg, const char *val)
+{
+	const char *c1 = strchr(val, ':');
+	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	char dev[DEVSPEC_VALUE_MAX + 16] = "";
+	if (c1 && str_copy_n(dev, sizeof(dev), c1 + 1,
+			     c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1)) < 0)
+		return "key device too long";
+	struct key_ref ref;
+	const char *why = key_ref_parse(
+		&ref, val, c1 ? (size_t)(c1 - val) : strlen(val), dev);
+	if (why)
+		return why;
+	struct devspec luksdev;
+	if (c2 && c2[1] && devspec_parse(&luksdev, c2 + 1) < 0)
+		return "expected the LUKS device as UUID=, LABEL=, PARTUUID=, PARTLABEL= or /dev/...";
+	return key_ref_store(cfg, c2 && c2[1] ? &luksdev : NULL, &ref);
+}
+
+/* systemd: [UUID=]UUID=PATH[:DEVICE]. Like systemd, split at the last ':'
+ * only if what follows is a device specification; else the ':' is part
+ * of the path. */
 static const char *set_luks_key(struct boot_config *cfg, const char *val)
 {
 	if (val[0] == '/')
@@ -494,34 +541,50 @@ static const char *set_luks_key(struct boot_config *cfg, const char *val)
 	const char *path;
 	const char *why =
 		split_uuid_pair(val, spec_text, sizeof(spec_text), &path);
-	if (why || (why = check_key_spec(path)))
+	if (why)
 		return why;
-	struct devspec spec;
+	struct devspec spec, dev;
 	if (devspec_parse(&spec, spec_text) < 0)
 		return "malformed UUID";
-	struct luks_member_cfg *m = member_settings(cfg, &spec, "rd.luks.key");
-	if (!m)
-		return "too many per-device settings";
-	if (str_copy(m->keyfile, sizeof(m->keyfile), path) < 0)
-		return "path too long";
-	return NULL;
+	const char *colon = strrchr(path, ':');
+	if (colon && devspec_parse(&dev, colon + 1) < 0)
+		colon = NULL;
+	struct key_ref ref;
+	why = key_ref_parse(&ref, path,
+			    colon ? (size_t)(colon - path) : strlen(path),
+			    colon ? colon + 1 : NULL);
+	return why ? why : key_ref_store(cfg, &spec, &ref);
 }
 
+/* genkernel: a path in the initramfs, or on root_keydev= if given. */
 static const char *set_root_key(struct boot_config *cfg, const char *val)
 {
 	if (val[0] != '/')
-		return "must be the absolute path of a key file in the initramfs";
-	const char *why = set_global_key(cfg, val);
-	if (!why)
-		cfg->keyfile_is_root_key = true;
+		return "must be the absolute path of a key file (in the initramfs, or on root_keydev=)";
+	struct key_ref ref;
+	const char *why = key_ref_parse(&ref, val, strlen(val), NULL);
+	if (why)
+		return why;
+	why = key_ref_store(cfg, NULL, &ref);
+	cfg->keyfile_is_root_key = true;
 	return why;
 }
 
 static const char *set_root_keydev(struct boot_config *cfg, const char *val)
 {
-	(void)val;
-	cfg->root_keydev = true;
-	return "a key on a device is not supported by luksinit; the passphrase is asked instead";
+	if (!val || devspec_parse(&cfg->root_keydev, val) < 0)
+		return "expected the device holding root_key= as UUID=, LABEL=, PARTUUID=, PARTLABEL= or /dev/...";
+	return NULL;
+}
+
+static const char *set_root_keydev_fstype(struct boot_config *cfg,
+					  const char *val)
+{
+	size_t n = strspn(val, "abcdefghijklmnopqrstuvwxyz0123456789_");
+	if (val[0] == '\0' || val[n] != '\0' ||
+	    str_copy(cfg->keydev_fstype, sizeof(cfg->keydev_fstype), val) < 0)
+		return "expected a filesystem type (vfat, ext4, ...)";
+	return NULL;
 }
 
 /* ---- Detached LUKS headers (lukshdr.h) ---- */
@@ -676,6 +739,28 @@ static const struct {
 	{"luks", 0}, /* the type: every member is LUKS */
 };
 
+/* A systemd time span, the few units a key device's wait needs. */
+static int parse_span_ms(const char *text, int *ret_ms)
+{
+	size_t n = strspn(text, "0123456789");
+	const char *unit = text + n;
+	unsigned long scale, v;
+	char num[16];
+	if (unit[0] == '\0' || strcmp(unit, "s") == 0)
+		scale = 1000;
+	else if (strcmp(unit, "ms") == 0)
+		scale = 1;
+	else if (strcmp(unit, "min") == 0)
+		scale = 60000;
+	else
+		return -EINVAL;
+	if (str_copy_n(num, sizeof(num), text, n) < 0 ||
+	    parse_uint(num, 1, KEYDEV_WAIT_MAX_MS / scale, &v) < 0)
+		return -EINVAL;
+	*ret_ms = (int)(v * scale);
+	return 0;
+}
+
 /* One crypttab option into o. Each option stands alone, as in systemd:
  * the known ones apply, every other is named in a warning. */
 static void luks_option(struct boot_config *cfg, const char *opt,
@@ -695,6 +780,16 @@ static void luks_option(struct boot_config *cfg, const char *opt,
 				     "expected tries=1-100");
 		else
 			o->tries = (int)n;
+		return;
+	}
+	if (str_starts_with(opt, "keyfile-timeout=")) {
+		int ms;
+		if (parse_span_ms(opt + 16, &ms) < 0)
+			problem_item(
+				cfg, "rd.luks.options", opt,
+				"expected keyfile-timeout=N with s (the default), ms or min; at most 1 h");
+		else
+			o->keyfile_timeout_ms = ms;
 		return;
 	}
 	problem_item(cfg, "rd.luks.options", opt, "not supported by luksinit");
@@ -911,6 +1006,7 @@ static const struct param_def params[] = {
 	{"crypt_roots", VAL_REQUIRED, set_crypt_roots},
 	{"root_key", VAL_REQUIRED, set_root_key},
 	{"root_keydev", VAL_OPTIONAL, set_root_keydev},
+	{"root_keydev_fstype", VAL_REQUIRED, set_root_keydev_fstype},
 	{"root_trim", VAL_REQUIRED, set_root_trim},
 	{"gk.prompt.timeout", VAL_REQUIRED, set_prompt_timeout},
 	{"crypt_root_options", VAL_OPTIONAL, unsupported},
@@ -1033,6 +1129,14 @@ int luks_member_tries(const struct boot_config *cfg,
 	return o->tries > 0 ? o->tries : cfg->luks_tries;
 }
 
+int luks_member_keyfile_timeout_ms(const struct boot_config *cfg,
+				   const struct luks_member_cfg *m)
+{
+	const struct luks_opts *o = m->opts.set ? &m->opts : &cfg->luks_opts;
+	return o->keyfile_timeout_ms > 0 ? o->keyfile_timeout_ms
+					 : KEYDEV_WAIT_DEFAULT_MS;
+}
+
 /* genkernel's crypt_root= is /dev/mapper/root, if given once and not
  * named otherwise (root=/dev/mapper/root is what its users write). */
 static void name_crypt_root(struct boot_config *cfg)
@@ -1110,10 +1214,12 @@ static void finish_luks(struct boot_config *cfg)
 	name_crypt_swaps(cfg);
 	mark_resume_member(cfg);
 	apply_root_header(cfg);
-	if (cfg->root_keydev && cfg->keyfile_is_root_key) {
-		cfg->keyfile[0] = '\0';
-		problem(cfg, "root_key",
-			"a path on root_keydev=, which luksinit does not support");
+	if (cfg->root_keydev.kind != DEVSPEC_NONE) {
+		if (cfg->keyfile_is_root_key)
+			cfg->keydev = cfg->root_keydev;
+		else
+			problem(cfg, "root_keydev",
+				"no root_key= names the key file on it; ignored");
 	}
 	int n = 0;
 	for (int i = 0; i < cfg->nmembers; i++) {

@@ -30,6 +30,12 @@
  * swap_1, swap_2, ... in the order given. */
 #define LUKS_GENKERNEL_SWAP "swap"
 
+/* How long a key file's device is waited for, as genkernel does; then the
+ * passphrase is asked. keyfile-timeout= (systemd) overrides it. */
+#define KEYDEV_WAIT_DEFAULT_MS 10000
+#define KEYDEV_WAIT_MAX_MS 3600000
+#define KEYDEV_FSTYPE_MAX 32
+
 #define ROOT_WAIT_DEFAULT_S 30
 #define ROOT_WAIT_FOREVER (-1)
 
@@ -53,8 +59,9 @@ enum luks_opt {
  * the global one for that device, as in systemd). */
 struct luks_opts {
 	bool set;
-	unsigned flags; /* enum luks_opt */
-	int tries;	/* 0: not given */
+	unsigned flags;		/* enum luks_opt */
+	int tries;		/* 0: not given */
+	int keyfile_timeout_ms; /* keyfile-timeout=; 0: not given */
 };
 
 /* One LUKS container to open: from crypt_root(s)=, rd.luks.uuid= or
@@ -64,6 +71,7 @@ struct luks_member_cfg {
 	struct devspec spec;
 	char name[LUKS_NAME_MAX];   /* device-mapper name; "" = luks-<UUID> */
 	char keyfile[CFG_PATH_MAX]; /* "" = the global one, if any */
+	struct devspec keydev;	    /* keyfile is on it; NONE: initramfs */
 	struct luks_opts opts;
 	bool discard; /* rd.luks.allow-discards=UUID */
 	bool listed;  /* to be opened, not just settings */
@@ -104,6 +112,8 @@ struct boot_config {
 	int nlisted;
 	int members_dropped;	    /* listed beyond LUKS_MEMBERS_MAX: fatal */
 	char keyfile[CFG_PATH_MAX]; /* root_key= / rd.luks.key=PATH */
+	struct devspec keydev;	    /* keyfile is on it; NONE: initramfs */
+	char keydev_fstype[KEYDEV_FSTYPE_MAX]; /* root_keydev_fstype= */
 	bool discard;		    /* root_trim=yes, rd.luks.allow-discards */
 	int luks_tries;		    /* rd.luks.tries= */
 	struct luks_opts luks_opts; /* rd.luks.options=OPTS, for all */
@@ -113,7 +123,7 @@ struct boot_config {
 	struct devspec crypt_root_spec;
 	/* genkernel's root_header=, for its crypt_root (lukshdr.h). */
 	char root_header[CFG_PATH_MAX];
-	bool root_keydev;	    /* genkernel: root_key= is on that device */
+	struct devspec root_keydev; /* genkernel: root_key= is on it */
 	bool keyfile_is_root_key;   /* cfg->keyfile came from root_key= */
 	int degraded_after_s;	    /* rd.btrfs.degraded=, -1 = never */
 	struct devspec resume;	    /* resume=; kind NONE if absent */
@@ -163,5 +173,9 @@ unsigned luks_member_flags(const struct boot_config *cfg,
  * else 3. */
 int luks_member_tries(const struct boot_config *cfg,
 		      const struct luks_member_cfg *m);
+/* How long m's key device is waited for: keyfile-timeout= of the options
+ * above, else KEYDEV_WAIT_DEFAULT_MS. */
+int luks_member_keyfile_timeout_ms(const struct boot_config *cfg,
+				   const struct luks_member_cfg *m);
 
 #endif

@@ -201,6 +201,7 @@ void luks_begin_attempt(struct luks_set *set)
 	set->ndeferred = 0;
 	set->stopping = false;
 	set->budget_kb = memory_budget_kb();
+	keydev_begin(&set->keydevs, set->cfg);
 	for (int i = 0; i < set->n; i++)
 		if (set->m[i].state == MEMBER_WAITING)
 			fail_half_configured(set, &set->m[i]);
@@ -219,6 +220,11 @@ int luks_notify_fd(const struct luks_set *set)
 int luks_load_fd(const struct luks_set *set)
 {
 	return set->load_rd;
+}
+
+int luks_keydev_ms(const struct luks_set *set)
+{
+	return keydev_next_ms(&set->keydevs);
 }
 
 bool luks_loading(const struct luks_set *set)
@@ -629,6 +635,12 @@ int luks_tick(struct luks_set *set)
 		member_fail(set, m, why);
 		announce_dups(set, m);
 	}
+	/* A key device's wait ended: its members go on to the passphrase. */
+	int key_ms = keydev_tick(&set->keydevs);
+	if (key_ms == 0)
+		luks_schedule(set);
+	else if (key_ms > 0 && (next < 0 || key_ms < next))
+		next = key_ms;
 	if (next < 0 && luks_loading(set)) {
 		start_loads(set);
 		if (luks_loading(set))
@@ -710,6 +722,8 @@ static bool claim_conflict(struct luks_set *set, struct luks_member *m,
 
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 {
+	if (keydev_consider(&set->keydevs, ids))
+		return true;
 	if (exclusive_job_running(set) && matches_waiting(set, ids)) {
 		for (int i = 0; i < set->ndeferred; i++)
 			if (strcmp(set->deferred[i].devnode, ids->devnode) == 0)
@@ -858,12 +872,39 @@ static void start_job(struct luks_set *set, int i, enum key_source source,
 		(unsigned long long)(set->budget_kb / 1024));
 }
 
+/* m's key file, and in *ret_dev the device it is on (kind NONE: the
+ * initramfs). */
 static const char *keyfile_for(const struct luks_set *set,
-			       const struct luks_member *m)
+			       const struct luks_member *m,
+			       const struct devspec **ret_dev)
 {
-	if (m->cfg->keyfile[0])
-		return m->cfg->keyfile;
-	return set->cfg->keyfile[0] ? set->cfg->keyfile : NULL;
+	const struct luks_member_cfg *c = m->cfg;
+	const char *kf = c->keyfile[0]		? c->keyfile
+			 : set->cfg->keyfile[0] ? set->cfg->keyfile
+						: NULL;
+	if (ret_dev)
+		*ret_dev = c->keyfile[0] ? &c->keydev : &set->cfg->keydev;
+	return kf;
+}
+
+/* m's key file from its key device: 0, -EAGAIN while the device may yet
+ * come, else -errno (said why: the passphrase is asked). */
+static int read_keydev_key(struct luks_set *set, struct luks_member *m,
+			   const struct devspec *dev, const char *path,
+			   struct secret *key)
+{
+	const struct dev_ids *ids;
+	int timeout = luks_member_keyfile_timeout_ms(set->cfg, m->cfg);
+	switch (keydev_wait(&set->keydevs, dev, timeout, m->dm_name, &ids)) {
+	case KEYDEV_WAITING:
+		return -EAGAIN;
+	case KEYDEV_GONE:
+		return -ENODEV;
+	case KEYDEV_READY:
+		break;
+	}
+	return keydev_read_key(ids, set->cfg->keydev_fstype, path, m->dm_name,
+			       key);
 }
 
 /* A key that is ready for m right now, or false. */
@@ -877,8 +918,18 @@ static bool take_key(struct luks_set *set, struct luks_member *m,
 		*source = KEY_OWN;
 		return true;
 	}
-	const char *kf = keyfile_for(set, m);
-	if (kf && !m->keyfile_tried) {
+	const struct devspec *kdev;
+	const char *kf = keyfile_for(set, m, &kdev);
+	if (kf && !m->keyfile_tried && kdev->kind != DEVSPEC_NONE) {
+		int rc = read_keydev_key(set, m, kdev, kf, key);
+		if (rc == -EAGAIN)
+			return false;
+		m->keyfile_tried = true;
+		if (rc == 0) {
+			*source = KEY_FILE;
+			return true;
+		}
+	} else if (kf && !m->keyfile_tried) {
 		m->keyfile_tried = true;
 		int rc = secret_read_file(key, kf);
 		if (rc == 0) {
@@ -1015,7 +1066,7 @@ enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
 		const struct luks_member *m = &set->m[i];
 		if (m->state == MEMBER_FOUND && !m->own.buf &&
 		    !derived_defers(set, m) &&
-		    !(keyfile_for(set, m) && !m->keyfile_tried) &&
+		    !(keyfile_for(set, m, NULL) && !m->keyfile_tried) &&
 		    !(set->shared.buf &&
 		      m->shared_gen_tried != set->shared_gen)) {
 			waiting_for_input = i;

@@ -18,6 +18,7 @@
 #include "cmdline.h"
 #include "devspec.h"
 #include "dtoken.h"
+#include "keydev.h"
 #include "secret.h"
 
 struct crypt_device;
@@ -127,6 +128,7 @@ struct luks_set {
 	 * libcryptsetup: claimed once it is done. */
 	struct dev_ids deferred[LUKS_MEMBERS_MAX];
 	int ndeferred;
+	struct keydev_set keydevs; /* devices holding key files */
 };
 
 /* Once, at start. */
@@ -144,8 +146,9 @@ void luks_stop(struct luks_set *set);
  * members stay open. */
 void luks_end_attempt(struct luks_set *set);
 
-/* A block device appeared: if it is a listed member, load its header.
- * Returns true if it was one. A member whose mapping already exists on
+/* A block device appeared: if it is a listed member, load its header;
+ * if it holds a key file (keydev.h), remember it. Returns true if it was
+ * either (it is then no part of the root). A member whose mapping already exists on
  * this device (opened by an earlier attempt, or by hand in the rescue
  * shell) counts as open. */
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids);
@@ -174,6 +177,9 @@ void luks_on_loaded(struct luks_set *set);
 int luks_tick(struct luks_set *set);
 /* A member's header is being read (the first prompt waits for it). */
 bool luks_loading(const struct luks_set *set);
+/* Milliseconds until a key device's wait ends, or -1: a wait may begin
+ * in any luks_schedule(), after luks_tick() was asked. */
+int luks_keydev_ms(const struct luks_set *set);
 /* Every member is open (failed ones count as settled when
  * failed_ok: a degraded mount may do without them). */
 bool luks_all_open(const struct luks_set *set, bool failed_ok);

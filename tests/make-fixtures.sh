@@ -360,5 +360,27 @@ mkswap -q "$out/swap.img" $((160 * 1024)) >/dev/null
 echo "SWAP_UUID=$(blkid -p -s UUID -o value "$out/swap.img")" >>"$out/fixtures.env.tmp"
 encrypt "$out/swap.img" luks2 "$out/pass.key"
 echo "SWAP_LUKS=$(cryptsetup luksUUID "$out/swap.img")" >>"$out/fixtures.env.tmp"
+# Key sticks (tests/boot/keydev.py): FAT filesystems, as on a USB stick,
+# with the same label and volume ID; one holds the members' key file at
+# /keys/member.key, the other a key that opens nothing at the same path.
+# mtools writes them without mounting (no root needed).
+for stick in key-stick:member.key wrong-stick:other-pass.key; do
+	img="$out/${stick%%:*}.img"
+	rm -f "$img"
+	mkfs.vfat -C -n KEYSTICK -i 4b455931 "$img" 8192 >/dev/null
+	mmd -i "$img" ::/keys
+	mcopy -i "$img" "$out/${stick#*:}" ::/keys/member.key
+done
+# A stick whose /keys/member.key is a symlink to /etc/luks.key: were it
+# followed, the key would come from the initramfs (keydev.c refuses). FAT
+# has no symlinks; Btrfs is the one other filesystem the test kernel has.
+keytree=$(mktemp -d)
+mkdir "$keytree/keys"
+ln -s /etc/luks.key "$keytree/keys/member.key"
+rm -f "$out/symlink-stick.img"
+truncate -s 128M "$out/symlink-stick.img"
+mkfs.btrfs -q -f -L KEYSTICK --rootdir "$keytree" "$out/symlink-stick.img" >/dev/null
+rm -rf "$keytree"
+echo "KEYSTICK_UUID=4B45-5931" >>"$out/fixtures.env.tmp"
 mv "$out/fixtures.env.tmp" "$out/fixtures.env"
 echo "$want" >"$stamp"

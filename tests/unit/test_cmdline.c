@@ -485,11 +485,84 @@ static void per_device_settings_do_not_add_members(void)
 	CHECK(cfg.nmembers == 1 && cfg.nproblems == 0);
 	CHECK_STR(cfg.members[0].keyfile, "/c");
 	CHECK_STR(cfg.members[0].spec.value, "cafe");
-	/* A key on a device is named, not taken as a path. */
-	parse(&cfg, "rd.luks.uuid=cafe rd.luks.key=/k:UUID=1 "
-		    "rd.luks.key=cafe=/k:/dev/sdb1");
-	CHECK(cfg.keyfile[0] == '\0' && cfg.members[0].keyfile[0] == '\0');
+}
+
+/* Key files on a device, in each dialect: genkernel's root_keydev=,
+ * dracut's PATH:KEYDEV[:LUKSDEV], systemd's UUID=PATH:DEVICE. */
+static void key_files_on_a_device(void)
+{
+	struct boot_config cfg;
+	parse(&cfg,
+	      "crypt_roots=UUID=a root_key=/k/key root_keydev=LABEL=stick "
+	      "root_keydev_fstype=vfat");
+	CHECK(cfg.nproblems == 0);
+	CHECK_STR(cfg.keyfile, "/k/key");
+	CHECK(cfg.keydev.kind == DEVSPEC_LABEL);
+	CHECK_STR(cfg.keydev.value, "stick");
+	CHECK_STR(cfg.keydev_fstype, "vfat");
+	/* Order does not matter; without root_keydev=, the initramfs. */
+	parse(&cfg, "root_keydev=/dev/sdz1 crypt_roots=UUID=a root_key=/k");
+	CHECK(cfg.keydev.kind == DEVSPEC_PATH && cfg.nproblems == 0);
+	parse(&cfg, "crypt_roots=UUID=a root_key=/k");
+	CHECK(cfg.keydev.kind == DEVSPEC_NONE);
+	/* root_keydev= alone names no key file. */
+	parse(&cfg, "crypt_roots=UUID=a root_keydev=UUID=b");
+	CHECK(cfg.nproblems == 1 && cfg.keyfile[0] == '\0');
+	CHECK_STR(cfg.problems[0].param, "root_keydev");
+	parse(&cfg, "root_keydev_fstype=../x root_keydev_fstype=");
 	CHECK(cfg.nproblems == 1 && cfg.problems[0].times == 2);
+	CHECK(cfg.keydev_fstype[0] == '\0');
+
+	/* dracut: for all members, or for LUKSDEV only. */
+	parse(&cfg, "rd.luks.uuid=cafe rd.luks.key=/k:UUID=1234-ABCD");
+	CHECK(cfg.nproblems == 0);
+	CHECK_STR(cfg.keyfile, "/k");
+	CHECK(cfg.keydev.kind == DEVSPEC_UUID);
+	CHECK_STR(cfg.keydev.value, "1234-ABCD");
+	parse(&cfg, "rd.luks.uuid=cafe rd.luks.key=/k:LABEL=s:UUID=cafe");
+	CHECK(cfg.nproblems == 0 && cfg.keyfile[0] == '\0');
+	CHECK_STR(cfg.members[0].keyfile, "/k");
+	CHECK(cfg.members[0].keydev.kind == DEVSPEC_LABEL);
+	CHECK_STR(cfg.members[0].keydev.value, "s");
+	/* An empty KEYDEV: the initramfs. */
+	parse(&cfg, "rd.luks.uuid=cafe rd.luks.key=/k:");
+	CHECK(cfg.nproblems == 0 && cfg.keydev.kind == DEVSPEC_NONE);
+
+	/* systemd: UUID=PATH:DEVICE, split at the last ':' only before a
+	 * device spec. */
+	parse(&cfg, "rd.luks.uuid=cafe rd.luks.key=cafe=/k:/dev/sdb1 "
+		    "rd.luks.options=keyfile-timeout=3s");
+	CHECK(cfg.nproblems == 0 && cfg.keyfile[0] == '\0');
+	CHECK_STR(cfg.members[0].keyfile, "/k");
+	CHECK(cfg.members[0].keydev.kind == DEVSPEC_PATH);
+	CHECK_STR(cfg.members[0].keydev.value, "/dev/sdb1");
+	CHECK(luks_member_keyfile_timeout_ms(&cfg, &cfg.members[0]) == 3000);
+	parse(&cfg, "rd.luks.uuid=cafe rd.luks.key=UUID=cafe=/a:b:LABEL=x");
+	CHECK_STR(cfg.members[0].keyfile, "/a:b");
+	CHECK_STR(cfg.members[0].keydev.value, "x");
+	parse(&cfg, "rd.luks.uuid=cafe rd.luks.key=cafe=/a:b");
+	CHECK(cfg.nproblems == 0);
+	CHECK_STR(cfg.members[0].keyfile, "/a:b");
+	CHECK(cfg.members[0].keydev.kind == DEVSPEC_NONE);
+	CHECK(luks_member_keyfile_timeout_ms(&cfg, &cfg.members[0]) ==
+	      KEYDEV_WAIT_DEFAULT_MS);
+	/* Paths on a device are checked like those in the initramfs. */
+	parse(&cfg, "rd.luks.uuid=cafe rd.luks.key=/../k:LABEL=x "
+		    "rd.luks.key=cafe=k:LABEL=x rd.luks.key=/k:LABEL=");
+	CHECK(cfg.nproblems == 3 && cfg.keyfile[0] == '\0');
+	CHECK(cfg.members[0].keyfile[0] == '\0');
+
+	/* keyfile-timeout=: systemd's time span, bounded. */
+	parse(&cfg, "rd.luks.uuid=cafe rd.luks.options=keyfile-timeout=1500ms");
+	CHECK(luks_member_keyfile_timeout_ms(&cfg, &cfg.members[0]) == 1500);
+	parse(&cfg, "rd.luks.uuid=cafe rd.luks.options=keyfile-timeout=2min");
+	CHECK(luks_member_keyfile_timeout_ms(&cfg, &cfg.members[0]) == 120000);
+	parse(&cfg, "rd.luks.options=keyfile-timeout=0 "
+		    "rd.luks.options=keyfile-timeout=2h "
+		    "rd.luks.options=keyfile-timeout=61min "
+		    "rd.luks.options=keyfile-timeout=s");
+	CHECK(cfg.nproblems == 4);
+	CHECK(cfg.luks_opts.keyfile_timeout_ms == 0);
 }
 
 static void genkernel_crypt_root_is_mapper_root(void)
@@ -518,17 +591,16 @@ static void genkernel_unsupported_are_named(void)
 	/* A relative root_key= says what is wrong (REVIEW M10). */
 	parse(&cfg, "root_key=luks.key");
 	CHECK(cfg.nproblems == 1);
-	CHECK_STR(cfg.problems[0].why,
-		  "must be the absolute path of a key file in the initramfs");
-	/* With root_keydev=, root_key= is a path on that device. */
+	CHECK_STR(
+		cfg.problems[0].why,
+		"must be the absolute path of a key file (in the initramfs, or on root_keydev=)");
 	parse(&cfg, "crypt_root=UUID=a root_key=/k root_keydev=UUID=b "
 		    "crypt_root_options=x swap_key=/s crypt_swap=/dev/x "
 		    "swap_keydev=/dev/y swap_trim=yes crypt_swap_options=z");
-	CHECK(cfg.keyfile[0] == '\0');
-	CHECK(cfg.nproblems == 7);
-	CHECK_STR(cfg.problems[0].param, "root_keydev");
-	CHECK_STR(cfg.problems[1].param, "crypt_root_options");
-	CHECK_STR(cfg.problems[6].param, "root_key");
+	CHECK_STR(cfg.keyfile, "/k");
+	CHECK(cfg.keydev.kind == DEVSPEC_UUID);
+	CHECK(cfg.nproblems == 5);
+	CHECK_STR(cfg.problems[0].param, "crypt_root_options");
 	CHECK(cfg.nmembers == 2); /* crypt_swap= is a (swap) member */
 }
 
@@ -567,6 +639,7 @@ void cmdline_luks_tests(void)
 	RUN(per_device_settings_do_not_add_members);
 	RUN(genkernel_crypt_root_is_mapper_root);
 	RUN(genkernel_unsupported_are_named);
+	RUN(key_files_on_a_device);
 	RUN(luks_off_timeouts_and_crypttab);
 	RUN(genkernel_luks_dialect);
 	RUN(dracut_luks_dialect);

@@ -1,0 +1,186 @@
+"""Key files on a removable device (genkernel's root_keydev=, dracut's
+rd.luks.key=PATH:KEYDEV, systemd's rd.luks.key=UUID=PATH:DEVICE): the key
+stick is a FAT image holding /keys/member.key, a key both CRYPT2 members
+take (tests/make-fixtures.sh)."""
+import re
+
+from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
+
+MEMBERS = ["crypt2-a.img", "crypt2-b.img"]
+
+
+def genkernel(extra=""):
+    return ("root=UUID=%s rootflags=subvol=@root crypt_roots=UUID=%s "
+            "crypt_roots=UUID=%s root_key=/keys/member.key "
+            "root_keydev=LABEL=KEYSTICK %s"
+            % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
+               luks_uuid("CRYPT2", 1), extra))
+
+
+def systemd(extra=""):
+    a, b = luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)
+    dev = "UUID=%s" % FX["KEYSTICK_UUID"]
+    return ("root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
+            "rd.luks.uuid=%s rd.luks.key=%s=/keys/member.key:%s "
+            "rd.luks.key=%s=/keys/member.key:%s %s"
+            % (FX["CRYPT2_UUID"], a, b, a, dev, b, dev, extra))
+
+
+def stick_not_mounted(b):
+    mounts = [r for r in b.results if r.startswith("mount ")]
+    expect(not any(r.endswith(" vfat") for r in mounts),
+           "the key stick is mounted in the booted system: %s" % mounts)
+
+
+def opened_by_key_file(b):
+    expect(b.out.count("(key file;") == 2,
+           "not both members were opened with the key file from the stick")
+
+
+def kernel_time(b, pattern):
+    m = re.search(r"\[\s*([\d.]+)\] [^\n]*" + pattern, b.out)
+    expect(m, "no kernel-timestamped line matching %r" % pattern)
+    return float(m.group(1))
+
+
+@case
+def keydev_genkernel_stick_opens_members_without_prompt():
+    b = boot("keydev_genkernel_stick_opens_members_without_prompt",
+             genkernel(), MEMBERS + ["key-stick.img"])
+    assert_array(b, "CRYPT2", 2)
+    expect(not prompts(b), "a prompt appeared despite the key stick: %s"
+           % prompts(b))
+    opened_by_key_file(b)
+    stick_not_mounted(b)
+
+
+@case
+def keydev_systemd_stick_opens_members_without_prompt():
+    b = boot("keydev_systemd_stick_opens_members_without_prompt",
+             systemd(), MEMBERS + ["key-stick.img"])
+    assert_array(b, "CRYPT2", 2)
+    expect(not prompts(b), "a prompt appeared despite the key stick: %s"
+           % prompts(b))
+    opened_by_key_file(b)
+    stick_not_mounted(b)
+
+
+@case
+def keydev_dracut_stick_opens_members_without_prompt():
+    b = boot("keydev_dracut_stick_opens_members_without_prompt",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
+             "rd.luks.uuid=%s rd.luks.key=/keys/member.key:LABEL=KEYSTICK"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
+                luks_uuid("CRYPT2", 1)),
+             MEMBERS + ["key-stick.img"])
+    assert_array(b, "CRYPT2", 2)
+    expect(not prompts(b), "a prompt appeared despite the key stick: %s"
+           % prompts(b))
+    opened_by_key_file(b)
+    stick_not_mounted(b)
+
+
+@case
+def keydev_stick_absent_prompts_after_the_wait():
+    """genkernel's 10 s: the prompt comes after it, not before, and not
+    much later; the passphrase then boots."""
+    b = boot("keydev_stick_absent_prompts_after_the_wait", genkernel(),
+             MEMBERS, script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
+    assert_array(b, "CRYPT2", 2)
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    start = kernel_time(b, r"waiting up to 10 s for key device LABEL=KEYSTICK")
+    gave_up = kernel_time(
+        b, r"key device LABEL=KEYSTICK did not appear within 10 s; asking for the passphrase")
+    expect(9.5 <= gave_up - start <= 14,
+           "gave up on the stick after %.1f s, not about 10 s"
+           % (gave_up - start))
+    # The prompt is written after the reason, by the same loop.
+    expect(b.out.find("did not appear within 10 s") <
+           b.out.find("Passphrase for"), "the prompt came before the wait ended")
+    stick_not_mounted(b)
+
+
+@case
+def keydev_systemd_keyfile_timeout_bounds_the_wait():
+    b = boot("keydev_systemd_keyfile_timeout_bounds_the_wait",
+             systemd("rd.luks.options=keyfile-timeout=3s"), MEMBERS,
+             script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
+    assert_array(b, "CRYPT2", 2)
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    dev = "UUID=" + FX["KEYSTICK_UUID"]
+    start = kernel_time(b, r"waiting up to 3 s for key device " + dev)
+    gave_up = kernel_time(
+        b, r"key device %s did not appear within 3 s; asking for the passphrase" % dev)
+    expect(2.5 <= gave_up - start <= 7,
+           "gave up on the stick after %.1f s, not about 3 s"
+           % (gave_up - start))
+
+
+@case
+def keydev_wrong_key_on_stick_prompts():
+    b = boot("keydev_wrong_key_on_stick_prompts", genkernel(),
+             MEMBERS + ["wrong-stick.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    expect(b.out.count("the key file does not unlock it; asking for the passphrase") == 2,
+           "the unfitting key on the stick was not reported for both members")
+    stick_not_mounted(b)
+
+
+@case
+def keydev_stick_plugged_in_while_waiting_opens_members():
+    """The wait is event-driven: a stick that appears during it is used
+    at once, with no prompt."""
+    late = LateDisk("key-stick.img")
+    b = boot("keydev_stick_plugged_in_while_waiting_opens_members",
+             systemd("rd.luks.options=keyfile-timeout=60s"), MEMBERS,
+             extra_args=late.args,
+             script=[(r"waiting up to 60 s for key device", [late.plug], 2)],
+             timeout=150)
+    assert_array(b, "CRYPT2", 2)
+    expect(not prompts(b), "a prompt appeared despite the key stick: %s"
+           % prompts(b))
+    opened_by_key_file(b)
+    waiting = kernel_time(b, r"waiting up to 60 s for key device")
+    found = kernel_time(b, r"key device UUID=%s found" % FX["KEYSTICK_UUID"])
+    expect(found - waiting < 30, "the stick was used only %.1f s after the "
+           "wait began" % (found - waiting))
+    stick_not_mounted(b)
+
+
+@case
+def keydev_symlink_on_stick_is_not_followed():
+    """A stick's /keys/member.key is a symlink to /etc/luks.key, where the
+    initramfs holds the members' key: followed, it would open them with no
+    prompt. It is refused: the prompt appears, the passphrase boots."""
+    b = boot("keydev_symlink_on_stick_is_not_followed", genkernel(),
+             MEMBERS + ["symlink-stick.img"], initrd=keyfile_initrd(),
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    expect(re.search(r"key file /keys/member.key on /dev/vd\w is a symbolic "
+                     r"link, or lies under one: not followed", b.out),
+           "the symlink on the stick was not refused by name")
+    expect("(key file;" not in b.out, "a member was opened by a key file")
+    mounts = [r for r in b.results if r.startswith("mount ")]
+    expect(not any(" btrfs" in r for r in mounts),
+           "the stick is mounted in the booted system: %s" % mounts)
+
+
+@case
+def keydev_wait_longer_than_rootwait_still_prompts():
+    """keyfile-timeout= beyond rootwait=: the key device's own bound ends
+    the wait, not the root deadline (which does not run meanwhile)."""
+    b = boot("keydev_wait_longer_than_rootwait_still_prompts",
+             systemd("rootwait=3 rd.luks.options=keyfile-timeout=6s"),
+             MEMBERS, script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
+    assert_array(b, "CRYPT2", 2)
+    expect("boot failed" not in b.out, "the boot failed while waiting for "
+           "the key device")
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    start = kernel_time(b, r"waiting up to 6 s for key device")
+    gave_up = kernel_time(b, r"did not appear within 6 s")
+    expect(5.5 <= gave_up - start <= 10,
+           "gave up on the stick after %.1f s, not about 6 s"
+           % (gave_up - start))
