@@ -593,10 +593,21 @@ static const char *set_root_keydev_fstype(struct boot_config *cfg,
  * PATH:DEVICE (a file on another device, to be mounted) is not read yet. */
 static const char *set_header_path(char *dst, size_t size, const char *path)
 {
+	static const char *const not_initramfs[] = {"/dev", "/proc", "/sys",
+						    "/run"};
 	if (strchr(path, ':'))
 		return "a header file on a device (PATH:DEVICE) is not supported yet; only a file in the initramfs";
 	if (path[0] != '/' || path[1] == '\0')
 		return "header must be the absolute path of a file in the initramfs";
+	/* booster's rd.luks.header=UUID=/dev/sdb, or a file the kernel
+	 * makes: no file of the initramfs (checked again when opened). */
+	for (size_t i = 0; i < sizeof(not_initramfs) / sizeof(*not_initramfs);
+	     i++) {
+		size_t n = strlen(not_initramfs[i]);
+		if (strncmp(path, not_initramfs[i], n) == 0 &&
+		    (path[n] == '/' || path[n] == '\0'))
+			return "a header on a device (or in /dev, /proc, /sys, /run) is not supported; only a file in the initramfs";
+	}
 	if (path_has_dotdot(path))
 		return "header path must not contain ..";
 	if (has_control_chars(path))
@@ -632,6 +643,11 @@ static const char *check_data_spec(const struct devspec *data)
 {
 	if (data->kind == DEVSPEC_UUID || data->kind == DEVSPEC_LABEL)
 		return "a data device has no filesystem, so no UUID= or LABEL=: use /dev/..., PARTUUID= or PARTLABEL=";
+	/* devspec turns by-partuuid/ and by-partlabel/ into tags; the other
+	 * links (by-id/, by-path/) are udev's, and no udev runs here. */
+	if (data->kind == DEVSPEC_PATH &&
+	    strncmp(data->value, "/dev/disk/", 10) == 0)
+		return "/dev/disk/by-id/ and by-path/ links are made by udev, which luksinit does not run: use the kernel's name (/dev/sdb), PARTUUID= or PARTLABEL=";
 	return NULL;
 }
 
@@ -1230,7 +1246,7 @@ static void finish_luks(struct boot_config *cfg)
 		if (!m->listed)
 			problem_item(
 				cfg, m->set_by, item,
-				"no such device is listed (rd.luks.uuid=, rd.luks.name=, crypt_root(s)=)");
+				"no such device is listed (rd.luks.uuid=, rd.luks.name=, rd.luks.header=, rd.luks.data=, crypt_root(s)=)");
 		else if (cfg->luks_off)
 			problem_item(cfg, "rd.luks", item,
 				     "not opened: LUKS is off (rd.luks=0)");

@@ -524,9 +524,14 @@ static void claim(struct luks_set *set, struct luks_member *m,
 {
 	str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
 	provisional_name(m, ids->devnode);
-	/* A data device has no signature; whatever blkid saw is data. */
 	if (!m->cfg->header[0] && strcmp(ids->type, "crypto_LUKS") != 0) {
 		member_fail(set, m, "not a LUKS device");
+		return;
+	}
+	char refused[200];
+	if (m->cfg->header[0] &&
+	    lukshdr_data_refused(m->cfg, ids, refused, sizeof(refused))) {
+		member_fail(set, m, refused);
 		return;
 	}
 	const char *why = lukshdr_file_problem(m->cfg->header);
@@ -704,12 +709,16 @@ static bool matches_waiting(const struct luks_set *set,
 /* A detached header's data device is named by a spec that may be weak
  * (a /dev/vdX name): the device another member has taken is never a
  * second volume's too. The same disk named twice is a duplicate only
- * when neither has a detached header. */
+ * when neither has a detached header, or both the same header file. */
 static bool claim_conflict(struct luks_set *set, struct luks_member *m,
 			   int owner, const struct dev_ids *ids)
 {
 	const struct luks_member *o = &set->m[owner];
 	if (!lukshdr_detached(m->cfg) && !lukshdr_detached(o->cfg))
+		return false;
+	/* The same header file on the same disk: one volume named twice
+	 * (crypt_root= with root_header=, and rd.luks.header=). */
+	if (m->cfg->header[0] && strcmp(m->cfg->header, o->cfg->header) == 0)
 		return false;
 	str_copy(m->devnode, sizeof(m->devnode), ids->devnode);
 	provisional_name(m, ids->devnode);
@@ -738,22 +747,26 @@ bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 		    set->m[i].state != MEMBER_DUPLICATE &&
 		    strcmp(set->m[i].devnode, ids->devnode) == 0)
 			owner = i;
+	/* A member found by its LUKS UUID first: the disk says it is that
+	 * one, while a detached header's data device is only named. */
 	bool matched = false;
-	for (int i = 0; i < set->n; i++) {
-		struct luks_member *m = &set->m[i];
-		if (m->state != MEMBER_WAITING ||
-		    !devspec_matches(lukshdr_find_spec(m->cfg), ids))
-			continue;
-		matched = true;
-		if (owner >= 0 && claim_conflict(set, m, owner, ids))
-			continue;
-		if (owner >= 0) {
-			follow(set, m, owner);
-			continue;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < set->n; i++) {
+			struct luks_member *m = &set->m[i];
+			if (m->state != MEMBER_WAITING ||
+			    lukshdr_detached(m->cfg) != (pass == 1) ||
+			    !devspec_matches(lukshdr_find_spec(m->cfg), ids))
+				continue;
+			matched = true;
+			if (owner >= 0 && claim_conflict(set, m, owner, ids))
+				continue;
+			if (owner >= 0) {
+				follow(set, m, owner);
+				continue;
+			}
+			claim(set, m, ids);
+			owner = i;
 		}
-		claim(set, m, ids);
-		owner = i;
-	}
 	return matched;
 }
 
@@ -1325,7 +1338,7 @@ void luks_describe_missing(const struct luks_set *set, char *buf, size_t size)
 			continue;
 		str_append(buf, size, buf[0] ? ", " : "");
 		str_append(buf, size, m->dm_name);
-		str_append(buf, size, " on ");
+		str_append(buf, size, m->devnode[0] ? " on " : " on no device");
 		str_append(buf, size, m->devnode);
 		str_append(buf, size, " (failed)");
 	}

@@ -2,7 +2,12 @@
 
 #include <errno.h>
 #include <libcryptsetup.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+
+#include "log.h"
 
 bool lukshdr_detached(const struct luks_member_cfg *m)
 {
@@ -21,6 +26,31 @@ const char *lukshdr_config_problem(const struct luks_member_cfg *m)
 	if (!m->header[0] && m->data.kind != DEVSPEC_NONE)
 		return "a data device (rd.luks.data=) but no header: give rd.luks.header=UUID=PATH or header=PATH in rd.luks.options=";
 	return NULL;
+}
+
+bool lukshdr_data_refused(const struct luks_member_cfg *m,
+			  const struct dev_ids *ids, char *why, size_t size)
+{
+	if (strcmp(ids->type, "crypto_LUKS") == 0) {
+		/* Its own header, of which the file is a copy: the same
+		 * volume, the same offsets. */
+		if (m->spec.kind == DEVSPEC_UUID &&
+		    strcasecmp(ids->uuid, m->spec.value) == 0)
+			return false;
+		snprintf(
+			why, size,
+			"its data device %s is another LUKS volume (UUID %s), not this one's data: the wrong disk?",
+			ids->devnode, ids->uuid);
+		return true;
+	}
+	/* Opening writes nothing, and an in-place encryption
+	 * (cryptsetup reencrypt --encrypt --header) still shows the old
+	 * signature until it is done: said loudly, not refused. */
+	if (ids->type[0])
+		log_warn(
+			"WARNING: the data device %s of a detached header carries a %s signature; a data device carries none, so this is likely the wrong disk (what is unlocked would be garbage) unless it is being encrypted in place",
+			ids->devnode, ids->type);
+	return false;
 }
 
 /* Only a file of the initramfs itself: the root's st_dev. A path into

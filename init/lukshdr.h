@@ -8,6 +8,7 @@
 #define LUKSINIT_LUKSHDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "cmdline.h"
 #include "devspec.h"
@@ -28,6 +29,10 @@ const struct devspec *lukshdr_find_spec(const struct luks_member_cfg *m);
  * device, or the other way round), or NULL. */
 const char *lukshdr_config_problem(const struct luks_member_cfg *m);
 
+/* The device found for m's data is refused (why filled) if it is
+ * another LUKS volume; any other signature is warned about only. */
+bool lukshdr_data_refused(const struct luks_member_cfg *m,
+			  const struct dev_ids *ids, char *why, size_t size);
 /* Why the header file cannot be m's header, or NULL ("" is no header:
  * NULL). It must be a regular file of the initramfs (the root's own
  * filesystem, not a mount over it, not a device node, not a symlink) of

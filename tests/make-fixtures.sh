@@ -347,7 +347,12 @@ rm -f "$out/hdr-b.hdr"
 	--header "$out/hdr-b.hdr" --type luks2 --pbkdf pbkdf2 \
 	--pbkdf-force-iterations 1000 --luks2-metadata-size 16k \
 	--luks2-keyslots-size 256k --key-file "$out/pass.key" \
-	"$out/hdr-b.img" >/dev/null 2>&1)
+	"$out/hdr-b.img")
+# The point of the fixture: nothing on hdr-b.img says what it is.
+if cryptsetup isLuks "$out/hdr-b.img" || [ -n "$(blkid -p -o value -s TYPE "$out/hdr-b.img" || true)" ]; then
+	echo "hdr-b.img carries a signature: $(blkid -p "$out/hdr-b.img")" >&2
+	exit 1
+fi
 echo "HDR_LUKS_1=$(cryptsetup luksUUID "$out/hdr-b.hdr")" >>"$out/fixtures.env.tmp"
 # Encrypted swap and resume (issue 12): a RAID1 root over two LUKS members
 # whose /sbin/hibernate hibernates, and a LUKS swap member next to them with

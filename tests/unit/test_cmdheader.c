@@ -69,6 +69,14 @@ static void hostile_header_paths_refused(void)
 		"rd.luks.header=/etc/b.hdr",
 		"rd.luks.uuid=bbbb rd.luks.options=bbbb=header=../x",
 		"root_header=relative",
+		/* booster's header on a raw device, and the kernel's files */
+		"rd.luks.header=bbbb=/dev/sdb",
+		"rd.luks.header=bbbb=/dev",
+		"rd.luks.header=bbbb=/proc/self/environ",
+		"rd.luks.header=bbbb=/sys/block/vda",
+		"rd.luks.header=bbbb=/run/x.hdr",
+		"rd.luks.uuid=bbbb rd.luks.options=bbbb=header=/dev/sdb",
+		"root_header=/dev/sdb",
 	};
 	struct boot_config cfg;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -83,6 +91,15 @@ static void hostile_header_paths_refused(void)
 		strcat(line, "a");
 	parse(&cfg, line);
 	CHECK(cfg.nproblems == 1 && cfg.nmembers == 0);
+	/* Only those directories, not names that begin the same. */
+	parse(&cfg, "rd.luks.header=bbbb=/devices.hdr "
+		    "rd.luks.header=cccc=/runs/c.hdr");
+	CHECK(cfg.nproblems == 0);
+	CHECK_STR(member(&cfg, "bbbb")->header, "/devices.hdr");
+	CHECK_STR(member(&cfg, "cccc")->header, "/runs/c.hdr");
+	parse(&cfg, "rd.luks.header=bbbb=/dev/sdb");
+	CHECK(cfg.nproblems == 1 &&
+	      strstr(cfg.problems[0].why, "a header on a device") != NULL);
 }
 
 static void data_device_needs_a_name_not_a_filesystem(void)
@@ -96,6 +113,21 @@ static void data_device_needs_a_name_not_a_filesystem(void)
 	CHECK(cfg.nmembers == 0 && cfg.nproblems == 1);
 	parse(&cfg, "rd.luks.data=bbbb");
 	CHECK(cfg.nmembers == 0 && cfg.nproblems == 1);
+	/* udev's links: nothing here makes them. */
+	parse(&cfg, "rd.luks.data=bbbb=/dev/disk/by-id/ata-X_1");
+	CHECK(cfg.nmembers == 0 && cfg.nproblems == 1 &&
+	      strstr(cfg.problems[0].why, "udev") != NULL);
+	parse(&cfg, "rd.luks.data=bbbb=/dev/disk/by-path/pci-0:1");
+	CHECK(cfg.nmembers == 0 && cfg.nproblems == 1);
+	parse(&cfg, "crypt_root=/dev/disk/by-id/ata-X root_header=/r.hdr");
+	CHECK(cfg.nproblems == 1 && !cfg.members[0].header[0]);
+	/* devspec reads these two itself. */
+	parse(&cfg, "rd.luks.data=bbbb=/dev/disk/by-partuuid/1234-01");
+	CHECK(cfg.nproblems == 0 &&
+	      member(&cfg, "bbbb")->data.kind == DEVSPEC_PARTUUID);
+	parse(&cfg, "rd.luks.data=bbbb=/dev/disk/by-partlabel/data");
+	CHECK(cfg.nproblems == 0 &&
+	      member(&cfg, "bbbb")->data.kind == DEVSPEC_PARTLABEL);
 }
 
 static void device_forms_named_not_supported_yet(void)
