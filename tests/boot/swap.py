@@ -291,7 +291,8 @@ def swap_member_at_its_own_prompt_is_waited_for():
                 FIX, snapshot=True, timeout=180,
                 disks=ROOT_DISKS + [swap],
                 script=[(SHARED_PROMPT, PASS + "\n", 0),
-                        (r"Passphrase for swap: ", "swap-pass\n", 0)])
+                        (r"Passphrase for swap \(/dev/vdc\): ",
+                         "swap-pass\n", 0)])
     assert_array(b, "SWAPRT", 2)
     expect("swap" in dm_names(b),
            "the swap member's unlock was dropped: %s" % dm_names(b))
