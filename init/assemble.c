@@ -48,6 +48,7 @@ struct assembly {
 	/* The root is ready, swap members or the resume device are not yet
 	 * (resume.h): since when, and how long of it counts. */
 	long long swap_since, swap_last, swap_waited_ms;
+	bool degraded; /* decided to boot degraded; the swap's wait may go on */
 	/* Remembered only to tell the user what was there instead. */
 	char seen[SEEN_MAX][96];
 	int nseen;
@@ -153,9 +154,23 @@ static void on_identified(const struct identify_result *res, void *arg)
 	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids->devnode,
 		  ids->type, ids->uuid, ids->label, ids->partuuid);
 	remember(a, ids);
-	if (!a->resume_found && devspec_matches(&a->cfg->resume, ids)) {
-		a->resume = *ids;
-		a->resume_found = true;
+	if (!a->resume_found) {
+		bool ours = luks_owns_mapping(a->luks, ids->mapper_name);
+		switch (resume_match(a->cfg, ids, ours)) {
+		case RESUME_YES:
+			a->resume = *ids;
+			a->resume_found = true;
+			break;
+		case RESUME_REFUSED:
+			log_warn(
+				"%s: carries resume=%s%s but is no LUKS device luksinit opened: not resuming from it (a plain swap next to LUKS members is named by its path, resume=/dev/...)",
+				ids->devnode,
+				devspec_kind_name(a->cfg->resume.kind),
+				a->cfg->resume.value);
+			break;
+		case RESUME_NO:
+			break;
+		}
 	}
 	/* Swap is never a Btrfs member nor the root. */
 	if (luks_is_swap_mapping(a->luks, ids->mapper_name))
@@ -430,12 +445,17 @@ static int check_prompt_timeout(struct assembly *a, int *wait_ms, char *why,
 	return -ETIMEDOUT;
 }
 
-/* What swap and resume still wait for, or "" when nothing. */
+/* Swap members all open or failed, and the resume device found if any. */
+static bool swap_settled(struct assembly *a)
+{
+	return luks_swaps_settled(a->luks) &&
+	       (!resume_wanted(a->cfg) || a->resume_found);
+}
+
+/* What swap and resume still wait for, in words. */
 static void swap_missing(struct assembly *a, char *buf, size_t size)
 {
-	buf[0] = '\0';
-	if (!luks_swaps_settled(a->luks))
-		luks_describe_missing(a->luks, buf, size);
+	luks_describe_swaps(a->luks, buf, size);
 	if (resume_wanted(a->cfg) && !a->resume_found) {
 		str_append(buf, size, buf[0] ? ", resume=" : "resume=");
 		str_append(buf, size, devspec_kind_name(a->cfg->resume.kind));
@@ -450,9 +470,7 @@ static void swap_missing(struct assembly *a, char *buf, size_t size)
  * 1 when the wait is over, 0 to go on, -errno on error. */
 static int wait_for_swap(struct assembly *a, int ident_ms)
 {
-	char missing[256];
-	swap_missing(a, missing, sizeof(missing));
-	if (!missing[0])
+	if (swap_settled(a))
 		return 1;
 	long long now = now_ms();
 	if (!a->swap_since)
@@ -464,6 +482,8 @@ static int wait_for_swap(struct assembly *a, int ident_ms)
 	long long left = RESUME_WAIT_MS - a->swap_waited_ms;
 	long long cap = a->swap_since + RESUME_WAIT_CAP_MS - now;
 	if (left <= 0 || cap <= 0) {
+		char missing[512];
+		swap_missing(a, missing, sizeof(missing));
 		log_warn(
 			"swap not found after %lld s: %s; booting without it (no resume from it)",
 			(now - a->swap_since) / 1000, missing);
@@ -485,6 +505,20 @@ static void ready(struct assembly *a, struct assembled_root *out)
 	out->resume_found = a->resume_found;
 }
 
+/* The root is ready (degraded or not): the swap's wait, then done. */
+static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
+		  char *why, size_t why_size)
+{
+	int rc = wait_for_swap(a, ident_ms);
+	if (rc == 1) {
+		ready(a, out);
+		out->degraded = a->degraded;
+	}
+	if (rc < 0)
+		snprintf(why, why_size, "poll failed: %s", strerror(-rc));
+	return rc;
+}
+
 /* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
 static int step(struct assembly *a, struct assembled_root *out, char *why,
 		size_t why_size, const char **hint)
@@ -500,27 +534,22 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		luks_hold(a->luks, false);
 		luks_schedule(a->luks);
 	}
+	if (a->degraded) /* decided: only the swap's wait is left */
+		return finish(a, out, ident_ms, why, why_size);
 	int rc = check_member_failures(a, why, why_size, hint);
 	if (rc < 0)
 		return rc;
 	admit_held(a, false);
 	if (a->complete && luks_all_open(a->luks, degraded_permitted(a->cfg))) {
 		admit_held(a, true); /* decided (and named) before going on */
-		rc = wait_for_swap(a, ident_ms);
-		if (rc == 1)
-			ready(a, out);
-		if (rc < 0)
-			snprintf(why, why_size, "poll failed: %s",
-				 strerror(-rc));
-		return rc;
+		return finish(a, out, ident_ms, why, why_size);
 	}
 	struct wait_state ws = wait_state(a);
 	if (wait_degraded_now(&ws)) {
 		admit_held(a, true);
 		warn_degraded(a);
-		ready(a, out);
-		out->degraded = true;
-		return 1;
+		a->degraded = true;
+		return finish(a, out, ident_ms, why, why_size);
 	}
 	update_prompt(a);
 	if (a->console_gone && !waiting_on_person_or_kdf(a) &&

@@ -52,14 +52,15 @@ static bool child_exited(void *arg)
 	return ((struct loop *)arg)->child_exited;
 }
 
-static void run_shell(struct loop *loop)
+/* True if the shell was started. */
+static bool run_shell(struct loop *loop)
 {
 	log_notice("starting rescue shell %s; exit it to try booting again",
 		   RESCUE_SHELL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_err("cannot start the rescue shell: %m");
-		return;
+		return false;
 	}
 	if (pid == 0) {
 		/* A session leader with the console as controlling tty, so
@@ -80,6 +81,7 @@ static void run_shell(struct loop *loop)
 	loop_run_until(loop, FOREVER_MS, child_exited, loop);
 	loop_adopt_child(loop, 0);
 	log_notice("rescue shell exited; trying to boot again");
+	return true;
 }
 
 #define CHOICE_TEXT "Press r + Enter to retry, b to reboot, p to power off: "
@@ -156,7 +158,7 @@ static int ask_choice(struct loop *loop)
 	return c.answer < 0 ? 0 : c.answer;
 }
 
-void emergency(const struct boot_config *cfg, struct loop *loop,
+bool emergency(const struct boot_config *cfg, struct loop *loop,
 	       const char *reason, const char *hint)
 {
 	log_err("boot failed: %s", reason);
@@ -170,24 +172,22 @@ void emergency(const struct boot_config *cfg, struct loop *loop,
 		wait_seconds(loop, s);
 		reboot_now(RB_AUTOBOOT);
 	}
-	if (shell_available(cfg)) {
-		run_shell(loop);
-		return;
-	}
+	if (shell_available(cfg))
+		return run_shell(loop);
 	switch (ask_choice(loop)) {
 	case 'r':
 		log_notice("retrying boot");
-		return;
+		return false;
 	case 'b':
 		reboot_now(RB_AUTOBOOT);
-		return;
+		return false;
 	case 'p':
 		reboot_now(RB_POWER_OFF);
-		return;
+		return false;
 	default:
 		log_err("no input on the console; retrying in %d s",
 			NO_CONSOLE_RETRY_S);
 		wait_seconds(loop, NO_CONSOLE_RETRY_S);
-		return;
+		return false;
 	}
 }

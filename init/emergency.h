@@ -2,6 +2,8 @@
 #ifndef LUKSINIT_EMERGENCY_H
 #define LUKSINIT_EMERGENCY_H
 
+#include <stdbool.h>
+
 #include "cmdline.h"
 #include "loop.h"
 
@@ -11,8 +13,9 @@
  * panic=N reboots (never returns); a rescue shell runs until it exits;
  * otherwise the console asks to retry, reboot or power off. The loop
  * keeps serving firmware requests and children throughout. Returns when
- * the boot should be tried again. */
-void emergency(const struct boot_config *cfg, struct loop *loop,
+ * the boot should be tried again: true if a rescue shell ran meanwhile
+ * (whatever it did, resuming is no longer safe). */
+bool emergency(const struct boot_config *cfg, struct loop *loop,
 	       const char *reason, const char *hint);
 
 #endif

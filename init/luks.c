@@ -273,6 +273,41 @@ bool luks_swaps_settled(const struct luks_set *set)
 	return true;
 }
 
+/* What an unsettled swap member still waits for, in words. */
+static const char *swap_state_words(enum member_state st)
+{
+	switch (st) {
+	case MEMBER_WAITING:
+		return "its device has not appeared";
+	case MEMBER_LOADING:
+		return "reading its header";
+	case MEMBER_FOUND:
+		return "waiting for its passphrase or a turn for its KDF";
+	case MEMBER_UNLOCKING:
+		return "its KDF is running";
+	default:
+		return "not settled";
+	}
+}
+
+void luks_describe_swaps(const struct luks_set *set, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < set->n; i++) {
+		const struct luks_member *m = &set->m[i];
+		enum member_state st = effective_state(set, i);
+		if (!m->cfg->swap || st == MEMBER_OPEN || st == MEMBER_FAILED)
+			continue;
+		const struct devspec *spec = lukshdr_find_spec(m->cfg);
+		str_append(buf, size, buf[0] ? ", " : "");
+		str_append(buf, size, devspec_kind_name(spec->kind));
+		str_append(buf, size, spec->value);
+		str_append(buf, size, " (");
+		str_append(buf, size, swap_state_words(st));
+		str_append(buf, size, ")");
+	}
+}
+
 bool luks_is_swap_mapping(const struct luks_set *set, const char *mapper_name)
 {
 	for (int i = 0; i < set->n; i++)

@@ -186,6 +186,9 @@ bool luks_all_open(const struct luks_set *set, bool failed_ok);
 /* The same for swap members (luks_member_cfg.swap), which luks_all_open
  * leaves out: each is open or failed. */
 bool luks_swaps_settled(const struct luks_set *set);
+/* The swap members not yet open nor failed, each with what it waits for
+ * ("UUID=... (its KDF is running)"), or "" when none. */
+void luks_describe_swaps(const struct luks_set *set, char *buf, size_t size);
 /* The device-mapper device named mapper_name is an open swap member. */
 bool luks_is_swap_mapping(const struct luks_set *set, const char *mapper_name);
 bool luks_jobs_running(const struct luks_set *set);

@@ -328,6 +328,9 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct failure f = {.reason = "", .hint = NULL};
 		try_boot(&b, &f);
-		emergency(&b.cfg, &b.loop, f.reason, f.hint);
+		/* A shell may have mounted a filesystem (and unmounted it
+		 * again): never resume in this boot after it. */
+		if (emergency(&b.cfg, &b.loop, f.reason, f.hint))
+			b.resume.shell_ran = true;
 	}
 }

@@ -15,6 +15,18 @@ bool resume_wanted(const struct boot_config *cfg)
 	return cfg->resume.kind != DEVSPEC_NONE && !cfg->noresume;
 }
 
+enum resume_match resume_match(const struct boot_config *cfg,
+			       const struct dev_ids *ids, bool ours)
+{
+	if (cfg->resume.kind == DEVSPEC_NONE ||
+	    !devspec_matches(&cfg->resume, ids))
+		return RESUME_NO;
+	bool encrypted = cfg->nmembers > 0 && !cfg->luks_off;
+	if (!encrypted || ours || cfg->resume.kind == DEVSPEC_PATH)
+		return RESUME_YES;
+	return RESUME_REFUSED;
+}
+
 int resume_format_dev(char *buf, size_t size, unsigned maj, unsigned min)
 {
 	int n = snprintf(buf, size, "%u:%u", maj, min);
@@ -67,6 +79,10 @@ static const char *resume_refusal(const struct boot_config *cfg, bool found,
 		return "the resume device did not appear: booting without resuming";
 	if (st->root_mounted || block_fs_mounted())
 		return "a filesystem was mounted since boot: resuming now could corrupt it; not resuming";
+	/* The shell may have mounted and unmounted a filesystem (not seen in
+	 * the mounts now), or changed the swap: the same risk. */
+	if (st->shell_ran)
+		return "the rescue shell ran since boot (it may have mounted a filesystem): not resuming";
 	return NULL;
 }
 
@@ -115,6 +131,7 @@ void resume_attempt(const struct boot_config *cfg, const struct dev_ids *dev,
 		log_warn("resume from %s failed: %s; booting normally",
 			 dev->devnode, strerror(-rc));
 	else
-		log_info("resume: no hibernation image on %s; booting normally",
-			 dev->devnode);
+		log_info(
+			"resume: no hibernation image restored from %s (see the kernel's lines above); booting normally",
+			dev->devnode);
 }

@@ -153,7 +153,7 @@ def swap_dracut_style_no_image_boots_normally():
     one_prompt_for_all(b, 3)
     expect(swap_name in dm_names(b),
            "the swap member is not open: %s" % dm_names(b))
-    expect("resume: no hibernation image on /dev/dm-" in b.out,
+    expect("resume: no hibernation image restored from /dev/dm-" in b.out,
            "no sign that the resume device was looked at")
     look = b.out.index("resume: looking for")
     for sign in MOUNT_SIGNS:
@@ -217,4 +217,83 @@ def swap_retry_after_a_mount_never_resumes():
     expect("resume: looking for" not in b.out,
            "the resume device was handed to the kernel after a mount")
     powered_off_from_prompt(b)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def dm_dev_of(b, name):
+    """The MAJ:MIN of the device-mapper device named name, or None."""
+    for r in b.results:
+        m = re.match(r"dmdev \S+ name=(\S+) dev=(\S+)$", r)
+        if m and m.group(1) == name:
+            return m.group(2)
+    return None
+
+
+@case
+def swap_resume_refuses_a_stranger_with_the_swap_uuid():
+    """resume=UUID= is public (it is on the command line): a plain disk
+    whose swap signature carries the same UUID, attached first, must not
+    be the resume device, or a crafted image on it would be restored past
+    the encryption. /init takes the swap mapping it opened instead."""
+    d = os.path.join(BUILD, "swapcycle", "stranger")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    stranger = os.path.join(d, "stranger.img")
+    with open(stranger, "wb") as f:
+        f.truncate(64 << 20)
+    subprocess.run(["mkswap", "-q", "-U", FX["SWAP_UUID"], stranger],
+                   check=True, stdout=subprocess.DEVNULL)
+    swap_name = "luks-" + FX["SWAP_LUKS"]
+    b = boot_on("swap_resume_refuses_a_stranger_with_the_swap_uuid",
+                "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
+                "rd.luks.uuid=%s rd.luks.uuid=%s resume=UUID=%s"
+                % (FX["SWAPRT_UUID"], luks_uuid("SWAPRT", 0),
+                   luks_uuid("SWAPRT", 1), FX["SWAP_LUKS"], FX["SWAP_UUID"]),
+                FIX, snapshot=True, timeout=180,
+                disks=[stranger] + ALL_DISKS)
+    assert_array(b, "SWAPRT", 2)
+    want = dm_dev_of(b, swap_name)
+    expect(want, "the swap member is not open: %s" % dm_names(b))
+    got = b.result("power_resume=")
+    expect(got == "power_resume=" + want,
+           "the kernel was told to resume from %r, not the swap mapping "
+           "(%s)" % (got, want))
+    expect(re.search(r"/dev/vda: carries resume=UUID=%s but is no LUKS "
+                     r"device luksinit opened" % FX["SWAP_UUID"], b.out),
+           "/init did not name the refused device")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@case
+def swap_member_at_its_own_prompt_is_waited_for():
+    """The swap member's passphrase differs: the shared one opens the root
+    members only, and the swap member asks for its own. The root is ready
+    by then, but the swap's unlock must not be dropped (crypt_swaps=, no
+    resume=): it is waited for, and opens."""
+    d = os.path.join(BUILD, "swapcycle", "ownprompt")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    swap = os.path.join(d, "swap.img")
+    subprocess.run(["cp", "--sparse=always", os.path.join(FIX, "swap.img"),
+                    swap], check=True)
+    other = os.path.join(d, "other.key")
+    with open(other, "w") as f:
+        f.write("swap-pass")
+    subprocess.run(["cryptsetup", "luksChangeKey", "--batch-mode",
+                    "--disable-locks", "--pbkdf", "pbkdf2",
+                    "--pbkdf-force-iterations", "1000", "--key-file",
+                    os.path.join(FIX, "pass.key"), swap, other], check=True)
+    b = boot_on("swap_member_at_its_own_prompt_is_waited_for",
+                "root=UUID=%s rootflags=subvol=@root crypt_roots=UUID=%s "
+                "crypt_roots=UUID=%s crypt_swaps=UUID=%s"
+                % (FX["SWAPRT_UUID"], luks_uuid("SWAPRT", 0),
+                   luks_uuid("SWAPRT", 1), FX["SWAP_LUKS"]),
+                FIX, snapshot=True, timeout=180,
+                disks=ROOT_DISKS + [swap],
+                script=[(SHARED_PROMPT, PASS + "\n", 0),
+                        (r"Passphrase for swap \(/dev/vdc\): ",
+                         "swap-pass\n", 0)])
+    assert_array(b, "SWAPRT", 2)
+    expect("swap" in dm_names(b),
+           "the swap member's unlock was dropped: %s" % dm_names(b))
     shutil.rmtree(d, ignore_errors=True)

@@ -198,6 +198,12 @@ static void print_dm_devices(void)
 		if (sd)
 			closedir(sd);
 		crypt_options(name, opts, sizeof(opts));
+		char num[32] = "";
+		snprintf(path, sizeof(path), "/sys/block/%s/dev", de->d_name);
+		read_line(path, num, sizeof(num));
+		/* Its own line: tests parse the dm line's fields as they are. */
+		printf("RESULT dmdev %s name=%s dev=%s\n", de->d_name, name,
+		       num);
 		printf("RESULT dm %s name=%s on=%s discard=%s options=%s\n",
 		       de->d_name, name, slaves,
 		       strcmp(discard, "0") == 0 || !discard[0] ? "no" : "yes",
@@ -465,6 +471,8 @@ int main(int argc, char **argv, char **envp)
 	print_echo("ttyS0");
 	print_echo("tty1");
 	print_file_line("fw_timeout", "/sys/class/firmware/timeout");
+	/* The device the kernel was last told to resume from (MAJ:MIN). */
+	print_file_line("power_resume", "/sys/power/resume");
 	print_file_line(
 		"fw_force_sysfs_fallback",
 		"/proc/sys/kernel/firmware_config/force_sysfs_fallback");

@@ -95,10 +95,39 @@ static void resume_device_number(void)
 	CHECK_STR(buf, "");
 }
 
+/* A stranger's device with the swap's (public) UUID is never resumed
+ * from once members are encrypted; a mapping luksinit opened is. */
+static void resume_only_from_a_trusted_device(void)
+{
+	static struct boot_config cfg;
+	struct dev_ids ids = {0};
+	strcpy(ids.devnode, "/dev/vdd");
+	strcpy(ids.uuid, "abcd");
+	parse(&cfg, "resume=UUID=abcd");
+	CHECK(resume_match(&cfg, &ids, false) == RESUME_YES);
+	parse(&cfg, "rd.luks.uuid=r1 resume=UUID=ABCD");
+	CHECK(resume_match(&cfg, &ids, false) == RESUME_REFUSED);
+	CHECK(resume_match(&cfg, &ids, true) == RESUME_YES);
+	parse(&cfg, "rd.luks.uuid=r1 resume=UUID=other");
+	CHECK(resume_match(&cfg, &ids, true) == RESUME_NO);
+	strcpy(ids.partuuid, "p1");
+	parse(&cfg, "rd.luks.uuid=r1 resume=PARTUUID=p1");
+	CHECK(resume_match(&cfg, &ids, false) == RESUME_REFUSED);
+	/* A plain swap next to encrypted members: named by its path. */
+	parse(&cfg, "rd.luks.uuid=r1 resume=/dev/vdd");
+	CHECK(resume_match(&cfg, &ids, false) == RESUME_YES);
+	/* LUKS off: nothing is encrypted, nothing to bypass. */
+	parse(&cfg, "rd.luks.uuid=r1 rd.luks=0 resume=UUID=abcd");
+	CHECK(resume_match(&cfg, &ids, false) == RESUME_YES);
+	parse(&cfg, "rd.luks.uuid=r1");
+	CHECK(resume_match(&cfg, &ids, false) == RESUME_NO);
+}
+
 void swapresume_tests(void)
 {
 	RUN(crypt_swaps_named_like_genkernel);
 	RUN(resume_parameters);
 	RUN(resume_names_the_swap_member);
 	RUN(resume_device_number);
+	RUN(resume_only_from_a_trusted_device);
 }
