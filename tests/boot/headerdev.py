@@ -11,12 +11,13 @@ STICK_PATH = "/hdr/hdr-b.hdr"
 DISKS = ["hdr-a.img", "hdr-b.img"]
 
 
-def hdr_boot(name, params, disks, script=None, timeout=120):
+def hdr_boot(name, params, disks, script=None, timeout=120, extra_args=()):
     if script is None:
         script = [(SHARED_PROMPT, PASS + "\n", 0)]
     return boot(name, "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s %s"
                 % (FX["HDR_UUID"], luks_uuid("HDR", 0), params),
-                list(disks), script=script, timeout=timeout)
+                list(disks), script=script, timeout=timeout,
+                extra_args=extra_args)
 
 
 def stick_not_mounted(b):
@@ -86,3 +87,44 @@ def headerdev_stick_absent_fails_naming_the_device():
     expect(not b.results, "mounted with a member missing")
     powered_off_from_prompt(b)
     expect(time.monotonic() - t0 < 100, "the wait was not bounded")
+
+
+@case
+def headerdev_stick_plugged_in_while_waiting_is_used():
+    """The wait is event-driven: a stick that appears during it is used
+    at once, and the one prompt opens both members."""
+    hdr = luks_uuid("HDR", 1)
+    late = LateDisk("hdr-stick.img")
+    b = hdr_boot("headerdev_stick_plugged_in_while_waiting_is_used",
+                 "rd.luks.header=%s=%s:LABEL=HDRSTICK rd.luks.data=%s=/dev/vdb "
+                 "rd.luks.options=%s=keyfile-timeout=60s"
+                 % (hdr, STICK_PATH, hdr, hdr), DISKS,
+                 extra_args=late.args,
+                 script=[(r"waiting up to 60 s for header device", [late.plug], 2),
+                         (SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
+    joined_with_one_prompt(b)
+    waiting = re.search(r"\[\s*([\d.]+)\] [^\n]*waiting up to 60 s for "
+                        r"header device LABEL=HDRSTICK", b.out)
+    found = re.search(r"\[\s*([\d.]+)\] [^\n]*header device LABEL=HDRSTICK "
+                      r"found: /dev/vdc", b.out)
+    expect(waiting and found, "the wait and the stick's arrival were not said")
+    expect(float(found.group(1)) - float(waiting.group(1)) < 30,
+           "the stick was used only long after it was plugged in")
+
+
+@case
+def headerdev_retry_after_plugging_the_stick_boots():
+    """The stick absent, the boot fails; plugged in at the prompt, a
+    retry (r) looks for it again and boots."""
+    hdr = luks_uuid("HDR", 1)
+    late = LateDisk("hdr-stick.img")
+    b = hdr_boot("headerdev_retry_after_plugging_the_stick_boots",
+                 "panic=0 rd.luks.header=%s=%s:LABEL=HDRSTICK "
+                 "rd.luks.data=%s=/dev/vdb rd.luks.options=%s=keyfile-timeout=3s"
+                 % (hdr, STICK_PATH, hdr, hdr), DISKS,
+                 extra_args=late.args,
+                 script=[(PROMPT, [late.plug], 0),
+                         (r"new block device /dev/vdc; r retries", "r\n", 1),
+                         (SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
+    expect("which did not appear" in b.out, "the first attempt did not fail")
+    joined_with_one_prompt(b)
