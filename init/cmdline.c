@@ -589,14 +589,14 @@ static const char *set_root_keydev_fstype(struct boot_config *cfg,
 
 /* ---- Detached LUKS headers (lukshdr.h) ---- */
 
-/* A header file in the initramfs: absolute, no ".." that could climb.
- * PATH:DEVICE (a file on another device, to be mounted) is not read yet. */
+/* A header file: absolute, no ".." that could climb. In the initramfs,
+ * or on a device (set_header_ref splits PATH:DEVICE first). */
 static const char *set_header_path(char *dst, size_t size, const char *path)
 {
 	static const char *const not_initramfs[] = {"/dev", "/proc", "/sys",
 						    "/run"};
 	if (strchr(path, ':'))
-		return "a header file on a device (PATH:DEVICE) is not supported yet; only a file in the initramfs";
+		return "header path must not contain ':' (PATH:DEVICE names the device holding it)";
 	if (path[0] != '/' || path[1] == '\0')
 		return "header must be the absolute path of a file in the initramfs";
 	/* booster's rd.luks.header=UUID=/dev/sdb, or a file the kernel
@@ -617,16 +617,39 @@ static const char *set_header_path(char *dst, size_t size, const char *path)
 	return NULL;
 }
 
+/* PATH[:DEVICE] (systemd's and booster's form): the header file on
+ * DEVICE, mounted read-only to copy it (hdrdev.h), else in the
+ * initramfs. */
+static const char *set_header_ref(char *dst, size_t size, struct devspec *dev,
+				  const char *val)
+{
+	char path[CFG_PATH_MAX];
+	const char *colon = strchr(val, ':');
+	if (!colon) {
+		memset(dev, 0, sizeof(*dev));
+		return set_header_path(dst, size, val);
+	}
+	if (str_copy_n(path, sizeof(path), val, (size_t)(colon - val)) < 0)
+		return "header path too long";
+	struct devspec d;
+	if (devspec_parse(&d, colon + 1) < 0)
+		return "expected the header device as UUID=, LABEL=, PARTUUID=, PARTLABEL= or /dev/...";
+	const char *why = set_header_path(dst, size, path);
+	if (!why)
+		*dev = d;
+	return why;
+}
+
 /* rd.luks.header=UUID=PATH: UUID is the header's (the data device has
  * none). It names a volume to open, as rd.luks.uuid= does. */
 static const char *set_luks_header(struct boot_config *cfg, const char *val)
 {
 	char spec_text[DEVSPEC_VALUE_MAX + 8], path[CFG_PATH_MAX];
 	const char *rest;
-	struct devspec spec;
+	struct devspec spec, hdev;
 	const char *why =
 		split_uuid_pair(val, spec_text, sizeof(spec_text), &rest);
-	if (why || (why = set_header_path(path, sizeof(path), rest)))
+	if (why || (why = set_header_ref(path, sizeof(path), &hdev, rest)))
 		return why;
 	if (devspec_parse(&spec, spec_text) < 0)
 		return "malformed UUID";
@@ -634,6 +657,7 @@ static const char *set_luks_header(struct boot_config *cfg, const char *val)
 	if (!m)
 		return "too many LUKS devices (at most 16)";
 	str_copy(m->header, sizeof(m->header), path);
+	m->headerdev = hdev;
 	return NULL;
 }
 
@@ -680,24 +704,26 @@ static void header_option(struct boot_config *cfg, struct luks_member_cfg *m,
 			  const char *opt)
 {
 	const char *why =
-		m ? set_header_path(m->header, sizeof(m->header), opt + 7)
+		m ? set_header_ref(m->header, sizeof(m->header), &m->headerdev,
+				   opt + 7)
 		  : "header= needs a device: rd.luks.options=UUID=header=PATH";
 	if (why)
 		problem_item(cfg, "rd.luks.options", opt, why);
 }
 
-/* genkernel's root_header=PATH: found in the initramfs first (genkernel
- * looks there before root_headerdev=), applied once the line is read. */
+/* genkernel's root_header=PATH: in the initramfs, or on root_headerdev=
+ * if given; applied once the line is read. */
 static const char *set_root_header(struct boot_config *cfg, const char *val)
 {
 	return set_header_path(cfg->root_header, sizeof(cfg->root_header), val);
 }
 
+/* genkernel's root_headerdev=: root_header= is on that device. */
 static const char *set_root_headerdev(struct boot_config *cfg, const char *val)
 {
-	(void)cfg;
-	(void)val;
-	return "a header file on a device is not supported yet; root_header= is looked for in the initramfs only";
+	if (devspec_parse(&cfg->root_headerdev, val) < 0)
+		return "expected the device holding root_header= as UUID=, LABEL=, PARTUUID=, PARTLABEL= or /dev/...";
+	return NULL;
 }
 
 /* genkernel opens each crypt_root(s)= device with root_header=: that
@@ -728,8 +754,10 @@ static void apply_root_header(struct boot_config *cfg)
 		problem(cfg, "crypt_root", why);
 		return;
 	}
-	if (!one->header[0])
+	if (!one->header[0]) {
 		str_copy(one->header, sizeof(one->header), cfg->root_header);
+		one->headerdev = cfg->root_headerdev;
+	}
 	if (one->data.kind == DEVSPEC_NONE)
 		one->data = one->spec;
 }

@@ -83,6 +83,7 @@ struct luks_member_cfg {
 	 * device holding the data, which has no signature to find it by. */
 	char header[CFG_PATH_MAX];
 	struct devspec data;
+	struct devspec headerdev; /* header is a file on it; NONE: initramfs */
 };
 
 struct boot_config {
@@ -121,8 +122,10 @@ struct boot_config {
 	int prompt_timeout_s; /* rd.luks.timeout=, gk.prompt.timeout=; 0: none */
 	int crypt_root_count; /* genkernel's singular crypt_root= */
 	struct devspec crypt_root_spec;
-	/* genkernel's root_header=, for its crypt_root (lukshdr.h). */
+	/* genkernel's root_header=, for its crypt_root (lukshdr.h), and
+	 * root_headerdev=, the device holding it (hdrdev.h). */
 	char root_header[CFG_PATH_MAX];
+	struct devspec root_headerdev;
 	struct devspec root_keydev; /* genkernel: root_key= is on it */
 	bool keyfile_is_root_key;   /* cfg->keyfile came from root_key= */
 	int degraded_after_s;	    /* rd.btrfs.degraded=, -1 = never */

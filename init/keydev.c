@@ -14,7 +14,7 @@
 #include "loop.h"
 #include "strutil.h"
 
-static void want(struct keydev_set *k, const struct devspec *spec)
+static void want(struct keydev_set *k, const struct devspec *spec, bool header)
 {
 	if (spec->kind == DEVSPEC_NONE || k->n >= KEYDEV_MAX)
 		return;
@@ -23,16 +23,25 @@ static void want(struct keydev_set *k, const struct devspec *spec)
 		    strcmp(k->want[i].spec.value, spec->value) == 0)
 			return;
 	memset(&k->want[k->n], 0, sizeof(k->want[0]));
+	k->want[k->n].header = header;
 	k->want[k->n++].spec = *spec;
+}
+
+/* What the device holds, for messages. */
+static const char *noun(const struct keydev_want *w)
+{
+	return w->header ? "header device" : "key device";
 }
 
 void keydev_begin(struct keydev_set *k, const struct boot_config *cfg)
 {
 	memset(k, 0, sizeof(*k));
 	k->cfg = cfg;
-	want(k, &cfg->keydev);
-	for (int i = 0; i < cfg->nmembers; i++)
-		want(k, &cfg->members[i].keydev);
+	want(k, &cfg->keydev, false);
+	for (int i = 0; i < cfg->nmembers; i++) {
+		want(k, &cfg->members[i].keydev, false);
+		want(k, &cfg->members[i].headerdev, true);
+	}
 }
 
 bool keydev_consider(struct keydev_set *k, const struct dev_ids *ids)
@@ -51,7 +60,7 @@ bool keydev_consider(struct keydev_set *k, const struct dev_ids *ids)
 			continue;
 		w->found = true;
 		w->ids = *ids;
-		log_info("key device %s%s found: %s (%s)",
+		log_info("%s %s%s found: %s (%s)", noun(w),
 			 devspec_kind_name(w->spec.kind), w->spec.value,
 			 ids->devnode,
 			 ids->type[0] ? ids->type : "no filesystem");
@@ -72,10 +81,10 @@ static struct keydev_want *find(struct keydev_set *k,
 static void expire(struct keydev_want *w)
 {
 	w->expired = true;
-	log_warn(
-		"key device %s%s did not appear within %d s; asking for the passphrase",
-		devspec_kind_name(w->spec.kind), w->spec.value,
-		(w->timeout_ms + 999) / 1000);
+	log_warn("%s %s%s did not appear within %d s%s", noun(w),
+		 devspec_kind_name(w->spec.kind), w->spec.value,
+		 (w->timeout_ms + 999) / 1000,
+		 w->header ? "" : "; asking for the passphrase");
 }
 
 enum keydev_wait_rc keydev_wait(struct keydev_set *k,
@@ -95,8 +104,8 @@ enum keydev_wait_rc keydev_wait(struct keydev_set *k,
 	if (!w->deadline_ms) {
 		w->timeout_ms = timeout_ms;
 		w->deadline_ms = now + timeout_ms;
-		log_notice("%s: waiting up to %d s for key device %s%s", who,
-			   (timeout_ms + 999) / 1000,
+		log_notice("%s: waiting up to %d s for %s %s%s", who,
+			   (timeout_ms + 999) / 1000, noun(w),
 			   devspec_kind_name(spec->kind), spec->value);
 	}
 	if (now < w->deadline_ms)
@@ -205,8 +214,9 @@ static int read_bounded(int fd, void *buf, size_t max, size_t *ret_len)
 	return 0;
 }
 
-static int read_mounted(const char *dir, const char *path, void *buf,
-			size_t max, size_t *ret_len, const char **ret_step)
+static int read_mounted(const char *dir, const char *path,
+			int (*fn)(int fd, void *arg), void *arg,
+			const char **ret_step)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -220,17 +230,16 @@ static int read_mounted(const char *dir, const char *path, void *buf,
 		return fd;
 	}
 	*ret_step = "read";
-	int rc = read_bounded(fd, buf, max, ret_len);
+	int rc = fn(fd, arg);
 	close(fd);
 	return rc;
 }
 
-int keydev_read_file(const char *devnode, const char *fstype, const char *path,
-		     void *buf, size_t max, size_t *ret_len,
+int keydev_with_file(const char *devnode, const char *fstype, const char *path,
+		     int (*fn)(int fd, void *arg), void *arg,
 		     const char **ret_step)
 {
 	*ret_step = "mount";
-	*ret_len = 0;
 	if (mkdir(KEYDEV_MOUNT_DIR, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	char dir[] = KEYDEV_MOUNT_DIR "/keydev.XXXXXX";
@@ -245,7 +254,7 @@ int keydev_read_file(const char *devnode, const char *fstype, const char *path,
 		rmdir(dir);
 		return err;
 	}
-	int rc = read_mounted(dir, path, buf, max, ret_len, ret_step);
+	int rc = read_mounted(dir, path, fn, arg, ret_step);
 	/* At once: the stick never stays mounted, and never reaches the
 	 * root. Busy (it cannot be: nothing else knows the directory), it
 	 * is detached all the same. */
@@ -254,6 +263,27 @@ int keydev_read_file(const char *devnode, const char *fstype, const char *path,
 	rmdir(dir);
 	rmdir(KEYDEV_MOUNT_DIR); /* if empty: nothing is left for the root */
 	return rc;
+}
+
+struct read_dest {
+	void *buf;
+	size_t max;
+	size_t *ret_len;
+};
+
+static int read_into(int fd, void *arg)
+{
+	struct read_dest *d = arg;
+	return read_bounded(fd, d->buf, d->max, d->ret_len);
+}
+
+int keydev_read_file(const char *devnode, const char *fstype, const char *path,
+		     void *buf, size_t max, size_t *ret_len,
+		     const char **ret_step)
+{
+	*ret_len = 0;
+	struct read_dest d = {buf, max, ret_len};
+	return keydev_with_file(devnode, fstype, path, read_into, &d, ret_step);
 }
 
 enum { JOB_RUNNING, JOB_DONE, JOB_LEFT };

@@ -34,6 +34,7 @@ struct keydev_want {
 	int timeout_ms;
 	bool expired; /* given up on: said once, no more waiting */
 	bool found;
+	bool header; /* holds a detached header (hdrdev.h), not a key */
 	struct dev_ids ids;
 };
 
@@ -77,6 +78,11 @@ int keydev_next_ms(const struct keydev_set *k);
  * such file. */
 int keydev_read_file(const char *devnode, const char *fstype, const char *path,
 		     void *buf, size_t max, size_t *ret_len,
+		     const char **ret_step);
+/* The same mount, open and unmount, but fn reads the open file (its
+ * return value is the result; *ret_step is "read" then). */
+int keydev_with_file(const char *devnode, const char *fstype, const char *path,
+		     int (*fn)(int fd, void *arg), void *arg,
 		     const char **ret_step);
 
 /* The key file path from the device ids, in locked memory, read by a

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hdrdev.h"
 #include "log.h"
 #include "loop.h"
 #include "luksderived.h"
@@ -34,6 +35,12 @@
 struct luks_load {
 	char devnode[64];
 	char header[CFG_PATH_MAX]; /* "" or its detached header (lukshdr.h) */
+	/* A header on another device (hdrdev.h): copied to hdr_copy first;
+	 * hdr_step names what failed if that did not work. */
+	char hdr_devnode[64];
+	char hdr_fstype[32];
+	char hdr_copy[CFG_PATH_MAX];
+	const char *hdr_step;
 	int notify_fd;
 	struct crypt_device *cd;
 	int rc;
@@ -378,10 +385,18 @@ static void member_fail(struct luks_set *set, struct luks_member *m,
 }
 
 /* The part that reads the disk: in a worker. */
-static int read_header(const struct luks_load *job,
-		       struct crypt_device **ret_cd)
+static int read_header(struct luks_load *job, struct crypt_device **ret_cd)
 {
 	const char *devnode = job->devnode;
+	if (job->hdr_devnode[0]) {
+		int rc =
+			hdrdev_copy(job->hdr_devnode, job->hdr_fstype,
+				    job->header, job->hdr_copy, &job->hdr_step);
+		if (rc < 0)
+			return rc;
+		job->hdr_step = NULL;
+		return hdrdev_open(job->hdr_copy, devnode, ret_cd);
+	}
 	if (job->header[0])
 		return lukshdr_open(job->header, devnode, ret_cd);
 	struct crypt_device *cd = NULL;
@@ -478,10 +493,17 @@ static void finish_load(struct luks_set *set, struct luks_member *m,
 	m->load = NULL;
 	m->cd = job->cd;
 	int rc = job->rc;
+	char why_dev[CFG_PATH_MAX + 160];
+	if (rc < 0 && job->hdr_step)
+		hdrdev_describe(why_dev, sizeof(why_dev), job->header,
+				job->hdr_devnode, rc, job->hdr_step);
+	bool copy_failed = rc < 0 && job->hdr_step;
 	free(job);
 	if (rc >= 0)
 		rc = header_loaded(m);
-	if (rc < 0 && m->cfg->header[0]) {
+	if (copy_failed) {
+		member_fail(set, m, why_dev);
+	} else if (rc < 0 && m->cfg->header[0]) {
 		char why[CFG_PATH_MAX + 96];
 		snprintf(why, sizeof(why), "header file %s: %s", m->cfg->header,
 			 rc == -EINVAL && m->cd
@@ -517,6 +539,48 @@ static bool exclusive_job_running(const struct luks_set *set);
  * and the next ones, and no second worker is ever started on it. The
  * members queued behind it are not left waiting for ever: luks_tick fails
  * them, saying why, LUKS_LOAD_TIMEOUT_MS after they were queued. */
+/* A header on another device: that device first (waited for as a key
+ * device is). False while it is awaited, or if m failed without it. */
+static bool header_device_ready(struct luks_set *set, struct luks_member *m)
+{
+	const struct devspec *hdev = &m->cfg->headerdev;
+	struct luks_load *job = m->load;
+	if (hdev->kind == DEVSPEC_NONE || job->hdr_devnode[0])
+		return true;
+	const struct dev_ids *ids = NULL;
+	int timeout = luks_member_keyfile_timeout_ms(set->cfg, m->cfg);
+	enum keydev_wait_rc rc =
+		keydev_wait(&set->keydevs, hdev, timeout, m->dm_name, &ids);
+	if (rc == KEYDEV_WAITING)
+		return false;
+	char why[CFG_PATH_MAX + DEVSPEC_VALUE_MAX + 128];
+	if (rc == KEYDEV_READY && !ids->type[0])
+		snprintf(why, sizeof(why),
+			 "header device %s has no filesystem blkid knows",
+			 ids->devnode);
+	else if (rc == KEYDEV_READY &&
+		 str_copy(job->hdr_devnode, sizeof(job->hdr_devnode),
+			  ids->devnode) == 0 &&
+		 str_copy(job->hdr_fstype, sizeof(job->hdr_fstype),
+			  ids->type) == 0 &&
+		 hdrdev_copy_path(m->cfg, job->hdr_copy,
+				  sizeof(job->hdr_copy)) == 0)
+		return true;
+	else if (rc == KEYDEV_READY)
+		snprintf(why, sizeof(why), "cannot name a copy of its header");
+	else
+		snprintf(
+			why, sizeof(why),
+			"its header file %s is on header device %s%s, which did not appear: it cannot be opened without it",
+			m->cfg->header, devspec_kind_name(hdev->kind),
+			hdev->value);
+	free(job); /* never started: no worker has it */
+	m->load = NULL;
+	member_fail(set, m, why);
+	announce_dups(set, m);
+	return false;
+}
+
 static void start_loads(struct luks_set *set)
 {
 	if (set->stopping || exclusive_job_running(set) || set->orphan)
@@ -531,6 +595,8 @@ static void start_loads(struct luks_set *set)
 		if (m->state != MEMBER_LOADING)
 			continue;
 		struct luks_load *job = m->load;
+		if (!header_device_ready(set, m))
+			continue;
 		job->notify_fd = set->load_wr;
 		job->started_ms = loop_now_ms();
 		pthread_attr_t attr;
@@ -569,7 +635,9 @@ static void claim(struct luks_set *set, struct luks_member *m,
 		member_fail(set, m, refused);
 		return;
 	}
-	const char *why = lukshdr_file_problem(m->cfg->header);
+	const char *why = m->cfg->headerdev.kind == DEVSPEC_NONE
+				  ? lukshdr_file_problem(m->cfg->header)
+				  : NULL;
 	if (why) {
 		member_fail(set, m, why);
 		return;
@@ -677,9 +745,10 @@ int luks_tick(struct luks_set *set)
 	}
 	/* A key device's wait ended: its members go on to the passphrase. */
 	int key_ms = keydev_tick(&set->keydevs);
-	if (key_ms == 0)
+	if (key_ms == 0) {
+		start_loads(set); /* a header device's wait ended too */
 		luks_schedule(set);
-	else if (key_ms > 0 && (next < 0 || key_ms < next))
+	} else if (key_ms > 0 && (next < 0 || key_ms < next))
 		next = key_ms;
 	if (next < 0 && luks_loading(set)) {
 		start_loads(set);
@@ -766,8 +835,10 @@ static bool claim_conflict(struct luks_set *set, struct luks_member *m,
 
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 {
-	if (keydev_consider(&set->keydevs, ids))
+	if (keydev_consider(&set->keydevs, ids)) {
+		start_loads(set); /* it may hold a header awaited */
 		return true;
+	}
 	if (exclusive_job_running(set) && matches_waiting(set, ids)) {
 		for (int i = 0; i < set->ndeferred; i++)
 			if (strcmp(set->deferred[i].devnode, ids->devnode) == 0)

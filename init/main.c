@@ -17,6 +17,7 @@
 #include "consoles.h"
 #include "emergency.h"
 #include "firmware.h"
+#include "hdrdev.h"
 #include "identify.h"
 #include "log.h"
 #include "loop.h"
@@ -224,6 +225,7 @@ static void hand_over(struct boot *b, struct failure *f)
 	const char *init = b->cfg.init;
 	int rc = 0;
 	if (!b->in_new_root) {
+		hdrdev_remove_copies(&b->cfg);
 		log_info("switching to the new root, running %s", init);
 		rc = switch_root_enter(NEWROOT, init);
 		if (rc < 0 && access("/proc/self", F_OK) == 0) {

@@ -12,7 +12,8 @@ from boot import lib
 from boot import (basic, documented, luks, luks_state, firmware,  # noqa: F401
                   failures, initcheck, fwdriver, entropy,
                   derived, consoles, keymap, params,
-                  header, swap, keydev)  # (importing registers the cases)
+                  header, swap, keydev,
+                  headerdev)  # (importing registers the cases)
 
 if __name__ == "__main__":
     sys.exit(lib.main())

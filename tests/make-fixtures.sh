@@ -387,5 +387,13 @@ truncate -s 128M "$out/symlink-stick.img"
 mkfs.btrfs -q -f -L KEYSTICK --rootdir "$keytree" "$out/symlink-stick.img" >/dev/null
 rm -rf "$keytree"
 echo "KEYSTICK_UUID=4B45-5931" >>"$out/fixtures.env.tmp"
+# A header stick (tests/boot/headerdev.py): a FAT filesystem holding the
+# detached header of hdr-b.img at /hdr/hdr-b.hdr, for rd.luks.header=
+# UUID=PATH:DEVICE and genkernel's root_headerdev=.
+rm -f "$out/hdr-stick.img"
+mkfs.vfat -C -n HDRSTICK -i 48445231 "$out/hdr-stick.img" 8192 >/dev/null
+mmd -i "$out/hdr-stick.img" ::/hdr
+mcopy -i "$out/hdr-stick.img" "$out/hdr-b.hdr" ::/hdr/hdr-b.hdr
+echo "HDRSTICK_UUID=4844-5231" >>"$out/fixtures.env.tmp"
 mv "$out/fixtures.env.tmp" "$out/fixtures.env"
 echo "$want" >"$stamp"

@@ -280,6 +280,25 @@ static void print_kmsg_secret_check(void)
 	printf("RESULT kmsg records=%d with_secret=%d\n", records, found);
 }
 
+/* What /init left in /run/luksinit (a header copied from a stick must
+ * not be handed to the booted system). */
+static void print_run_luksinit(void)
+{
+	DIR *d = opendir("/run/luksinit");
+	if (!d) {
+		printf("RESULT run_luksinit=absent\n");
+		return;
+	}
+	printf("RESULT run_luksinit=");
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			printf(" %s", de->d_name);
+	printf("\n");
+	closedir(d);
+}
+
 /* Lines logged by the fwtrigger test helper, which may still be writing. */
 static void print_fwtest(void)
 {
@@ -481,6 +500,7 @@ int main(int argc, char **argv, char **envp)
 	wait_chain_done();
 	booted_missing_request();
 	print_mounts();
+	print_run_luksinit();
 	print_btrfs_devices();
 	print_dm_devices();
 	print_zombies();

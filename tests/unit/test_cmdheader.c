@@ -130,18 +130,40 @@ static void data_device_needs_a_name_not_a_filesystem(void)
 	      member(&cfg, "bbbb")->data.kind == DEVSPEC_PARTLABEL);
 }
 
-static void device_forms_named_not_supported_yet(void)
+static void device_forms_name_the_header_device(void)
 {
 	struct boot_config cfg;
 	parse(&cfg, "rd.luks.header=bbbb=/b.hdr:/dev/sdb1 "
 		    "rd.luks.uuid=cccc "
 		    "rd.luks.options=cccc=header=/c.hdr:UUID=12 "
-		    "root_headerdev=/dev/sdc1");
-	CHECK(cfg.nproblems == 3);
-	CHECK(member(&cfg, "bbbb") == NULL);
-	CHECK(member(&cfg, "cccc")->header[0] == '\0');
-	for (int i = 0; i < cfg.nproblems; i++)
-		CHECK(strstr(cfg.problems[i].why, "not supported yet") != NULL);
+		    "crypt_root=/dev/sdd root_header=/d.hdr "
+		    "root_headerdev=LABEL=STICK");
+	CHECK(cfg.nproblems == 0);
+	const struct luks_member_cfg *b = member(&cfg, "bbbb");
+	CHECK(b && b->listed);
+	CHECK_STR(b->header, "/b.hdr");
+	CHECK(b->headerdev.kind == DEVSPEC_PATH);
+	CHECK_STR(b->headerdev.value, "/dev/sdb1");
+	const struct luks_member_cfg *c = member(&cfg, "cccc");
+	CHECK_STR(c->header, "/c.hdr");
+	CHECK(c->headerdev.kind == DEVSPEC_UUID);
+	CHECK_STR(c->headerdev.value, "12");
+	const struct luks_member_cfg *d = &cfg.members[cfg.nmembers - 1];
+	CHECK_STR(d->header, "/d.hdr");
+	CHECK(d->headerdev.kind == DEVSPEC_LABEL);
+	CHECK_STR(d->headerdev.value, "STICK");
+	/* A header in the initramfs has no device. */
+	parse(&cfg, "rd.luks.header=bbbb=/b.hdr");
+	CHECK(member(&cfg, "bbbb")->headerdev.kind == DEVSPEC_NONE);
+	/* The path on the device is checked as any; the device too. */
+	parse(&cfg, "rd.luks.header=bbbb=b.hdr:/dev/sdb1");
+	CHECK(cfg.nproblems == 1 && member(&cfg, "bbbb") == NULL);
+	parse(&cfg, "rd.luks.header=bbbb=/x/../b.hdr:/dev/sdb1");
+	CHECK(cfg.nproblems == 1 && member(&cfg, "bbbb") == NULL);
+	parse(&cfg, "rd.luks.header=bbbb=/b.hdr:BOGUS=1");
+	CHECK(cfg.nproblems == 1 && member(&cfg, "bbbb") == NULL);
+	parse(&cfg, "root_headerdev=BOGUS=1");
+	CHECK(cfg.nproblems == 1);
 }
 
 static void genkernel_root_header(void)
@@ -178,6 +200,6 @@ void cmdline_header_tests(void)
 	RUN(systemd_header_option);
 	RUN(hostile_header_paths_refused);
 	RUN(data_device_needs_a_name_not_a_filesystem);
-	RUN(device_forms_named_not_supported_yet);
+	RUN(device_forms_name_the_header_device);
 	RUN(genkernel_root_header);
 }
