@@ -190,6 +190,13 @@ $(B)/luksinit-enroll: $(ENROLL_SRCS) $(ENROLL_HDRS)
 	$(CC) $(CSTD) $(WARN) -O2 -o $@ $(ENROLL_SRCS) \
 		$$(pkg-config --cflags --libs libcryptsetup json-c)
 
+# Host tool for the fixtures: encrypts a disk image's extents under a LUKS
+# header's volume key (tests/host/encrypt-extents.c), against OpenSSL.
+$(B)/encrypt-extents: tests/host/encrypt-extents.c
+	@mkdir -p $(B)
+	@scripts/ensure-packages.sh gcc libc6-dev libssl-dev
+	$(CC) $(CSTD) $(WARN) -O2 -o $@ $< -lcrypto
+
 # Host build: the decompression tests use Debian's libzstd and liblzma.
 $(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)
@@ -230,7 +237,7 @@ fuzz: fuzz-build
 
 fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/execblock \
 		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll \
-		$(B)/hibernate
+		$(B)/hibernate $(B)/encrypt-extents
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils dosfstools mtools
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
@@ -252,7 +259,7 @@ $(B)/bench/bzImage-trivial: $(B)/bench/trivial-init $(B)/kernel.dir bench/trivia
 		$(abspath bench/trivial.list) $@
 
 bench: all $(B)/report $(B)/bench/memsampler $(B)/bench/bzImage-trivial \
-		$(B)/luksinit-enroll
+		$(B)/luksinit-enroll $(B)/encrypt-extents
 	@scripts/ensure-packages.sh python3 python3-matplotlib zstd xz-utils gzip \
 		qemu-system-x86 btrfs-progs cryptsetup-bin
 	tests/make-fixtures.sh $(B)/bench/fixtures $(B)/report bench

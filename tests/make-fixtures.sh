@@ -5,8 +5,8 @@
 #   NAME_UUID         the Btrfs filesystem UUID
 #   NAME_LUKS_<i>     the LUKS UUID of member i (0-based), if encrypted
 # Needs root (loop mounts). The host has no device-mapper, so members are
-# encrypted after the fact, in place and offline, with
-# `cryptsetup reencrypt --encrypt --reduce-device-size`.
+# encrypted after the fact: a LUKS header by luksFormat, the filesystem's
+# extents by encrypt-extents with the header's volume key.
 set -euo pipefail
 
 mkdir -p "$1"
@@ -17,8 +17,10 @@ set_name=${3:-tests} # "bench": the benchmark's disks instead
 enroll=${LUKSINIT_ENROLL:-$(dirname "$report")/luksinit-enroll}
 # The hibernating init of the swap fixture (tests/guest/hibernate.c).
 hibernate=$(dirname "$report")/hibernate
+# The host tool that encrypts an image's extents (tests/host/).
+encrypt_extents=$(dirname "$report")/encrypt-extents
 stamp="$out/fixtures.stamp"
-want=$(cat "$0" "$report" "$enroll" $([ -f "$hibernate" ] && echo "$hibernate") | sha256sum | cut -c1-16)-$set_name
+want=$(cat "$0" "$report" "$enroll" "$encrypt_extents" $([ -f "$hibernate" ] && echo "$hibernate") | sha256sum | cut -c1-16)-$set_name
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	exit 0
 fi
@@ -34,6 +36,10 @@ printf '%s' "$PASS" >"$out/pass.key"
 printf '%s' "$OTHER_PASS" >"$out/other-pass.key"
 printf '%s' "$KBD_PASS" >"$out/kbd-pass.key"
 head -c 4096 /dev/urandom >"$out/member.key"
+
+# libblkid trusts a cache entry younger than two seconds without probing
+# again: mkfs.btrfs -U would see a loop device's previous image.
+export BLKID_FILE=/dev/null
 
 mnt=$(mktemp -d)
 loops=()
@@ -153,36 +159,56 @@ populate_root_subvol() {
 	fi
 }
 
-# encrypt IMAGE KIND KEYFILE: KIND is luks1, luks2 (PBKDF2) or argon2id,
-# with the cheapest KDF cryptsetup accepts, so tests stay fast.
+# encrypt IMAGE KIND KEYFILE [HEADER]: IMAGE's content becomes the data of
+# a LUKS volume in its place (its header at the start, data 16 MiB in; or
+# in the file HEADER, data from the start). KIND is luks1, luks2 (PBKDF2)
+# or argon2id..., with the cheapest KDF cryptsetup accepts, so tests stay
+# fast. Only IMAGE's written extents are encrypted (encrypt-extents.c):
+# a disk takes what its filesystem holds, not its size.
 encrypt() {
-	local img=$1 kind=$2 key=$3 kdf
+	local img=$1 kind=$2 key=$3 header=${4:-} kdf type=luks2
 	case $kind in
-	luks1 | luks2) kdf=(--type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000) ;;
+	luks1 | luks2) kdf=(--pbkdf pbkdf2 --pbkdf-force-iterations 1000) ;;
 	# Costly enough (about a second under emulation) to see overlap.
-	slow) kdf=(--type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 100000) ;;
+	slow) kdf=(--pbkdf pbkdf2 --pbkdf-force-iterations 100000) ;;
 	# The benchmark's cost: seconds per member under emulation, as a real
 	# KDF takes on real hardware, while runs stay affordable.
-	bench) kdf=(--type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 50000) ;;
-	argon2id) kdf=(--type luks2 --pbkdf argon2id --pbkdf-memory 32
+	bench) kdf=(--pbkdf pbkdf2 --pbkdf-force-iterations 50000) ;;
+	argon2id) kdf=(--pbkdf argon2id --pbkdf-memory 32
 		--pbkdf-force-iterations 4 --pbkdf-parallel 1) ;;
 	# 64 MiB each: a cost that matters under emulation (seconds), where
 	# four in a row are what derived keyslots save.
-	argon2mid) kdf=(--type luks2 --pbkdf argon2id --pbkdf-memory 65536
+	argon2mid) kdf=(--pbkdf argon2id --pbkdf-memory 65536
 		--pbkdf-force-iterations 4 --pbkdf-parallel 1) ;;
 	# 200 MiB each: three of them do not fit a small guest's memory.
-	argon2big) kdf=(--type luks2 --pbkdf argon2id --pbkdf-memory 204800
+	argon2big) kdf=(--pbkdf argon2id --pbkdf-memory 204800
 		--pbkdf-force-iterations 4 --pbkdf-parallel 1) ;;
+	*) echo "encrypt: unknown kind $kind" >&2; return 1 ;;
 	esac
-	# reencrypt writes a temporary file into the current directory.
-	(cd "$out" && cryptsetup reencrypt --encrypt --batch-mode \
-		--disable-locks --reduce-device-size 32M "${kdf[@]}" \
-		--key-file "$key" "$img" >/dev/null)
-	# Offline LUKS1 encryption needs device-mapper on the host; a LUKS2
-	# header with PBKDF2 keyslots converts to LUKS1 without it.
-	if [ "$kind" = luks1 ]; then
-		cryptsetup convert --batch-mode --disable-locks --type luks1 "$img"
+	[ "$kind" = luks1 ] && type=luks1 || kdf+=(--sector-size 512)
+	local enc=$img.luks vk=$out/volume.key offset=$((16 << 20)) where=()
+	if [ -n "$header" ]; then
+		# Small metadata and keyslot areas keep the header file (and
+		# the test initramfs carrying it) small.
+		rm -f "$header"
+		where=(--header "$header" --luks2-metadata-size 16k
+			--luks2-keyslots-size 256k)
+		offset=0
+	else
+		where=(--offset $((offset / 512)))
 	fi
+	rm -f "$enc" "$vk"
+	truncate -s "$(stat -c %s "$img")" "$enc"
+	cryptsetup luksFormat --batch-mode --disable-locks --type "$type" \
+		"${kdf[@]}" "${where[@]}" --key-file "$key" "$enc" >/dev/null
+	cryptsetup luksDump --dump-volume-key --volume-key-file "$vk" \
+		--batch-mode --disable-locks ${header:+--header "$header"} \
+		--key-file "$key" "$enc" >/dev/null
+	"$encrypt_extents" "$vk" "$img" "$enc" "$offset"
+	rm -f "$vk"
+	# luksFormat zeroes the keyslot area: holes read the same.
+	fallocate --dig-holes "$enc"
+	mv "$enc" "$img"
 }
 
 # make_fs NAME LABEL PROFILE IMAGE[:KIND[:KEYFILE]]...
@@ -339,15 +365,9 @@ cp --sparse=always "$out/crypt2-b.img" "$out/reenc-b.img"
 # Detached LUKS header (issue 12): a RAID1 whose member a is plain LUKS2
 # and whose member b keeps its LUKS2 header in a file (hdr-b.hdr, for the
 # test initramfs): hdr-b.img itself carries no signature, all of it data.
-# Same passphrase, so one prompt opens both. Small metadata and keyslot
-# areas keep the file (and the test initramfs) small.
+# Same passphrase, so one prompt opens both.
 make_fs HDR hdr raid1 hdr-a.img:luks2 hdr-b.img
-rm -f "$out/hdr-b.hdr"
-(cd "$out" && cryptsetup reencrypt --encrypt --batch-mode --disable-locks \
-	--header "$out/hdr-b.hdr" --type luks2 --pbkdf pbkdf2 \
-	--pbkdf-force-iterations 1000 --luks2-metadata-size 16k \
-	--luks2-keyslots-size 256k --key-file "$out/pass.key" \
-	"$out/hdr-b.img")
+encrypt "$out/hdr-b.img" luks2 "$out/pass.key" "$out/hdr-b.hdr"
 # The point of the fixture: nothing on hdr-b.img says what it is.
 if cryptsetup isLuks "$out/hdr-b.img" || [ -n "$(blkid -p -o value -s TYPE "$out/hdr-b.img" || true)" ]; then
 	echo "hdr-b.img carries a signature: $(blkid -p "$out/hdr-b.img")" >&2
@@ -356,8 +376,8 @@ fi
 echo "HDR_LUKS_1=$(cryptsetup luksUUID "$out/hdr-b.hdr")" >>"$out/fixtures.env.tmp"
 # Encrypted swap and resume (issue 12): a RAID1 root over two LUKS members
 # whose /sbin/hibernate hibernates, and a LUKS swap member next to them with
-# the same passphrase: mkswap on a plain image, then encrypted in place like
-# the members (the reencryption takes the image's last 32 MiB).
+# the same passphrase: mkswap on a plain image (160 MiB of its 192), then
+# encrypted like the members (the header takes the first 16 MiB).
 WITH_HIBERNATE=1 make_fs SWAPRT swaprt raid1 swaprt-a.img:luks2 swaprt-b.img:luks2
 rm -f "$out/swap.img"
 truncate -s 192M "$out/swap.img"
