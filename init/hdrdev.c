@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libcryptsetup.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,22 +112,6 @@ int hdrdev_copy(const char *devnode, const char *fstype, const char *path,
 	if (c.step && rc < 0)
 		*ret_step = c.step;
 	return rc;
-}
-
-int hdrdev_open(const char *copy, const char *data_dev,
-		struct crypt_device **ret_cd)
-{
-	struct crypt_device *cd = NULL;
-	int rc = crypt_init_data_device(&cd, copy, data_dev);
-	if (rc < 0)
-		return rc;
-	rc = crypt_load(cd, CRYPT_LUKS, NULL);
-	if (rc < 0) {
-		crypt_free(cd);
-		return rc;
-	}
-	*ret_cd = cd;
-	return 0;
 }
 
 void hdrdev_describe(char *buf, size_t size, const char *path,

@@ -28,10 +28,6 @@ int hdrdev_copy_path(const struct luks_member_cfg *m, char *buf, size_t size);
 int hdrdev_copy(const char *devnode, const char *fstype, const char *path,
 		const char *dst, const char **ret_step);
 
-/* Reads the copy as data_dev's header (a worker's job). */
-int hdrdev_open(const char *copy, const char *data_dev,
-		struct crypt_device **ret_cd);
-
 /* Removes every copy made, before the real init runs: its /run must not
  * hold the header a detached-header setup keeps off the data disk. */
 void hdrdev_remove_copies(const struct boot_config *cfg);

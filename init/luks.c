@@ -395,7 +395,7 @@ static int read_header(struct luks_load *job, struct crypt_device **ret_cd)
 		if (rc < 0)
 			return rc;
 		job->hdr_step = NULL;
-		return hdrdev_open(job->hdr_copy, devnode, ret_cd);
+		return lukshdr_load(job->hdr_copy, devnode, ret_cd);
 	}
 	if (job->header[0])
 		return lukshdr_open(job->header, devnode, ret_cd);

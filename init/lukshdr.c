@@ -96,10 +96,14 @@ int lukshdr_open(const char *header, const char *data_dev,
 		 struct crypt_device **ret_cd)
 {
 	int rc = check_file(header);
-	if (rc < 0)
-		return rc;
+	return rc < 0 ? rc : lukshdr_load(header, data_dev, ret_cd);
+}
+
+int lukshdr_load(const char *header, const char *data_dev,
+		 struct crypt_device **ret_cd)
+{
 	struct crypt_device *cd = NULL;
-	rc = crypt_init_data_device(&cd, header, data_dev);
+	int rc = crypt_init_data_device(&cd, header, data_dev);
 	if (rc < 0)
 		return rc;
 	rc = crypt_load(cd, CRYPT_LUKS, NULL);

@@ -42,5 +42,9 @@ const char *lukshdr_file_problem(const char *header);
  * file is checked again). Returns 0 or -errno. */
 int lukshdr_open(const char *header, const char *data_dev,
 		 struct crypt_device **ret_cd);
+/* The same without the file check, for a copy /init made itself
+ * (hdrdev.h). */
+int lukshdr_load(const char *header, const char *data_dev,
+		 struct crypt_device **ret_cd);
 
 #endif
