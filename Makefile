@@ -135,7 +135,7 @@ $(B)/fakeuevent: tests/guest/fakeuevent.c tests/guest/guest.h $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 
-$(B)/execblock: tests/guest/execblock.c $(B)/deps.prefix
+$(B)/execblock: tests/guest/execblock.c tests/guest/guest.h $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 

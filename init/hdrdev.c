@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "keydev.h"
@@ -79,15 +78,10 @@ struct copy_job {
 static int copy_open_file(int fd, void *arg)
 {
 	struct copy_job *c = arg;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if (st.st_size <= 0)
-		return -ENODATA;
-	if (st.st_size > LUKSHDR_MAX_BYTES)
-		return -EFBIG;
+	size_t size = 0;
+	int rc = keydev_file_size(fd, LUKSHDR_MAX_BYTES, &size);
+	if (rc < 0)
+		return rc;
 	c->step = "copy";
 	unlink(c->dst); /* an earlier attempt's */
 	int out = open(c->dst,
@@ -95,7 +89,7 @@ static int copy_open_file(int fd, void *arg)
 		       0600);
 	if (out < 0)
 		return -errno;
-	int rc = stream(fd, out, st.st_size);
+	rc = stream(fd, out, (long long)size);
 	if (close(out) < 0 && rc == 0)
 		rc = -errno;
 	if (rc < 0)

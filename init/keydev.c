@@ -185,7 +185,7 @@ static int open_beneath(int dirfd, const char *path)
 	return -EINVAL;
 }
 
-static int read_bounded(int fd, void *buf, size_t max, size_t *ret_len)
+int keydev_file_size(int fd, unsigned long long max, size_t *ret_size)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -196,10 +196,19 @@ static int read_bounded(int fd, void *buf, size_t max, size_t *ret_len)
 		return -ENODATA;
 	if ((unsigned long long)st.st_size > max)
 		return -EFBIG;
+	*ret_size = (size_t)st.st_size;
+	return 0;
+}
+
+static int read_bounded(int fd, void *buf, size_t max, size_t *ret_len)
+{
+	size_t size = 0;
+	int rc = keydev_file_size(fd, max, &size);
+	if (rc < 0)
+		return rc;
 	size_t len = 0;
-	while (len < (size_t)st.st_size) {
-		ssize_t r =
-			read(fd, (char *)buf + len, (size_t)st.st_size - len);
+	while (len < size) {
+		ssize_t r = read(fd, (char *)buf + len, size - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -208,7 +217,7 @@ static int read_bounded(int fd, void *buf, size_t max, size_t *ret_len)
 			break;
 		len += (size_t)r;
 	}
-	if (len != (size_t)st.st_size)
+	if (len != size)
 		return -EIO; /* changed under us */
 	*ret_len = len;
 	return 0;

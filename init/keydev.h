@@ -85,6 +85,11 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 		     int (*fn)(int fd, void *arg), void *arg,
 		     const char **ret_step);
 
+/* The checks every file read from a device passes: a regular file of
+ * 1..max bytes. Returns 0 with *ret_size, -EINVAL (not a regular file),
+ * -ENODATA (empty), -EFBIG (larger than max) or -errno. */
+int keydev_file_size(int fd, unsigned long long max, size_t *ret_size);
+
 /* The key file path from the device ids, in locked memory, read by a
  * worker within KEYDEV_READ_TIMEOUT_MS: logs why not (then the
  * passphrase is asked). fstype_override: root_keydev_fstype=,

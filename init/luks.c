@@ -234,20 +234,22 @@ int luks_keydev_ms(const struct luks_set *set)
 	return keydev_next_ms(&set->keydevs);
 }
 
-bool luks_loading(const struct luks_set *set)
+static bool any_member_in(const struct luks_set *set, enum member_state st)
 {
 	for (int i = 0; i < set->n; i++)
-		if (set->m[i].state == MEMBER_LOADING)
+		if (set->m[i].state == st)
 			return true;
 	return false;
 }
 
+bool luks_loading(const struct luks_set *set)
+{
+	return any_member_in(set, MEMBER_LOADING);
+}
+
 bool luks_jobs_running(const struct luks_set *set)
 {
-	for (int i = 0; i < set->n; i++)
-		if (set->m[i].state == MEMBER_UNLOCKING)
-			return true;
-	return false;
+	return any_member_in(set, MEMBER_UNLOCKING);
 }
 
 static enum member_state effective_state(const struct luks_set *set, int i)
@@ -341,10 +343,7 @@ bool luks_owns_mapping(const struct luks_set *set, const char *mapper_name)
 
 bool luks_awaits_key(const struct luks_set *set)
 {
-	for (int i = 0; i < set->n; i++)
-		if (set->m[i].state == MEMBER_FOUND)
-			return true;
-	return false;
+	return any_member_in(set, MEMBER_FOUND);
 }
 
 static uint32_t peak_kdf_memory_kb(struct crypt_device *cd)

@@ -245,7 +245,7 @@ static void hand_over(struct boot *b, struct failure *f)
 		 init, strerror(-rc));
 	f->hint =
 		b->in_new_root
-			? "the initramfs is gone (no rescue shell); r runs it again"
+			? "the initramfs is gone; a rescue shell is the root's own /bin/sh, if it has one; r runs the init again"
 			: "the new root is mounted but could not take over";
 }
 

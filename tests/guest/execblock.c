@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "guest.h"
+
 #define TARGET "/newroot/sbin/init"
 #define HOLD_S 4
 
@@ -33,10 +35,5 @@ static void child(void)
 
 int main(void)
 {
-	if (fork() == 0)
-		child();
-	char *const argv[] = {"/init", NULL};
-	char *const envp[] = {"HOME=/", "TERM=linux", NULL};
-	execve("/init", argv, envp);
-	return 1;
+	return run_beside_init(child);
 }

@@ -25,4 +25,17 @@ static inline int wait_for_init(void)
 	return -1;
 }
 
+/* A helper that runs beside /init: child() in a forked process, while
+ * this process (PID 1) becomes /init, as the kernel would have started
+ * it. Returns only if /init cannot be run. */
+static inline int run_beside_init(void (*child)(void))
+{
+	if (fork() == 0)
+		child();
+	char *const argv[] = {"/init", NULL};
+	char *const envp[] = {"HOME=/", "TERM=linux", NULL};
+	execve("/init", argv, envp);
+	return 1;
+}
+
 #endif

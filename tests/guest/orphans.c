@@ -27,10 +27,5 @@ static void child(void)
 
 int main(void)
 {
-	if (fork() == 0)
-		child();
-	char *const argv[] = {"/init", NULL};
-	char *const envp[] = {"HOME=/", "TERM=linux", NULL};
-	execve("/init", argv, envp);
-	return 1;
+	return run_beside_init(child);
 }
