@@ -227,3 +227,35 @@ def exec_of_real_init_fails_after_switch_then_retried():
     expect(b.has_result("fw_timeout=60") and b.has_result("fw_force_sysfs_fallback=0"),
            "firmware knobs not given back at the second exec: %s %s"
            % (b.result("fw_timeout="), b.result("fw_force_sysfs_fallback=")))
+
+
+
+@case
+def harness_boots_again_after_a_reset_before_init_once():
+    """The harness's one allowance (lib.run_guest), against a stand-in for
+    QEMU: a guest that resets before any init ran is booted once more; a
+    second such reset fails; a reset after init ran is the test's to judge
+    and is not retried."""
+    class Res:
+        def __init__(self, shutdown, output):
+            self.shutdown, self.output = shutdown, output
+    early = Res("reboot", "[    0.88] pci 0000:00:02.0: BAR 0\n")
+    late = Res("reboot", "[    1.03] Run /init as init process\n")
+    good = Res("poweroff", "[    1.03] Run /init as init process\nRESULT done\n")
+    real = qemu_harness.run
+    try:
+        for runs, want, left in (
+                ([early, good], good, 0), ([late, good], late, 1),
+                ([early, early], "reset twice before its init ran", 0)):
+            calls = list(runs)
+            qemu_harness.run = lambda **kw: calls.pop(0)
+            try:
+                got = run_guest(log=None)
+            except AssertionError as e:
+                got = str(e)
+            expect(got is want or (isinstance(want, str) and want in str(got)),
+                   "runs %s gave %r" % ([r.output[:20] for r in runs], got))
+            expect(len(calls) == left, "%d boots instead of %d"
+                   % (len(runs) - len(calls), len(runs) - left))
+    finally:
+        qemu_harness.run = real

@@ -47,7 +47,7 @@ def fw_boot(name, requests, type_after=3, kernel=None, timeout=90, extra="",
               % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1),
                  extra))
     os.makedirs(LOGS, exist_ok=True)
-    res = qemu_harness.run(
+    res = run_guest(
         kernel=kernel or KERNEL, initrd=fw_initrd(name, requests, initrd_extra, lib),
         disks=[os.path.join(FIX, "crypt2-a.img"), os.path.join(FIX, "crypt2-b.img")],
         append=append, log=os.path.join(LOGS, name + ".log"), timeout=timeout,

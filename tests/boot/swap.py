@@ -40,7 +40,7 @@ def boot_on(name, append, disk_dir, snapshot, timeout=240, disks=ALL_DISKS,
             script=((SHARED_PROMPT, PASS + "\n", 0),), extra_args=()):
     """A boot on the disks in disk_dir; written to unless snapshot."""
     os.makedirs(LOGS, exist_ok=True)
-    res = qemu_harness.run(
+    res = run_guest(
         kernel=KERNEL, disks=[os.path.join(disk_dir, d) for d in disks],
         append=append, log=os.path.join(LOGS, name + ".log"),
         timeout=timeout, script=list(script), snapshot=snapshot, echo=False,
