@@ -44,6 +44,7 @@ export BLKID_FILE=/dev/null
 mnt=$(mktemp -d)
 loops=()
 cleanup() {
+	rm -f "$out/volume.key" # encrypt()'s, if it failed half-way
 	mountpoint -q "$mnt" && umount "$mnt"
 	for l in "${loops[@]}"; do
 		btrfs device scan --forget "$l" 2>/dev/null || true
@@ -164,7 +165,7 @@ populate_root_subvol() {
 # in the file HEADER, data from the start). KIND is luks1, luks2 (PBKDF2)
 # or argon2id..., with the cheapest KDF cryptsetup accepts, so tests stay
 # fast. Only IMAGE's written extents are encrypted (encrypt-extents.c):
-# a disk takes what its filesystem holds, not its size.
+# a disk takes its header and what its filesystem holds, not its size.
 encrypt() {
 	local img=$1 kind=$2 key=$3 header=${4:-} kdf type=luks2
 	case $kind in
@@ -199,14 +200,17 @@ encrypt() {
 	fi
 	rm -f "$enc" "$vk"
 	truncate -s "$(stat -c %s "$img")" "$enc"
+	# The cipher encrypt-extents writes, whatever cryptsetup's default.
 	cryptsetup luksFormat --batch-mode --disable-locks --type "$type" \
+		--cipher aes-xts-plain64 --key-size 512 \
 		"${kdf[@]}" "${where[@]}" --key-file "$key" "$enc" >/dev/null
 	cryptsetup luksDump --dump-volume-key --volume-key-file "$vk" \
 		--batch-mode --disable-locks ${header:+--header "$header"} \
 		--key-file "$key" "$enc" >/dev/null
 	"$encrypt_extents" "$vk" "$img" "$enc" "$offset"
 	rm -f "$vk"
-	# luksFormat zeroes the keyslot area: holes read the same.
+	# What luksFormat wrote as zeros (the LUKS1 header's padding) reads
+	# the same as a hole. The LUKS2 keyslot area is random: 16 MiB each.
 	fallocate --dig-holes "$enc"
 	mv "$enc" "$img"
 }

@@ -8,7 +8,7 @@
  * Why: the host that builds the test disks has no device-mapper, and
  * `cryptsetup reencrypt --encrypt` encrypts every sector of a member,
  * empty space included, so each 288 MiB disk took 288 MiB. A disk made
- * this way takes what its filesystem holds. What the guest reads outside
+ * this way takes its LUKS header and what its filesystem holds. What the guest reads outside
  * the written extents decrypts to noise, as on a real disk formatted with
  * luksFormat and no wipe; no filesystem reads space it never wrote.
  *
@@ -74,9 +74,17 @@ static void copy_extent(int in, int out, off_t start, off_t end, off_t offset,
 				      : CHUNK;
 		want += (SECTOR - want % SECTOR) % SECTOR;
 		memset(plain, 0, want);
-		ssize_t n = pread(in, plain, want, start);
-		if (n <= 0)
-			die(n < 0 ? "reading the plain image" : "short read");
+		for (size_t got = 0; got < want;) {
+			ssize_t n = pread(in, plain + got, want - got,
+					  start + (off_t)got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				die("reading the plain image");
+			if (n == 0)
+				break; /* the end of the file: zeros */
+			got += (size_t)n;
+		}
 		for (size_t s = 0; s < want; s += SECTOR)
 			encrypt_sector(ctx, key,
 				       (uint64_t)(start + (off_t)s) / SECTOR,
@@ -98,7 +106,13 @@ int main(int argc, char **argv)
 	}
 	unsigned char key[64];
 	size_t keylen = read_key(argv[1], key, sizeof key);
-	off_t offset = (off_t)strtoll(argv[4], NULL, 10);
+	char *end = NULL;
+	errno = 0;
+	long long offset = strtoll(argv[4], &end, 10);
+	if (errno || end == argv[4] || *end || offset < 0 || offset % SECTOR) {
+		errno = 0;
+		die("DATA-OFFSET is not a whole number of sectors");
+	}
 	int in = open(argv[2], O_RDONLY | O_CLOEXEC);
 	int out = open(argv[3], O_WRONLY | O_CLOEXEC);
 	if (in < 0 || out < 0)
