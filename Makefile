@@ -25,19 +25,27 @@ B := $(abspath $(BUILD))
 
 CSTD := -std=c11 -D_GNU_SOURCE
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
-SRCS := $(wildcard init/*.c)
-OBJS := $(patsubst init/%.c,$(B)/obj/%.o,$(SRCS))
-HDRS := $(wildcard init/*.h)
+# /init: the boot (init/*.c) and its folders, plus the code shared with
+# luksinit-enroll (common/). Includes name the folder ("luks/luks.h",
+# "common/secret.h"); tests/include-rules.txt says which folder may
+# include which.
+SRCS := $(wildcard init/*.c init/*/*.c common/*.c)
+OBJS := $(patsubst %.c,$(B)/obj/%.o,$(SRCS))
+HDRS := $(wildcard init/*.h init/*/*.h common/*.h)
+INC := -Iinit -I.
 
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
-PURE := init/cmdline.c init/devspec.c init/strutil.c init/mountopts.c \
-	init/uevent.c init/log.c init/fwpath.c init/fwreader.c init/btrfssb.c \
-	init/initcheck.c init/fwpolicy.c init/waitpolicy.c init/derive.c \
-	init/dtoken.c init/derivedpolicy.c init/keymap.c
+PURE := init/config/cmdline.c init/config/devspec.c init/base/strutil.c \
+	init/config/mountopts.c init/base/uevent.c init/base/log.c \
+	init/firmware/fwpath.c init/firmware/fwreader.c init/devices/btrfssb.c \
+	init/handover/initcheck.c init/firmware/fwpolicy.c init/waitpolicy.c \
+	common/derive.c common/dtoken.c init/luks/derivedpolicy.c \
+	init/console/keymap.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
-# temporary directory (init/sysroot.h).
-SYSFS := init/firmware.c init/fwreprobe.c init/devices.c init/sysmounts.c \
-	init/sysroot.c init/consoles.c init/kmsghold.c init/resume.c
+# temporary directory (init/base/sysroot.h).
+SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c \
+	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
+	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -113,9 +121,9 @@ $(B)/deps.flags: $(DEPS_PRE) FORCE
 		scripts/check-deps.sh $@.tmp
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
 
-$(B)/obj/%.o: init/%.c $(HDRS) $(B)/deps.flags
-	@mkdir -p $(B)/obj
-	$(call DF,CC) $(CSTD) $(WARN) -Os -ffunction-sections -fdata-sections \
+$(B)/obj/%.o: %.c $(HDRS) $(B)/deps.flags
+	@mkdir -p $(dir $@)
+	$(call DF,CC) $(CSTD) $(WARN) $(INC) -Os -ffunction-sections -fdata-sections \
 		$(call DF,CPPFLAGS) $(call DF,CFLAGS) -c -o $@ $<
 
 $(B)/init: $(OBJS) $(B)/deps.flags
@@ -182,12 +190,12 @@ $(B)/initramfs.cpio.gz: $(B)/init $(B)/kernel.dir $(B)/initramfs.list
 # The host tool, against Debian's libcryptsetup (a dynamic binary: it runs
 # on the installed system, not in the initramfs). It shares the derivation
 # and the token format with /init, and secret.c's locked buffers.
-ENROLL_SRCS := $(wildcard enroll/*.c) init/derive.c init/dtoken.c init/secret.c
-ENROLL_HDRS := $(wildcard enroll/*.h) init/derive.h init/dtoken.h init/secret.h
+ENROLL_SRCS := $(wildcard enroll/*.c common/*.c)
+ENROLL_HDRS := $(wildcard enroll/*.h common/*.h)
 $(B)/luksinit-enroll: $(ENROLL_SRCS) $(ENROLL_HDRS)
 	@mkdir -p $(B)
 	@scripts/ensure-packages.sh gcc libc6-dev pkg-config libcryptsetup-dev libjson-c-dev
-	$(CC) $(CSTD) $(WARN) -O2 -o $@ $(ENROLL_SRCS) \
+	$(CC) $(CSTD) $(WARN) -I. -O2 -o $@ $(ENROLL_SRCS) \
 		$$(pkg-config --cflags --libs libcryptsetup json-c)
 
 # Host tool for the fixtures: encrypts a disk image's extents under a LUKS
@@ -201,7 +209,7 @@ $(B)/encrypt-extents: tests/host/encrypt-extents.c
 $(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)
 	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
-	$(CC) $(CSTD) $(WARN) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
+	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
 		-lzstd -llzma -lblkid -ljson-c
 
 unit: $(B)/unit
@@ -217,7 +225,7 @@ CHECK_FUZZ_SECONDS ?= 30
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE) $(HDRS)
 	@mkdir -p $(B)/fuzz
 	@scripts/ensure-packages.sh clang libclang-rt-14-dev libzstd-dev liblzma-dev libjson-c-dev
-	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined \
+	clang $(CSTD) $(INC) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $< $(PURE) -lzstd -llzma -ljson-c
 
 fuzz-build: $(FUZZ_BINS)
@@ -229,7 +237,7 @@ lint: $(B)/deps.prefix
 # The unit tests once more without sanitizers, under valgrind.
 $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
 	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
-	$(CC) $(CSTD) $(WARN) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
+	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
 		-lzstd -llzma -lblkid -ljson-c
 
 fuzz: fuzz-build

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "../init/dtoken.h"
+#include "common/dtoken.h"
 
 struct crypt_device;
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../init/derive.h"
-#include "../init/dtoken.h"
+#include "common/derive.h"
+#include "common/dtoken.h"
 #include "dev.h"
 
 #define MEMBERS_MAX 32

@@ -2,7 +2,7 @@
 #ifndef LUKSINIT_ENROLL_ENROL_H
 #define LUKSINIT_ENROLL_ENROL_H
 
-#include "../init/secret.h"
+#include "common/secret.h"
 
 /* The passphrase must open primary and every member. Either every member
  * gets its keyslot and token, verified, or no header is left changed.

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../init/secret.h"
+#include "common/secret.h"
 #include "enrol.h"
 #include "passin.h"
 #include "unenrol.h"

@@ -3,7 +3,7 @@
 #ifndef LUKSINIT_ENROLL_PASSIN_H
 #define LUKSINIT_ENROLL_PASSIN_H
 
-#include "../init/secret.h"
+#include "common/secret.h"
 
 /* keyfile NULL: ask on /dev/tty with prompt. Returns 0 or -errno (said). */
 int passin_read(struct secret *pass, const char *keyfile, const char *prompt);

@@ -7,17 +7,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "btrfs.h"
-#include "devices.h"
-#include "identify.h"
-#include "log.h"
-#include "luks.h"
-#include "mountopts.h"
-#include "prompt.h"
-#include "resume.h"
+#include "base/log.h"
+#include "base/strutil.h"
+#include "base/uevent.h"
+#include "config/mountopts.h"
+#include "console/prompt.h"
+#include "devices/btrfs.h"
+#include "devices/devices.h"
+#include "devices/identify.h"
+#include "handover/resume.h"
+#include "luks/luks.h"
 #include "rootguard.h"
-#include "strutil.h"
-#include "uevent.h"
 #include "waitpolicy.h"
 
 #define SEEN_MAX 16
@@ -26,6 +26,7 @@
 
 struct assembly {
 	const struct boot_config *cfg;
+	const struct keymap_status *keymap;
 	struct loop *loop;
 	struct luks_set *luks;
 	struct identify *ident;
@@ -227,8 +228,8 @@ static void update_prompt(struct assembly *a)
 	int member = -1;
 	if (luks_needs(a->luks, &member, text, sizeof(text)) == NEED_NOTHING)
 		return;
-	keymap_prompt_note(text, sizeof(text), a->cfg->keymap_outcome,
-			   a->cfg->keymap_used);
+	keymap_prompt_note(text, sizeof(text), a->keymap->outcome,
+			   a->keymap->used);
 	int rc = prompt_start(&a->prompt, a->loop->consoles, text, true);
 	if (rc == -ENOTTY) {
 		log_err("no console to ask for the passphrase on");
@@ -588,7 +589,8 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	return 0;
 }
 
-int assemble_root(const struct boot_config *cfg, struct loop *loop,
+int assemble_root(const struct boot_config *cfg,
+		  const struct keymap_status *keymap, struct loop *loop,
 		  struct luks_set *luks, struct identify *ident,
 		  struct assembled_root *out, char *why, size_t why_size,
 		  const char **hint)
@@ -597,6 +599,7 @@ int assemble_root(const struct boot_config *cfg, struct loop *loop,
 	memset(&a, 0, sizeof(a));
 	memset(out, 0, sizeof(*out));
 	a.cfg = cfg;
+	a.keymap = keymap;
 	a.loop = loop;
 	a.luks = luks;
 	a.ident = ident;

@@ -8,11 +8,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cmdline.h"
-#include "devspec.h"
-#include "identify.h"
-#include "loop.h"
-#include "luks.h"
+#include "config/cmdline.h"
+#include "config/devspec.h"
+#include "console/keymap.h"
+#include "devices/identify.h"
+#include "loop/loop.h"
+#include "luks/luks.h"
 
 struct assembled_root {
 	struct dev_ids dev;
@@ -22,9 +23,10 @@ struct assembled_root {
 };
 
 /* Returns 0 with out filled, or -errno with a sentence for the user in
- * why and a hint. luks carries what is open from one attempt to the next,
+ * why and a hint. keymap says which layout the prompt is typed in; luks carries what is open from one attempt to the next,
  * ident the identification workers (some may be stuck on a disk). */
-int assemble_root(const struct boot_config *cfg, struct loop *loop,
+int assemble_root(const struct boot_config *cfg,
+		  const struct keymap_status *keymap, struct loop *loop,
 		  struct luks_set *luks, struct identify *ident,
 		  struct assembled_root *out, char *why, size_t why_size,
 		  const char **hint);

@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "loop.h"
-#include "prompt.h"
-#include "reaper.h"
+#include "base/log.h"
+#include "base/reaper.h"
+#include "console/prompt.h"
+#include "loop/loop.h"
 
 /* Used when the console gives no input at all (EOF): retry now and then
  * instead of spinning or giving up. */

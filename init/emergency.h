@@ -4,8 +4,8 @@
 
 #include <stdbool.h>
 
-#include "cmdline.h"
-#include "loop.h"
+#include "config/cmdline.h"
+#include "loop/loop.h"
 
 #define RESCUE_SHELL "/bin/sh"
 

@@ -13,21 +13,21 @@
 #include <unistd.h>
 
 #include "assemble.h"
-#include "cmdline.h"
-#include "consoles.h"
+#include "base/log.h"
+#include "base/reaper.h"
+#include "base/sysmounts.h"
+#include "base/uevent.h"
+#include "config/cmdline.h"
+#include "console/consoles.h"
+#include "console/vtkeymap.h"
+#include "devices/identify.h"
 #include "emergency.h"
-#include "firmware.h"
-#include "hdrdev.h"
-#include "identify.h"
-#include "log.h"
-#include "loop.h"
-#include "reaper.h"
-#include "resume.h"
-#include "rootmount.h"
-#include "switchroot.h"
-#include "sysmounts.h"
-#include "uevent.h"
-#include "vtkeymap.h"
+#include "firmware/firmware.h"
+#include "handover/resume.h"
+#include "handover/rootmount.h"
+#include "handover/switchroot.h"
+#include "loop/loop.h"
+#include "luks/hdrdev.h"
 
 /* At hand-over, how long requests still arriving are answered before the
  * real init runs regardless (a driver asking in a tight loop). */
@@ -43,7 +43,8 @@ struct boot {
 	struct luks_set luks;  /* what is open survives a failed attempt */
 	struct identify ident; /* so do workers stuck on a disk */
 	struct consoles consoles;
-	struct resume_state resume; /* a retry must not resume after a mount */
+	struct keymap_status keymap; /* the layout the prompt is typed in */
+	struct resume_state resume;  /* a retry must not resume after a mount */
 	int luks_rc;
 	/* The root moved and the initramfs is gone, but the exec of the real
 	 * init failed: a retry can only run it again. */
@@ -143,7 +144,7 @@ static void early_setup(struct boot *b, int argc, char **argv)
 	log_info("starting");
 	report_cmdline_problems(&b->cfg);
 	/* Before any prompt: the passphrase is typed in this layout. */
-	vtkeymap_setup(&b->cfg);
+	vtkeymap_setup(&b->cfg, &b->keymap);
 	firmware_start(&b->fw, &b->cfg);
 	b->luks_rc = luks_init(&b->luks, &b->cfg);
 	int rc = identify_init(&b->ident);
@@ -292,8 +293,8 @@ static void try_boot(struct boot *b, struct failure *f)
 		return;
 	}
 	struct assembled_root root;
-	if (assemble_root(cfg, &b->loop, &b->luks, &b->ident, &root, f->reason,
-			  sizeof(f->reason), &f->hint) < 0)
+	if (assemble_root(cfg, &b->keymap, &b->loop, &b->luks, &b->ident, &root,
+			  f->reason, sizeof(f->reason), &f->hint) < 0)
 		return;
 	/* Before anything is mounted: with an image the kernel restores it
 	 * and this boot ends here. */

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "btrfs.h"
-#include "btrfssb.h"
-#include "log.h"
+#include "base/log.h"
+#include "devices/btrfs.h"
+#include "devices/btrfssb.h"
 
 bool rootguard_hold(struct root_guard *g, const struct luks_set *luks,
 		    const struct devspec *root, const struct dev_ids *ids)

@@ -11,8 +11,8 @@
 
 #include <stdbool.h>
 
-#include "devspec.h"
-#include "luks.h"
+#include "config/devspec.h"
+#include "luks/luks.h"
 
 #define ROOTGUARD_HELD_MAX 16
 

@@ -1,6 +1,6 @@
 #include "waitpolicy.h"
 
-#include "cmdline.h"
+#include "config/cmdline.h"
 
 bool wait_degraded_permitted(bool degraded_flag, int degraded_after_s)
 {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compiles a console keymap into luksinit's binary form (init/keymap.h).
+"""Compiles a console keymap into luksinit's binary form (init/console/keymap.h).
 
 Usage: scripts/keymap-compile.py KEYMAP OUT
 

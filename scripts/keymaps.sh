@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles the keymaps to embed and writes the initramfs list lines that
-# carry them (/usr/share/luksinit/keymaps/NAME.lkm, init/keymap.h).
+# carry them (/usr/share/luksinit/keymaps/NAME.lkm, init/console/keymap.h).
 #
 # Usage: scripts/keymaps.sh BUILD-DIR "KEYMAP..."
 #

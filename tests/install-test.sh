@@ -68,7 +68,7 @@ else
 	pass list
 fi
 
-# Every parameter init/cmdline.c knows has an entry of its own in
+# Every parameter init/config/cmdline.c knows has an entry of its own in
 # luksinit(7): a tag line (after .TP or .TQ) whose bold words name it, with
 # its origin ([kernel], [dracut, systemd], ...). Matching anywhere in the
 # page could not fail for short names (ro, rw, init, root, quiet, panic).
@@ -102,11 +102,11 @@ entries=$(man_entries "$dest/usr/share/man/man7/luksinit.7")
 missing=""
 while IFS= read -r p; do
 	grep -qE -- "^NAME ${p//./\\.}(=|\$)" <<<"$entries" || missing="$missing $p"
-done < <(sed -n 's/^[[:space:]]*{"\([^"]*\)", VAL_.*/\1/p' "$here/init/cmdline.c")
+done < <(sed -n 's/^[[:space:]]*{"\([^"]*\)", VAL_.*/\1/p' "$here/init/config/cmdline.c")
 untagged=$(sed -n 's/^UNTAGGED //p' <<<"$entries")
-n=$(grep -c '^[[:space:]]*{"[^"]*", VAL_' "$here/init/cmdline.c")
+n=$(grep -c '^[[:space:]]*{"[^"]*", VAL_' "$here/init/config/cmdline.c")
 if [[ $n -lt 20 ]]; then
-	fail man_every_parameter "only $n parameters found in init/cmdline.c: the test no longer reads it"
+	fail man_every_parameter "only $n parameters found in init/config/cmdline.c: the test no longer reads it"
 elif [[ -n $missing ]]; then
 	fail man_every_parameter "no entry in luksinit(7) for:$missing"
 elif [[ -n $untagged ]]; then

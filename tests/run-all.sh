@@ -78,6 +78,7 @@ fi
 if [ -x "$here/enroll-test.sh" ]; then
 	step enroll plan "$here/enroll-test.sh" "$build"
 fi
+step layout plan "$here/layout-test.sh"
 step valgrind 1 valgrind_unit
 step lint 3 "$here/run-lint.sh" "$build"
 step fuzz "$(count_fuzz_targets)" "$here/run-fuzz.sh" "$build" "${CHECK_FUZZ_SECONDS:-30}"

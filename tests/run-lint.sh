@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks, zero findings allowed: clang-format (the checked-in
-# .clang-format), clang-tidy (.clang-tidy) and cppcheck over init/ and enroll/.
+# .clang-format), clang-tidy (.clang-tidy) and cppcheck over init/, common/ and enroll/.
 # Prints "PASS lint/<tool>" or "FAIL lint/<tool>" per tool.
 set -uo pipefail
 build=${1:?usage: run-lint.sh BUILD_DIR}
@@ -21,12 +21,13 @@ mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null || find init tests -
 clang-format --dry-run --Werror "${sources[@]}" >"$log" 2>&1
 report clang-format $? "$log"
 
-clang-tidy --quiet init/*.c enroll/*.c -- -std=c11 -D_GNU_SOURCE \
+clang-tidy --quiet init/*.c init/*/*.c common/*.c enroll/*.c -- -std=c11 \
+	-D_GNU_SOURCE -Iinit -I. \
 	-isystem "$prefix/include" -idirafter "$prefix/kheaders" >"$log" 2>&1
 report clang-tidy $? "$log"
 
 cppcheck --enable=warning,style,performance,portability --std=c11 \
 	--error-exitcode=1 --inline-suppr --quiet -D_GNU_SOURCE \
-	--suppress=missingIncludeSystem init/ enroll/ >"$log" 2>&1
+	--suppress=missingIncludeSystem -Iinit -I. init/ common/ enroll/ >"$log" 2>&1
 report cppcheck $? "$log"
 exit $status

@@ -18,7 +18,7 @@
  *
  * KDFBENCH_PARALLEL=N (default 1) runs N such verifications at once, each
  * in its own thread with its own crypt_device, the way /init runs the KDFs
- * of several members in worker threads (init/luks.c); S then covers all.
+ * of several members in worker threads (init/luks/luks.c); S then covers all.
  */
 #include <errno.h>
 #include <fcntl.h>

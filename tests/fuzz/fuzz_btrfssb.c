@@ -1,4 +1,4 @@
-#include "../../init/btrfssb.h"
+#include "devices/btrfssb.h"
 #include "fuzz.h"
 
 /* A superblock from a hostile device, then judged against members read

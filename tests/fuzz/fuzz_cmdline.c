@@ -1,4 +1,4 @@
-#include "../../init/cmdline.h"
+#include "config/cmdline.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,5 +1,5 @@
-#include "../../init/devspec.h"
-#include "../../init/strutil.h"
+#include "base/strutil.h"
+#include "config/devspec.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

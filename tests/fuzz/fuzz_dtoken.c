@@ -1,6 +1,6 @@
 #include <errno.h>
 
-#include "../../init/dtoken.h"
+#include "common/dtoken.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "../../init/fwpolicy.h"
+#include "firmware/fwpolicy.h"
 #include "fuzz.h"
 
 /* /dev/kmsg records are written by the kernel, but their text may carry

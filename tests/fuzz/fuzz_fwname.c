@@ -1,5 +1,5 @@
-#include "../../init/fwpath.h"
-#include "../../init/strutil.h"
+#include "base/strutil.h"
+#include "firmware/fwpath.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

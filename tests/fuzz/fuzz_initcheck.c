@@ -3,8 +3,8 @@
  * inside the file, never a crash. */
 #include <errno.h>
 
-#include "../../init/initcheck.h"
 #include "fuzz.h"
+#include "handover/initcheck.h"
 
 struct mem {
 	const uint8_t *buf;

@@ -1,4 +1,4 @@
-#include "../../init/keymap.h"
+#include "console/keymap.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

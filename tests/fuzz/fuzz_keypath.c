@@ -1,6 +1,6 @@
 /* Key-file paths: whatever is accepted is absolute and cannot climb. */
-#include "../../init/cmdline.h"
-#include "../../init/strutil.h"
+#include "base/strutil.h"
+#include "config/cmdline.h"
 #include "fuzz.h"
 
 static void check_path(const char *p)

@@ -1,6 +1,6 @@
 #include <sys/mount.h>
 
-#include "../../init/mountopts.h"
+#include "config/mountopts.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

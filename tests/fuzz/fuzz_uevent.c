@@ -1,5 +1,5 @@
-#include "../../init/strutil.h"
-#include "../../init/uevent.h"
+#include "base/strutil.h"
+#include "base/uevent.h"
 #include "fuzz.h"
 
 static void check_fields(const struct uevent *ev, const char *buf, size_t len)

@@ -16,7 +16,7 @@ static inline int wait_for_init(void)
 		if (fd >= 0) {
 			ssize_t n = read(fd, buf, sizeof(buf) - 1);
 			close(fd);
-			/* luksinit's hold timeout (init/firmware.c) */
+			/* luksinit's hold timeout (init/firmware/firmware.c) */
 			if (n > 0 && strncmp(buf, "300", 3) == 0)
 				return 0;
 		}

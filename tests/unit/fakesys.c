@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../init/log.h"
-#include "../../init/sysroot.h"
+#include "base/log.h"
+#include "base/sysroot.h"
 
 static char base[PATH_MAX];
 

@@ -1,5 +1,5 @@
 /* A fake /sys, /dev and root in a temporary directory for tests of code
- * that reads and writes sysfs (init/sysroot.h points it there). Paths
+ * that reads and writes sysfs (init/base/sysroot.h points it there). Paths
  * given to these helpers are relative to that directory. */
 #ifndef LUKSINIT_FAKESYS_H
 #define LUKSINIT_FAKESYS_H

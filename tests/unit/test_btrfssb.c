@@ -1,8 +1,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../init/btrfssb.h"
 #include "check.h"
+#include "devices/btrfssb.h"
 
 static void put_le64(unsigned char *p, unsigned long long v)
 {

@@ -1,8 +1,8 @@
 /* Detached LUKS headers on the command line (issue 12, part 3). */
 #include <string.h>
 
-#include "../../init/cmdline.h"
 #include "check.h"
+#include "config/cmdline.h"
 
 static void parse(struct boot_config *cfg, const char *line)
 {

@@ -1,8 +1,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../init/cmdline.h"
 #include "check.h"
+#include "config/cmdline.h"
 
 /* Tokenizes a copy of line and returns the n-th param/value. */
 static int nth_arg(const char *line, int n, char *param, char *val)

@@ -2,10 +2,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../init/consoles.h"
-#include "../../init/kmsghold.h"
-#include "../../init/log.h"
+#include "base/log.h"
 #include "check.h"
+#include "console/consoles.h"
+#include "console/kmsghold.h"
 
 static void tty0_is_the_vt_in_front(void)
 {

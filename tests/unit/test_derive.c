@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../init/derive.h"
 #include "check.h"
+#include "common/derive.h"
 
 static void hex(const unsigned char *p, size_t n, char *out)
 {

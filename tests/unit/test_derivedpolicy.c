@@ -1,7 +1,7 @@
 #include <string.h>
 
-#include "../../init/derivedpolicy.h"
 #include "check.h"
+#include "luks/derivedpolicy.h"
 
 #define UA "aaaaaaaa-0000-0000-0000-000000000000"
 #define UB "bbbbbbbb-0000-0000-0000-000000000000"

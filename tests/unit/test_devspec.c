@@ -1,8 +1,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../init/devspec.h"
 #include "check.h"
+#include "config/devspec.h"
 
 static void parses_every_form(void)
 {

@@ -1,8 +1,8 @@
 /* devices_coldplug() against a fake /sys/class/block. */
 #include <string.h>
 
-#include "../../init/devices.h"
 #include "check.h"
+#include "devices/devices.h"
 #include "fakesys.h"
 
 struct seen {

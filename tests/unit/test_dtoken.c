@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../init/dtoken.h"
 #include "check.h"
+#include "common/dtoken.h"
 
 #define UUID "0ac0a545-24b4-4f0b-b072-bd74f1df29f0"
 

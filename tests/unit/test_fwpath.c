@@ -1,7 +1,7 @@
 #include <string.h>
 
-#include "../../init/fwpath.h"
 #include "check.h"
+#include "firmware/fwpath.h"
 
 static void names_accepted(void)
 {

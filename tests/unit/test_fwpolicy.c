@@ -1,7 +1,7 @@
 #include <string.h>
 
-#include "../../init/fwpolicy.h"
 #include "check.h"
+#include "firmware/fwpolicy.h"
 
 static void holds_only_what_waits_in_a_work_item(void)
 {

@@ -6,8 +6,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "../../init/fwreader.h"
 #include "check.h"
+#include "firmware/fwreader.h"
 
 #define PLAIN_LEN 300000
 

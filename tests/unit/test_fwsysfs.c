@@ -1,5 +1,5 @@
 /* firmware.c and fwreprobe.c against a fake sysfs tree in a temporary
- * directory (init/sysroot.h points them at it): what QEMU cannot easily
+ * directory (init/base/sysroot.h points them at it): what QEMU cannot easily
  * show. Writes to the fake attributes are plain file writes at offset 0,
  * so the fake files start empty and are compared whole. */
 #include <errno.h>
@@ -15,11 +15,11 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "../../init/firmware.h"
-#include "../../init/log.h"
-#include "../../init/sysroot.h"
+#include "base/log.h"
+#include "base/sysroot.h"
 #include "check.h"
 #include "fakesys.h"
+#include "firmware/firmware.h"
 
 static struct firmware fw;
 static const char root_rel[] = "newroot";

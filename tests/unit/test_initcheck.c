@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../init/initcheck.h"
 #include "check.h"
+#include "handover/initcheck.h"
 
 /* ---- a temporary root ---- */
 

@@ -2,9 +2,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../init/cmdline.h"
-#include "../../init/keymap.h"
 #include "check.h"
+#include "config/cmdline.h"
+#include "console/keymap.h"
 
 /* A small well-formed keymap built by hand: tables 0 and 1, two strings,
  * one accent. */

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../init/log.h"
+#include "base/log.h"
 #include "check.h"
 
 static size_t fmt(char *buf, size_t size, enum log_level lvl, const char *f,

@@ -2,8 +2,8 @@
 #include <string.h>
 #include <sys/mount.h>
 
-#include "../../init/mountopts.h"
 #include "check.h"
+#include "config/mountopts.h"
 
 static void defaults_follow_ro_rw(void)
 {

@@ -1,6 +1,6 @@
 #include <errno.h>
 
-#include "../../init/strutil.h"
+#include "base/strutil.h"
 #include "check.h"
 
 static void copy_fits_and_truncation_is_error(void)

@@ -2,9 +2,9 @@
  * resume_offset=, noresume. */
 #include <string.h>
 
-#include "../../init/cmdline.h"
-#include "../../init/resume.h"
 #include "check.h"
+#include "config/cmdline.h"
+#include "handover/resume.h"
 
 static void parse(struct boot_config *cfg, const char *line)
 {

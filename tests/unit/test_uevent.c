@@ -1,7 +1,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../init/uevent.h"
+#include "base/uevent.h"
 #include "check.h"
 
 /* Builds a kernel-style message from NUL-separated fields given with '|'. */

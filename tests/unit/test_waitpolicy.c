@@ -1,6 +1,6 @@
-#include "../../init/cmdline.h"
-#include "../../init/waitpolicy.h"
 #include "check.h"
+#include "config/cmdline.h"
+#include "waitpolicy.h"
 
 static struct wait_state base(void)
 {

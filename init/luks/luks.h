@@ -1,0 +1,205 @@
+/* Opening the LUKS members: key files, one shared passphrase, per-member
+ * passphrases for those that refuse it, KDFs and header reads in worker
+ * threads. The event loop owns this state; workers only run the KDF or
+ * read a header (into a job of their own), and report by a pipe.
+ *
+ * The set lives for /init's whole life, not one boot attempt: a member
+ * opened in an attempt that failed later (a disk missing, init missing)
+ * stays open and is reused by the retry, with no new prompt and no second
+ * KDF. */
+#ifndef LUKSINIT_LUKS_H
+#define LUKSINIT_LUKS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/dtoken.h"
+#include "common/secret.h"
+#include "config/cmdline.h"
+#include "config/devspec.h"
+#include "luks/keydev.h"
+
+struct crypt_device;
+struct luks_load;
+
+/* A header read (crypt_load) may wait minutes on a failing disk; a KDF
+ * worker may be stuck in D state reading a keyslot. Neither may hold PID 1:
+ * a header not read after LUKS_LOAD_TIMEOUT_MS fails its member (the
+ * worker is left to itself), and workers still running when an attempt
+ * ends are waited for at most LUKS_JOIN_WAIT_MS, then left. */
+#define LUKS_LOAD_TIMEOUT_MS 30000
+#define LUKS_JOIN_WAIT_MS 30000
+enum member_state {
+	MEMBER_WAITING,	  /* device not seen yet */
+	MEMBER_LOADING,	  /* a worker reads its header */
+	MEMBER_FOUND,	  /* header loaded, needs a key */
+	MEMBER_UNLOCKING, /* a worker runs the KDF */
+	MEMBER_OPEN,
+	MEMBER_FAILED,
+	MEMBER_DUPLICATE, /* names the device of member dup_of again */
+};
+
+/* KEY_DERIVED: made from the primary's volume key (luksderived.h). */
+enum key_source { KEY_FILE, KEY_SHARED, KEY_OWN, KEY_DERIVED };
+
+struct luks_member {
+	const struct luks_member_cfg *cfg;
+	enum member_state state;
+	int dup_of;
+	char devnode[64];
+	char dm_name[LUKS_NAME_MAX];
+	char uuid[DTOKEN_UUID_MAX]; /* its LUKS UUID, once the header is read */
+	struct crypt_device *cd;
+	uint32_t mem_kb; /* peak KDF memory over its keyslots */
+	/* A LUKS2 reencryption is under way: only libcryptsetup's own
+	 * activation by passphrase can open it (the worker does that, alone:
+	 * see luks_consider). */
+	bool reencrypt;
+	bool exclusive; /* its job runs alone, the loop out of libcryptsetup */
+	struct luks_load *load; /* its header being read, while LOADING */
+	/* Its KDF worker did not end with its attempt (a disk stuck in D
+	 * state): its context and secrets stay with the worker, and it is not
+	 * opened again while the worker runs. The thread stays joinable: once
+	 * worker_done is set, luks_begin_attempt joins it (it only has its
+	 * byte to write and return), wipes its secrets, frees its context and
+	 * tries the member again. */
+	bool stuck;
+	/* Set by the worker (atomically, release) when it no longer touches
+	 * the member: before it writes its notify byte. */
+	bool worker_done;
+	uint32_t activate_flags;
+	int tries_left;
+	bool keyfile_tried;
+	unsigned shared_gen_tried;
+	/* The shared passphrase of that generation failed here; it costs a
+	 * try only if it opened no member at all (then it was simply wrong,
+	 * not meant for another disk). */
+	unsigned shared_gen_failed;
+	bool waited_for_memory; /* said once why its KDF waits */
+	/* A derived keyslot (luksderived.h): opened with a key made from
+	 * the volume key of the member with LUKS UUID primary_uuid. */
+	bool derived;
+	bool derived_failed; /* that key did not open it: the passphrase will */
+	int derived_slot;
+	char primary_uuid[DTOKEN_UUID_MAX];
+
+	/* The running job; touched by the worker only while UNLOCKING. */
+	pthread_t thread;
+	int notify_fd;
+	unsigned char index;
+	enum key_source source;
+	int job_slot;	 /* the keyslot tried, or CRYPT_ANY_SLOT */
+	uint64_t job_kb; /* memory charged to the budget for this job */
+	struct secret key;
+	struct secret own; /* typed at its own prompt, for the scheduler */
+	/* The volume key the KDF found; locked memory. Wiped once the member
+	 * is active, unless members derive their keys from it: then once
+	 * none of them needs it any more (derived_wipe_unneeded). */
+	struct secret vk;
+	bool vk_ready; /* vk holds the volume key its job found */
+	int job_rc;
+	double kdf_start, kdf_end;
+};
+
+enum luks_need { NEED_NOTHING, NEED_SHARED, NEED_OWN };
+
+struct luks_set {
+	const struct boot_config *cfg;
+	struct luks_member m[LUKS_MEMBERS_MAX];
+	int n;
+	int pipe_rd, pipe_wr;
+	int load_rd, load_wr; /* header reads done: their luks_load address */
+	/* A header read given up on (timed out, or its attempt ended) whose
+	 * worker has not returned: it may still be inside libcryptsetup. Only
+	 * one header is read at a time, counting this one, so there is at
+	 * most one; freed (with its context) when its address is read back. */
+	struct luks_load *orphan;
+	bool stopping; /* the attempt ends: finished KDFs activate nothing */
+	struct secret shared;
+	unsigned shared_gen;	/* bumped for each passphrase typed */
+	bool shared_gen_opened; /* it opened at least one member */
+	uint64_t budget_kb, in_use_kb;
+	int nfailed;
+	bool holding; /* no job starts: devices are still being enumerated */
+	char failure[512]; /* the first member that cannot be opened */
+	/* Devices that appeared while a reencrypting member's worker was in
+	 * libcryptsetup: claimed once it is done. */
+	struct dev_ids deferred[LUKS_MEMBERS_MAX];
+	int ndeferred;
+	struct keydev_set keydevs; /* devices holding key files */
+};
+
+/* Once, at start. */
+int luks_init(struct luks_set *set, const struct boot_config *cfg);
+/* Before each boot attempt: open members stay open; members that failed
+ * or were never opened are looked for again, with fresh tries. */
+void luks_begin_attempt(struct luks_set *set);
+/* After an attempt, first: no job starts any more, and luks_on_notify
+ * only collects the workers that end (activates nothing). The caller
+ * keeps the loop running, for at most LUKS_JOIN_WAIT_MS, until
+ * luks_jobs_running() is false. */
+void luks_stop(struct luks_set *set);
+/* Then: wipes every secret, frees the headers; a worker still running is
+ * left, with a warning (its member keeps its context, see stuck). Open
+ * members stay open. */
+void luks_end_attempt(struct luks_set *set);
+
+/* A block device appeared: if it is a listed member, load its header;
+ * if it holds a key file (keydev.h), remember it. Returns true if it was
+ * either (it is then no part of the root). A member whose mapping already exists on
+ * this device (opened by an earlier attempt, or by hand in the rescue
+ * shell) counts as open. */
+bool luks_consider(struct luks_set *set, const struct dev_ids *ids);
+/* While held, no job starts: during the enumeration of the devices that
+ * are there at boot, so that a member does not start a costly KDF before
+ * its primary (whose key would spare it) has been seen. */
+void luks_hold(struct luks_set *set, bool hold);
+/* Starts KDF jobs that can run now (keys available, memory allows). */
+void luks_schedule(struct luks_set *set);
+/* What input is needed from the person, with the prompt text. */
+enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
+			  size_t size);
+/* Hands over a typed passphrase (member -1: for all). Takes ownership. */
+void luks_offer(struct luks_set *set, struct secret *pass, int member);
+/* The notify pipe became readable: finish jobs, activate opened members.
+ * Fills opened[] with "dm-N" names of new devices; returns their count. */
+int luks_on_notify(struct luks_set *set, char opened[][32], int max);
+
+int luks_notify_fd(const struct luks_set *set);
+/* Header reads: the fd to watch, what to call when it is readable (it
+ * finishes the members whose header was read, then schedules), and the
+ * bound on them (a member whose header is not read in time fails):
+ * returns milliseconds until the next is due, or -1. */
+int luks_load_fd(const struct luks_set *set);
+void luks_on_loaded(struct luks_set *set);
+int luks_tick(struct luks_set *set);
+/* A member's header is being read (the first prompt waits for it). */
+bool luks_loading(const struct luks_set *set);
+/* Milliseconds until a key device's wait ends, or -1: a wait may begin
+ * in any luks_schedule(), after luks_tick() was asked. */
+int luks_keydev_ms(const struct luks_set *set);
+/* Every member is open (failed ones count as settled when
+ * failed_ok: a degraded mount may do without them). */
+bool luks_all_open(const struct luks_set *set, bool failed_ok);
+/* The same for swap members (luks_member_cfg.swap), which luks_all_open
+ * leaves out: each is open or failed. */
+bool luks_swaps_settled(const struct luks_set *set);
+/* The swap members not yet open nor failed, each with what it waits for
+ * ("UUID=... (its KDF is running)"), or "" when none. */
+void luks_describe_swaps(const struct luks_set *set, char *buf, size_t size);
+/* The device-mapper device named mapper_name is an open swap member. */
+bool luks_is_swap_mapping(const struct luks_set *set, const char *mapper_name);
+bool luks_jobs_running(const struct luks_set *set);
+/* Every member is open or failed: nothing more will be unlocked. */
+bool luks_settled(const struct luks_set *set);
+/* The device-mapper device named mapper_name is a member we opened. */
+bool luks_owns_mapping(const struct luks_set *set, const char *mapper_name);
+/* A present member waits for a key from the person. */
+bool luks_awaits_key(const struct luks_set *set);
+/* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc", then
+ * those that failed, e.g. "luks-ab.. on /dev/vdb (failed)". */
+void luks_describe_missing(const struct luks_set *set, char *buf, size_t size);
+
+#endif

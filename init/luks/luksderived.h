@@ -1,0 +1,28 @@
+/* Derived keyslots at boot (issue 14): a member whose header carries a
+ * luksinit-derived token waits for its primary; once the primary's KDF has
+ * produced its volume key, the member opens through its derived keyslot
+ * (PBKDF2 at the minimum cost) instead of a costly KDF of its own. If the
+ * primary is absent, fails, or its key is not at hand, the member takes
+ * the passphrase through its normal keyslots, as if it had no token.
+ *
+ * The primary's volume key stays in its locked buffer (struct secret) only
+ * while a member that is present may still need it, then it is wiped. A
+ * member that appears after that takes the passphrase. */
+#ifndef LUKSINIT_LUKSDERIVED_H
+#define LUKSINIT_LUKSDERIVED_H
+
+#include <stdbool.h>
+
+#include "luks/derivedpolicy.h"
+#include "luks/luks.h"
+
+/* After the header is loaded: reads m's token, if it has one. */
+void derived_load(struct luks_member *m);
+/* If m can open through its derived keyslot now, makes its key into key
+ * (locked) and returns the keyslot; else returns -1. */
+int derived_key(const struct luks_set *set, const struct luks_member *m,
+		struct secret *key);
+/* Wipes every kept volume key no member needs any more. */
+void derived_wipe_unneeded(struct luks_set *set);
+
+#endif

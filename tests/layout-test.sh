@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The folders of init/ and their dependency rule (tests/include-rules.txt):
+# every quoted #include in init/, common/ and enroll/ names a header that
+# exists, by its folder ("luks/luks.h", "common/secret.h"; the top of init/
+# by its bare name), and only a folder the rule allows. Every folder on disk
+# has a row in the table, every row a folder.
+# Prints "PLAN N", then "PASS layout/<case>" or "FAIL layout/<case>: why".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+rules=tests/include-rules.txt
+echo "PLAN 2"
+
+declare -A allowed
+while read -r folder deps; do
+	[[ -z $folder || $folder == \#* ]] && continue
+	allowed[$folder]=" ${deps//-/} "
+done <"$rules"
+
+# The folder a header path belongs to, as the rule table names folders.
+folder_of_include() {
+	local inc=$1
+	case $inc in
+	common/*) echo common ;;
+	*/*) echo "init/${inc%%/*}" ;;
+	*) echo init ;;
+	esac
+}
+# A rule table entry for a folder name as "may include" lists them.
+short() { [[ $1 == init/* ]] && echo "${1#init/}" || echo "$1"; }
+
+problems=()
+while IFS= read -r file; do
+	from=$(dirname "$file")
+	[[ -n ${allowed[$from]+x} ]] || { problems+=("$file: its folder $from has no row in $rules"); continue; }
+	while IFS=: read -r line inc; do
+		if [[ $from == enroll && $inc != */* ]]; then
+			target=enroll/$inc
+		elif [[ $inc == common/* ]]; then
+			target=$inc
+		else
+			target=init/$inc
+		fi
+		if [[ ! -f $target ]]; then
+			problems+=("$file:$line: #include \"$inc\" names no header ($target)")
+			continue
+		fi
+		to=$(folder_of_include "$inc")
+		[[ $from == enroll && $inc != */* ]] && to=enroll
+		[[ $to == "$from" ]] && continue
+		if [[ ${allowed[$from]} != *" $(short "$to") "* ]]; then
+			problems+=("$file:$line: $from may not include $inc ($to): see $rules")
+		fi
+	done < <(grep -noE '^#include "[^"]+"' "$file" | sed -E 's/^([0-9]+):#include "([^"]+)"/\1:\2/')
+done < <(git ls-files 'init/*.[ch]' 'common/*.[ch]' 'enroll/*.[ch]')
+if ((${#problems[@]})); then
+	echo "FAIL layout/includes_follow_the_rule: ${#problems[@]} problem(s):"
+	printf '  %s\n' "${problems[@]}"
+else
+	echo "PASS layout/includes_follow_the_rule"
+fi
+
+missing=()
+for d in init $(git ls-files 'init/*/*' | cut -d/ -f1-2 | sort -u) common enroll; do
+	[[ -n ${allowed[$d]+x} ]] || missing+=("$d is on disk but has no row")
+done
+for d in "${!allowed[@]}"; do
+	[[ -d $d ]] || missing+=("$d has a row but is not on disk")
+done
+if ((${#missing[@]})); then
+	echo "FAIL layout/every_folder_has_a_rule: ${missing[*]}"
+else
+	echo "PASS layout/every_folder_has_a_rule"
+fi
