@@ -19,6 +19,7 @@ def spans(b, what):
         r"%s ended; ran from ([\d.]+) s to ([\d.]+) s" % what, b.out)]
 
 
+@serial
 @case
 def derived_four_argon2id_members_one_kdf():
     b = boot("derived_four_argon2id_members_one_kdf", der_cmdline(),

@@ -114,6 +114,7 @@ def luks_tries_2_then_failure():
            "the tries were not counted down to exhaustion")
 
 
+@serial
 @case
 def rootflags_degraded_mounts_at_once():
     b = boot("rootflags_degraded_mounts_at_once",
@@ -170,6 +171,7 @@ def rootwait_forever_reports_progress_then_boots_late_root():
     expect("did not appear" not in b.out, "rootwait gave up")
 
 
+@serial
 @case
 def panic_minus_1_reboots_at_once():
     b = boot("panic_minus_1_reboots_at_once",

@@ -13,6 +13,7 @@ def stamp(b, rx):
     return None
 
 
+@serial
 @case
 def no_rng_device_header_read_before_crng_init():
     b = boot("no_rng_device_header_read_before_crng_init",

@@ -25,8 +25,10 @@ def fw_initrd(name, requests, extra=(), lib="/lib"):
     lib: /usr/lib for a merged /usr, where /lib is a link to usr/lib)."""
     d = os.path.join(BUILD, "fwtest")
     os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, name + ".list"), "w") as f:
+    lst = os.path.join(d, name + ".list")
+    with open(scratch_path(lst), "w") as f:
         f.write("".join(r + "\n" for r in requests))
+    os.replace(scratch_path(lst), lst)
     merged = ["dir /usr 0755 0 0", "slink /lib usr/lib 0777 0 0"] if lib != "/lib" else []
     return overlay_initrd(name, [
         "file /fwtrigger %s/fwtrigger 0755 0 0" % BUILD,
@@ -225,8 +227,9 @@ def compressed(src, dst_name, tool):
     os.makedirs(d, exist_ok=True)
     out = os.path.join(d, dst_name)
     cmd = ["zstd", "-q", "-c", src] if tool == "zst" else ["xz", "-c", "--check=crc32", src]
-    with open(out, "wb") as f:
+    with open(scratch_path(out), "wb") as f:
         subprocess.run(cmd, stdout=f, check=True)
+    os.replace(scratch_path(out), out)
     return out
 
 
@@ -241,11 +244,13 @@ def huge_firmware():
     path = os.path.join(d, "huge.bin")
     if not os.path.exists(path + ".fnv"):
         block = bytes((i * 7 + i // 251) & 0xFF for i in range(65536))
-        with open(path, "wb") as f:
+        with open(scratch_path(path), "wb") as f:
             for i in range(HUGE_MIB * 16):
                 f.write(block[i % 7:] + block[:i % 7])
-        with open(path + ".fnv", "w") as f:
+        os.replace(scratch_path(path), path)
+        with open(scratch_path(path + ".fnv"), "w") as f:
             f.write(fnv1a(path))
+        os.replace(scratch_path(path + ".fnv"), path + ".fnv")
     return path, open(path + ".fnv").read()
 
 

@@ -51,9 +51,11 @@ def xz_copy(local, name):
     d = os.path.join(BUILD, "fwtest")
     os.makedirs(d, exist_ok=True)
     xz = os.path.join(d, name + ".xz")
-    with open(xz, "wb") as f:
+    tmp = scratch_path(xz)
+    with open(tmp, "wb") as f:
         subprocess.run(["xz", "-c", "--check=crc32", os.path.join(FWDIR, local)],
                        stdout=f, check=True)
+    os.replace(tmp, xz)
     return xz
 
 
@@ -149,6 +151,7 @@ def keys(device, text):
     return steps
 
 
+@serial
 @case
 def fwdriver_usb_probe_does_not_block_usb_keyboard():
     """A USB device whose driver asks synchronously from its probe sits on
@@ -232,6 +235,7 @@ def fwdriver_request_from_rescue_shell_is_served():
     expect(b.res.shutdown == "poweroff", "did not power off: %s" % b.res.shutdown)
 
 
+@serial
 @case
 def fwdriver_requests_across_handover_all_answered():
     """A thread asks for the same file again and again, the moment each

@@ -1,8 +1,12 @@
 """What every boot test uses: booting, the fixtures, the assertions."""
+import concurrent.futures
+import hashlib
+import io
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -20,11 +24,57 @@ KERNEL = os.environ.get("LUKSINIT_TEST_KERNEL") or os.path.join(BUILD, "bzImage"
 # these cases with its own kernel keeps its logs apart).
 LOGS = os.environ.get("LUKSINIT_TEST_LOGS") or os.path.join(BUILD, "logs")
 CASES = []
+# Boots run side by side (LUKSINIT_BOOT_JOBS at once, 2 by default: the
+# machine has 2 cores), each guest with one vCPU; the cases marked @serial
+# (they measure time or parallelism) run after them, alone, with two.
+JOBS = max(1, int(os.environ.get("LUKSINIT_BOOT_JOBS") or 2))
 
 
 def case(fn):
     CASES.append(fn)
+    fn.serial = getattr(fn, "serial", False)
     return fn
+
+
+def serial(fn):
+    """Put above @case: the case measures time or parallelism, so it runs
+    alone, after the others, on a guest with two vCPUs."""
+    fn.serial = True
+    return fn
+
+
+# What runs where: each case in a thread of its own, its output kept until
+# it ends (so cases running side by side do not mix their lines).
+_local = threading.local()
+_print_lock = threading.Lock()
+
+
+class _CaseOutput(io.TextIOBase):
+    """sys.stdout for the test threads: the running case's buffer."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def write(self, text):
+        buf = getattr(_local, "buf", None)
+        if buf is None:
+            with _print_lock:
+                return self.real.write(text)
+        return buf.write(text)
+
+    def flush(self):
+        if getattr(_local, "buf", None) is None:
+            self.real.flush()
+
+
+def current_case():
+    fn = getattr(_local, "case", None)
+    return fn.__name__ if fn else "?"
+
+
+def _default_smp():
+    fn = getattr(_local, "case", None)
+    return 2 if fn is None or fn.serial else 1
 
 
 def fixture_env():
@@ -66,31 +116,42 @@ INIT_RAN = re.compile(r"Run /\S* as init process|luksinit: |RESULT ")
 QUIET = re.compile(r"(^|\s)(quiet|loglevel=[0-6])(\s|$)")
 
 
+# A kernel that complained: a reset after it is the kernel's failure.
+KERNEL_TROUBLE = re.compile(r"Oops|BUG:|WARNING:|Call Trace|Kernel panic")
+
+
 def reset_before_init(res):
-    return res.shutdown == "reboot" and not INIT_RAN.search(res.output)
+    return (res.shutdown == "reboot" and not INIT_RAN.search(res.output)
+            and not KERNEL_TROUBLE.search(res.output))
 
 
-def run_guest(**kw):
-    """qemu_harness.run, once more if the guest reset before any init ran:
-    seen once in well over a thousand TCG boots, during PCI enumeration,
-    where no test looks. It is said on the test's output and the first
-    log kept beside the second; a second reset fails the test. Never on a
-    quiet console, where a reset by a failing init would look the same."""
-    res = qemu_harness.run(**kw)
+def run_guest(runner=None, report=None, **kw):
+    """qemu_harness.run (or runner, a stand-in), once more if the guest
+    reset before any init ran: seen once in well over a thousand TCG boots,
+    during PCI enumeration, where no test looks. A line "RETRY boot/NAME"
+    says so (tests/run-all.sh counts them: more than one in a run fails
+    it) and the first log is kept beside the second; a second reset fails
+    the test. Never on a quiet console, where a reset by a failing init
+    would look the same, nor after a kernel oops or warning. runner and
+    report (the RETRY line's printer) are for the harness's own test."""
+    runner = runner or qemu_harness.run
+    report = report or (lambda line: print(line, flush=True))
+    kw.setdefault("smp", _default_smp())
+    res = runner(**kw)
     if reset_before_init(res) and not QUIET.search(kw.get("append") or ""):
         log = kw.get("log")
         if log:
             os.replace(log, log + ".reset")
-        print("  the guest reset before its init ran; booting it once more",
-              flush=True)
-        res = qemu_harness.run(**kw)
+        report("RETRY boot/%s: the guest reset before its init ran; "
+               "booting it once more" % current_case())
+        res = runner(**kw)
         expect(not reset_before_init(res),
                "the guest reset twice before its init ran")
     return res
 
 
 def boot(name, append, disks, script=(), timeout=90, initrd=None,
-         extra_args=(), kernel=None, mem=1024, rng=True):
+         extra_args=(), kernel=None, mem=1024, rng=True, smp=None):
     os.makedirs(LOGS, exist_ok=True)
     res = run_guest(
         kernel=kernel or KERNEL,
@@ -105,6 +166,7 @@ def boot(name, append, disks, script=(), timeout=90, initrd=None,
         extra_args=list(extra_args),
         mem=mem,
         rng=rng,
+        smp=smp or _default_smp(),
     )
     return Boot(res)
 
@@ -198,18 +260,31 @@ def assert_array(b, fs, ndev):
            "a passphrase appeared on the console")
 
 
+def scratch_path(path):
+    """A name beside path that no other thread or process uses, for a file
+    to be renamed over path when complete (cases run side by side)."""
+    return "%s.%d.%d.tmp" % (path, os.getpid(), threading.get_ident())
+
+
 def overlay_initrd(name, lines):
-    """An extra cpio the kernel unpacks over the embedded initramfs."""
+    """An extra cpio the kernel unpacks over the embedded initramfs. Named
+    by its contents too: cases running side by side may build the same
+    name with other lines."""
     d = os.path.join(BUILD, "overlays")
     os.makedirs(d, exist_ok=True)
+    text = "".join(l + "\n" for l in lines)
+    name += "-" + hashlib.sha256(text.encode()).hexdigest()[:12]
     lst = os.path.join(d, name + ".list")
-    with open(lst, "w") as f:
-        f.write("".join(l + "\n" for l in lines))
     out = os.path.join(d, name + ".cpio.gz")
+    tmp_lst, tmp_out = scratch_path(lst), scratch_path(out)
+    with open(tmp_lst, "w") as f:
+        f.write(text)
     kdir = open(os.path.join(BUILD, "kernel.dir")).read().strip()
     subprocess.run([os.path.join(HERE, "..", "scripts", "make-cpio.sh"),
-                    kdir, lst, out], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+                    kdir, tmp_lst, tmp_out], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.replace(tmp_lst, lst)
+    os.replace(tmp_out, out)
     return out
 
 
@@ -233,28 +308,44 @@ def failed_to_prompt(b, reason):
     powered_off_from_prompt(b)
 
 
+def run_case(fn):
+    """Runs one case in this thread; prints its output and its verdict in
+    one piece when it ends. Returns True if it passed."""
+    _local.case, _local.buf = fn, io.StringIO()
+    t0 = time.monotonic()
+    try:
+        fn()
+        verdict, ok = "PASS boot/%s (%.1f s)" % (
+            fn.__name__, time.monotonic() - t0), True
+    except AssertionError as e:
+        verdict, ok = "FAIL boot/%s: %s (log: %s/%s.log)" % (
+            fn.__name__, e, LOGS, fn.__name__), False
+    except Exception:
+        verdict, ok = "FAIL boot/%s: harness error\n%s" % (
+            fn.__name__, traceback.format_exc()), False
+    text = _local.buf.getvalue()
+    _local.case = _local.buf = None
+    with _print_lock:
+        sys.__stdout__.write(text + verdict + "\n")
+        sys.__stdout__.flush()
+    return ok
+
+
 def main():
-    passed = failed = 0
     # A filter is a substring of a case's name or of its module's.
     selected = [fn for fn in CASES
                 if not FILTERS or any(f in fn.__name__ or f in fn.__module__
                                       for f in FILTERS)]
     print("PLAN %d" % len(selected), flush=True)
-    for fn in selected:
-        t0 = time.monotonic()
-        try:
-            fn()
-            passed += 1
-            print("PASS boot/%s (%.1f s)" % (fn.__name__,
-                                             time.monotonic() - t0),
-                  flush=True)
-        except AssertionError as e:
-            failed += 1
-            print("FAIL boot/%s: %s (log: %s/%s.log)"
-                  % (fn.__name__, e, LOGS, fn.__name__), flush=True)
-        except Exception:
-            failed += 1
-            print("FAIL boot/%s: harness error\n%s"
-                  % (fn.__name__, traceback.format_exc()), flush=True)
-    print("boot: %d passed, %d failed" % (passed, failed))
+    sys.stdout = _CaseOutput(sys.__stdout__)
+    side_by_side = [fn for fn in selected if not fn.serial]
+    alone = [fn for fn in selected if fn.serial]
+    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
+        results = list(pool.map(run_case, side_by_side))
+    results += [run_case(fn) for fn in alone]
+    sys.stdout = sys.__stdout__
+    passed = sum(results)
+    failed = len(results) - passed
+    print("boot: %d passed, %d failed (%d side by side in %d workers, %d "
+          "alone)" % (passed, failed, len(side_by_side), JOBS, len(alone)))
     return 1 if failed else 0

@@ -139,6 +139,7 @@ def member_absent_degraded_after_wait():
     expect("degraded" in root, "not mounted degraded: " + root)
 
 
+@serial
 @case
 def parallel_unlock_kdfs_overlap():
     b = boot("parallel_unlock_kdfs_overlap",
@@ -176,6 +177,7 @@ def slow_disk_args(name):
             "throttling.bps-total-max-length=1" % img]
 
 
+@serial
 @case
 def slow_extra_disk_does_not_hold_up_boot():
     name = "slow_extra_disk_does_not_hold_up_boot"

@@ -124,6 +124,7 @@ def kdf_spans(b):
         r"KDF ended; ran from ([\d.]+) s to ([\d.]+) s", b.out)]
 
 
+@serial
 @case
 def memory_budget_serializes_kdfs_that_do_not_fit():
     """Three Argon2id members of 200 MiB each in a 640 MiB guest: together
@@ -177,6 +178,7 @@ def one_disk_listed_twice_is_opened_once():
            "the prompt counts a disk twice")
 
 
+@serial
 @case
 def member_with_reencryption_under_way_unlocks():
     b = boot("member_with_reencryption_under_way_unlocks", crypt2_cmdline(),
