@@ -73,7 +73,7 @@ def consoles_prompt_answered_on_the_screen_keyboard():
     b = boot("consoles_prompt_answered_on_the_screen_keyboard",
              crypt2(BOTH), ["crypt2-a.img", "crypt2-b.img"],
              extra_args=VGA,
-             script=[(SHARED_PROMPT, "", 1)] + at_keys(PASS + "\n"),
+             script=[(SHARED_PROMPT, "", 0)] + at_keys(PASS + "\n"),
              timeout=120)
     expect(not b.res.qmp_errors, "typing failed: %s" % b.res.qmp_errors[:1])
     assert_array(b, "CRYPT2", 2)

@@ -191,7 +191,10 @@ def orphans_are_reaped():
              crypt2("rdinit=/orphans"), ["crypt2-a.img", "crypt2-b.img"],
              initrd=overlay_initrd("orphans", [
                  "file /orphans %s/orphans 0755 0 0" % BUILD]),
-             script=[(SHARED_PROMPT, PASS + "\n", 3)])
+             # Typed once the last orphan has exited: /init must reap
+             # them while it waits, not leave them to the real init.
+             script=[(r"(?s)(?=.*ORPHAN 4 exits)(?=.*%s)" % SHARED_PROMPT,
+                      PASS + "\n", 0)])
     assert_array(b, "CRYPT2", 2)
     expect("ORPHANS started=5" in b.out, "the orphans were not started")
     expect(b.has_result("zombies=0"), "zombies left for the real init: %s"

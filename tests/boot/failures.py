@@ -50,7 +50,10 @@ def fake_uevents_from_userspace_are_ignored():
              ["crypt2-a.img", "crypt2-b.img"],
              initrd=overlay_initrd("fakeuevent", [
                  "file /fakeuevent %s/fakeuevent 0755 0 0" % BUILD]),
-             script=[(SHARED_PROMPT, PASS + "\n", 3)])
+             # Typed once the forger has sent (and the prompt is up), so
+             # the forged events wait in /init's socket before the root.
+             script=[(r"(?s)(?=.*FAKEUEVENT sent=\d)(?=.*%s)" % SHARED_PROMPT,
+                      PASS + "\n", 0)])
     booted_to_report(b)
     expect("FAKEUEVENT sent=3" in b.out, "the forger could not send")
     expect(b.out.count("ignored a uevent that did not come from the kernel") >= 3,

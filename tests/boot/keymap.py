@@ -47,7 +47,7 @@ def press(keys):
 
 def typed(name, extra, keys, timeout=150):
     b = boot(name, kbd(extra), ["kbd.img"], extra_args=SCREEN,
-             script=[(PROMPT_SHOWN, "", 1)] + press(keys), timeout=timeout)
+             script=[(PROMPT_SHOWN, "", 0)] + press(keys), timeout=timeout)
     expect(not b.res.qmp_errors, "typing failed: %s" % b.res.qmp_errors[:1])
     return b
 

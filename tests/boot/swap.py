@@ -201,10 +201,9 @@ def swap_retry_after_a_mount_never_resumes():
                 snapshot=True, disks=ROOT_DISKS + ["empty.img"],
                 extra_args=late,
                 script=[(SHARED_PROMPT, PASS + "\n", 0),
-                        (PROMPT, [plug], 1),
-                        # Kernel lines are held back at the prompt: give
-                        # the hot-plug time instead of waiting for its line.
-                        (r"", "r\n", 8),
+                        (PROMPT, [plug], 0),
+                        # The emergency prompt names a disk that appears.
+                        (r"new block device /dev/vd\w+; r retries", "r\n", 0),
                         (r"Passphrase for swap: ", PASS + "\n", 0),
                         (PROMPT, "p\n", 0)])
     no_panic(b)

@@ -19,6 +19,8 @@ static void child(void)
 		if (fork() == 0) {
 			wait_for_init();
 			usleep(200000 * (useconds_t)(i + 1));
+			/* The test types the passphrase after the last one. */
+			dprintf(1, "ORPHAN %d exits\n", i);
 			_exit(0);
 		}
 	dprintf(1, "ORPHANS started=%d\n", ORPHANS);
