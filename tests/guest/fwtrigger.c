@@ -11,7 +11,10 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,8 +94,34 @@ static void child(void)
 	_exit(0);
 }
 
+/* fwtest_timeout=N on the command line (the kernel passes it in the
+ * environment): the kernel's firmware timeout before /init starts, so a
+ * test can show a request held past it without waiting out the 60 s
+ * default. sysfs is mounted aside for the write: /init mounts its own. */
+static void set_kernel_timeout(void)
+{
+	const char *t = getenv("fwtest_timeout");
+	if (!t)
+		return;
+	if (mkdir("/fwsys", 0700) < 0 ||
+	    mount("sysfs", "/fwsys", "sysfs", 0, NULL) < 0) {
+		dprintf(1, "FWTEST error=timeout-mount (%s)\n",
+			strerror(errno));
+		return;
+	}
+	int fd = open("/fwsys/class/firmware/timeout", O_WRONLY);
+	if (fd < 0 || write(fd, t, strlen(t)) < 0)
+		dprintf(1, "FWTEST error=timeout-write (%s)\n",
+			strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	umount("/fwsys");
+	rmdir("/fwsys");
+}
+
 int main(void)
 {
+	set_kernel_timeout();
 	pid_t pid = fork();
 	if (pid == 0)
 		child();
