@@ -81,7 +81,7 @@ fi
 step layout plan "$here/layout-test.sh"
 step valgrind 1 valgrind_unit
 step lint 3 "$here/run-lint.sh" "$build"
-step fuzz "$(count_fuzz_targets)" "$here/run-fuzz.sh" "$build" "${CHECK_FUZZ_SECONDS:-30}"
+step fuzz "$(count_fuzz_targets)" "$here/run-fuzz.sh" "$build" "${CHECK_FUZZ_SECONDS:-10}"
 # Outside Debian: /init against a prefix of static libraries, and installed.
 if [ -x "$here/deps-build-test.sh" ]; then
 	step deps plan "$here/deps-build-test.sh" "$build"
