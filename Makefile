@@ -2,7 +2,7 @@
 #
 #   make            static /init, test kernel with the initramfs embedded
 #   make DEPS=system   (or DEPS=/prefix) /init alone, against your own static
-#                   libraries (README: "Building against your own libraries")
+#                   libraries (docs/BUILDING.md: "Your own libraries")
 #   make install    /init, its initramfs.list, host tools, man pages
 #                   (PREFIX=/usr/local, DESTDIR=); make uninstall
 #   make demo       all of that, then boot the demo in QEMU (interactive)
@@ -165,7 +165,7 @@ $(B)/bzImage-plain: $(B)/kernel.dir tests/plain.list
 	scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" $(abspath tests/plain.list) $@
 
 
-# Keyboard layouts embedded in the initramfs (README: "Keyboard layouts"):
+# Keyboard layouts embedded in the initramfs (docs/BUILDING.md: "Keymaps"):
 # names of Debian's console-data keymaps, or paths to keymap files.
 # KEYMAPS= (empty) embeds none.
 KEYMAPS ?= de-latin1 fr jp106

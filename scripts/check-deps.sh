@@ -120,7 +120,7 @@ fi
 if [[ ${#missing[@]} -gt 0 ]]; then
 	echo "luksinit: cannot build /init, missing:" >&2
 	printf '  - %s\n' "${missing[@]}" >&2
-	echo "luksinit: see README.md, \"Building against your own libraries\"" >&2
+	echo "luksinit: see docs/BUILDING.md, \"Your own libraries (DEPS=)\"" >&2
 	exit 1
 fi
 printf 'CC=%s\nCPPFLAGS=%s\nCFLAGS=%s\nLDFLAGS=%s\nLIBS=%s\n' "$cc" \

@@ -89,6 +89,7 @@ fi
 if [ -x "$here/install-test.sh" ]; then
 	step install plan "$here/install-test.sh" "$build"
 fi
+[ -x "$here/docs-test.sh" ] && step docs plan "$here/docs-test.sh" "$build"
 # shellcheck disable=SC2086 # BOOT_TESTS is a list of words
 step boot plan python3 "$here/boot_tests.py" "$build" ${BOOT_TESTS:-}
 
