@@ -83,6 +83,24 @@ static void hkdf_matches_rfc5869(void)
 	CHECK(hkdf_sha256("", 0, ikm, 1, "", 0, okm, 255 * 32 + 1) == -EINVAL);
 }
 
+/* RFC 5869 case 2: inputs longer than a SHA-256 block, three blocks out. */
+static void hkdf_matches_rfc5869_long_inputs(void)
+{
+	unsigned char ikm[80], salt[80], info[80], okm[82];
+	char h[2 * sizeof(okm) + 1];
+	for (int i = 0; i < 80; i++) {
+		ikm[i] = (unsigned char)i;
+		salt[i] = (unsigned char)(0x60 + i);
+		info[i] = (unsigned char)(0xb0 + i);
+	}
+	CHECK(hkdf_sha256(salt, sizeof(salt), ikm, sizeof(ikm), info,
+			  sizeof(info), okm, sizeof(okm)) == 0);
+	hex(okm, sizeof(okm), h);
+	CHECK_STR(
+		h,
+		"b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87");
+}
+
 static void member_key_is_hkdf_of_the_volume_key_and_uuid(void)
 {
 	unsigned char vk[64], k1[DERIVE_KEY_LEN], k2[DERIVE_KEY_LEN];
@@ -111,10 +129,39 @@ static void member_key_is_hkdf_of_the_volume_key_and_uuid(void)
 	CHECK(derive_member_key(vk, sizeof(vk), "", k2) == -EINVAL);
 }
 
+/* Keys that enrolments made before derive.c used OpenSSL hold: computed by
+ * the hand-written SHA-256/HMAC/HKDF of 6251c30 (and by Python's hmac), so
+ * a member enrolled then keeps opening. A 256-bit volume key, and one
+ * longer than a SHA-256 block. */
+static void member_key_is_what_earlier_enrolments_hold(void)
+{
+	unsigned char vk[96], k[DERIVE_KEY_LEN];
+	char h[2 * DERIVE_KEY_LEN + 1];
+	for (int i = 0; i < 32; i++)
+		vk[i] = (unsigned char)(0xa0 + i);
+	CHECK(derive_member_key(vk, 32, "5d0c9d9e-2f4b-4a5e-9c77-0e1f2a3b4c5d",
+				k) == 0);
+	hex(k, sizeof(k), h);
+	CHECK_STR(
+		h,
+		"be7e2600e6cc76d44274aa236a6cbbdb54d5d5ee8c6e36c7166a86bbe01fb985");
+	for (int i = 0; i < 96; i++)
+		vk[i] = (unsigned char)(255 - i);
+	CHECK(derive_member_key(vk, sizeof(vk),
+				"C0FFEE00-1234-4abc-8def-0123456789ab",
+				k) == 0);
+	hex(k, sizeof(k), h);
+	CHECK_STR(
+		h,
+		"9d6310bd58d914a5240eb3079c1c86af5ba45c235841bda225d9535cd031fbe2");
+}
+
 void derive_tests(void)
 {
 	RUN(sha256_matches_fips_vectors);
 	RUN(hmac_matches_rfc4231);
 	RUN(hkdf_matches_rfc5869);
+	RUN(hkdf_matches_rfc5869_long_inputs);
 	RUN(member_key_is_hkdf_of_the_volume_key_and_uuid);
+	RUN(member_key_is_what_earlier_enrolments_hold);
 }
