@@ -186,9 +186,9 @@ ENROLL_SRCS := $(wildcard enroll/*.c) init/derive.c init/dtoken.c init/secret.c
 ENROLL_HDRS := $(wildcard enroll/*.h) init/derive.h init/dtoken.h init/secret.h
 $(B)/luksinit-enroll: $(ENROLL_SRCS) $(ENROLL_HDRS)
 	@mkdir -p $(B)
-	@scripts/ensure-packages.sh gcc libc6-dev pkg-config libcryptsetup-dev libjson-c-dev
+	@scripts/ensure-packages.sh gcc libc6-dev pkg-config libcryptsetup-dev libjson-c-dev libssl-dev
 	$(CC) $(CSTD) $(WARN) -O2 -o $@ $(ENROLL_SRCS) \
-		$$(pkg-config --cflags --libs libcryptsetup json-c)
+		$$(pkg-config --cflags --libs libcryptsetup json-c libcrypto)
 
 # Host tool for the fixtures: encrypts a disk image's extents under a LUKS
 # header's volume key (tests/host/encrypt-extents.c), against OpenSSL.
@@ -200,9 +200,9 @@ $(B)/encrypt-extents: tests/host/encrypt-extents.c
 # Host build: the decompression tests use Debian's libzstd and liblzma.
 $(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)
-	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
+	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libssl-dev
 	$(CC) $(CSTD) $(WARN) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
-		-lzstd -llzma -lblkid -ljson-c
+		-lzstd -llzma -lblkid -ljson-c -lcrypto
 
 unit: $(B)/unit
 	$(B)/unit
@@ -216,9 +216,9 @@ CHECK_FUZZ_SECONDS ?= 30
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE) $(HDRS)
 	@mkdir -p $(B)/fuzz
-	@scripts/ensure-packages.sh clang libclang-rt-14-dev libzstd-dev liblzma-dev libjson-c-dev
+	@scripts/ensure-packages.sh clang libclang-rt-14-dev libzstd-dev liblzma-dev libjson-c-dev libssl-dev
 	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(PURE) -lzstd -llzma -ljson-c
+		-fno-sanitize-recover=all -o $@ $< $(PURE) -lzstd -llzma -ljson-c -lcrypto
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -228,9 +228,9 @@ lint: $(B)/deps.prefix
 
 # The unit tests once more without sanitizers, under valgrind.
 $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
-	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
+	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libssl-dev
 	$(CC) $(CSTD) $(WARN) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
-		-lzstd -llzma -lblkid -ljson-c
+		-lzstd -llzma -lblkid -ljson-c -lcrypto
 
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
