@@ -194,9 +194,9 @@ ENROLL_SRCS := $(wildcard enroll/*.c common/*.c)
 ENROLL_HDRS := $(wildcard enroll/*.h common/*.h)
 $(B)/luksinit-enroll: $(ENROLL_SRCS) $(ENROLL_HDRS)
 	@mkdir -p $(B)
-	@scripts/ensure-packages.sh gcc libc6-dev pkg-config libcryptsetup-dev libjson-c-dev
+	@scripts/ensure-packages.sh gcc libc6-dev pkg-config libcryptsetup-dev libjson-c-dev libssl-dev
 	$(CC) $(CSTD) $(WARN) -I. -O2 -o $@ $(ENROLL_SRCS) \
-		$$(pkg-config --cflags --libs libcryptsetup json-c)
+		$$(pkg-config --cflags --libs libcryptsetup json-c libcrypto)
 
 # Host tool for the fixtures: encrypts a disk image's extents under a LUKS
 # header's volume key (tests/host/encrypt-extents.c), against OpenSSL.
@@ -208,9 +208,9 @@ $(B)/encrypt-extents: tests/host/encrypt-extents.c
 # Host build: the decompression tests use Debian's libzstd and liblzma.
 $(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)
-	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
+	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libssl-dev
 	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
-		-lzstd -llzma -lblkid -ljson-c
+		-lzstd -llzma -lblkid -ljson-c -lcrypto
 
 unit: $(B)/unit
 	$(B)/unit
@@ -224,9 +224,9 @@ CHECK_FUZZ_SECONDS ?= 10
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE) $(HDRS)
 	@mkdir -p $(B)/fuzz
-	@scripts/ensure-packages.sh clang libclang-rt-14-dev libzstd-dev liblzma-dev libjson-c-dev
+	@scripts/ensure-packages.sh clang libclang-rt-14-dev libzstd-dev liblzma-dev libjson-c-dev libssl-dev
 	clang $(CSTD) $(INC) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(PURE) -lzstd -llzma -ljson-c
+		-fno-sanitize-recover=all -o $@ $< $(PURE) -lzstd -llzma -ljson-c -lcrypto
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -236,9 +236,9 @@ lint: $(B)/deps.prefix
 
 # The unit tests once more without sanitizers, under valgrind.
 $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
-	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
+	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libssl-dev
 	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
-		-lzstd -llzma -lblkid -ljson-c
+		-lzstd -llzma -lblkid -ljson-c -lcrypto
 
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)

@@ -11,53 +11,6 @@ static void hex(const unsigned char *p, size_t n, char *out)
 		sprintf(out + 2 * i, "%02x", p[i]);
 }
 
-static void sha256_matches_fips_vectors(void)
-{
-	unsigned char d[SHA256_LEN];
-	char h[2 * SHA256_LEN + 1];
-	struct sha256 s;
-	sha256_init(&s);
-	sha256_update(&s, "abc", 3);
-	sha256_final(&s, d);
-	hex(d, sizeof(d), h);
-	CHECK_STR(
-		h,
-		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	/* Two blocks, fed in odd pieces. */
-	const char *m =
-		"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-	sha256_init(&s);
-	size_t len = strlen(m);
-	for (size_t i = 0; i < len; i += 3)
-		sha256_update(&s, m + i, len - i < 3 ? len - i : 3);
-	sha256_final(&s, d);
-	hex(d, sizeof(d), h);
-	CHECK_STR(
-		h,
-		"248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-}
-
-static void hmac_matches_rfc4231(void)
-{
-	unsigned char key[131], d[SHA256_LEN];
-	char h[2 * SHA256_LEN + 1];
-	memset(key, 0x0b, 20);
-	hmac_sha256(key, 20, "Hi There", 8, d);
-	hex(d, sizeof(d), h);
-	CHECK_STR(
-		h,
-		"b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
-	/* Case 6: a key longer than the block is hashed first. */
-	memset(key, 0xaa, sizeof(key));
-	const char *m =
-		"Test Using Larger Than Block-Size Key - Hash Key First";
-	hmac_sha256(key, sizeof(key), m, strlen(m), d);
-	hex(d, sizeof(d), h);
-	CHECK_STR(
-		h,
-		"60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
-}
-
 static void hkdf_matches_rfc5869(void)
 {
 	unsigned char ikm[22], salt[13], info[10], okm[42];
@@ -81,6 +34,39 @@ static void hkdf_matches_rfc5869(void)
 		h,
 		"8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
 	CHECK(hkdf_sha256("", 0, ikm, 1, "", 0, okm, 255 * 32 + 1) == -EINVAL);
+}
+
+/* What OpenSSL would refuse, or RFC 5869 leaves undefined, is refused
+ * before libcrypto is asked. */
+static void hkdf_refuses_what_it_cannot_derive(void)
+{
+	unsigned char ikm[1] = {1}, info[1025] = {0}, okm[32];
+	CHECK(hkdf_sha256("", 0, ikm, 0, "", 0, okm, sizeof(okm)) == -EINVAL);
+	CHECK(hkdf_sha256("", 0, NULL, 1, "", 0, okm, sizeof(okm)) == -EINVAL);
+	CHECK(hkdf_sha256("", 0, ikm, 1, "", 0, okm, 0) == -EINVAL);
+	CHECK(hkdf_sha256("", 0, ikm, 1, info, sizeof(info), okm,
+			  sizeof(okm)) == -EINVAL);
+	/* The longest info and output there are. */
+	static unsigned char big[255 * 32];
+	CHECK(hkdf_sha256("", 0, ikm, 1, info, 1024, big, sizeof(big)) == 0);
+}
+
+/* RFC 5869 case 2: inputs longer than a SHA-256 block, three blocks out. */
+static void hkdf_matches_rfc5869_long_inputs(void)
+{
+	unsigned char ikm[80], salt[80], info[80], okm[82];
+	char h[2 * sizeof(okm) + 1];
+	for (int i = 0; i < 80; i++) {
+		ikm[i] = (unsigned char)i;
+		salt[i] = (unsigned char)(0x60 + i);
+		info[i] = (unsigned char)(0xb0 + i);
+	}
+	CHECK(hkdf_sha256(salt, sizeof(salt), ikm, sizeof(ikm), info,
+			  sizeof(info), okm, sizeof(okm)) == 0);
+	hex(okm, sizeof(okm), h);
+	CHECK_STR(
+		h,
+		"b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87");
 }
 
 static void member_key_is_hkdf_of_the_volume_key_and_uuid(void)
@@ -111,10 +97,38 @@ static void member_key_is_hkdf_of_the_volume_key_and_uuid(void)
 	CHECK(derive_member_key(vk, sizeof(vk), "", k2) == -EINVAL);
 }
 
+/* Keys that enrolments made before derive.c used OpenSSL hold: computed by
+ * the hand-written SHA-256/HMAC/HKDF of 6251c30 (and by Python's hmac), so
+ * a member enrolled then keeps opening. A 256-bit volume key, and one
+ * longer than a SHA-256 block. */
+static void member_key_is_what_earlier_enrolments_hold(void)
+{
+	unsigned char vk[96], k[DERIVE_KEY_LEN];
+	char h[2 * DERIVE_KEY_LEN + 1];
+	for (int i = 0; i < 32; i++)
+		vk[i] = (unsigned char)(0xa0 + i);
+	CHECK(derive_member_key(vk, 32, "5d0c9d9e-2f4b-4a5e-9c77-0e1f2a3b4c5d",
+				k) == 0);
+	hex(k, sizeof(k), h);
+	CHECK_STR(
+		h,
+		"be7e2600e6cc76d44274aa236a6cbbdb54d5d5ee8c6e36c7166a86bbe01fb985");
+	for (int i = 0; i < 96; i++)
+		vk[i] = (unsigned char)(255 - i);
+	CHECK(derive_member_key(vk, sizeof(vk),
+				"C0FFEE00-1234-4abc-8def-0123456789ab",
+				k) == 0);
+	hex(k, sizeof(k), h);
+	CHECK_STR(
+		h,
+		"9d6310bd58d914a5240eb3079c1c86af5ba45c235841bda225d9535cd031fbe2");
+}
+
 void derive_tests(void)
 {
-	RUN(sha256_matches_fips_vectors);
-	RUN(hmac_matches_rfc4231);
 	RUN(hkdf_matches_rfc5869);
+	RUN(hkdf_matches_rfc5869_long_inputs);
+	RUN(hkdf_refuses_what_it_cannot_derive);
 	RUN(member_key_is_hkdf_of_the_volume_key_and_uuid);
+	RUN(member_key_is_what_earlier_enrolments_hold);
 }
