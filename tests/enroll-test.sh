@@ -93,7 +93,7 @@ existing_keyslots_untouched() {
 	fresh_set
 	cryptsetup luksDump --dump-json-metadata a.img 2>/dev/null |
 		python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["keyslots"]["0"], sort_keys=True))' >slot0.before
-	"$tool" --key-file pass.key p.img a.img b.img >/dev/null
+	check "enrol did not exit 0" "$tool" --key-file pass.key p.img a.img b.img
 	cryptsetup luksDump --dump-json-metadata a.img 2>/dev/null |
 		python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["keyslots"]["0"], sort_keys=True))' >slot0.after
 	check "keyslot 0's metadata changed" cmp -s slot0.before slot0.after
