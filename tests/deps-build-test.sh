@@ -103,4 +103,4 @@ else
 fi
 LUKSINIT_TEST_KERNEL=$b/bzImage LUKSINIT_TEST_LOGS=$build/logs/deps \
 	python3 "$here/tests/boot_tests.py" "$build" basic 2>&1 |
-	sed -n 's#^\(PASS\|FAIL\) boot/#\1 deps/boot/#p'
+	sed -n 's#^\(PASS\|FAIL\|RETRY\) boot/#\1 deps/boot/#p'

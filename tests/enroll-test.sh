@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Host tests of luksinit-enroll on fresh image files in a temporary
 # directory: enrol, list, remove; failures leave every image byte-identical.
-# Usage: enroll-test.sh BUILD_DIR. Prints "PLAN N", then "PASS enroll/<case>"
-# or "FAIL enroll/<case>: why".
+# Usage: enroll-test.sh BUILD_DIR. Prints "PLAN N", then "PASS enroll/<case>
+# (N checks)" or "FAIL enroll/<case>: why"; a case that ran no check fails.
 set -uo pipefail
 build=$(cd "${1:?usage: enroll-test.sh BUILD_DIR}" && pwd)
 tool=$build/luksinit-enroll
@@ -44,9 +44,11 @@ listed() {
 }
 
 fail_msg=
+checks=0
 check() { # CONDITION-TEXT, then the command
 	local what=$1
 	shift
+	checks=$((checks + 1))
 	if ! "$@"; then
 		[ -z "$fail_msg" ] && fail_msg=$what
 	fi
@@ -91,7 +93,7 @@ existing_keyslots_untouched() {
 	fresh_set
 	cryptsetup luksDump --dump-json-metadata a.img 2>/dev/null |
 		python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["keyslots"]["0"], sort_keys=True))' >slot0.before
-	"$tool" --key-file pass.key p.img a.img b.img >/dev/null
+	check "enrol did not exit 0" "$tool" --key-file pass.key p.img a.img b.img
 	cryptsetup luksDump --dump-json-metadata a.img 2>/dev/null |
 		python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["keyslots"]["0"], sort_keys=True))' >slot0.after
 	check "keyslot 0's metadata changed" cmp -s slot0.before slot0.after
@@ -172,11 +174,14 @@ usage_errors() {
 
 for c in "${cases[@]}"; do
 	fail_msg=
+	checks=0
 	rm -f ./*.img err before
 	"$c" >/dev/null 2>&1
-	if [ -z "$fail_msg" ]; then
-		echo "PASS enroll/$c"
-	else
+	if [ -n "$fail_msg" ]; then
 		echo "FAIL enroll/$c: $fail_msg"
+	elif [ "$checks" -eq 0 ]; then
+		echo "FAIL enroll/$c: it ran no check"
+	else
+		echo "PASS enroll/$c ($checks checks)"
 	fi
 done

@@ -154,5 +154,5 @@ elif ! env -u LUKSINIT_BUILD "$here/scripts/link-kernel.sh" "$kdir" \
 else
 	LUKSINIT_TEST_KERNEL=$work/bzImage LUKSINIT_TEST_LOGS=$build/logs/install \
 		python3 "$here/tests/boot_tests.py" "$build" single_device_uuid_subvol 2>&1 |
-		sed -n 's#^\(PASS\|FAIL\) boot/single_device_uuid_subvol\([ :]\)#\1 install/boot_installed_list\2#p'
+		sed -n 's#^\(PASS\|FAIL\|RETRY\) boot/single_device_uuid_subvol\([ :]\)#\1 install/boot_installed_list\2#p'
 fi

@@ -3,11 +3,15 @@
 # found, kept in tests/fuzz/regressions/<target>/), then fuzzing for the
 # given seconds from the seed corpus in tests/fuzz/corpus/<target>/ (new
 # inputs go to a working copy under the build dir, not into the repo).
-# Prints "PASS fuzz/<target>" or "FAIL fuzz/<target>" per target.
+# A target that ran fewer than min_runs inputs (libFuzzer's final stats; 0
+# when they are missing) fails: it fuzzed nothing worth a PASS.
+# Prints "PASS fuzz/<target> (N runs in Ss)" or "FAIL fuzz/<target>: why"
+# per target.
 set -uo pipefail
 build=${1:?usage: run-fuzz.sh BUILD_DIR SECONDS}
 seconds=${2:?usage: run-fuzz.sh BUILD_DIR SECONDS}
 here=$(cd "$(dirname "$0")" && pwd)
+min_runs=100
 status=0
 for bin in "$build"/fuzz/fuzz_*; do
 	t=${bin##*/fuzz_}
@@ -27,8 +31,12 @@ for bin in "$build"/fuzz/fuzz_*; do
 		ok=0
 	fi
 	runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-	if [ $ok = 1 ]; then
-		echo "PASS fuzz/$t (${runs:-0} runs in ${seconds}s)"
+	runs=${runs:-0}
+	if [ $ok = 1 ] && [ "$runs" -lt "$min_runs" ]; then
+		echo "FAIL fuzz/$t: $runs runs in ${seconds}s, at least $min_runs required (see $log)"
+		status=1
+	elif [ $ok = 1 ]; then
+		echo "PASS fuzz/$t ($runs runs in ${seconds}s)"
 	else
 		echo "FAIL fuzz/$t: see $log; crash inputs in $art (copy them to tests/fuzz/regressions/$t/)"
 		status=1

@@ -18,6 +18,10 @@ void run_test(const char *name, test_fn fn)
 
 int main(void)
 {
+	/* Line-buffered even into a pipe: after a crash (a sanitizer abort, a
+	 * SIGSEGV) the log still shows every test that reported, so the one
+	 * that crashed is the first name missing. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	strutil_tests();
 	cmdline_tests();
 	cmdline_luks_tests();
