@@ -374,6 +374,65 @@ static void hostile_name_escaped_in_the_log(void)
 	finish();
 }
 
+/* A driver asking for the same missing file again and again: said five
+ * times, then once that it keeps asking, then only in debug. */
+static void repeated_request_logged_five_times(void)
+{
+	CHECK(fake_setup());
+	int con[2];
+	CHECK(pipe(con) == 0);
+	fcntl(con[0], F_SETFL, O_NONBLOCK);
+	fcntl(con[1], F_SETFL, O_NONBLOCK);
+	log_set_fds(con[1], -1);
+	log_set_console_level(LOG_LVL_INFO);
+	make_device("foo.0", false);
+	start();
+	for (int i = 0; i < 9; i++) {
+		make_request("foo.0", "again.bin", 0);
+		send_uevent("add", "foo.0", "again.bin", "again.bin", 0);
+		CHECK_STR(attr("foo.0", "again.bin", "loading"), "-1");
+		request_gone("foo.0", "again.bin");
+	}
+	static char buf[16384];
+	ssize_t n = read(con[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	int requested = 0, lines = 0, again = 0;
+	for (char *l = buf; (l = strstr(l, "again.bin")); l++) {
+		lines++;
+		if (strncmp(l, "again.bin: requested", 20) == 0)
+			requested++;
+		if (strncmp(l, "again.bin: asked for again and again", 36) == 0)
+			again++;
+	}
+	if (requested != 5 || again != 1 || lines != 11)
+		printf("  the log was:\n%s", buf);
+	CHECK(requested == 5);
+	CHECK(again == 1);
+	CHECK(lines == 11); /* each: requested, aborted; then the note */
+	log_set_fds(2, -1);
+	close(con[0]);
+	close(con[1]);
+	finish();
+}
+
+/* Requests made while /init runs get a 300 s timeout (the kernel fixes it
+ * when the request is made); the kernel's own value is back at the
+ * hand-over. */
+static void request_timeout_300_s_then_restored(void)
+{
+	CHECK(fake_setup());
+	fake_put("sys/class/firmware/timeout", "60\n", 3);
+	start();
+	char got[32];
+	CHECK(fake_get("sys/class/firmware/timeout", got, sizeof(got)) > 0);
+	CHECK_STR(got, "300\n");
+	firmware_in_new_root(&fw);
+	/* (A fake file is written at offset 0, not truncated.) */
+	CHECK(fake_get("sys/class/firmware/timeout", got, sizeof(got)) > 0);
+	CHECK(strncmp(got, "60\n", 3) == 0);
+	finish();
+}
+
 /* Without openat2() (kernels before 5.6, or valgrind not knowing it)
  * firmware.c follows no links at all. */
 static bool have_openat2(void)
@@ -455,6 +514,8 @@ void fwsysfs_tests(void)
 	RUN(kmsg_forged_record_ignored);
 	RUN(malformed_sysfs_refused_or_ignored);
 	RUN(hostile_name_escaped_in_the_log);
+	RUN(repeated_request_logged_five_times);
+	RUN(request_timeout_300_s_then_restored);
 	RUN(root_symlinks_followed_only_into_firmware_dirs);
 	RUN(merged_usr_root_served);
 }
