@@ -46,12 +46,13 @@ PURE := init/config/cmdline.c init/config/devspec.c init/base/strutil.c \
 SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c \
 	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
 	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c \
-	init/console/prompt.c common/secret.c
-# The unit binary's stand-ins (tests/unit/test_prompt.c): the
-# kernel-message hold sets the host's console log level, so the prompt's
-# tests replace it; mlock is watched (ASan makes it a no-op).
+	init/console/prompt.c common/secret.c init/luks/keydev.c
+# The unit binary's stand-ins (tests/unit/test_prompt.c, test_keydev.c):
+# the kernel-message hold sets the host's console log level, so the
+# prompt's tests replace it; mlock is watched (ASan makes it a no-op);
+# mount and umount2 are watched and bind a directory as the key stick.
 UNIT_WRAP := -Wl,--wrap=kmsg_hold_start -Wl,--wrap=kmsg_hold_end \
-	-Wl,--wrap=mlock
+	-Wl,--wrap=mlock -Wl,--wrap=mount -Wl,--wrap=umount2
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 

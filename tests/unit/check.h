@@ -54,5 +54,6 @@ void consoles_tests(void);
 void keymap_tests(void);
 void swapresume_tests(void);
 void prompt_tests(void);
+void keydev_tests(void);
 
 #endif

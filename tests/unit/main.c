@@ -41,6 +41,7 @@ int main(void)
 	keymap_tests();
 	swapresume_tests();
 	prompt_tests();
+	keydev_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
