@@ -46,7 +46,8 @@ PURE := init/config/cmdline.c init/config/devspec.c init/base/strutil.c \
 SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c \
 	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
 	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c \
-	init/console/prompt.c common/secret.c init/luks/keydev.c
+	init/console/prompt.c common/secret.c init/luks/keydev.c \
+	init/luks/lukshdr.c
 # The unit binary's stand-ins (tests/unit/test_prompt.c, test_keydev.c):
 # the kernel-message hold sets the host's console log level, so the
 # prompt's tests replace it; mlock is watched (ASan makes it a no-op);
@@ -215,9 +216,9 @@ $(B)/encrypt-extents: tests/host/encrypt-extents.c
 # Host build: the decompression tests use Debian's libzstd and liblzma.
 $(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)
-	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
+	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libcryptsetup-dev
 	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
-		$(UNIT_WRAP) -lzstd -llzma -lblkid -ljson-c
+		$(UNIT_WRAP) -lzstd -llzma -lblkid -ljson-c -lcryptsetup
 
 unit: $(B)/unit
 	$(B)/unit
@@ -243,9 +244,9 @@ lint: $(B)/deps.prefix
 
 # The unit tests once more without sanitizers, under valgrind.
 $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
-	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
+	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libcryptsetup-dev
 	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
-		$(UNIT_WRAP) -lzstd -llzma -lblkid -ljson-c
+		$(UNIT_WRAP) -lzstd -llzma -lblkid -ljson-c -lcryptsetup
 
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)
