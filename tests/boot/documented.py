@@ -146,11 +146,18 @@ def btrfs_degraded_waits_its_seconds():
 
 @case
 def quiet_shows_only_warnings():
+    """Also: root= by udev's /dev/disk/by-uuid/ link (there is no udev:
+    luksinit translates it), and rd.luks.crypttab= named in a warning."""
     b = boot("quiet_shows_only_warnings",
-             "root=UUID=%s rootflags=subvol=@root quiet rootwait=soon"
-             % FX["SINGLE_UUID"], ["single.img"])
+             "root=/dev/disk/by-uuid/%s rootflags=subvol=@root quiet "
+             "rootwait=soon rd.luks.crypttab=yes" % FX["SINGLE_UUID"],
+             ["single.img"])
     booted_to_report(b)
+    expect("fstype=btrfs" in b.result("root "), "the root by /dev/disk/by-uuid/ "
+           "was not mounted: " + b.result("root "))
     expect("ignoring rootwait=: " in b.out, "the warning was not shown under quiet")
+    expect("ignoring rd.luks.crypttab=: luksinit reads no crypttab" in b.out,
+           "rd.luks.crypttab= was not named in a warning")
     for info in ("luksinit: starting", "switching to the new root", "root device"):
         expect(info not in b.out, "quiet, yet the console shows %r" % info)
 
