@@ -7,11 +7,13 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <lzma.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -433,6 +435,45 @@ static void request_timeout_300_s_then_restored(void)
 	finish();
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A re-probe that never ends (its write to drivers_probe blocks: a FIFO
+ * nobody reads) is bounded: 20 s after it started the boot goes on
+ * without it, the child killed. The clock is the test's. */
+static void reprobe_bounded_at_20_s(void)
+{
+	CHECK(fake_setup());
+	make_device("foo.0", false);
+	make_request("foo.0", "stuck.bin", 0);
+	start();
+	request_gone("foo.0", "stuck.bin");
+	char p[PATH_MAX];
+	fake_remove("sys/bus/platform/drivers_probe");
+	fake_path(p, sizeof(p), "sys/bus/platform/drivers_probe");
+	CHECK(mkfifo(p, 0600) == 0);
+	fake_path(root, sizeof(root), root_rel);
+	fake_mkdir(root_rel);
+	long long t0 = mono_ms();
+	firmware_root_mounted(&fw, root);
+	long long t1 = mono_ms();
+	CHECK(firmware_reprobing(&fw));
+	int left = fw_reprobe_next_timeout(&fw.reprobe, t1);
+	CHECK(left > 19000 && left <= 20000);
+	fw_reprobe_tick(&fw.reprobe, t0 + 19900);
+	CHECK(firmware_reprobing(&fw));
+	fw_reprobe_tick(&fw.reprobe, t1 + 20000);
+	CHECK(!firmware_reprobing(&fw));
+	int status = 0;
+	pid_t pid = waitpid(-1, &status, 0);
+	CHECK(pid > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	finish();
+}
+
 /* Without openat2() (kernels before 5.6, or valgrind not knowing it)
  * firmware.c follows no links at all. */
 static bool have_openat2(void)
@@ -516,6 +557,7 @@ void fwsysfs_tests(void)
 	RUN(hostile_name_escaped_in_the_log);
 	RUN(repeated_request_logged_five_times);
 	RUN(request_timeout_300_s_then_restored);
+	RUN(reprobe_bounded_at_20_s);
 	RUN(root_symlinks_followed_only_into_firmware_dirs);
 	RUN(merged_usr_root_served);
 }
