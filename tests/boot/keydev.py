@@ -68,14 +68,25 @@ def keydev_systemd_stick_opens_members_without_prompt():
 
 
 @case
-def keydev_dracut_stick_opens_members_without_prompt():
-    b = boot("keydev_dracut_stick_opens_members_without_prompt",
+def keydev_dracut_stick_key_for_one_member_only():
+    """dracut's rd.luks.key=PATH:KEYDEV:LUKSDEV: the stick's key is for that
+    member only, which opens with it; the other one is asked, by a prompt
+    naming it alone. (PATH:KEYDEV, for every member, fills what genkernel's
+    root_key= and root_keydev= fill: test_cmdline.c key_files_on_a_device,
+    booted by keydev_genkernel_stick_opens_members_without_prompt.)"""
+    a, b_ = luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)
+    b = boot("keydev_dracut_stick_key_for_one_member_only",
              "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
-             "rd.luks.uuid=%s rd.luks.key=/keys/member.key:LABEL=KEYSTICK"
-             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
-                luks_uuid("CRYPT2", 1)),
-             MEMBERS + ["key-stick.img"])
-    opened_from_stick(b)
+             "rd.luks.uuid=%s rd.luks.key=/keys/member.key:LABEL=KEYSTICK:UUID=%s"
+             % (FX["CRYPT2_UUID"], a, b_, a),
+             MEMBERS + ["key-stick.img"],
+             script=[(r"Passphrase for [^\n]*: ", PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(prompts(b) == ["Passphrase for luks-%s (/dev/vdb): " % b_],
+           "not one prompt, for the other member alone: %s" % prompts(b))
+    expect(b.out.count("(key file;") == 1,
+           "not exactly the one member opened with the stick's key file")
+    stick_not_mounted(b)
 
 
 @case
