@@ -55,5 +55,6 @@ void keymap_tests(void);
 void swapresume_tests(void);
 void prompt_tests(void);
 void keydev_tests(void);
+void kmsghold_tests(void);
 
 #endif

@@ -42,6 +42,7 @@ int main(void)
 	swapresume_tests();
 	prompt_tests();
 	keydev_tests();
+	kmsghold_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
