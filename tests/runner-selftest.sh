@@ -32,6 +32,11 @@ make_fakes() {
 		#!/bin/sh
 		echo "PASS fuzz/a"; echo "PASS fuzz/b"
 	EOF
+	cat >"$t/layout-test.sh" <<-'EOF'
+		#!/bin/sh
+		echo "PLAN 1"; echo "PASS layout/a"
+	EOF
+	chmod +x "$t/layout-test.sh"
 	cat >"$t/boot_tests.py" <<-'EOF'
 		print("PLAN 2")
 		print("PASS boot/x")
@@ -60,7 +65,7 @@ break_case() {
 # What each case must print (a regex on the runner's output).
 want() {
 	case $1 in
-	all_good) echo '^10 passed, 0 failed$' ;;
+	all_good) echo '^11 passed, 0 failed$' ;;
 	unit_aborts) echo '^FAIL unit \(exit 134\)$' ;;
 	boot_raises_at_import) echo '^FAIL boot: it never said how many tests it runs' ;;
 	boot_killed_half_way) echo '^FAIL boot: 2 of 3 tests did not report$' ;;
