@@ -125,8 +125,8 @@ def rescue_shell_then_retry():
                  "slink /bin/sh busybox 0777 0 0"]),
              script=[(r"\(initramfs\) # ", "ls /init /newroot && echo INTACT-$((40+2))\n", 0),
                      (r"INTACT-42(.|\n)*\(initramfs\) # ",
-                      "readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2; "
-                      "echo ON-$((40+2))\n", 0),
+                      "for f in 0 1 2; do echo FD$f=$(readlink /proc/$$/fd/$f); "
+                      "done; echo ON-$((40+2))\n", 0),
                      (r"ON-42(.|\n)*\(initramfs\) # ", "exit\n", 0),
                      (r"trying to boot again(.|\n)*\(initramfs\) # ",
                       "mkdir /mnt && mount -t btrfs /dev/vda /mnt && "
@@ -138,10 +138,9 @@ def rescue_shell_then_retry():
     expect("/sbin/nothere on the new root is not usable" in b.out, "no reason given")
     expect("starting rescue shell /bin/sh" in b.out, "no rescue shell")
     expect("INTACT-42" in b.out, "the initramfs was not intact in the shell")
-    m = re.search(r"echo ON-\$\(\(40\+2\)\)\s*\n((?:.*\n){3})", b.out)
-    expect(m and [l.strip() for l in m.group(1).splitlines()] == ["/dev/console"] * 3,
-           "the shell's stdin, stdout and stderr are not /dev/console: %r"
-           % (m.group(1) if m else b.out[-400:]))
+    fds = dict(re.findall(r"^FD([012])=(\S*)\r?$", b.out, re.M))
+    expect(fds == {"0": "/dev/console", "1": "/dev/console", "2": "/dev/console"},
+           "the shell's stdin, stdout and stderr are not /dev/console: %s" % fds)
     expect(b.out.count("/sbin/nothere on the new root is not usable") >= 2,
            "leaving the shell did not retry the boot")
     expect("MOUNTED-42" in b.out, "the shell could not mount the root's Btrfs")

@@ -82,7 +82,7 @@ def keydev_dracut_stick_key_for_one_member_only():
              MEMBERS + ["key-stick.img"],
              script=[(r"Passphrase for [^\n]*: ", PASS + "\n", 0)])
     assert_array(b, "CRYPT2", 2)
-    expect(prompts(b) == ["Passphrase for luks-%s (/dev/vdb): " % b_],
+    expect(prompts(b) == ["Passphrase for luks-%s: " % b_],
            "not one prompt, for the other member alone: %s" % prompts(b))
     expect(b.out.count("(key file;") == 1,
            "not exactly the one member opened with the stick's key file")
