@@ -53,13 +53,16 @@ static void print_cpu_time(void)
 	/* After "(comm)": state is field 3, utime 14, stime 15. */
 	char *p = strrchr(buf, ')');
 	unsigned long long ut = 0, st = 0;
-	if (!p || sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-				"%llu %llu", &ut, &st) != 2) {
+	if (!p || sscanf(p + 2,
+			 "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			 "%llu %llu",
+			 &ut, &st) != 2) {
 		printf("RESULT cpu_ms=unknown\n");
 		return;
 	}
 	long hz = sysconf(_SC_CLK_TCK);
-	printf("RESULT cpu_ms=%llu\n", (ut + st) * 1000ULL / (unsigned long long)(hz > 0 ? hz : 100));
+	printf("RESULT cpu_ms=%llu\n",
+	       (ut + st) * 1000ULL / (unsigned long long)(hz > 0 ? hz : 100));
 }
 
 /* Whether a console's echo is on, as /init must leave it after a prompt

@@ -82,7 +82,8 @@ static void put(const char *path, size_t len)
 static bool write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	bool ok = fd >= 0 &&
+		  write(fd, text, strlen(text)) == (ssize_t)strlen(text);
 	if (fd >= 0)
 		close(fd);
 	return ok;
@@ -103,7 +104,8 @@ static bool private_run(void)
 		snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
 		write_file("/proc/self/gid_map", map);
 	}
-	return __real_mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0 &&
+	return __real_mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) ==
+		       0 &&
 	       __real_mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") == 0;
 }
 

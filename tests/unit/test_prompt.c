@@ -153,11 +153,13 @@ static void key_file_at_most_8_kib(void)
 	memset(bytes, 'k', sizeof(bytes));
 	struct secret s = {0};
 	for (size_t len = 8192; len <= 8193; len++) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			      0600);
 		CHECK(fd >= 0 && write(fd, bytes, len) == (ssize_t)len);
 		close(fd);
 		int rc = secret_read_file(&s, path);
-		CHECK(len == 8192 ? rc == 0 && s.len == 8192 : rc < 0 && !s.buf);
+		CHECK(len == 8192 ? rc == 0 && s.len == 8192
+				  : rc < 0 && !s.buf);
 		secret_free(&s);
 	}
 	unlink(path);

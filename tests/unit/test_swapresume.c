@@ -7,8 +7,8 @@
 #include <sys/sysmacros.h>
 
 #include "check.h"
-#include "fakesys.h"
 #include "config/cmdline.h"
+#include "fakesys.h"
 #include "handover/resume.h"
 
 static void parse(struct boot_config *cfg, const char *line)
