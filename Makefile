@@ -52,10 +52,11 @@ SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c \
 # test_kmsghold.c): the kernel-message hold sets the host's console log
 # level, so the prompt's tests replace it, and its own test replaces
 # /dev/kmsg and that knob (open, lseek, sysctl_read/write pass everything
-# else through); mlock is watched (ASan makes it a no-op); mount and
+# else through); mlock and munmap are watched (ASan makes mlock a no-op;
+# a secret must be zero when unmapped); mount and
 # umount2 are watched and bind a directory as the key stick.
 UNIT_WRAP := -Wl,--wrap=kmsg_hold_start -Wl,--wrap=kmsg_hold_end \
-	-Wl,--wrap=mlock -Wl,--wrap=mount -Wl,--wrap=umount2 \
+	-Wl,--wrap=mlock -Wl,--wrap=munmap -Wl,--wrap=mount -Wl,--wrap=umount2 \
 	-Wl,--wrap=open -Wl,--wrap=lseek -Wl,--wrap=sysctl_read \
 	-Wl,--wrap=sysctl_write
 UNIT_SRCS := $(wildcard tests/unit/*.c)

@@ -112,6 +112,24 @@ int __wrap_mlock(const void *addr, size_t len)
 	return __real_mlock(addr, len);
 }
 
+/* munmap() as secret.c calls it: whether a secret's buffer was all zero
+ * when it was given back (wiped first). */
+int __real_munmap(void *addr, size_t len);
+int __wrap_munmap(void *addr, size_t len);
+static const void *unmapped_addr;
+static bool unmapped_zero;
+int __wrap_munmap(void *addr, size_t len)
+{
+	if (len == SECRET_MAX + 1) {
+		const unsigned char *p = addr;
+		unmapped_addr = addr;
+		unmapped_zero = true;
+		for (size_t i = 0; i < len; i++)
+			unmapped_zero &= p[i] == 0;
+	}
+	return __real_munmap(addr, len);
+}
+
 #if defined(__SANITIZE_ADDRESS__)
 #define VMLCK_COUNTS 0
 #else
@@ -120,7 +138,7 @@ int __wrap_mlock(const void *addr, size_t len)
 
 /* Passphrases and key files live in locked memory (the whole buffer is
  * mlocked; the kernel counts it in VmLck while the secret lives, and no
- * longer once it is freed), and a freed secret is gone. */
+ * longer once it is freed), wiped before it is given back. */
 static void secrets_are_locked_in_memory(void)
 {
 	long before = locked_kb();
@@ -135,8 +153,11 @@ static void secrets_are_locked_in_memory(void)
 	struct secret copy = {0};
 	mlocked_addr = NULL;
 	CHECK(secret_dup(&copy, &s) == 0 && mlocked_addr == copy.buf);
+	const void *copy_buf = copy.buf, *buf = s.buf;
 	secret_free(&copy);
+	CHECK(unmapped_addr == copy_buf && unmapped_zero);
 	secret_free(&s);
+	CHECK(unmapped_addr == buf && unmapped_zero);
 	CHECK(s.buf == NULL && s.len == 0);
 	if (VMLCK_COUNTS)
 		CHECK(locked_kb() == before);
