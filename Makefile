@@ -45,7 +45,20 @@ PURE := init/config/cmdline.c init/config/devspec.c init/base/strutil.c \
 # temporary directory (init/base/sysroot.h).
 SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c \
 	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
-	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c
+	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c \
+	init/console/prompt.c common/secret.c init/luks/keydev.c \
+	init/luks/lukshdr.c
+# The unit binary's stand-ins (tests/unit/test_prompt.c, test_keydev.c,
+# test_kmsghold.c): the kernel-message hold sets the host's console log
+# level, so the prompt's tests replace it, and its own test replaces
+# /dev/kmsg and that knob (open, lseek, sysctl_read/write pass everything
+# else through); mlock and munmap are watched (ASan makes mlock a no-op;
+# a secret must be zero when unmapped); mount and
+# umount2 are watched and bind a directory as the key stick.
+UNIT_WRAP := -Wl,--wrap=kmsg_hold_start -Wl,--wrap=kmsg_hold_end \
+	-Wl,--wrap=mlock -Wl,--wrap=munmap -Wl,--wrap=mount -Wl,--wrap=umount2 \
+	-Wl,--wrap=open -Wl,--wrap=lseek -Wl,--wrap=sysctl_read \
+	-Wl,--wrap=sysctl_write
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -208,9 +221,9 @@ $(B)/encrypt-extents: tests/host/encrypt-extents.c
 # Host build: the decompression tests use Debian's libzstd and liblzma.
 $(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)
-	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libssl-dev
+	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libcryptsetup-dev libssl-dev
 	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
-		-lzstd -llzma -lblkid -ljson-c -lcrypto
+		$(UNIT_WRAP) -lzstd -llzma -lblkid -ljson-c -lcryptsetup -lcrypto
 
 unit: $(B)/unit
 	$(B)/unit
@@ -236,9 +249,9 @@ lint: $(B)/deps.prefix
 
 # The unit tests once more without sanitizers, under valgrind.
 $(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
-	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libssl-dev
+	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libcryptsetup-dev libssl-dev
 	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
-		-lzstd -llzma -lblkid -ljson-c -lcrypto
+		$(UNIT_WRAP) -lzstd -llzma -lblkid -ljson-c -lcryptsetup -lcrypto
 
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(B) $(FUZZ_SECONDS)

@@ -5,6 +5,9 @@
 # headers passed in CPPFLAGS; no build-deps.sh, not its musl-cc wrapper).
 # The /init built so boots the suite's basic cases; a prefix with pieces
 # missing is refused with each piece named, before anything is compiled.
+# The Debian path's lock (docs/BUILDING.md): a .dsc sha256 other than the
+# lock's, or a pinned version the mirror no longer serves, stops the build
+# before anything is downloaded, saying so.
 # Prints "PLAN N", then "PASS deps/<case>" or "FAIL deps/<case>: why".
 set -uo pipefail
 build=$(cd "${1:?usage: deps-build-test.sh BUILD_DIR}" && pwd)
@@ -12,7 +15,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 prefix=$(cat "$build/deps.prefix")
 kdir=$(cat "$build/kernel.dir")
 ncases=$(grep -c '^@case' "$here/tests/boot/basic.py")
-echo "PLAN $((4 + ncases))"
+echo "PLAN $((6 + ncases))"
 
 work=$build/deps-test
 rm -rf "$work"
@@ -93,6 +96,42 @@ elif readelf -l "$b/init" | grep -q INTERP; then
 else
 	pass build
 fi
+
+# 2b. The lock: a copy of build-deps.sh with a changed deps.lock (json-c's
+# .dsc sha256 zeroed, lvm2 pinned to a version no mirror has) and a cache of
+# its own, run as a build would (the apt indexes are there: the deps were
+# built). It must stop, naming both, before any download or build. One run
+# for both cases (each run reads the apt indexes: seconds).
+d=$work/lock
+mkdir -p "$d/scripts"
+cp "$here/scripts/build-deps.sh" "$here/scripts/cache-prune.sh" "$d/scripts/"
+zeros=$(printf '0%.0s' {1..64})
+sed -E -e "s/^(json-c [^ ]+) [0-9a-f]{64}\$/\\1 $zeros/" \
+	-e 's/^(lvm2) [^ ]+ /\1 0.0-0gone /' "$here/scripts/deps.lock" >"$d/scripts/deps.lock"
+out=$(LUKSINIT_CACHE=$d/cache timeout 300 "$d/scripts/build-deps.sh" 2>&1)
+rc=$?
+started=
+compgen -G "$d/cache/build.*" >/dev/null && started=yes
+compgen -G "$d/cache/deps-*" >/dev/null && started=yes
+lock_case() {
+	local name=$1 line=$2
+	if ! grep -qE "^json-c [^ ]+ $zeros\$" "$d/scripts/deps.lock" ||
+		! grep -q '^lvm2 0.0-0gone ' "$d/scripts/deps.lock"; then
+		fail "$name" "the test's change to deps.lock did not apply"
+	elif [[ $rc -eq 0 ]]; then
+		fail "$name" "build-deps.sh went on: $(tail -n 5 <<<"$out")"
+	elif ! grep -qF -- "$line" <<<"$out" ||
+		! grep -qF "the pinned source versions are not in the apt indexes" <<<"$out"; then
+		fail "$name" "no '$line' and refusal in: $(tail -n 10 <<<"$out")"
+	elif [[ -n $started ]]; then
+		fail "$name" "it started a build before refusing"
+	else
+		pass "$name"
+	fi
+}
+lock_case lock_dsc_sha256_checked "but with a different .dsc sha256 than scripts/deps.lock"
+lock_case lock_version_gone_stops_the_build "pins lvm2 0.0-0gone; the apt indexes list:"
+rm -rf "$d"
 
 # 3. Boot it: the kernel linked with the repository's list naming that init.
 if LUKSINIT_BUILD=$b "$here/scripts/link-kernel.sh" "$kdir" "$here/initramfs.list" \

@@ -16,7 +16,8 @@ mkdir -p "$TMPDIR"
 cases=(enrols_members_and_lists_them derived_key_is_hkdf_of_primary_volume_key
 	existing_keyslots_untouched remove_takes_out_keyslot_and_token
 	failed_step_leaves_headers_byte_identical luks1_refused_clearly
-	wrong_passphrase_writes_nothing already_enrolled_refused usage_errors)
+	wrong_passphrase_writes_nothing already_enrolled_refused
+	enrolled_primary_refused usage_errors)
 echo "PLAN ${#cases[@]}"
 
 printf 'test-pass' >pass.key
@@ -160,6 +161,19 @@ already_enrolled_refused() {
 		sh -c "! '$tool' --key-file pass.key p.img b.img a.img 2>err"
 	check "no message saying so" grep -q "a.img: already enrolled" err
 	check "an image changed" sha256sum --quiet -c before
+}
+
+# No chains: a primary that is itself enrolled (a member deriving its key
+# from another) is refused, and nothing is written.
+enrolled_primary_refused() {
+	fresh_set
+	"$tool" --key-file pass.key p.img a.img >/dev/null
+	hashes >before
+	check "an enrolled primary was not refused" \
+		sh -c "! '$tool' --key-file pass.key a.img b.img 2>err"
+	check "no message saying so" grep -q "a.img: is itself enrolled" err
+	check "an image changed" sha256sum --quiet -c before
+	check "b was enrolled all the same" [ -z "$(listed b)" ]
 }
 
 usage_errors() {

@@ -42,13 +42,21 @@ def timestamp(b, pattern):
 
 @case
 def luks_name_sets_mapper_name_and_options_discard():
-    a_uuid = luks_uuid("CRYPT2", 0)
+    """Also genkernel's crypt_root= given twice: each is opened as
+    luks-UUID (not /dev/mapper/root), with a warning; rd.luks.name= still
+    names its member."""
+    a_uuid, b_uuid = luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)
     b = boot("luks_name_sets_mapper_name_and_options_discard",
              crypt2("rd.luks.options=discard",
-                    a_spec="rd.luks.name=%s=cryptalpha" % a_uuid),
+                    a_spec="rd.luks.name=%s=cryptalpha crypt_root=UUID=%s"
+                    % (a_uuid, a_uuid),
+                    b_spec="crypt_root=UUID=%s" % b_uuid),
              ["crypt2-a.img", "crypt2-b.img"],
              script=[(SHARED_PROMPT, PASS + "\n", 0)])
     assert_array(b, "CRYPT2", 2)
+    expect("ignoring crypt_root=: given more than once" in b.out,
+           "crypt_root= given twice was not named in a warning")
+    expect("root" not in dm_devices(b), "a member was opened as /dev/mapper/root")
     devs = dm_devices(b)
     expect("cryptalpha" in devs and devs["cryptalpha"]["on"] == "vda",
            "member A is not /dev/mapper/cryptalpha on vda: %s" % devs)
@@ -146,11 +154,18 @@ def btrfs_degraded_waits_its_seconds():
 
 @case
 def quiet_shows_only_warnings():
+    """Also: root= by udev's /dev/disk/by-uuid/ link (there is no udev:
+    luksinit translates it), and rd.luks.crypttab= named in a warning."""
     b = boot("quiet_shows_only_warnings",
-             "root=UUID=%s rootflags=subvol=@root quiet rootwait=soon"
-             % FX["SINGLE_UUID"], ["single.img"])
+             "root=/dev/disk/by-uuid/%s rootflags=subvol=@root quiet "
+             "rootwait=soon rd.luks.crypttab=yes" % FX["SINGLE_UUID"],
+             ["single.img"])
     booted_to_report(b)
+    expect("fstype=btrfs" in b.result("root "), "the root by /dev/disk/by-uuid/ "
+           "was not mounted: " + b.result("root "))
     expect("ignoring rootwait=: " in b.out, "the warning was not shown under quiet")
+    expect("ignoring rd.luks.crypttab=: luksinit reads no crypttab" in b.out,
+           "rd.luks.crypttab= was not named in a warning")
     for info in ("luksinit: starting", "switching to the new root", "root device"):
         expect(info not in b.out, "quiet, yet the console shows %r" % info)
 

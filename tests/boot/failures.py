@@ -112,6 +112,11 @@ BUSYBOX = "/bin/busybox"
 
 @case
 def rescue_shell_then_retry():
+    """The shell finds the initramfs intact and runs on /dev/console; leaving
+    it retries the boot. In the second shell the root's whole Btrfs is
+    mounted read-write on /mnt and the missing init made (a link to the
+    real one): the retry boots, and emptying the initramfs never crossed
+    into /mnt (the marker written there is still on the root)."""
     b = boot("rescue_shell_then_retry",
              "root=UUID=%s rootflags=subvol=@root init=/sbin/nothere panic=0"
              % FX["SINGLE_UUID"], ["single.img"],
@@ -119,16 +124,33 @@ def rescue_shell_then_retry():
                  "dir /bin 0755 0 0", "file /bin/busybox %s 0755 0 0" % BUSYBOX,
                  "slink /bin/sh busybox 0777 0 0"]),
              script=[(r"\(initramfs\) # ", "ls /init /newroot && echo INTACT-$((40+2))\n", 0),
-                     (r"INTACT-42(.|\n)*\(initramfs\) # ", "exit\n", 0),
+                     (r"INTACT-42(.|\n)*\(initramfs\) # ",
+                      "for f in 0 1 2; do echo FD$f=$(readlink /proc/$$/fd/$f); "
+                      "done; echo ON-$((40+2))\n", 0),
+                     (r"ON-42(.|\n)*\(initramfs\) # ", "exit\n", 0),
                      (r"trying to boot again(.|\n)*\(initramfs\) # ",
-                      "/bin/busybox poweroff -f\n", 0)])
+                      "mkdir /mnt && mount -t btrfs /dev/vda /mnt && "
+                      "ln -s init /mnt/@root/sbin/nothere && "
+                      "echo kept >/mnt/@root/marker && echo MOUNTED-$((40+2))\n", 0),
+                     (r"MOUNTED-42(.|\n)*\(initramfs\) # ", "exit\n", 0)],
+             timeout=120)
     no_panic(b)
     expect("/sbin/nothere on the new root is not usable" in b.out, "no reason given")
     expect("starting rescue shell /bin/sh" in b.out, "no rescue shell")
     expect("INTACT-42" in b.out, "the initramfs was not intact in the shell")
+    fds = dict(re.findall(r"^FD([012])=(\S*)\r?$", b.out, re.M))
+    expect(fds == {"0": "/dev/console", "1": "/dev/console", "2": "/dev/console"},
+           "the shell's stdin, stdout and stderr are not /dev/console: %s" % fds)
     expect(b.out.count("/sbin/nothere on the new root is not usable") >= 2,
            "leaving the shell did not retry the boot")
-    expect(b.res.shutdown == "poweroff", "did not power off: %s" % b.res.shutdown)
+    expect("MOUNTED-42" in b.out, "the shell could not mount the root's Btrfs")
+    booted_to_report(b)
+    expect(b.has_result("marker=kept"),
+           "the file on the filesystem mounted in the initramfs is gone: "
+           "emptying the initramfs crossed into it (%s)" % b.result("marker="))
+    ir = b.result("initramfs ")
+    expect(re.match(r"initramfs fstype=(ramfs|tmpfs) entries=1: mnt$", ir),
+           "the initramfs was not emptied down to the mount point: %s" % ir)
 
 
 @case

@@ -68,24 +68,41 @@ def keydev_systemd_stick_opens_members_without_prompt():
 
 
 @case
-def keydev_dracut_stick_opens_members_without_prompt():
-    b = boot("keydev_dracut_stick_opens_members_without_prompt",
+def keydev_dracut_stick_key_for_one_member_only():
+    """dracut's rd.luks.key=PATH:KEYDEV:LUKSDEV: the stick's key is for that
+    member only, which opens with it; the other one is asked, by a prompt
+    naming it alone. (PATH:KEYDEV, for every member, fills what genkernel's
+    root_key= and root_keydev= fill: test_cmdline.c key_files_on_a_device,
+    booted by keydev_genkernel_stick_opens_members_without_prompt.)"""
+    a, b_ = luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)
+    b = boot("keydev_dracut_stick_key_for_one_member_only",
              "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
-             "rd.luks.uuid=%s rd.luks.key=/keys/member.key:LABEL=KEYSTICK"
-             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
-                luks_uuid("CRYPT2", 1)),
-             MEMBERS + ["key-stick.img"])
-    opened_from_stick(b)
+             "rd.luks.uuid=%s rd.luks.key=/keys/member.key:LABEL=KEYSTICK:UUID=%s"
+             % (FX["CRYPT2_UUID"], a, b_, a),
+             MEMBERS + ["key-stick.img"],
+             script=[(r"Passphrase for [^\n]*: ", PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(prompts(b) == ["Passphrase for luks-%s: " % b_],
+           "not one prompt, for the other member alone: %s" % prompts(b))
+    expect(b.out.count("(key file;") == 1,
+           "not exactly the one member opened with the stick's key file")
+    stick_not_mounted(b)
 
 
 @case
 def keydev_stick_absent_prompts_after_the_wait():
     """genkernel's 10 s: the prompt comes after it, not before, and not
-    much later; the passphrase then boots."""
-    b = boot("keydev_stick_absent_prompts_after_the_wait", genkernel(),
-             MEMBERS, script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
+    much later. The stick is not waited for again in that attempt (a wrong
+    passphrase is asked again at once); r at the failure prompt looks for
+    it again, and the passphrase then boots."""
+    b = boot("keydev_stick_absent_prompts_after_the_wait",
+             genkernel("rd.luks.tries=2 panic=0"), MEMBERS,
+             script=[(SHARED_PROMPT, "nope-1\n", 0),
+                     (SHARED_PROMPT, "nope-2\n", 0),
+                     (PROMPT, "r\n", 0),
+                     (SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
     assert_array(b, "CRYPT2", 2)
-    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    expect(len(prompts(b)) == 3, "expected three prompts: %s" % prompts(b))
     start = kernel_time(b, r"waiting up to 10 s for key device LABEL=KEYSTICK")
     gave_up = kernel_time(
         b, r"key device LABEL=KEYSTICK did not appear within 10 s; asking for the passphrase")
@@ -95,6 +112,14 @@ def keydev_stick_absent_prompts_after_the_wait():
     # The prompt is written after the reason, by the same loop.
     expect(b.out.find("did not appear within 10 s") <
            b.out.find("Passphrase for"), "the prompt came before the wait ended")
+    waits = [m.start() for m in re.finditer(
+        r"waiting up to 10 s for key device LABEL=KEYSTICK", b.out)]
+    failed = b.out.find("boot failed: ")
+    expect(len(waits) == 2 and failed > 0 and waits[0] < failed < waits[1],
+           "not one wait for the stick per attempt (waits at %s, failure at %d)"
+           % (waits, failed))
+    expect(b.out.count("did not appear within 10 s") == 2,
+           "the retry did not look for the stick again")
     stick_not_mounted(b)
 
 

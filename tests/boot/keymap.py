@@ -6,10 +6,12 @@ The passphrase of kbd.img is "Zy-test": on a German keyboard Z and y sit
 where a US keyboard has Y and z, and - where it has /. The keys are
 pressed on the emulated AT keyboard, on the screen's console (/dev/console
 is tty0); the report goes to the serial port (report.serial)."""
+import os
 import re
+import subprocess
 
-from .lib import (FX, boot, case, expect, assert_array, luks_uuid, no_panic,
-                  qemu_harness)
+from .lib import (BUILD, FIX, FX, boot, case, expect, assert_array, luks_uuid,
+                  no_panic, qemu_harness)
 
 KBD_PASS = "Zy-test"
 # "Zy-test" as the qcodes of the keys a German keyboard has them on, and
@@ -45,8 +47,8 @@ def press(keys):
     return steps
 
 
-def typed(name, extra, keys, timeout=150):
-    b = boot(name, kbd(extra), ["kbd.img"], extra_args=SCREEN,
+def typed(name, extra, keys, timeout=150, disk="kbd.img"):
+    b = boot(name, kbd(extra), [disk], extra_args=SCREEN,
              script=[(PROMPT_SHOWN, "", 0)] + press(keys), timeout=timeout)
     expect(not b.res.qmp_errors, "typing failed: %s" % b.res.qmp_errors[:1])
     return b
@@ -57,12 +59,46 @@ def unlocked(b):
     expect(KBD_PASS not in b.out, "the passphrase appeared on the console")
 
 
+# "Zy-t\u00e4st": the a-umlaut on a German keyboard's key where a US one has
+# the apostrophe. Its UTF-8 bytes (c3 a4) open a second keyslot of a copy
+# of kbd.img; Latin-1 (e4) would not.
+UMLAUT_PASS = "Zy-t\u00e4st"
+UMLAUT_KEYS = [("shift", "y"), "z", "slash", "t", "apostrophe", "s", "t", "ret"]
+
+
+def umlaut_disk():
+    """A copy of kbd.img with a keyslot for UMLAUT_PASS in UTF-8."""
+    d = os.path.join(BUILD, "overlays")
+    os.makedirs(d, exist_ok=True)
+    img, new = os.path.join(d, "kbd-umlaut.img"), os.path.join(d, "umlaut.key")
+    subprocess.run(["cp", "--sparse=always", os.path.join(FIX, "kbd.img"), img],
+                   check=True)
+    with open(new, "wb") as f:
+        f.write(UMLAUT_PASS.encode("utf-8"))
+    subprocess.run(["cryptsetup", "luksAddKey", "--batch-mode", "--disable-locks",
+                    "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000",
+                    "--key-file", os.path.join(FIX, "kbd-pass.key"), img, new],
+                   check=True, stdout=subprocess.DEVNULL)
+    os.unlink(new)
+    return img
+
+
 @case
 def keymap_vconsole_german_keys_unlock():
-    b = typed("keymap_vconsole_german_keys_unlock",
-              "rd.vconsole.keymap=de-latin1", GERMAN_KEYS)
+    """With the kernel's keyboard in 8-bit mode (vt.default_utf8=0), the
+    keyboard is switched to Unicode: the German a-umlaut key gives UTF-8
+    c3 a4, which opens the keyslot made for it."""
+    disk = umlaut_disk()
+    try:
+        b = typed("keymap_vconsole_german_keys_unlock",
+                  "rd.vconsole.keymap=de-latin1 vt.default_utf8=0", UMLAUT_KEYS,
+                  disk=disk)
+    finally:
+        os.unlink(disk)
     expect("keyboard layout de-latin1 (rd.vconsole.keymap=de-latin1)" in b.out,
            "the layout was not named")
+    expect(re.search(r"luks-%s: unlocked \(keyslot 1\)" % luks_uuid("KBD", 0), b.out),
+           "not opened by the UTF-8 passphrase's keyslot")
     unlocked(b)
 
 
@@ -78,10 +114,15 @@ def keymap_genkernel_name_german_keys_unlock():
 
 @case
 def keymap_none_german_keys_refused():
-    """The same keys without a keymap give "Yz/test": refused."""
-    b = typed("keymap_none_german_keys_refused", "rd.luks.tries=1",
+    """The same keys without a keymap give "Yz/test": refused. genkernel's
+    dokeymap alone (genkernel would ask for a layout) changes nothing, and
+    says so."""
+    b = typed("keymap_none_german_keys_refused", "rd.luks.tries=1 dokeymap",
               GERMAN_KEYS)
     no_panic(b)
+    expect("dokeymap without keymap=: genkernel would ask which layout; "
+           "luksinit does not ask, the kernel's US layout stays" in b.out,
+           "dokeymap alone was not explained")
     expect(re.search(r"KDF ended; [^\n]*, no key\r?$", b.out, re.M) and
            "boot failed: cannot unlock luks-%s" % luks_uuid("KBD", 0) in b.out,
            "the passphrase was not refused")

@@ -114,8 +114,10 @@ def plain_disk_with_the_root_uuid_is_ignored():
     assert_array(b, "CRYPT2", 2)
     expect(re.search(r"source=/dev/dm-\d+ ", b.result("root ")),
            "the root is not an unlocked member: " + b.result("root "))
-    expect(re.search(r"ignoring /dev/vda \(btrfs, UUID=%s\): " % FX["CRYPT2_UUID"],
-                     b.out), "the impostor was not named")
+    # Its one device is devid 1, which the unlocked member a holds.
+    expect(re.search(r"ignoring /dev/vda \(btrfs, UUID=%s\): it claims a device "
+                     r"ID an unlocked member holds" % FX["CRYPT2_UUID"], b.out),
+           "the impostor was not named as claiming a member's device ID")
     expect("NOT encrypted" not in b.out, "the impostor joined the array")
 
 

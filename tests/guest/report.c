@@ -40,6 +40,31 @@ static void print_file_line(const char *key, const char *path)
 	printf("RESULT %s=%s\n", key, buf);
 }
 
+/* CPU time this process has used: execve() keeps the count, so at the
+ * start it is what /init (PID 1 before us, all its threads) spent. */
+static void print_cpu_time(void)
+{
+	char buf[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	/* After "(comm)": state is field 3, utime 14, stime 15. */
+	char *p = strrchr(buf, ')');
+	unsigned long long ut = 0, st = 0;
+	if (!p || sscanf(p + 2,
+			 "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			 "%llu %llu",
+			 &ut, &st) != 2) {
+		printf("RESULT cpu_ms=unknown\n");
+		return;
+	}
+	long hz = sysconf(_SC_CLK_TCK);
+	printf("RESULT cpu_ms=%llu\n",
+	       (ut + st) * 1000ULL / (unsigned long long)(hz > 0 ? hz : 100));
+}
+
 /* Whether a console's echo is on, as /init must leave it after a prompt
  * with echo off (the real init and its getty inherit it). */
 static void print_echo(const char *name)
@@ -482,6 +507,9 @@ int main(int argc, char **argv, char **envp)
 	print_fds();
 	print_fwdrv("start");
 	print_file_line("uptime", "/proc/uptime");
+	print_cpu_time();
+	/* A file a test wrote on the root before this boot (a rescue shell). */
+	print_file_line("marker", "/marker");
 	print_file_line("cmdline", "/proc/cmdline");
 	print_file_line("printk_devkmsg", "/proc/sys/kernel/printk_devkmsg");
 	print_file_line("printk", "/proc/sys/kernel/printk");

@@ -53,5 +53,8 @@ void derivedpolicy_tests(void);
 void consoles_tests(void);
 void keymap_tests(void);
 void swapresume_tests(void);
+void prompt_tests(void);
+void keydev_tests(void);
+void kmsghold_tests(void);
 
 #endif

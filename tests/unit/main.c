@@ -44,6 +44,9 @@ int main(void)
 	consoles_tests();
 	keymap_tests();
 	swapresume_tests();
+	prompt_tests();
+	keydev_tests();
+	kmsghold_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -1,8 +1,14 @@
 /* Detached LUKS headers on the command line (issue 12, part 3). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "config/cmdline.h"
+#include "luks/lukshdr.h"
 
 static void parse(struct boot_config *cfg, const char *line)
 {
@@ -194,8 +200,60 @@ static void genkernel_root_header(void)
 	CHECK(cfg.nproblems == 1 && !cfg.members[0].header[0]);
 }
 
+/* A directory on the filesystem of "/" (lukshdr_file_problem wants the
+ * initramfs itself: here, the host's root filesystem). */
+static bool dir_on_root_fs(char *dir, size_t size)
+{
+	const char *bases[] = {getenv("TMPDIR"), "/var/tmp", "/tmp", "/root"};
+	struct stat root, st;
+	if (stat("/", &root) < 0)
+		return false;
+	for (size_t i = 0; i < sizeof(bases) / sizeof(*bases); i++) {
+		if (!bases[i] || stat(bases[i], &st) < 0 ||
+		    st.st_dev != root.st_dev)
+			continue;
+		snprintf(dir, size, "%s/luksinit-unit-hdr-XXXXXX", bases[i]);
+		if (mkdtemp(dir))
+			return true;
+	}
+	return false;
+}
+
+/* A header file is at most 136 MiB (the largest LUKS2 header), a regular
+ * file, not a symlink (sparse files here: nothing is written). */
+static void header_file_at_most_136_mib(void)
+{
+	CHECK(LUKSHDR_MAX_BYTES == 136LL * 1024 * 1024);
+	char dir[128], path[160], link[160];
+	if (!dir_on_root_fs(dir, sizeof(dir))) {
+		CHECK(!"no writable directory on the root filesystem");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/b.hdr", dir);
+	snprintf(link, sizeof(link), "%s/link.hdr", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	CHECK(ftruncate(fd, 136LL * 1024 * 1024) == 0);
+	CHECK(lukshdr_file_problem(path) == NULL);
+	CHECK(ftruncate(fd, 136LL * 1024 * 1024 + 1) == 0);
+	const char *why = lukshdr_file_problem(path);
+	CHECK(why && strstr(why, "larger than any LUKS header"));
+	CHECK(ftruncate(fd, 4096) == 0);
+	close(fd);
+	CHECK(lukshdr_file_problem(path) == NULL);
+	CHECK(symlink("b.hdr", link) == 0);
+	why = lukshdr_file_problem(link);
+	CHECK(why && strstr(why, "not a regular file"));
+	why = lukshdr_file_problem(dir);
+	CHECK(why && strstr(why, "not a regular file"));
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
+
 void cmdline_header_tests(void)
 {
+	RUN(header_file_at_most_136_mib);
 	RUN(header_and_data_list_the_member);
 	RUN(systemd_header_option);
 	RUN(hostile_header_paths_refused);

@@ -7,11 +7,13 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <lzma.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -374,6 +376,104 @@ static void hostile_name_escaped_in_the_log(void)
 	finish();
 }
 
+/* A driver asking for the same missing file again and again: said five
+ * times, then once that it keeps asking, then only in debug. */
+static void repeated_request_logged_five_times(void)
+{
+	CHECK(fake_setup());
+	int con[2];
+	CHECK(pipe(con) == 0);
+	fcntl(con[0], F_SETFL, O_NONBLOCK);
+	fcntl(con[1], F_SETFL, O_NONBLOCK);
+	log_set_fds(con[1], -1);
+	log_set_console_level(LOG_LVL_INFO);
+	make_device("foo.0", false);
+	start();
+	for (int i = 0; i < 9; i++) {
+		make_request("foo.0", "again.bin", 0);
+		send_uevent("add", "foo.0", "again.bin", "again.bin", 0);
+		CHECK_STR(attr("foo.0", "again.bin", "loading"), "-1");
+		request_gone("foo.0", "again.bin");
+	}
+	static char buf[16384];
+	ssize_t n = read(con[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	int requested = 0, lines = 0, again = 0;
+	for (char *l = buf; (l = strstr(l, "again.bin")); l++) {
+		lines++;
+		if (strncmp(l, "again.bin: requested", 20) == 0)
+			requested++;
+		if (strncmp(l, "again.bin: asked for again and again", 36) == 0)
+			again++;
+	}
+	if (requested != 5 || again != 1 || lines != 11)
+		printf("  the log was:\n%s", buf);
+	CHECK(requested == 5);
+	CHECK(again == 1);
+	CHECK(lines == 11); /* each: requested, aborted; then the note */
+	log_set_fds(2, -1);
+	close(con[0]);
+	close(con[1]);
+	finish();
+}
+
+/* Requests made while /init runs get a 300 s timeout (the kernel fixes it
+ * when the request is made); the kernel's own value is back at the
+ * hand-over. */
+static void request_timeout_300_s_then_restored(void)
+{
+	CHECK(fake_setup());
+	fake_put("sys/class/firmware/timeout", "60\n", 3);
+	start();
+	char got[32];
+	CHECK(fake_get("sys/class/firmware/timeout", got, sizeof(got)) > 0);
+	CHECK_STR(got, "300\n");
+	firmware_in_new_root(&fw);
+	/* (A fake file is written at offset 0, not truncated.) */
+	CHECK(fake_get("sys/class/firmware/timeout", got, sizeof(got)) > 0);
+	CHECK(strncmp(got, "60\n", 3) == 0);
+	finish();
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A re-probe that never ends (its write to drivers_probe blocks: a FIFO
+ * nobody reads) is bounded: 20 s after it started the boot goes on
+ * without it, the child killed. The clock is the test's. */
+static void reprobe_bounded_at_20_s(void)
+{
+	CHECK(fake_setup());
+	make_device("foo.0", false);
+	make_request("foo.0", "stuck.bin", 0);
+	start();
+	request_gone("foo.0", "stuck.bin");
+	char p[PATH_MAX];
+	fake_remove("sys/bus/platform/drivers_probe");
+	fake_path(p, sizeof(p), "sys/bus/platform/drivers_probe");
+	CHECK(mkfifo(p, 0600) == 0);
+	fake_path(root, sizeof(root), root_rel);
+	fake_mkdir(root_rel);
+	long long t0 = mono_ms();
+	firmware_root_mounted(&fw, root);
+	long long t1 = mono_ms();
+	CHECK(firmware_reprobing(&fw));
+	int left = fw_reprobe_next_timeout(&fw.reprobe, t1);
+	CHECK(left > 19000 && left <= 20000);
+	fw_reprobe_tick(&fw.reprobe, t0 + 19900);
+	CHECK(firmware_reprobing(&fw));
+	fw_reprobe_tick(&fw.reprobe, t1 + 20000);
+	CHECK(!firmware_reprobing(&fw));
+	int status = 0;
+	pid_t pid = waitpid(-1, &status, 0);
+	CHECK(pid > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	finish();
+}
+
 /* Without openat2() (kernels before 5.6, or valgrind not knowing it)
  * firmware.c follows no links at all. */
 static bool have_openat2(void)
@@ -455,6 +555,9 @@ void fwsysfs_tests(void)
 	RUN(kmsg_forged_record_ignored);
 	RUN(malformed_sysfs_refused_or_ignored);
 	RUN(hostile_name_escaped_in_the_log);
+	RUN(repeated_request_logged_five_times);
+	RUN(request_timeout_300_s_then_restored);
+	RUN(reprobe_bounded_at_20_s);
 	RUN(root_symlinks_followed_only_into_firmware_dirs);
 	RUN(merged_usr_root_served);
 }

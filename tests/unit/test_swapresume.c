@@ -1,9 +1,14 @@
 /* Encrypted swap and resume (issue 12): crypt_swap(s)=, resume=,
  * resume_offset=, noresume. */
+#include <dirent.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "check.h"
 #include "config/cmdline.h"
+#include "fakesys.h"
 #include "handover/resume.h"
 
 static void parse(struct boot_config *cfg, const char *line)
@@ -123,8 +128,109 @@ static void resume_only_from_a_trusted_device(void)
 	CHECK(resume_match(&cfg, &ids, false) == RESUME_NO);
 }
 
+/* A block device node for resume_attempt to stat: made in the fake tree
+ * (as root), else any the host has. Its path into buf, or false. */
+static bool some_block_device(char *buf, size_t size)
+{
+	fake_path(buf, size, "dev-vdc");
+	if (mknod(buf, S_IFBLK | 0600, makedev(254, 32)) == 0)
+		return true;
+	DIR *d = opendir("/dev");
+	struct dirent *e;
+	struct stat st;
+	bool found = false;
+	while (d && !found && (e = readdir(d))) {
+		if (strlen(e->d_name) + 6 > size)
+			continue;
+		strcpy(buf, "/dev/");
+		strcat(buf, e->d_name);
+		found = stat(buf, &st) == 0 && S_ISBLK(st.st_mode);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void resume_setup(struct dev_ids *dev, char *maj_min, size_t size)
+{
+	struct stat st;
+	fake_setup();
+	fake_put("proc/self/mounts", "proc /proc proc rw 0 0\n", 23);
+	fake_put("sys/power/resume", "", 0);
+	fake_put("sys/power/resume_offset", "", 0);
+	memset(dev, 0, sizeof(*dev));
+	CHECK(some_block_device(dev->devnode, sizeof(dev->devnode)));
+	CHECK(stat(dev->devnode, &st) == 0);
+	resume_format_dev(maj_min, size, major(st.st_rdev), minor(st.st_rdev));
+}
+
+/* resume_offset= reaches /sys/power/resume_offset before the device is
+ * written to /sys/power/resume (that write restores the image: the
+ * offset must be there first); if it cannot be set, nothing is resumed. */
+static void resume_offset_written_before_resume(void)
+{
+	static struct boot_config cfg;
+	struct dev_ids dev;
+	char num[32], got[64];
+	struct resume_state st = {0};
+	resume_setup(&dev, num, sizeof(num));
+	parse(&cfg, "resume=/dev/vdc resume_offset=34816");
+	resume_attempt(&cfg, &dev, true, &st);
+	CHECK(st.tried);
+	CHECK(fake_get("sys/power/resume_offset", got, sizeof(got)) > 0);
+	CHECK_STR(got, "34816\n");
+	CHECK(fake_get("sys/power/resume", got, sizeof(got)) > 0);
+	strcat(num, "\n");
+	CHECK_STR(got, num);
+	/* The offset cannot be written: /sys/power/resume stays untouched. */
+	fake_remove("sys/power/resume_offset");
+	fake_mkdir("sys/power/resume_offset");
+	fake_put("sys/power/resume", "", 0);
+	st = (struct resume_state){0};
+	resume_attempt(&cfg, &dev, true, &st);
+	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
+	fake_teardown();
+}
+
+/* Never after the rescue shell ran or a filesystem was mounted, and never
+ * a second time: /sys/power/resume is not written. */
+static void no_resume_after_the_shell_or_a_mount(void)
+{
+	static struct boot_config cfg;
+	struct dev_ids dev;
+	char num[32], got[64];
+	resume_setup(&dev, num, sizeof(num));
+	parse(&cfg, "resume=/dev/vdc");
+	struct resume_state st = {.shell_ran = true};
+	resume_attempt(&cfg, &dev, true, &st);
+	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
+	st = (struct resume_state){.root_mounted = true};
+	resume_attempt(&cfg, &dev, true, &st);
+	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
+	/* One mounted in the shell and still there counts too. */
+	fake_put("proc/self/mounts", "/dev/vda /mnt btrfs ro 0 0\n", 27);
+	st = (struct resume_state){0};
+	resume_attempt(&cfg, &dev, true, &st);
+	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
+	/* noresume: the device is left alone. */
+	fake_put("proc/self/mounts", "", 0);
+	parse(&cfg, "resume=/dev/vdc noresume");
+	resume_attempt(&cfg, &dev, true, &st);
+	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
+	/* The control: with none of these, it is written, once. */
+	parse(&cfg, "resume=/dev/vdc");
+	resume_attempt(&cfg, &dev, true, &st);
+	CHECK(fake_get("sys/power/resume", got, sizeof(got)) > 0);
+	fake_put("sys/power/resume", "", 0);
+	resume_attempt(&cfg, &dev, true, &st);
+	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
+	fake_teardown();
+}
+
 void swapresume_tests(void)
 {
+	RUN(resume_offset_written_before_resume);
+	RUN(no_resume_after_the_shell_or_a_mount);
 	RUN(crypt_swaps_named_like_genkernel);
 	RUN(resume_parameters);
 	RUN(resume_names_the_swap_member);

@@ -1,3 +1,5 @@
+#include <stdio.h>
+
 #include "check.h"
 #include "config/cmdline.h"
 #include "waitpolicy.h"
@@ -71,8 +73,57 @@ static void rootwait_and_timeouts(void)
 	CHECK(wait_timeout_ms(&s) == -1);
 }
 
+/* What rootwait= and rootdelay= mean for the wait, from the command line
+ * to the policy's verdict: the default is 30 s (the number the manual
+ * gives, not the constant), and rootdelay= waits at least its seconds,
+ * whichever comes first on the line. */
+static struct wait_state parsed(const char *line)
+{
+	static struct boot_config cfg;
+	char buf[CMDLINE_MAX];
+	snprintf(buf, sizeof(buf), "%s", line);
+	boot_config_init(&cfg);
+	cmdline_parse(&cfg, buf);
+	struct wait_state s = base();
+	s.matched = false;
+	s.root_wait_s = cfg.root_wait_s;
+	return s;
+}
+
+static bool expired_at(const char *line, long long ms)
+{
+	struct wait_state s = parsed(line);
+	s.waited_ms = ms;
+	return wait_expired(&s);
+}
+
+static void rootwait_default_is_30_s(void)
+{
+	CHECK(!expired_at("", 29999));
+	CHECK(expired_at("", 30000));
+	CHECK(!expired_at("rootwait=5", 4999));
+	CHECK(expired_at("rootwait=5", 5000));
+	/* Bare rootwait: never. */
+	CHECK(!expired_at("rootwait", 24LL * 3600 * 1000));
+}
+
+static void rootdelay_waits_at_least_its_seconds(void)
+{
+	CHECK(!expired_at("rootdelay=40", 39999));
+	CHECK(expired_at("rootdelay=40", 40000));
+	CHECK(!expired_at("rootdelay=40 rootwait=10", 39999));
+	CHECK(!expired_at("rootwait=10 rootdelay=40", 39999));
+	CHECK(expired_at("rootwait=10 rootdelay=40", 40000));
+	/* A shorter delay never shortens the wait. */
+	CHECK(!expired_at("rootdelay=5", 29999));
+	CHECK(!expired_at("rootdelay=5 rootwait=10", 9999));
+	CHECK(!expired_at("rootdelay=60 rootwait", 24LL * 3600 * 1000));
+}
+
 void waitpolicy_tests(void)
 {
+	RUN(rootwait_default_is_30_s);
+	RUN(rootdelay_waits_at_least_its_seconds);
 	RUN(degraded_only_when_allowed_and_nobody_is_asked);
 	RUN(rootwait_and_timeouts);
 }

@@ -1,0 +1,229 @@
+/* Key files on a stick (keydev.c), in a child process with a private
+ * mount namespace and a tmpfs on /run: mount() and umount2() are watched
+ * (the linker's --wrap, see the Makefile), and the "stick" is a directory
+ * bind-mounted where keydev.c mounts the device. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "check.h"
+#include "config/cmdline.h"
+#include "luks/keydev.h"
+
+/* keydev.c's clock; the loop is not linked into the unit binary. */
+long long loop_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int __real_mount(const char *src, const char *target, const char *type,
+		 unsigned long flags, const void *data);
+int __wrap_mount(const char *src, const char *target, const char *type,
+		 unsigned long flags, const void *data);
+int __real_umount2(const char *target, int flags);
+int __wrap_umount2(const char *target, int flags);
+
+#define STICK "/run/unit-stick"
+/* Only in the child of stick_mounted_read_only_private_and_bounded;
+ * everyone else's mount() is the real one. */
+static bool stick_armed;
+static struct {
+	char src[64], target[128], type[32];
+	unsigned long flags;
+	mode_t mode;
+	int mounts, umounts;
+	char umounted[128];
+} seen;
+
+int __wrap_mount(const char *src, const char *target, const char *type,
+		 unsigned long flags, const void *data)
+{
+	if (!stick_armed)
+		return __real_mount(src, target, type, flags, data);
+	struct stat st;
+	seen.mounts++;
+	snprintf(seen.src, sizeof(seen.src), "%s", src ? src : "");
+	snprintf(seen.target, sizeof(seen.target), "%s", target);
+	snprintf(seen.type, sizeof(seen.type), "%s", type ? type : "");
+	seen.flags = flags;
+	seen.mode = stat(target, &st) == 0 ? st.st_mode : 0;
+	return __real_mount(STICK, target, "none", MS_BIND, NULL);
+}
+
+int __wrap_umount2(const char *target, int flags)
+{
+	if (!stick_armed)
+		return __real_umount2(target, flags);
+	seen.umounts++;
+	snprintf(seen.umounted, sizeof(seen.umounted), "%s", target);
+	return __real_umount2(target, flags);
+}
+
+static void put(const char *path, size_t len)
+{
+	static char bytes[8193];
+	memset(bytes, 'k', sizeof(bytes));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0 && write(fd, bytes, len) == (ssize_t)len);
+	close(fd);
+}
+
+static bool write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 &&
+		  write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* A mount namespace of our own: as root, or in a user namespace. */
+static bool private_run(void)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	if (unshare(CLONE_NEWNS) < 0) {
+		char map[64];
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+			return false;
+		write_file("/proc/self/setgroups", "deny");
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+		write_file("/proc/self/uid_map", map);
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+		write_file("/proc/self/gid_map", map);
+	}
+	return __real_mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) ==
+		       0 &&
+	       __real_mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") == 0;
+}
+
+static int read_key(const char *fstype, const char *path, size_t *len)
+{
+	struct dev_ids ids = {0};
+	strcpy(ids.devnode, "/dev/sdz1");
+	strcpy(ids.type, "vfat");
+	struct secret key = {0};
+	memset(&seen, 0, sizeof(seen));
+	int rc = keydev_read_key(&ids, fstype, path, "luks-unit", &key);
+	*len = key.len;
+	CHECK(rc == 0 ? key.buf != NULL : key.buf == NULL);
+	secret_free(&key);
+	return rc;
+}
+
+static void stick_checks(void)
+{
+	CHECK(mkdir(STICK, 0755) == 0 && mkdir(STICK "/dir", 0755) == 0);
+	put(STICK "/key", 8192);
+	put(STICK "/big", 8193);
+	CHECK(symlink("key", STICK "/link") == 0);
+	size_t len;
+	/* Read-only, nodev, nosuid, noexec, on a fresh mode-0700 directory
+	 * under /run/luksinit, with blkid's type; unmounted at once, and
+	 * nothing left under /run/luksinit. */
+	CHECK(read_key("", "/key", &len) == 0 && len == 8192);
+	CHECK_STR(seen.src, "/dev/sdz1");
+	CHECK_STR(seen.type, "vfat");
+	unsigned long want = MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC;
+	CHECK((seen.flags & want) == want);
+	CHECK(strncmp(seen.target, KEYDEV_MOUNT_DIR "/", 14) == 0);
+	CHECK(S_ISDIR(seen.mode) && (seen.mode & 07777) == 0700);
+	CHECK(seen.umounts >= 1);
+	CHECK_STR(seen.umounted, seen.target);
+	struct stat st;
+	CHECK(stat(KEYDEV_MOUNT_DIR, &st) < 0 && errno == ENOENT);
+	/* root_keydev_fstype= wins over blkid's answer. */
+	CHECK(read_key("ext4", "/key", &len) == 0);
+	CHECK_STR(seen.type, "ext4");
+	/* At most 8 KiB, a regular file, no symlink followed: each refused
+	 * (the passphrase is asked), and the stick unmounted all the same. */
+	CHECK(read_key("", "/big", &len) == -EFBIG && seen.umounts >= 1);
+	CHECK(read_key("", "/link", &len) == -ELOOP && seen.umounts >= 1);
+	CHECK(read_key("", "/dir", &len) < 0 && seen.umounts >= 1);
+	CHECK(read_key("", "/dir/../key", &len) < 0);
+	CHECK(stat(KEYDEV_MOUNT_DIR, &st) < 0 && errno == ENOENT);
+}
+
+/* The child's verdict comes through a pipe: under valgrind its exit
+ * status would also count the stacks of keydev.c's detached workers,
+ * which end as the child does. */
+static void stick_mounted_read_only_private_and_bounded(void)
+{
+	int verdict[2];
+	CHECK(pipe(verdict) == 0);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char v = '2';
+		close(verdict[0]);
+		log_set_fds(-1, -1);
+		if (!private_run()) {
+			printf("  no private mount namespace: %s\n",
+			       strerror(errno));
+		} else {
+			stick_armed = true;
+			stick_checks();
+			v = check_failures_in_test ? '1' : '0';
+		}
+		fflush(stdout);
+		if (write(verdict[1], &v, 1) != 1)
+			_exit(3);
+		_exit(0);
+	}
+	close(verdict[1]);
+	char v = 0;
+	CHECK(pid > 0 && read(verdict[0], &v, 1) == 1);
+	CHECK(v == '0');
+	close(verdict[0]);
+	int status;
+	waitpid(pid, &status, 0);
+}
+
+/* A device matching a key device's spec is a key device (never the
+ * root's); a device-mapper device never is, whatever it carries. */
+static void dm_devices_are_never_key_devices(void)
+{
+	static struct boot_config cfg;
+	char line[] = "crypt_roots=UUID=aaaa root_key=/k root_keydev=UUID=cafe "
+		      "rd.luks.uuid=bbbb rd.luks.key=bbbb=/k2:LABEL=STICK";
+	boot_config_init(&cfg);
+	cmdline_parse(&cfg, line);
+	CHECK(cfg.nproblems == 0);
+	struct keydev_set k;
+	log_set_fds(-1, -1);
+	keydev_begin(&k, &cfg);
+	struct dev_ids ids = {0};
+	strcpy(ids.devnode, "/dev/sdb1");
+	strcpy(ids.uuid, "cafe");
+	CHECK(keydev_consider(&k, &ids));
+	strcpy(ids.devnode, "/dev/dm-0");
+	CHECK(!keydev_consider(&k, &ids));
+	memset(&ids, 0, sizeof(ids));
+	strcpy(ids.devnode, "/dev/sdc");
+	strcpy(ids.label, "STICK");
+	CHECK(keydev_consider(&k, &ids));
+	strcpy(ids.devnode, "/dev/dm-3");
+	CHECK(!keydev_consider(&k, &ids));
+	strcpy(ids.devnode, "/dev/sdd");
+	strcpy(ids.label, "OTHER");
+	CHECK(!keydev_consider(&k, &ids));
+	log_set_fds(2, -1);
+}
+
+void keydev_tests(void)
+{
+	RUN(stick_mounted_read_only_private_and_bounded);
+	RUN(dm_devices_are_never_key_devices);
+}
