@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/util.h"
 
 struct api_mount {
 	const char *source, *target, *type, *data;
@@ -25,8 +26,7 @@ static const struct api_mount api_mounts[] = {
 int sysmounts_setup(void)
 {
 	int first_err = 0;
-	for (size_t i = 0; i < sizeof(api_mounts) / sizeof(api_mounts[0]);
-	     i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(api_mounts); i++) {
 		const struct api_mount *m = &api_mounts[i];
 		mkdir(m->target, 0755);
 		if (mount(m->source, m->target, m->type, m->flags, m->data) ==

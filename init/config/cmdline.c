@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "base/strutil.h"
+#include "base/util.h"
 
 static bool is_space(char c)
 {
@@ -601,8 +602,7 @@ static const char *set_header_path(char *dst, size_t size, const char *path)
 		return "header must be the absolute path of a file in the initramfs";
 	/* booster's rd.luks.header=UUID=/dev/sdb, or a file the kernel
 	 * makes: no file of the initramfs (checked again when opened). */
-	for (size_t i = 0; i < sizeof(not_initramfs) / sizeof(*not_initramfs);
-	     i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(not_initramfs); i++) {
 		size_t n = strlen(not_initramfs[i]);
 		if (strncmp(path, not_initramfs[i], n) == 0 &&
 		    (path[n] == '/' || path[n] == '\0'))
@@ -810,8 +810,7 @@ static int parse_span_ms(const char *text, int *ret_ms)
 static void luks_option(struct boot_config *cfg, const char *opt,
 			struct luks_opts *o)
 {
-	for (size_t i = 0;
-	     i < sizeof(luks_flag_opts) / sizeof(luks_flag_opts[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(luks_flag_opts); i++)
 		if (strcmp(opt, luks_flag_opts[i].name) == 0) {
 			o->flags |= luks_flag_opts[i].flag;
 			return;
@@ -914,7 +913,7 @@ static int parse_bool(const char *val)
 {
 	static const char *const yes[] = {"1", "yes", "y", "true", "t", "on"};
 	static const char *const no[] = {"0", "no", "n", "false", "f", "off"};
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
 		if (strcasecmp(val, yes[i]) == 0)
 			return 1;
 		if (strcasecmp(val, no[i]) == 0)
@@ -1103,7 +1102,7 @@ static const struct param_def params[] = {
 static void apply_param(struct boot_config *cfg, const char *name,
 			const char *val)
 {
-	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(params); i++) {
 		const struct param_def *d = &params[i];
 		if (strcmp(name, d->name) != 0)
 			continue;

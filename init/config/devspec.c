@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "base/strutil.h"
+#include "base/util.h"
 
 struct tag_form {
 	const char *prefix;
@@ -40,7 +41,7 @@ int devspec_parse(struct devspec *spec, const char *text)
 
 	const char *value = NULL;
 	enum devspec_kind kind = DEVSPEC_NONE;
-	for (size_t i = 0; i < sizeof(tag_forms) / sizeof(tag_forms[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(tag_forms); i++) {
 		size_t n = strlen(tag_forms[i].prefix);
 		if (strncmp(text, tag_forms[i].prefix, n) == 0) {
 			value = text + n;

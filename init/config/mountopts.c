@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 
 #include "base/strutil.h"
+#include "base/util.h"
 
 struct flag_opt {
 	const char *name;
@@ -41,7 +42,7 @@ static const struct flag_opt flag_opts[] = {
 
 static const struct flag_opt *find_flag(const char *opt, size_t len)
 {
-	for (size_t i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(flag_opts); i++)
 		if (strlen(flag_opts[i].name) == len &&
 		    memcmp(flag_opts[i].name, opt, len) == 0)
 			return &flag_opts[i];

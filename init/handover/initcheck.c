@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/strutil.h"
+#include "base/util.h"
 
 /* The kernel's limits: follow at most 40 symlinks (MAXSYMLINKS); program
  * headers at most 64 KiB (load_elf_phdrs()). */
@@ -68,7 +69,7 @@ static const struct elf_arch runnable[] = {{0, 0, EM_NONE}};
 #define RUNNABLE_ANY 0
 #endif
 
-#define N_RUNNABLE (sizeof(runnable) / sizeof(runnable[0]))
+#define N_RUNNABLE ARRAY_SIZE(runnable)
 
 struct elf_arch initcheck_native_arch(void)
 {
@@ -102,8 +103,7 @@ static const struct {
 static void describe_arch(char *buf, size_t size, const struct elf_arch *a)
 {
 	const char *name = NULL;
-	for (size_t i = 0; i < sizeof(machine_names) / sizeof(machine_names[0]);
-	     i++)
+	for (size_t i = 0; i < ARRAY_SIZE(machine_names); i++)
 		if (machine_names[i].machine == a->machine)
 			name = machine_names[i].name;
 	char num[24];

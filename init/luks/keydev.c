@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "base/strutil.h"
+#include "base/util.h"
 #include "loop/loop.h"
 
 static void want(struct keydev_set *k, const struct devspec *spec, bool header)
@@ -249,9 +250,9 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 		     const char **ret_step)
 {
 	*ret_step = "mount";
-	if (mkdir(KEYDEV_MOUNT_DIR, 0700) < 0 && errno != EEXIST)
+	if (mkdir(RUN_DIR, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	char dir[] = KEYDEV_MOUNT_DIR "/keydev.XXXXXX";
+	char dir[] = RUN_DIR "/keydev.XXXXXX";
 	if (!mkdtemp(dir)) /* mode 0700 */
 		return -errno;
 	/* The device's owner chose its contents: nothing on it may run,
@@ -270,7 +271,7 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 	if (umount2(dir, 0) < 0)
 		umount2(dir, MNT_DETACH);
 	rmdir(dir);
-	rmdir(KEYDEV_MOUNT_DIR); /* if empty: nothing is left for the root */
+	rmdir(RUN_DIR); /* if empty: nothing is left for the root */
 	return rc;
 }
 
