@@ -4,9 +4,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/uevent.h"
@@ -60,13 +60,6 @@ struct assembly {
 	long long last_tick;
 	long long next_progress;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void remember(struct assembly *a, const struct dev_ids *ids)
 {
@@ -303,7 +296,7 @@ static bool waiting_on_person_or_kdf(struct assembly *a)
 
 static void tick(struct assembly *a, bool paused)
 {
-	long long now = now_ms();
+	long long now = clock_now_ms();
 	if (!paused)
 		a->waited_ms += now - a->last_tick;
 	a->last_tick = now;
@@ -429,7 +422,7 @@ static int check_prompt_timeout(struct assembly *a, int *wait_ms, char *why,
 		a->asked_at = 0;
 		return 0;
 	}
-	long long now = now_ms();
+	long long now = clock_now_ms();
 	if (!a->asked_at)
 		a->asked_at = now;
 	long long left = a->asked_at + limit_s * 1000LL - now;
@@ -473,7 +466,7 @@ static int wait_for_swap(struct assembly *a, int ident_ms)
 {
 	if (swap_settled(a))
 		return 1;
-	long long now = now_ms();
+	long long now = clock_now_ms();
 	if (!a->swap_since)
 		a->swap_since = a->swap_last = now;
 	bool paused = waiting_on_person_or_kdf(a) || identify_pending(a->ident);
@@ -606,7 +599,7 @@ int assemble_root(const struct boot_config *cfg,
 	luks_begin_attempt(luks);
 	identify_begin(ident);
 	int rc;
-	long long start = now_ms();
+	long long start = clock_now_ms();
 	a.last_tick = start;
 	a.next_progress = start + PROGRESS_EVERY_MS;
 
@@ -630,13 +623,14 @@ int assemble_root(const struct boot_config *cfg,
 	/* KDFs still running end first, the loop serving meanwhile; one
 	 * stuck on a disk that does not answer is left (luks_end_attempt). */
 	luks_stop(luks);
-	loop_run_until(loop, now_ms() + LUKS_JOIN_WAIT_MS, kdfs_ended, luks);
+	loop_run_until(loop, clock_now_ms() + LUKS_JOIN_WAIT_MS, kdfs_ended,
+		       luks);
 	loop_unwatch(loop, luks_notify_fd(luks));
 	luks_hold(luks, false);
 	luks_end_attempt(luks);
 	if (rc < 0)
 		return rc;
 	log_info("root device %s ready after %lld ms", out->dev.devnode,
-		 now_ms() - start);
+		 clock_now_ms() - start);
 	return 0;
 }

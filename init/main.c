@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "assemble.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/reaper.h"
 #include "base/sysmounts.h"
@@ -176,7 +177,7 @@ static bool firmware_settled(void *arg)
 
 static bool firmware_quiet_now(void *arg)
 {
-	return firmware_quiet(arg, loop_now_ms());
+	return firmware_quiet(arg, clock_now_ms());
 }
 
 /* Drivers left without firmware get it now, before the real init runs:
@@ -184,7 +185,7 @@ static bool firmware_quiet_now(void *arg)
 static void serve_firmware_from(struct boot *b, const char *root)
 {
 	firmware_root_mounted(&b->fw, root);
-	loop_run_until(&b->loop, loop_now_ms() + FW_REPROBE_BOUND_MS + 1000,
+	loop_run_until(&b->loop, clock_now_ms() + FW_REPROBE_BOUND_MS + 1000,
 		       firmware_settled, &b->fw);
 }
 
@@ -205,7 +206,7 @@ static int exec_real_init(struct boot *b)
 	 * own loader takes over from here, and what is already waiting in
 	 * sysfs is served before the exec. */
 	firmware_in_new_root(&b->fw);
-	loop_run_until(&b->loop, loop_now_ms() + HANDOVER_MAX_MS,
+	loop_run_until(&b->loop, clock_now_ms() + HANDOVER_MAX_MS,
 		       firmware_quiet_now, &b->fw);
 	firmware_finish(&b->fw);
 	log_peak_memory();

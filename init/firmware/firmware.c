@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/sysmounts.h"
@@ -32,13 +32,6 @@
 #define QUIET_MS 100
 /* The first few requests for a name are logged, then only counted. */
 #define LOG_REPEATS 5
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int write_file(const char *path, const char *val)
 {
@@ -275,7 +268,7 @@ static void abort_request(struct firmware *fw, const struct fw_request *rq,
 	write_attr(rq->sysdir, "loading", "-1");
 	log_msg(level_for(fw, rq->name, LOG_LVL_WARNING),
 		"firmware %s: aborted (%s); the driver waited %lld ms",
-		rq->name, why, now_ms() - rq->seen_ms);
+		rq->name, why, clock_now_ms() - rq->seen_ms);
 }
 
 /* Returns 1 served, 0 not found, -errno failed (then aborted). */
@@ -300,7 +293,7 @@ static int try_serve(struct firmware *fw, const struct fw_request *rq)
 	}
 	log_msg(level_for(fw, rq->name, LOG_LVL_INFO),
 		"firmware %s: served from %s, %zu bytes; the driver waited %lld ms%s",
-		rq->name, found.where, bytes, now_ms() - rq->seen_ms,
+		rq->name, found.where, bytes, clock_now_ms() - rq->seen_ms,
 		rq->early ? " (or more: it asked before /init ran)" : "");
 	return 1;
 }
@@ -403,7 +396,7 @@ static void take_request(struct firmware *fw, const char *name,
 			 const char *devpath, int async, bool early)
 {
 	struct fw_request rq = {
-		.seen_ms = now_ms(), .async = async, .early = early};
+		.seen_ms = clock_now_ms(), .async = async, .early = early};
 	if (!devpath || devpath[0] != '/' || path_has_dotdot(devpath))
 		return;
 	if (sysdir_of(rq.sysdir, sizeof(rq.sysdir), devpath) < 0) {
@@ -458,7 +451,7 @@ void firmware_on_uevent(struct firmware *fw, const struct uevent *ev)
 	/* The kernel gave up on it: its timeout was fixed when it asked. */
 	log_warn(
 		"firmware %s: the request expired after %lld ms, before the root was mounted; if its device is left without a driver, it is probed again then",
-		fw->held[i].name, now_ms() - fw->held[i].seen_ms);
+		fw->held[i].name, clock_now_ms() - fw->held[i].seen_ms);
 	fw_reprobe_note_request(&fw->reprobe, sysdir);
 	drop_held(fw, i);
 }
@@ -610,7 +603,7 @@ void firmware_in_new_root(struct firmware *fw)
 	 * ours to answer. */
 	restore(TIMEOUT_KNOB, fw->saved_timeout);
 	restore(FORCE_KNOB, fw->saved_force);
-	fw->last_request_ms = now_ms();
+	fw->last_request_ms = clock_now_ms();
 }
 
 void firmware_exec_failed(struct firmware *fw)
@@ -647,10 +640,10 @@ void firmware_on_child_exit(struct firmware *fw, pid_t pid, int status)
 
 int firmware_next_timeout(const struct firmware *fw)
 {
-	return fw_reprobe_next_timeout(&fw->reprobe, now_ms());
+	return fw_reprobe_next_timeout(&fw->reprobe, clock_now_ms());
 }
 
 void firmware_tick(struct firmware *fw)
 {
-	fw_reprobe_tick(&fw->reprobe, now_ms());
+	fw_reprobe_tick(&fw->reprobe, clock_now_ms());
 }

@@ -8,21 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/sysroot.h"
 
 #define KMSG_RECORD_MAX 8192
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void add(struct fw_reprobe *r, const char *bus, const char *name)
 {
@@ -150,7 +143,7 @@ static pid_t spawn_probe(const struct fw_candidate *c)
 
 void fw_reprobe_start(struct fw_reprobe *r)
 {
-	long long now = now_ms();
+	long long now = clock_now_ms();
 	for (int i = 0; i < r->n; i++) {
 		struct fw_candidate *c = &r->c[i];
 		if (c->done || c->pid > 0)

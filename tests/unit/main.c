@@ -18,6 +18,7 @@ void run_test(const char *name, test_fn fn)
 
 int main(void)
 {
+	base_tests();
 	strutil_tests();
 	cmdline_tests();
 	cmdline_luks_tests();
