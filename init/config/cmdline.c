@@ -22,14 +22,6 @@ static char *skip_spaces(char *s)
 	return s;
 }
 
-static bool has_control_chars(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 char *cmdline_next_arg(char *args, char **param, char **val)
 {
 	args = skip_spaces(args);
@@ -130,7 +122,7 @@ static const char *set_text(char *dst, size_t size, const char *val)
 {
 	if (val[0] == '\0')
 		return "empty value";
-	if (has_control_chars(val))
+	if (str_has_controls(val))
 		return "control characters in value";
 	if (str_copy(dst, size, val) < 0)
 		return "value too long";
@@ -243,7 +235,7 @@ static const char *check_key_path(const char *path)
 		return "key file must be an absolute path";
 	if (path[1] == '\0' || path_has_dotdot(path))
 		return "key file path must not contain ..";
-	if (has_control_chars(path))
+	if (str_has_controls(path))
 		return "control characters in key file path";
 	return NULL;
 }
@@ -610,7 +602,7 @@ static const char *set_header_path(char *dst, size_t size, const char *path)
 	}
 	if (path_has_dotdot(path))
 		return "header path must not contain ..";
-	if (has_control_chars(path))
+	if (str_has_controls(path))
 		return "control characters in header path";
 	if (str_copy(dst, size, path) < 0)
 		return "header path too long";
@@ -1127,8 +1119,8 @@ static void add_init_arg(struct boot_config *cfg, const char *from,
 		problem(cfg, from, "too many arguments for init");
 		return;
 	}
-	if (has_control_chars(arg) || str_copy(cfg->init_args[cfg->init_argc],
-					       CFG_INIT_ARG_LEN, arg) < 0) {
+	if (str_has_controls(arg) || str_copy(cfg->init_args[cfg->init_argc],
+					      CFG_INIT_ARG_LEN, arg) < 0) {
 		problem(cfg, from, "init argument too long or malformed");
 		return;
 	}

@@ -24,19 +24,11 @@ static const struct tag_form tag_forms[] = {
 	{"/dev/disk/by-partlabel/", DEVSPEC_PARTLABEL},
 };
 
-static bool has_control_chars(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 int devspec_parse(struct devspec *spec, const char *text)
 {
 	spec->kind = DEVSPEC_NONE;
 	spec->value[0] = '\0';
-	if (!text || has_control_chars(text))
+	if (!text || str_has_controls(text))
 		return -EINVAL;
 
 	const char *value = NULL;

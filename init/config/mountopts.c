@@ -75,9 +75,8 @@ int mountopts_parse(struct mount_opts *out, const char *opts, bool read_write)
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		if (len == 0)
 			return -EINVAL;
-		for (size_t i = 0; i < len; i++)
-			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-				return -EINVAL;
+		if (str_has_controls_n(p, len))
+			return -EINVAL;
 		const struct flag_opt *f = find_flag(p, len);
 		if (f) {
 			out->flags = (out->flags & ~f->clear) | f->set;
