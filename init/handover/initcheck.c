@@ -15,6 +15,7 @@
 
 #include "base/strutil.h"
 #include "base/util.h"
+#include "common/io.h"
 
 /* The kernel's limits: follow at most 40 symlinks (MAXSYMLINKS); program
  * headers at most 64 KiB (load_elf_phdrs()). */
@@ -490,21 +491,9 @@ int initcheck_is_mount_point(int dirfd)
 static ssize_t read_fd(void *ctx, void *buf, size_t size, uint64_t off)
 {
 	int fd = *(const int *)ctx;
-	size_t done = 0;
 	if (off > INT64_MAX - size)
 		return 0; /* beyond any file: as at end of file */
-	while (done < size) {
-		ssize_t n = pread(fd, (char *)buf + done, size - done,
-				  (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
+	return pread_full(fd, buf, size, (off_t)off);
 }
 
 static const char *file_type(mode_t mode)

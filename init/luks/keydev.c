@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/util.h"
+#include "common/io.h"
 #include "loop/loop.h"
 
 static void want(struct keydev_set *k, const struct devspec *spec, bool header)
@@ -207,20 +208,12 @@ static int read_bounded(int fd, void *buf, size_t max, size_t *ret_len)
 	int rc = keydev_file_size(fd, max, &size);
 	if (rc < 0)
 		return rc;
-	size_t len = 0;
-	while (len < size) {
-		ssize_t r = read(fd, (char *)buf + len, size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (len != size)
+	ssize_t len = read_full(fd, buf, size);
+	if (len < 0)
+		return (int)len;
+	if ((size_t)len != size)
 		return -EIO; /* changed under us */
-	*ret_len = len;
+	*ret_len = size;
 	return 0;
 }
 
@@ -404,11 +397,8 @@ static int read_bounded_key(const struct dev_ids *ids, const char *fstype,
 	}
 	int rc = j->rc;
 	*ret_step = j->step;
-	if (rc == 0) {
-		*ret = j->key;
-		j->key.buf = NULL;
-		j->key.len = 0;
-	}
+	if (rc == 0)
+		secret_move(ret, &j->key);
 	job_free(j);
 	return rc;
 }
