@@ -14,6 +14,7 @@
 
 #include "assemble.h"
 #include "base/clock.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/reaper.h"
 #include "base/sysmounts.h"
@@ -63,16 +64,12 @@ struct failure {
 static void read_cmdline(struct boot *b)
 {
 	b->cmdline[0] = '\0';
-	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_err("cannot read /proc/cmdline: %m");
+	ssize_t n = read_small_file(AT_FDCWD, "/proc/cmdline", b->cmdline,
+				    sizeof(b->cmdline));
+	if (n < 0) {
+		log_err("cannot read /proc/cmdline: %s", strerror((int)-n));
 		return;
 	}
-	ssize_t n = read(fd, b->cmdline, sizeof(b->cmdline) - 1);
-	close(fd);
-	if (n < 0)
-		n = 0;
-	b->cmdline[n] = '\0';
 	if ((size_t)n == sizeof(b->cmdline) - 1)
 		log_warn(
 			"kernel command line longer than %d bytes; the rest is ignored",

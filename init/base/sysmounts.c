@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -57,15 +58,9 @@ void console_setup(void)
 
 int sysctl_read(const char *path, char *buf, size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, size - 1);
-	int err = errno;
-	close(fd);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, size);
 	if (n < 0)
-		return -err;
-	buf[n] = '\0';
+		return (int)n;
 	char *nl = strchr(buf, '\n');
 	if (nl)
 		*nl = '\0';

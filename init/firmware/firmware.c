@@ -4,16 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/sysmounts.h"
@@ -111,23 +110,6 @@ static int fd_path(int fd, char *out, size_t size)
 	return 0;
 }
 
-static int open_in_root_how(const struct firmware *fw, const char *path,
-			    int flags)
-{
-	struct open_how how = {
-		/* openat2() refuses O_PATH with any flag it ignores. */
-		.flags = (unsigned)flags | O_CLOEXEC |
-			 ((flags & O_PATH) ? 0u : (unsigned)O_NOCTTY),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd =
-		(int)syscall(SYS_openat2, fw->root_fd, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) /* before 5.6: no links at all */
-		fd = openat(fw->root_fd, path + 1,
-			    flags | O_CLOEXEC | O_NOFOLLOW);
-	return fd < 0 ? -errno : fd;
-}
-
 /* The firmware directories as they really are in the root: on a merged
  * /usr, /lib/firmware is /usr/lib/firmware. Empty where absent. */
 static void resolve_dirs(const struct firmware *fw, char dirs[][FW_DIR_LEN],
@@ -135,7 +117,8 @@ static void resolve_dirs(const struct firmware *fw, char dirs[][FW_DIR_LEN],
 {
 	for (int i = 0; i < ndirs; i++) {
 		real[i][0] = '\0';
-		int fd = open_in_root_how(fw, dirs[i], O_PATH | O_DIRECTORY);
+		int fd = open_in_root(fw->root_fd, dirs[i],
+				      O_PATH | O_DIRECTORY, LINKS_IN_ROOT);
 		if (fd < 0)
 			continue;
 		if (fd_path(fd, real[i], PATH_MAX) < 0)
@@ -150,14 +133,15 @@ static void resolve_dirs(const struct firmware *fw, char dirs[][FW_DIR_LEN],
  * Debian's regulatory.db -> /etc/alternatives/... -> /lib/firmware/... is
  * fine, a link to /etc/shadow is not. O_NONBLOCK: a FIFO planted in the
  * tree must not block PID 1 in open(). */
-static int open_in_root(const struct firmware *fw, const char *dir,
-			const char *file, char real[][PATH_MAX], int ndirs)
+static int open_firmware(const struct firmware *fw, const char *dir,
+			 const char *file, char real[][PATH_MAX], int ndirs)
 {
 	char rel[FW_DIR_LEN + FW_NAME_MAX + 8];
 	if (str_concat(rel, sizeof(rel), dir, "/") < 0 ||
 	    str_append(rel, sizeof(rel), file) < 0)
 		return -ENAMETOOLONG;
-	int fd = open_in_root_how(fw, rel, O_RDONLY | O_NONBLOCK);
+	int fd = open_in_root(fw->root_fd, rel,
+			      O_RDONLY | O_NONBLOCK | O_NOCTTY, LINKS_IN_ROOT);
 	if (fd < 0)
 		return fd;
 	struct stat st;
@@ -207,7 +191,7 @@ static int find_firmware(const struct firmware *fw, const char *name,
 		for (int i = 0; i < ndirs; i++) {
 			if (!real[i][0])
 				continue;
-			int fd = open_in_root(fw, dirs[i], file, real, ndirs);
+			int fd = open_firmware(fw, dirs[i], file, real, ndirs);
 			if (fd < 0)
 				continue;
 			found->fd = fd;
@@ -462,11 +446,7 @@ static int read_async(const char *sysdir)
 	char path[PATH_MAX], buf[UEVENT_MSG_MAX + 1];
 	if (str_concat(path, sizeof(path), sysdir, "/uevent") < 0)
 		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
 	if (n <= 0)
 		return -1;
 	struct uevent ev;

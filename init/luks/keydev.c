@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/util.h"
@@ -150,43 +151,6 @@ int keydev_tick(struct keydev_set *k)
 	return ended ? 0 : (int)next;
 }
 
-/* Opens path under dirfd one component at a time, never following a
- * symlink (an ext4 stick may carry one pointing anywhere in the
- * initramfs). O_NONBLOCK: a FIFO must not hold PID 1 in open(). */
-static int open_beneath(int dirfd, const char *path)
-{
-	char comp[CFG_PATH_MAX];
-	int fd = dup(dirfd);
-	if (fd < 0)
-		return -errno;
-	for (const char *p = path; fd >= 0;) {
-		while (*p == '/')
-			p++;
-		size_t n = strcspn(p, "/");
-		const char *next = p + n;
-		while (*next == '/')
-			next++;
-		bool last = *next == '\0';
-		if (n == 0 || str_copy_n(comp, sizeof(comp), p, n) < 0 ||
-		    strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
-			close(fd);
-			return -EINVAL;
-		}
-		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
-			    (last ? O_NONBLOCK : O_DIRECTORY);
-		int nfd = openat(fd, comp, flags);
-		int err = errno;
-		close(fd);
-		if (nfd < 0)
-			return -err;
-		if (last)
-			return nfd;
-		fd = nfd;
-		p = next;
-	}
-	return -EINVAL;
-}
-
 int keydev_file_size(int fd, unsigned long long max, size_t *ret_size)
 {
 	struct stat st;
@@ -226,7 +190,11 @@ static int read_mounted(const char *dir, const char *path,
 		*ret_step = "open";
 		return -errno;
 	}
-	int fd = open_beneath(dfd, path);
+	/* Never through a symlink (an ext4 stick may carry one pointing
+	 * anywhere in the initramfs). O_NONBLOCK: a FIFO must not hold PID 1
+	 * in open(). */
+	int fd = open_in_root(dfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK,
+			      LINKS_NEVER);
 	close(dfd);
 	if (fd < 0) {
 		*ret_step = "open";

@@ -2,11 +2,14 @@
  * and common/io.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/file.h"
 #include "base/util.h"
 #include "check.h"
 #include "common/io.h"
@@ -97,8 +100,88 @@ static void secret_move_hands_the_buffer_over(void)
 	secret_free(&b);
 }
 
+/* One read, NUL-terminated, cut at size - 1. */
+static void small_file_read_once(void)
+{
+	char dir[] = "/tmp/luksinit-unit-file-XXXXXX", path[64];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f && fputs("0 1 2\n", f) >= 0 && fclose(f) == 0);
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char buf[8], tiny[4];
+	CHECK(read_small_file(dfd, "f", buf, sizeof(buf)) == 6);
+	CHECK_STR(buf, "0 1 2\n");
+	CHECK(read_small_file(AT_FDCWD, path, tiny, sizeof(tiny)) == 3);
+	CHECK_STR(tiny, "0 1");
+	CHECK(read_small_file(dfd, "none", buf, sizeof(buf)) == -ENOENT);
+	CHECK(read_small_file(dfd, ".", buf, sizeof(buf)) == -EISDIR);
+	close(dfd);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A key stick's tree: no symlink is ever followed, on the way or at the
+ * end, and "." or ".." is no component; a trailing '/' is ignored. */
+static void open_in_root_never_follows_links(void)
+{
+	char dir[] = "/tmp/luksinit-unit-root-XXXXXX", p[96];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(p, sizeof(p), "%s/keys", dir);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof(p), "%s/keys/k", dir);
+	FILE *f = fopen(p, "w");
+	CHECK(f && fputs("secret", f) >= 0 && fclose(f) == 0);
+	snprintf(p, sizeof(p), "%s/link", dir);
+	CHECK(symlink("keys/k", p) == 0);
+	snprintf(p, sizeof(p), "%s/dirlink", dir);
+	CHECK(symlink("keys", p) == 0);
+	snprintf(p, sizeof(p), "%s/keys/fifo", dir);
+	CHECK(mkfifo(p, 0600) == 0);
+	int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const int rd = O_RDONLY | O_NOCTTY | O_NONBLOCK;
+	static const struct {
+		const char *path;
+		int rc; /* 0: opens */
+	} cases[] = {
+		{"/keys/k", 0},		 {"keys//k", 0},
+		{"/keys/k/", 0},	 {"/link", -ELOOP},
+		{"/dirlink/k", -ELOOP},	 {"/keys/../keys/k", -EINVAL},
+		{"/./keys/k", -EINVAL},	 {"", -EINVAL},
+		{"/", -EINVAL},		 {"/keys/none", -ENOENT},
+		{"/keys/k/x", -ENOTDIR}, {"/keys/fifo", 0},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int fd = open_in_root(root, cases[i].path, rd, LINKS_NEVER);
+		bool ok = cases[i].rc == 0 ? fd >= 0 : fd == cases[i].rc;
+		if (!ok)
+			printf("  path \"%s\": got %d\n", cases[i].path, fd);
+		CHECK(ok);
+		if (fd >= 0)
+			close(fd);
+	}
+	/* In the root, the same links are followed. */
+	int fd = open_in_root(root, "/dirlink/k", rd, LINKS_IN_ROOT);
+	char buf[8] = "";
+	CHECK(fd >= 0 && read_full(fd, buf, 6) == 6 &&
+	      !memcmp(buf, "secret", 6));
+	if (fd >= 0)
+		close(fd);
+	close(root);
+	const char *rm[] = {"keys/fifo", "keys/k", "link", "dirlink"};
+	for (size_t i = 0; i < ARRAY_SIZE(rm); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, rm[i]);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/keys", dir);
+	rmdir(p);
+	rmdir(dir);
+}
+
 void base_tests(void)
 {
+	RUN(small_file_read_once);
+	RUN(open_in_root_never_follows_links);
 	RUN(read_full_reads_until_full_or_end);
 	RUN(secret_move_hands_the_buffer_over);
 	RUN(array_size_counts_elements);
