@@ -44,7 +44,8 @@ PURE := init/config/cmdline.c init/config/devspec.c init/base/strutil.c \
 	common/secret.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/base/sysroot.h).
-SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c \
+SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c init/base/knob.c \
+	init/base/kmsg.c \
 	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
 	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)

@@ -15,6 +15,7 @@
 #include "assemble.h"
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/knob.h"
 #include "base/log.h"
 #include "base/reaper.h"
 #include "base/sysmounts.h"
@@ -36,7 +37,6 @@
 #define HANDOVER_MAX_MS 2000
 
 #define DEVKMSG_KNOB "/proc/sys/kernel/printk_devkmsg"
-#define PRINTK_KNOB "/proc/sys/kernel/printk"
 
 struct boot {
 	struct boot_config cfg;
@@ -52,7 +52,7 @@ struct boot {
 	 * init failed: a retry can only run it again. */
 	bool in_new_root;
 	int kmsg_fd;
-	char saved_devkmsg[16];
+	struct knob_saved devkmsg;
 	char cmdline[CMDLINE_MAX];
 };
 
@@ -98,12 +98,7 @@ static void report_cmdline_problems(const struct boot_config *cfg)
  * messages during boot matter more than that, so lift it while we run. */
 static void lift_kmsg_ratelimit(struct boot *b)
 {
-	if (sysctl_read(DEVKMSG_KNOB, b->saved_devkmsg,
-			sizeof(b->saved_devkmsg)) == 0 &&
-	    strcmp(b->saved_devkmsg, "ratelimit") == 0)
-		sysctl_write(DEVKMSG_KNOB, "on");
-	else
-		b->saved_devkmsg[0] = '\0';
+	knob_save_set(&b->devkmsg, DEVKMSG_KNOB, "on", "ratelimit");
 }
 
 static void kmsg_setup(struct boot *b)
@@ -111,13 +106,9 @@ static void kmsg_setup(struct boot *b)
 	b->kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	lift_kmsg_ratelimit(b);
 
-	/* "7	4	1	7": the first number is the console log level. */
-	char printk[64];
-	int kernel_level = 0;
-	if (sysctl_read(PRINTK_KNOB, printk, sizeof(printk)) == 0)
-		kernel_level = (int)strtol(printk, NULL, 10);
+	int kernel_level = knob_console_level();
 	log_set_fds(-1, b->kmsg_fd);
-	log_set_kernel_console_level(kernel_level);
+	log_set_kernel_console_level(kernel_level < 0 ? 0 : kernel_level);
 	/* Every console of our own, non-blocking: a serial line held by flow
 	 * control with nothing attached must not stop PID 1. fds 0-2 stay
 	 * as they are for the shell and the real init. */
@@ -154,8 +145,7 @@ static void early_setup(struct boot *b, int argc, char **argv)
 
 static void restore_kernel_knobs(struct boot *b)
 {
-	if (b->saved_devkmsg[0])
-		sysctl_write(DEVKMSG_KNOB, b->saved_devkmsg);
+	knob_restore(&b->devkmsg, DEVKMSG_KNOB);
 }
 
 /* What /init cost the machine at its peak (firmware is streamed, never

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/file.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -54,36 +53,4 @@ void console_setup(void)
 			dup2(fd, i);
 	if (fd > 2)
 		close(fd);
-}
-
-int sysctl_read(const char *path, char *buf, size_t size)
-{
-	ssize_t n = read_small_file(AT_FDCWD, path, buf, size);
-	if (n < 0)
-		return (int)n;
-	char *nl = strchr(buf, '\n');
-	if (nl)
-		*nl = '\0';
-	return 0;
-}
-
-int sysctl_write(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* Some handlers (printk_devkmsg) insist on the trailing newline that
-	 * "echo" would write, and reject the value without it. */
-	char line[128];
-	int len = snprintf(line, sizeof(line), "%s\n", value);
-	if (len < 0 || (size_t)len >= sizeof(line)) {
-		close(fd);
-		return -ENAMETOOLONG;
-	}
-	ssize_t n = write(fd, line, (size_t)len);
-	int err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	return n == len ? 0 : -EIO;
 }

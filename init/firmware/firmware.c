@@ -15,7 +15,6 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/strutil.h"
-#include "base/sysmounts.h"
 #include "base/sysroot.h"
 #include "firmware/fwpolicy.h"
 #include "firmware/fwreader.h"
@@ -531,24 +530,21 @@ bool firmware_reprobing(const struct firmware *fw)
 	return fw_reprobe_running(&fw->reprobe);
 }
 
-static void save_and_set(const char *knob, char *saved, size_t size,
+static void save_and_set(const char *knob, struct knob_saved *saved,
 			 const char *want)
 {
-	saved[0] = '\0';
-	char path[PATH_MAX], cur[16];
-	if (sysroot_path(path, sizeof(path), knob) < 0 ||
-	    sysctl_read(path, cur, sizeof(cur)) < 0 || strcmp(cur, want) == 0)
-		return;
-	if (sysctl_write(path, want) == 0)
-		str_copy(saved, size, cur);
+	char path[PATH_MAX];
+	saved->value[0] = '\0';
+	if (sysroot_path(path, sizeof(path), knob) == 0)
+		knob_save_set(saved, path, want, NULL);
 }
 
-static void restore(const char *knob, char *saved)
+static void restore(const char *knob, struct knob_saved *saved)
 {
 	char path[PATH_MAX];
-	if (saved[0] && sysroot_path(path, sizeof(path), knob) == 0)
-		sysctl_write(path, saved);
-	saved[0] = '\0';
+	if (sysroot_path(path, sizeof(path), knob) == 0)
+		knob_restore(saved, path);
+	saved->value[0] = '\0';
 }
 
 void firmware_start(struct firmware *fw, const struct boot_config *cfg)
@@ -561,12 +557,11 @@ void firmware_start(struct firmware *fw, const struct boot_config *cfg)
 		str_copy(fw->release, sizeof(fw->release), u.release);
 	str_copy(fw->custom_path, sizeof(fw->custom_path), cfg->fw_path);
 	/* The kernel fixes a request's timeout when it is made. */
-	save_and_set(TIMEOUT_KNOB, fw->saved_timeout, sizeof(fw->saved_timeout),
-		     HOLD_TIMEOUT_S);
+	save_and_set(TIMEOUT_KNOB, &fw->saved_timeout, HOLD_TIMEOUT_S);
 	/* Without CONFIG_FW_LOADER_USER_HELPER_FALLBACK, plain
 	 * request_firmware() never asks userspace unless forced. */
-	save_and_set(FORCE_KNOB, fw->saved_force, sizeof(fw->saved_force), "1");
-	if (fw->saved_force[0])
+	save_and_set(FORCE_KNOB, &fw->saved_force, "1");
+	if (fw->saved_force.value[0])
 		log_info(
 			"firmware: forcing the sysfs fallback while in the initramfs (the kernel lacks CONFIG_FW_LOADER_USER_HELPER_FALLBACK)");
 	/* Before /init ran, nobody answered: those requests failed (and
@@ -581,17 +576,16 @@ void firmware_in_new_root(struct firmware *fw)
 	/* From now on the kernel loads from the new root by itself (its
 	 * direct loader reads init's root); a request already in sysfs is
 	 * ours to answer. */
-	restore(TIMEOUT_KNOB, fw->saved_timeout);
-	restore(FORCE_KNOB, fw->saved_force);
+	restore(TIMEOUT_KNOB, &fw->saved_timeout);
+	restore(FORCE_KNOB, &fw->saved_force);
 	fw->last_request_ms = clock_now_ms();
 }
 
 void firmware_exec_failed(struct firmware *fw)
 {
 	set_root(fw, "/", true);
-	save_and_set(TIMEOUT_KNOB, fw->saved_timeout, sizeof(fw->saved_timeout),
-		     HOLD_TIMEOUT_S);
-	save_and_set(FORCE_KNOB, fw->saved_force, sizeof(fw->saved_force), "1");
+	save_and_set(TIMEOUT_KNOB, &fw->saved_timeout, HOLD_TIMEOUT_S);
+	save_and_set(FORCE_KNOB, &fw->saved_force, "1");
 	scan_pending(fw, false);
 }
 

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "base/knob.h"
 #include "base/log.h"
-#include "base/sysmounts.h"
 #include "base/sysroot.h"
 
 bool resume_wanted(const struct boot_config *cfg)
@@ -60,7 +60,7 @@ static int write_knob(const char *knob, const char *value)
 	char path[256];
 	if (sysroot_path(path, sizeof(path), knob) < 0)
 		return -ENAMETOOLONG;
-	return sysctl_write(path, value);
+	return knob_write(path, value);
 }
 
 /* Why no resume is attempted now, or NULL to attempt it. Resuming after a

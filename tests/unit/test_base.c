@@ -10,6 +10,8 @@
 
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/kmsg.h"
+#include "base/knob.h"
 #include "base/util.h"
 #include "check.h"
 #include "common/io.h"
@@ -178,8 +180,70 @@ static void open_in_root_never_follows_links(void)
 	rmdir(dir);
 }
 
+static void put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0);
+}
+
+/* Set for /init's time, given back once; a knob already as wanted (or,
+ * with only_from, holding something else) is left alone. */
+static void knob_set_and_given_back(void)
+{
+	char dir[] = "/tmp/luksinit-unit-knob-XXXXXX", path[64], buf[32];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/knob", dir);
+	put_file(path, "ratelimit\n");
+	struct knob_saved saved;
+	CHECK(knob_read(path, buf, sizeof(buf)) == 0);
+	CHECK_STR(buf, "ratelimit");
+	CHECK(knob_save_set(&saved, path, "on", "ratelimit") == 1);
+	CHECK(knob_read(path, buf, sizeof(buf)) == 0);
+	CHECK_STR(buf, "on"); /* a file keeps the rest; a knob has none */
+	CHECK_STR(saved.value, "ratelimit");
+	knob_restore(&saved, path);
+	CHECK(knob_read(path, buf, sizeof(buf)) == 0);
+	CHECK_STR(buf, "ratelimit");
+	CHECK(saved.value[0] == '\0');
+	knob_restore(&saved, path); /* once only */
+	put_file(path, "off\n");
+	CHECK(knob_save_set(&saved, path, "on", "ratelimit") == 0);
+	CHECK(saved.value[0] == '\0');
+	CHECK(knob_save_set(&saved, path, "off", NULL) == 0);
+	CHECK(knob_save_set(&saved, path, "300", NULL) == 1);
+	CHECK_STR(saved.value, "off");
+	unlink(path);
+	CHECK(knob_save_set(&saved, path, "1", NULL) == -ENOENT);
+	CHECK(saved.value[0] == '\0');
+	rmdir(dir);
+}
+
+static void count_record(const char *rec, size_t len, void *arg)
+{
+	char *seen = arg;
+	strncat(seen, rec, len);
+	strcat(seen, "|");
+}
+
+/* Every record until none is left (EAGAIN on a non-blocking fd). */
+static void kmsg_records_each_handed_over(void)
+{
+	int p[2];
+	char seen[64] = "";
+	CHECK(pipe2(p, O_NONBLOCK) == 0);
+	CHECK(write(p[1], "6,1,2,-;hello", 13) == 13);
+	kmsg_read_records(p[0], count_record, seen);
+	CHECK_STR(seen, "6,1,2,-;hello|");
+	close(p[1]);
+	kmsg_read_records(p[0], count_record, seen); /* at the end: none */
+	CHECK_STR(seen, "6,1,2,-;hello|");
+	close(p[0]);
+}
+
 void base_tests(void)
 {
+	RUN(knob_set_and_given_back);
+	RUN(kmsg_records_each_handed_over);
 	RUN(small_file_read_once);
 	RUN(open_in_root_never_follows_links);
 	RUN(read_full_reads_until_full_or_end);
