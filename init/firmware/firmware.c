@@ -232,8 +232,10 @@ static int load_into(const char *sysdir, struct fw_reader *r, size_t *bytes)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0) {
+				/* Before close(), which may set errno. */
+				int err = w < 0 ? -errno : -EIO;
 				close(fd);
-				return w < 0 ? -errno : -EIO;
+				return err;
 			}
 			off += w;
 		}
