@@ -10,7 +10,6 @@
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/uevent.h"
-#include "config/mountopts.h"
 #include "console/prompt.h"
 #include "devices/btrfs.h"
 #include "devices/devices.h"
@@ -302,16 +301,9 @@ static void tick(struct assembly *a, bool paused)
 	a->last_tick = now;
 }
 
-static bool rootflags_degraded(const struct boot_config *cfg)
-{
-	struct mount_opts opts;
-	return mountopts_parse(&opts, cfg->rootflags, true) == 0 &&
-	       opts.degraded;
-}
-
 static bool degraded_permitted(const struct boot_config *cfg)
 {
-	return wait_degraded_permitted(rootflags_degraded(cfg),
+	return wait_degraded_permitted(cfg->rootflags_degraded,
 				       cfg->degraded_after_s);
 }
 
@@ -327,7 +319,7 @@ static struct wait_state wait_state(struct assembly *a)
 		.person_or_kdf = waiting_on_person_or_kdf(a) ||
 				 identify_pending(a->ident),
 		.awaits_key = luks_awaits_key(a->luks),
-		.degraded_flag = rootflags_degraded(a->cfg),
+		.degraded_flag = a->cfg->rootflags_degraded,
 		.degraded_after_s = a->cfg->degraded_after_s,
 		.root_wait_s = a->cfg->root_wait_s,
 		.waited_ms = a->waited_ms,

@@ -8,6 +8,7 @@
 
 #include "base/strutil.h"
 #include "base/util.h"
+#include "config/mountopts.h"
 
 static bool is_space(char c)
 {
@@ -1321,5 +1322,9 @@ void cmdline_parse(struct boot_config *cfg, char *cmdline)
 	if (cfg->root_wait_s != ROOT_WAIT_FOREVER &&
 	    cfg->root_delay_s > cfg->root_wait_s)
 		cfg->root_wait_s = cfg->root_delay_s;
+	struct mount_opts opts;
+	cfg->rootflags_degraded =
+		mountopts_parse(&opts, cfg->rootflags, true) == 0 &&
+		opts.degraded;
 	finish_luks(cfg);
 }

@@ -91,6 +91,9 @@ struct boot_config {
 	struct devspec root;
 	char rootfstype[64];
 	char rootflags[CFG_OPTS_MAX];
+	/* rootflags= asks for a degraded mount (parsed once, at the end of
+	 * cmdline_parse: the wait asks on every pass). */
+	bool rootflags_degraded;
 	bool read_write; /* kernel default is read-only */
 	char init[CFG_PATH_MAX];
 	/* For the real init, in order: the kernel's own words for it
