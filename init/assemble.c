@@ -29,6 +29,7 @@ struct assembly {
 	struct loop *loop;
 	struct luks_set *luks;
 	struct identify *ident;
+	struct resume *resume;
 	/* The disks there at boot are still being identified: no KDF starts
 	 * and no prompt shows before all have been seen (luksderived.h). */
 	bool coldplugging;
@@ -43,11 +44,6 @@ struct assembly {
 	struct dev_ids root;
 	bool matched;
 	bool complete;
-	struct dev_ids resume; /* what resume= names */
-	bool resume_found;
-	/* The root is ready, swap members or the resume device are not yet
-	 * (resume.h): since when, and how long of it counts. */
-	long long swap_since, swap_last, swap_waited_ms;
 	bool degraded; /* decided to boot degraded; the swap's wait may go on */
 	/* Remembered only to tell the user what was there instead. */
 	char seen[SEEN_MAX][96];
@@ -147,24 +143,8 @@ static void on_identified(const struct identify_result *res, void *arg)
 	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids->devnode,
 		  ids->type, ids->uuid, ids->label, ids->partuuid);
 	remember(a, ids);
-	if (!a->resume_found) {
-		bool ours = luks_owns_mapping(a->luks, ids->mapper_name);
-		switch (resume_match(a->cfg, ids, ours)) {
-		case RESUME_YES:
-			a->resume = *ids;
-			a->resume_found = true;
-			break;
-		case RESUME_REFUSED:
-			log_warn(
-				"%s: carries resume=%s%s but is no LUKS device luksinit opened: not resuming from it (a plain swap next to LUKS members is named by its path, resume=/dev/...)",
-				ids->devnode,
-				devspec_kind_name(a->cfg->resume.kind),
-				a->cfg->resume.value);
-			break;
-		case RESUME_NO:
-			break;
-		}
-	}
+	resume_on_device(a->resume, ids,
+			 luks_owns_mapping(a->luks, ids->mapper_name));
 	/* Swap is never a Btrfs member nor the root. */
 	if (luks_is_swap_mapping(a->luks, ids->mapper_name))
 		return;
@@ -431,64 +411,28 @@ static int check_prompt_timeout(struct assembly *a, int *wait_ms, char *why,
 	return -ETIMEDOUT;
 }
 
-/* Swap members all open or failed, and the resume device found if any. */
-static bool swap_settled(struct assembly *a)
-{
-	return luks_swaps_settled(a->luks) &&
-	       (!resume_wanted(a->cfg) || a->resume_found);
-}
-
-/* What swap and resume still wait for, in words. */
-static void swap_missing(struct assembly *a, char *buf, size_t size)
-{
-	luks_describe_swaps(a->luks, buf, size);
-	if (resume_wanted(a->cfg) && !a->resume_found) {
-		str_append(buf, size, buf[0] ? ", resume=" : "resume=");
-		str_append(buf, size, devspec_kind_name(a->cfg->resume.kind));
-		str_append(buf, size, a->cfg->resume.value);
-	}
-}
-
 /* The root is ready. Swap members and the resume device are not needed
  * to boot, but resuming needs them (and the system its swap): they get a
- * bounded wait of their own (RESUME_WAIT_MS, not counting a person or a
- * KDF; RESUME_WAIT_CAP_MS in all), then are named in a warning. Returns
- * 1 when the wait is over, 0 to go on, -errno on error. */
+ * bounded wait of their own (resume_wait_ms), then are named in a
+ * warning. Returns 1 when the wait is over, 0 to go on, -errno on error. */
 static int wait_for_swap(struct assembly *a, int ident_ms)
 {
-	if (swap_settled(a))
+	if (luks_swaps_settled(a->luks) && !resume_device_missing(a->resume))
 		return 1;
-	long long now = clock_now_ms();
-	if (!a->swap_since)
-		a->swap_since = a->swap_last = now;
 	bool paused = waiting_on_person_or_kdf(a) || identify_pending(a->ident);
-	if (!paused)
-		a->swap_waited_ms += now - a->swap_last;
-	a->swap_last = now;
-	long long left = RESUME_WAIT_MS - a->swap_waited_ms;
-	long long cap = a->swap_since + RESUME_WAIT_CAP_MS - now;
-	if (left <= 0 || cap <= 0) {
-		char missing[512];
-		swap_missing(a, missing, sizeof(missing));
-		log_warn(
-			"swap not found after %lld s: %s; booting without it (no resume from it)",
-			(now - a->swap_since) / 1000, missing);
+	long long wait = resume_wait_ms(a->resume, clock_now_ms(), paused);
+	if (wait < 0) {
+		char swaps[512];
+		luks_describe_swaps(a->luks, swaps, sizeof(swaps));
+		resume_wait_ended(a->resume, swaps);
 		return 1;
 	}
 	update_prompt(a);
 	prompt_watch(&a->prompt, a->loop, on_console_ready, a);
-	long long wait = paused ? cap : (left < cap ? left : cap);
 	if (ident_ms >= 0 && ident_ms < wait)
 		wait = ident_ms;
 	int rc = loop_wait(a->loop, (int)wait);
 	return rc < 0 ? rc : 0;
-}
-
-static void ready(struct assembly *a, struct assembled_root *out)
-{
-	out->dev = a->root;
-	out->resume = a->resume;
-	out->resume_found = a->resume_found;
 }
 
 /* The root is ready (degraded or not): the swap's wait, then done. */
@@ -497,7 +441,7 @@ static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 {
 	int rc = wait_for_swap(a, ident_ms);
 	if (rc == 1) {
-		ready(a, out);
+		out->dev = a->root;
 		out->degraded = a->degraded;
 	}
 	if (rc < 0)
@@ -577,8 +521,8 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 int assemble_root(const struct boot_config *cfg,
 		  const struct keymap_status *keymap, struct loop *loop,
 		  struct luks_set *luks, struct identify *ident,
-		  struct assembled_root *out, char *why, size_t why_size,
-		  const char **hint)
+		  struct resume *resume, struct assembled_root *out, char *why,
+		  size_t why_size, const char **hint)
 {
 	static struct assembly a; /* large; PID 1's stack stays small */
 	memset(&a, 0, sizeof(a));
@@ -588,6 +532,8 @@ int assemble_root(const struct boot_config *cfg,
 	a.loop = loop;
 	a.luks = luks;
 	a.ident = ident;
+	a.resume = resume;
+	resume_begin_attempt(resume);
 	luks_begin_attempt(luks);
 	identify_begin(ident);
 	int rc;

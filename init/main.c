@@ -46,7 +46,7 @@ struct boot {
 	struct identify ident; /* so do workers stuck on a disk */
 	struct consoles consoles;
 	struct keymap_status keymap; /* the layout the prompt is typed in */
-	struct resume_state resume;  /* a retry must not resume after a mount */
+	struct resume resume;	     /* a retry must not resume after a mount */
 	int luks_rc;
 	/* The root moved and the initramfs is gone, but the exec of the real
 	 * init failed: a retry can only run it again. */
@@ -128,6 +128,7 @@ static void early_setup(struct boot *b, int argc, char **argv)
 	boot_config_init(&b->cfg);
 	cmdline_parse(&b->cfg, b->cmdline);
 	cmdline_kernel_args(&b->cfg, argc, (const char *const *)argv);
+	resume_init(&b->resume, &b->cfg);
 	log_set_debug(b->cfg.debug);
 	log_set_console_level(b->cfg.quiet ? LOG_LVL_WARNING : LOG_LVL_INFO);
 	log_info("starting");
@@ -281,15 +282,16 @@ static void try_boot(struct boot *b, struct failure *f)
 		return;
 	}
 	struct assembled_root root;
-	if (assemble_root(cfg, &b->keymap, &b->loop, &b->luks, &b->ident, &root,
-			  f->reason, sizeof(f->reason), &f->hint) < 0)
+	if (assemble_root(cfg, &b->keymap, &b->loop, &b->luks, &b->ident,
+			  &b->resume, &root, f->reason, sizeof(f->reason),
+			  &f->hint) < 0)
 		return;
 	/* Before anything is mounted: with an image the kernel restores it
 	 * and this boot ends here. */
-	resume_attempt(cfg, &root.resume, root.resume_found, &b->resume);
+	resume_attempt(&b->resume);
 	/* Even a mount that fails may have written (a log replayed): from
 	 * here on, resuming is never safe again. */
-	b->resume.root_mounted = true;
+	resume_forbid(&b->resume, RESUME_ROOT_MOUNTED);
 	if (mount_root(cfg, &root.dev, root.degraded, f->reason,
 		       sizeof(f->reason)) < 0) {
 		f->hint = "check rootfstype= and rootflags= (e.g. subvol=)";
@@ -322,6 +324,6 @@ int main(int argc, char **argv)
 		/* A shell may have mounted a filesystem (and unmounted it
 		 * again): never resume in this boot after it. */
 		if (emergency(&b.cfg, &b.loop, f.reason, f.hint))
-			b.resume.shell_ran = true;
+			resume_forbid(&b.resume, RESUME_SHELL_RAN);
 	}
 }

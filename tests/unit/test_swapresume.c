@@ -2,8 +2,10 @@
  * resume_offset=, noresume. */
 #include <string.h>
 
+#include "base/log.h"
 #include "check.h"
 #include "config/cmdline.h"
+#include "fakesys.h"
 #include "handover/resume.h"
 
 static void parse(struct boot_config *cfg, const char *line)
@@ -123,8 +125,96 @@ static void resume_only_from_a_trusted_device(void)
 	CHECK(resume_match(&cfg, &ids, false) == RESUME_NO);
 }
 
+/* The swap's own wait: RESUME_WAIT_MS of time that counts (a person or a
+ * KDF does not), RESUME_WAIT_CAP_MS in all; each attempt starts anew. */
+static void swap_wait_is_bounded(void)
+{
+	static struct boot_config cfg;
+	struct resume r;
+	parse(&cfg, "resume=UUID=abcd");
+	resume_init(&r, &cfg);
+	resume_begin_attempt(&r);
+	long long t = 1000;
+	CHECK(resume_wait_ms(&r, t, false) == RESUME_WAIT_MS);
+	CHECK(resume_wait_ms(&r, t + 4000, false) == RESUME_WAIT_MS - 4000);
+	/* Paused: nothing counts, it may sleep until the cap. */
+	CHECK(resume_wait_ms(&r, t + 9000, true) == RESUME_WAIT_CAP_MS - 9000);
+	CHECK(resume_wait_ms(&r, t + 10000, false) == RESUME_WAIT_MS - 5000);
+	CHECK(resume_wait_ms(&r, t + 15000, false) == -1);
+	/* The cap ends it even while paused. */
+	resume_begin_attempt(&r);
+	CHECK(resume_wait_ms(&r, t, true) == RESUME_WAIT_CAP_MS);
+	CHECK(resume_wait_ms(&r, t + RESUME_WAIT_CAP_MS - 1, true) == 1);
+	CHECK(resume_wait_ms(&r, t + RESUME_WAIT_CAP_MS, true) == -1);
+}
+
+/* The device is kept once found, a stranger with its UUID never; each
+ * attempt looks again. */
+static void resume_device_kept_per_attempt(void)
+{
+	static struct boot_config cfg;
+	struct resume r;
+	struct dev_ids ids = {0}, other = {0};
+	strcpy(ids.devnode, "/dev/dm-1");
+	strcpy(ids.uuid, "abcd");
+	strcpy(other.devnode, "/dev/vdd");
+	strcpy(other.uuid, "abcd");
+	parse(&cfg, "rd.luks.uuid=r1 resume=UUID=abcd");
+	resume_init(&r, &cfg);
+	resume_begin_attempt(&r);
+	CHECK(resume_device_missing(&r));
+	log_set_fds(-1, -1);
+	resume_on_device(&r, &other, false); /* refused */
+	CHECK(resume_device_missing(&r));
+	resume_on_device(&r, &ids, true);
+	CHECK(!resume_device_missing(&r) && r.found);
+	CHECK_STR(r.dev.devnode, "/dev/dm-1");
+	resume_on_device(&r, &other, true); /* the first one stays */
+	CHECK_STR(r.dev.devnode, "/dev/dm-1");
+	resume_begin_attempt(&r);
+	CHECK(resume_device_missing(&r));
+	parse(&cfg, "resume=UUID=abcd noresume");
+	CHECK(!resume_device_missing(&r));
+}
+
+/* After a mount or the rescue shell, for the rest of /init's life, the
+ * kernel is never handed the device. */
+static void forbidden_resume_never_written(void)
+{
+	static struct boot_config cfg;
+	struct resume r;
+	char buf[32];
+	fake_setup();
+	fake_put("sys/power/resume", "", 0);
+	fake_put("proc/self/mounts", "", 0);
+	parse(&cfg, "resume=/dev/null");
+	resume_init(&r, &cfg);
+	resume_begin_attempt(&r);
+	resume_on_device(&r, &(struct dev_ids){.devnode = "/dev/null"}, true);
+	CHECK(r.found);
+	resume_forbid(&r, RESUME_SHELL_RAN);
+	resume_attempt(&r);
+	CHECK(!r.tried && fake_get("sys/power/resume", buf, sizeof(buf)) == 0);
+	resume_init(&r, &cfg);
+	resume_begin_attempt(&r);
+	resume_on_device(&r, &(struct dev_ids){.devnode = "/dev/null"}, true);
+	resume_forbid(&r, RESUME_ROOT_MOUNTED);
+	resume_attempt(&r);
+	CHECK(!r.tried && fake_get("sys/power/resume", buf, sizeof(buf)) == 0);
+	/* Allowed: tried (/dev/null is no block device: not written). */
+	resume_init(&r, &cfg);
+	resume_begin_attempt(&r);
+	resume_on_device(&r, &(struct dev_ids){.devnode = "/dev/null"}, true);
+	resume_attempt(&r);
+	CHECK(r.tried);
+	fake_teardown();
+}
+
 void swapresume_tests(void)
 {
+	RUN(swap_wait_is_bounded);
+	RUN(resume_device_kept_per_attempt);
+	RUN(forbidden_resume_never_written);
 	RUN(crypt_swaps_named_like_genkernel);
 	RUN(resume_parameters);
 	RUN(resume_names_the_swap_member);
