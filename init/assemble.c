@@ -450,8 +450,9 @@ static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 }
 
 /* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
-static int step(struct assembly *a, struct assembled_root *out, char *why,
-		size_t why_size, const char **hint)
+/* The workers' own deadlines, and the end of coldplugging. Returns the
+ * ms until a worker's next deadline, or -1. */
+static int tick_workers(struct assembly *a)
 {
 	/* First: a disk named as slow holds nothing up from here on. */
 	int ident_ms = identify_tick(a->ident, on_identified, a);
@@ -464,22 +465,31 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		luks_hold(a->luks, false);
 		luks_schedule(a->luks);
 	}
+	return ident_ms;
+}
+
+/* What this pass decides: 1 the root is ready (complete, or degraded as
+ * allowed), 0 wait on (ws filled for the wait), -errno the attempt
+ * failed, with why and hint. */
+static int outcome(struct assembly *a, struct wait_state *ws, char *why,
+		   size_t why_size, const char **hint)
+{
 	if (a->degraded) /* decided: only the swap's wait is left */
-		return finish(a, out, ident_ms, why, why_size);
+		return 1;
 	int rc = check_member_failures(a, why, why_size, hint);
 	if (rc < 0)
 		return rc;
 	admit_held(a, false);
 	if (a->complete && luks_all_open(a->luks, degraded_permitted(a->cfg))) {
 		admit_held(a, true); /* decided (and named) before going on */
-		return finish(a, out, ident_ms, why, why_size);
+		return 1;
 	}
-	struct wait_state ws = wait_state(a);
-	if (wait_degraded_now(&ws)) {
+	*ws = wait_state(a);
+	if (wait_degraded_now(ws)) {
 		admit_held(a, true);
 		warn_degraded(a);
 		a->degraded = true;
-		return finish(a, out, ident_ms, why, why_size);
+		return 1;
 	}
 	update_prompt(a);
 	if (a->console_gone && !waiting_on_person_or_kdf(a) &&
@@ -490,20 +500,28 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		*hint = "boot with a console, or give a key file (rd.luks.key=, root_key=)";
 		return -ENOTTY;
 	}
-	if (wait_expired(&ws)) {
+	if (wait_expired(ws)) {
 		describe_failure(a, why, why_size, hint);
 		return -ETIMEDOUT;
 	}
+	return 0;
+}
 
-	int wait_ms = wait_timeout_ms(&ws);
-	rc = check_prompt_timeout(a, &wait_ms, why, why_size, hint);
+/* Sleeps in the loop until the first deadline (the wait's, the prompt's,
+ * a worker's, a key device's) or an event, whose handlers run. Returns 0,
+ * or -errno with why (and hint). */
+static int wait_and_dispatch(struct assembly *a, const struct wait_state *ws,
+			     int worker_ms, char *why, size_t why_size,
+			     const char **hint)
+{
+	int wait_ms = wait_timeout_ms(ws);
+	int rc = check_prompt_timeout(a, &wait_ms, why, why_size, hint);
 	if (rc < 0)
 		return rc;
-
 	prompt_watch(&a->prompt, a->loop, on_console_ready, a);
 	bool paused = waiting_on_person_or_kdf(a);
-	if (ident_ms >= 0 && (wait_ms < 0 || ident_ms < wait_ms))
-		wait_ms = ident_ms;
+	if (worker_ms >= 0 && (wait_ms < 0 || worker_ms < wait_ms))
+		wait_ms = worker_ms;
 	int key_ms = luks_keydev_ms(a->luks);
 	if (key_ms >= 0 && (wait_ms < 0 || key_ms < wait_ms))
 		wait_ms = key_ms;
@@ -516,6 +534,20 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	if (!paused)
 		progress(a);
 	return 0;
+}
+
+/* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
+static int step(struct assembly *a, struct assembled_root *out, char *why,
+		size_t why_size, const char **hint)
+{
+	int worker_ms = tick_workers(a);
+	struct wait_state ws;
+	int rc = outcome(a, &ws, why, why_size, hint);
+	if (rc == 1)
+		return finish(a, out, worker_ms, why, why_size);
+	if (rc < 0)
+		return rc;
+	return wait_and_dispatch(a, &ws, worker_ms, why, why_size, hint);
 }
 
 int assemble_root(const struct boot_config *cfg,
