@@ -239,27 +239,18 @@ static void hand_over(struct boot *b, struct failure *f)
 			: "the new root is mounted but could not take over";
 }
 
-/* Returns only on failure, with the reason filled in. */
-static void try_boot(struct boot *b, struct failure *f)
+/* What no retry changes: the command line, and what was set up once for
+ * it. Returns false with the reason filled in if no attempt can succeed. */
+static bool check_config(const struct boot *b, struct failure *f)
 {
 	const struct boot_config *cfg = &b->cfg;
-	if (b->loop.uevent_fd < 0)
-		b->loop.uevent_fd = uevent_open();
 	if (cfg->root.kind == DEVSPEC_NONE) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "no usable root= on the kernel command line");
 		f->hint =
 			"add root=UUID=<filesystem UUID> (or LABEL=, PARTUUID=, /dev/...)";
-		return;
+		return false;
 	}
-	if (b->loop.uevent_fd < 0) {
-		snprintf(f->reason, sizeof(f->reason),
-			 "cannot open the uevent socket: %s",
-			 strerror(-b->loop.uevent_fd));
-		f->hint = "the kernel needs CONFIG_NET";
-		return;
-	}
-
 	if (cfg->members_dropped) {
 		snprintf(
 			f->reason, sizeof(f->reason),
@@ -267,16 +258,31 @@ static void try_boot(struct boot *b, struct failure *f)
 			cfg->nmembers + cfg->members_dropped, LUKS_MEMBERS_MAX);
 		f->hint =
 			"an array mounted without some of its members would be degraded; list at most 16";
-		return;
+		return false;
 	}
 	if (b->luks_rc < 0) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "cannot set up LUKS unlocking: %s",
 			 strerror(-b->luks_rc));
 		f->hint = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* Returns only on failure, with the reason filled in. */
+static void try_boot(struct boot *b, struct failure *f)
+{
+	const struct boot_config *cfg = &b->cfg;
+	if (b->loop.uevent_fd < 0)
+		b->loop.uevent_fd = uevent_open();
+	if (b->loop.uevent_fd < 0) {
+		snprintf(f->reason, sizeof(f->reason),
+			 "cannot open the uevent socket: %s",
+			 strerror(-b->loop.uevent_fd));
+		f->hint = "the kernel needs CONFIG_NET";
 		return;
 	}
-
 	if (b->in_new_root) {
 		hand_over(b, f);
 		return;
@@ -318,9 +324,12 @@ int main(int argc, char **argv)
 	/* The uevent socket first, so no event is missed. */
 	loop_open(&b.loop, &b.fw);
 	early_setup(&b, argc, argv);
+	struct failure config = {.reason = "", .hint = NULL};
+	bool config_ok = check_config(&b, &config);
 	for (;;) {
-		struct failure f = {.reason = "", .hint = NULL};
-		try_boot(&b, &f);
+		struct failure f = config;
+		if (config_ok)
+			try_boot(&b, &f);
 		/* A shell may have mounted a filesystem (and unmounted it
 		 * again): never resume in this boot after it. */
 		if (emergency(&b.cfg, &b.loop, f.reason, f.hint))
