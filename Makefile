@@ -35,7 +35,8 @@ HDRS := $(wildcard init/*.h init/*/*.h common/*.h)
 INC := -Iinit -I.
 
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
-PURE := init/config/cmdline.c init/config/devspec.c init/base/strutil.c \
+PURE := init/config/cmdline.c init/config/cmdline_luks.c \
+	init/config/cmdline_header.c init/config/devspec.c init/base/strutil.c \
 	init/config/mountopts.c init/base/uevent.c init/base/log.c \
 	init/firmware/fwpath.c init/firmware/fwreader.c init/devices/btrfssb.c \
 	init/handover/initcheck.c init/firmware/fwpolicy.c init/waitpolicy.c \

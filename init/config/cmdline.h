@@ -1,4 +1,6 @@
-/* Kernel command line -> struct boot_config. Pure: no I/O, no allocation. */
+/* Kernel command line -> struct boot_config. Pure: no I/O, no allocation.
+ * cmdline.c holds the tokenizer and the table of every parameter;
+ * cmdline_luks.c and cmdline_header.c the LUKS ones (cmdline_params.h). */
 #ifndef LUKSINIT_CMDLINE_H
 #define LUKSINIT_CMDLINE_H
 
