@@ -58,7 +58,8 @@ int knob_save_set(struct knob_saved *saved, const char *path, const char *want,
 	int rc = knob_read(path, cur, sizeof(cur));
 	if (rc < 0)
 		return rc;
-	if (strcmp(cur, want) == 0 || (only_from && strcmp(cur, only_from)))
+	if (strcmp(cur, want) == 0 ||
+	    (only_from && strcmp(cur, only_from) != 0))
 		return 0;
 	rc = knob_write(path, want);
 	if (rc < 0)
