@@ -449,7 +449,6 @@ static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 	return rc;
 }
 
-/* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
 /* The workers' own deadlines, and the end of coldplugging. Returns the
  * ms until a worker's next deadline, or -1. */
 static int tick_workers(struct assembly *a)
