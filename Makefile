@@ -35,30 +35,32 @@ HDRS := $(wildcard init/*.h init/*/*.h common/*.h)
 INC := -Iinit -I.
 
 # Pure parts: no I/O beyond what a test can redirect; unit-tested on the host.
-PURE := init/config/cmdline.c init/config/devspec.c init/base/strutil.c \
+PURE := init/config/cmdline.c init/config/cmdline_luks.c \
+	init/config/cmdline_header.c init/config/devspec.c init/base/strutil.c \
 	init/config/mountopts.c init/base/uevent.c init/base/log.c \
 	init/firmware/fwpath.c init/firmware/fwreader.c init/devices/btrfssb.c \
 	init/handover/initcheck.c init/firmware/fwpolicy.c init/waitpolicy.c \
 	common/derive.c common/dtoken.c init/luks/derivedpolicy.c \
-	init/console/keymap.c
+	init/console/keymap.c init/base/clock.c init/base/file.c common/io.c \
+	common/secret.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/base/sysroot.h).
-SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c \
+SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c init/base/knob.c \
+	init/base/kmsg.c \
 	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
 	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c \
-	init/console/prompt.c common/secret.c init/luks/keydev.c \
-	init/luks/lukshdr.c
+	init/console/prompt.c init/luks/keydev.c init/luks/lukshdr.c
 # The unit binary's stand-ins (tests/unit/test_prompt.c, test_keydev.c,
 # test_kmsghold.c): the kernel-message hold sets the host's console log
 # level, so the prompt's tests replace it, and its own test replaces
-# /dev/kmsg and that knob (open, lseek, sysctl_read/write pass everything
+# /dev/kmsg and that knob (open, lseek, knob_console_level/knob_write pass everything
 # else through); mlock and munmap are watched (ASan makes mlock a no-op;
 # a secret must be zero when unmapped); mount and
 # umount2 are watched and bind a directory as the key stick.
 UNIT_WRAP := -Wl,--wrap=kmsg_hold_start -Wl,--wrap=kmsg_hold_end \
 	-Wl,--wrap=mlock -Wl,--wrap=munmap -Wl,--wrap=mount -Wl,--wrap=umount2 \
-	-Wl,--wrap=open -Wl,--wrap=lseek -Wl,--wrap=sysctl_read \
-	-Wl,--wrap=sysctl_write
+	-Wl,--wrap=open -Wl,--wrap=lseek -Wl,--wrap=knob_console_level \
+	-Wl,--wrap=knob_write
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/io.h"
+
 #define SECRET_MAP (SECRET_MAX + 1)
 
 int secret_alloc(struct secret *s)
@@ -68,18 +70,22 @@ int secret_read_file(struct secret *s, const char *path)
 		close(fd);
 		return rc;
 	}
-	while (s->len < (size_t)st.st_size) {
-		ssize_t n = read(fd, s->buf + s->len, SECRET_MAX - s->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		s->len += (size_t)n;
-	}
+	ssize_t n = read_full(fd, s->buf, (size_t)st.st_size);
 	close(fd);
-	if (s->len != (size_t)st.st_size) {
+	if (n < 0 || (size_t)n != (size_t)st.st_size) {
 		secret_free(s);
 		return -EIO;
 	}
+	s->len = (size_t)n;
 	return 0;
+}
+
+void secret_move(struct secret *dst, struct secret *src)
+{
+	if (dst == src)
+		return;
+	secret_free(dst);
+	*dst = *src;
+	src->buf = NULL;
+	src->len = 0;
 }

@@ -17,6 +17,10 @@ int secret_alloc(struct secret *s);
 void secret_free(struct secret *s);
 /* Allocates dst and copies src into it. */
 int secret_dup(struct secret *dst, const struct secret *src);
+/* Hands src's buffer to dst, which wipes and frees what it held first;
+ * src is left unset. The one way a secret changes owner: no copy of the
+ * pointer is left behind to be freed twice or wiped too early. */
+void secret_move(struct secret *dst, struct secret *src);
 /* Reads a whole key file (at most SECRET_MAX bytes) into a new secret. */
 int secret_read_file(struct secret *s, const char *path);
 

@@ -4,13 +4,12 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/uevent.h"
-#include "config/mountopts.h"
 #include "console/prompt.h"
 #include "devices/btrfs.h"
 #include "devices/devices.h"
@@ -30,6 +29,7 @@ struct assembly {
 	struct loop *loop;
 	struct luks_set *luks;
 	struct identify *ident;
+	struct resume *resume;
 	/* The disks there at boot are still being identified: no KDF starts
 	 * and no prompt shows before all have been seen (luksderived.h). */
 	bool coldplugging;
@@ -44,11 +44,6 @@ struct assembly {
 	struct dev_ids root;
 	bool matched;
 	bool complete;
-	struct dev_ids resume; /* what resume= names */
-	bool resume_found;
-	/* The root is ready, swap members or the resume device are not yet
-	 * (resume.h): since when, and how long of it counts. */
-	long long swap_since, swap_last, swap_waited_ms;
 	bool degraded; /* decided to boot degraded; the swap's wait may go on */
 	/* Remembered only to tell the user what was there instead. */
 	char seen[SEEN_MAX][96];
@@ -60,13 +55,6 @@ struct assembly {
 	long long last_tick;
 	long long next_progress;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void remember(struct assembly *a, const struct dev_ids *ids)
 {
@@ -155,24 +143,8 @@ static void on_identified(const struct identify_result *res, void *arg)
 	log_debug("%s: type=%s uuid=%s label=%s partuuid=%s", ids->devnode,
 		  ids->type, ids->uuid, ids->label, ids->partuuid);
 	remember(a, ids);
-	if (!a->resume_found) {
-		bool ours = luks_owns_mapping(a->luks, ids->mapper_name);
-		switch (resume_match(a->cfg, ids, ours)) {
-		case RESUME_YES:
-			a->resume = *ids;
-			a->resume_found = true;
-			break;
-		case RESUME_REFUSED:
-			log_warn(
-				"%s: carries resume=%s%s but is no LUKS device luksinit opened: not resuming from it (a plain swap next to LUKS members is named by its path, resume=/dev/...)",
-				ids->devnode,
-				devspec_kind_name(a->cfg->resume.kind),
-				a->cfg->resume.value);
-			break;
-		case RESUME_NO:
-			break;
-		}
-	}
+	resume_on_device(a->resume, ids,
+			 luks_owns_mapping(a->luks, ids->mapper_name));
 	/* Swap is never a Btrfs member nor the root. */
 	if (luks_is_swap_mapping(a->luks, ids->mapper_name))
 		return;
@@ -303,22 +275,15 @@ static bool waiting_on_person_or_kdf(struct assembly *a)
 
 static void tick(struct assembly *a, bool paused)
 {
-	long long now = now_ms();
+	long long now = clock_now_ms();
 	if (!paused)
 		a->waited_ms += now - a->last_tick;
 	a->last_tick = now;
 }
 
-static bool rootflags_degraded(const struct boot_config *cfg)
-{
-	struct mount_opts opts;
-	return mountopts_parse(&opts, cfg->rootflags, true) == 0 &&
-	       opts.degraded;
-}
-
 static bool degraded_permitted(const struct boot_config *cfg)
 {
-	return wait_degraded_permitted(rootflags_degraded(cfg),
+	return wait_degraded_permitted(cfg->rootflags_degraded,
 				       cfg->degraded_after_s);
 }
 
@@ -334,7 +299,7 @@ static struct wait_state wait_state(struct assembly *a)
 		.person_or_kdf = waiting_on_person_or_kdf(a) ||
 				 identify_pending(a->ident),
 		.awaits_key = luks_awaits_key(a->luks),
-		.degraded_flag = rootflags_degraded(a->cfg),
+		.degraded_flag = a->cfg->rootflags_degraded,
 		.degraded_after_s = a->cfg->degraded_after_s,
 		.root_wait_s = a->cfg->root_wait_s,
 		.waited_ms = a->waited_ms,
@@ -429,7 +394,7 @@ static int check_prompt_timeout(struct assembly *a, int *wait_ms, char *why,
 		a->asked_at = 0;
 		return 0;
 	}
-	long long now = now_ms();
+	long long now = clock_now_ms();
 	if (!a->asked_at)
 		a->asked_at = now;
 	long long left = a->asked_at + limit_s * 1000LL - now;
@@ -446,64 +411,28 @@ static int check_prompt_timeout(struct assembly *a, int *wait_ms, char *why,
 	return -ETIMEDOUT;
 }
 
-/* Swap members all open or failed, and the resume device found if any. */
-static bool swap_settled(struct assembly *a)
-{
-	return luks_swaps_settled(a->luks) &&
-	       (!resume_wanted(a->cfg) || a->resume_found);
-}
-
-/* What swap and resume still wait for, in words. */
-static void swap_missing(struct assembly *a, char *buf, size_t size)
-{
-	luks_describe_swaps(a->luks, buf, size);
-	if (resume_wanted(a->cfg) && !a->resume_found) {
-		str_append(buf, size, buf[0] ? ", resume=" : "resume=");
-		str_append(buf, size, devspec_kind_name(a->cfg->resume.kind));
-		str_append(buf, size, a->cfg->resume.value);
-	}
-}
-
 /* The root is ready. Swap members and the resume device are not needed
  * to boot, but resuming needs them (and the system its swap): they get a
- * bounded wait of their own (RESUME_WAIT_MS, not counting a person or a
- * KDF; RESUME_WAIT_CAP_MS in all), then are named in a warning. Returns
- * 1 when the wait is over, 0 to go on, -errno on error. */
+ * bounded wait of their own (resume_wait_ms), then are named in a
+ * warning. Returns 1 when the wait is over, 0 to go on, -errno on error. */
 static int wait_for_swap(struct assembly *a, int ident_ms)
 {
-	if (swap_settled(a))
+	if (luks_swaps_settled(a->luks) && !resume_device_missing(a->resume))
 		return 1;
-	long long now = now_ms();
-	if (!a->swap_since)
-		a->swap_since = a->swap_last = now;
 	bool paused = waiting_on_person_or_kdf(a) || identify_pending(a->ident);
-	if (!paused)
-		a->swap_waited_ms += now - a->swap_last;
-	a->swap_last = now;
-	long long left = RESUME_WAIT_MS - a->swap_waited_ms;
-	long long cap = a->swap_since + RESUME_WAIT_CAP_MS - now;
-	if (left <= 0 || cap <= 0) {
-		char missing[512];
-		swap_missing(a, missing, sizeof(missing));
-		log_warn(
-			"swap not found after %lld s: %s; booting without it (no resume from it)",
-			(now - a->swap_since) / 1000, missing);
+	long long wait = resume_wait_ms(a->resume, clock_now_ms(), paused);
+	if (wait < 0) {
+		char swaps[512];
+		luks_describe_swaps(a->luks, swaps, sizeof(swaps));
+		resume_wait_ended(a->resume, swaps);
 		return 1;
 	}
 	update_prompt(a);
 	prompt_watch(&a->prompt, a->loop, on_console_ready, a);
-	long long wait = paused ? cap : (left < cap ? left : cap);
 	if (ident_ms >= 0 && ident_ms < wait)
 		wait = ident_ms;
 	int rc = loop_wait(a->loop, (int)wait);
 	return rc < 0 ? rc : 0;
-}
-
-static void ready(struct assembly *a, struct assembled_root *out)
-{
-	out->dev = a->root;
-	out->resume = a->resume;
-	out->resume_found = a->resume_found;
 }
 
 /* The root is ready (degraded or not): the swap's wait, then done. */
@@ -512,7 +441,7 @@ static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 {
 	int rc = wait_for_swap(a, ident_ms);
 	if (rc == 1) {
-		ready(a, out);
+		out->dev = a->root;
 		out->degraded = a->degraded;
 	}
 	if (rc < 0)
@@ -520,9 +449,9 @@ static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 	return rc;
 }
 
-/* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
-static int step(struct assembly *a, struct assembled_root *out, char *why,
-		size_t why_size, const char **hint)
+/* The workers' own deadlines, and the end of coldplugging. Returns the
+ * ms until a worker's next deadline, or -1. */
+static int tick_workers(struct assembly *a)
 {
 	/* First: a disk named as slow holds nothing up from here on. */
 	int ident_ms = identify_tick(a->ident, on_identified, a);
@@ -535,22 +464,31 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		luks_hold(a->luks, false);
 		luks_schedule(a->luks);
 	}
+	return ident_ms;
+}
+
+/* What this pass decides: 1 the root is ready (complete, or degraded as
+ * allowed), 0 wait on (ws filled for the wait), -errno the attempt
+ * failed, with why and hint. */
+static int outcome(struct assembly *a, struct wait_state *ws, char *why,
+		   size_t why_size, const char **hint)
+{
 	if (a->degraded) /* decided: only the swap's wait is left */
-		return finish(a, out, ident_ms, why, why_size);
+		return 1;
 	int rc = check_member_failures(a, why, why_size, hint);
 	if (rc < 0)
 		return rc;
 	admit_held(a, false);
 	if (a->complete && luks_all_open(a->luks, degraded_permitted(a->cfg))) {
 		admit_held(a, true); /* decided (and named) before going on */
-		return finish(a, out, ident_ms, why, why_size);
+		return 1;
 	}
-	struct wait_state ws = wait_state(a);
-	if (wait_degraded_now(&ws)) {
+	*ws = wait_state(a);
+	if (wait_degraded_now(ws)) {
 		admit_held(a, true);
 		warn_degraded(a);
 		a->degraded = true;
-		return finish(a, out, ident_ms, why, why_size);
+		return 1;
 	}
 	update_prompt(a);
 	if (a->console_gone && !waiting_on_person_or_kdf(a) &&
@@ -561,20 +499,28 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		*hint = "boot with a console, or give a key file (rd.luks.key=, root_key=)";
 		return -ENOTTY;
 	}
-	if (wait_expired(&ws)) {
+	if (wait_expired(ws)) {
 		describe_failure(a, why, why_size, hint);
 		return -ETIMEDOUT;
 	}
+	return 0;
+}
 
-	int wait_ms = wait_timeout_ms(&ws);
-	rc = check_prompt_timeout(a, &wait_ms, why, why_size, hint);
+/* Sleeps in the loop until the first deadline (the wait's, the prompt's,
+ * a worker's, a key device's) or an event, whose handlers run. Returns 0,
+ * or -errno with why (and hint). */
+static int wait_and_dispatch(struct assembly *a, const struct wait_state *ws,
+			     int worker_ms, char *why, size_t why_size,
+			     const char **hint)
+{
+	int wait_ms = wait_timeout_ms(ws);
+	int rc = check_prompt_timeout(a, &wait_ms, why, why_size, hint);
 	if (rc < 0)
 		return rc;
-
 	prompt_watch(&a->prompt, a->loop, on_console_ready, a);
 	bool paused = waiting_on_person_or_kdf(a);
-	if (ident_ms >= 0 && (wait_ms < 0 || ident_ms < wait_ms))
-		wait_ms = ident_ms;
+	if (worker_ms >= 0 && (wait_ms < 0 || worker_ms < wait_ms))
+		wait_ms = worker_ms;
 	int key_ms = luks_keydev_ms(a->luks);
 	if (key_ms >= 0 && (wait_ms < 0 || key_ms < wait_ms))
 		wait_ms = key_ms;
@@ -589,11 +535,25 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	return 0;
 }
 
+/* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
+static int step(struct assembly *a, struct assembled_root *out, char *why,
+		size_t why_size, const char **hint)
+{
+	int worker_ms = tick_workers(a);
+	struct wait_state ws;
+	int rc = outcome(a, &ws, why, why_size, hint);
+	if (rc == 1)
+		return finish(a, out, worker_ms, why, why_size);
+	if (rc < 0)
+		return rc;
+	return wait_and_dispatch(a, &ws, worker_ms, why, why_size, hint);
+}
+
 int assemble_root(const struct boot_config *cfg,
 		  const struct keymap_status *keymap, struct loop *loop,
 		  struct luks_set *luks, struct identify *ident,
-		  struct assembled_root *out, char *why, size_t why_size,
-		  const char **hint)
+		  struct resume *resume, struct assembled_root *out, char *why,
+		  size_t why_size, const char **hint)
 {
 	static struct assembly a; /* large; PID 1's stack stays small */
 	memset(&a, 0, sizeof(a));
@@ -603,10 +563,12 @@ int assemble_root(const struct boot_config *cfg,
 	a.loop = loop;
 	a.luks = luks;
 	a.ident = ident;
+	a.resume = resume;
+	resume_begin_attempt(resume);
 	luks_begin_attempt(luks);
 	identify_begin(ident);
 	int rc;
-	long long start = now_ms();
+	long long start = clock_now_ms();
 	a.last_tick = start;
 	a.next_progress = start + PROGRESS_EVERY_MS;
 
@@ -630,13 +592,14 @@ int assemble_root(const struct boot_config *cfg,
 	/* KDFs still running end first, the loop serving meanwhile; one
 	 * stuck on a disk that does not answer is left (luks_end_attempt). */
 	luks_stop(luks);
-	loop_run_until(loop, now_ms() + LUKS_JOIN_WAIT_MS, kdfs_ended, luks);
+	loop_run_until(loop, clock_now_ms() + LUKS_JOIN_WAIT_MS, kdfs_ended,
+		       luks);
 	loop_unwatch(loop, luks_notify_fd(luks));
 	luks_hold(luks, false);
 	luks_end_attempt(luks);
 	if (rc < 0)
 		return rc;
 	log_info("root device %s ready after %lld ms", out->dev.devnode,
-		 now_ms() - start);
+		 clock_now_ms() - start);
 	return 0;
 }

@@ -12,23 +12,24 @@
 #include "config/devspec.h"
 #include "console/keymap.h"
 #include "devices/identify.h"
+#include "handover/resume.h"
 #include "loop/loop.h"
 #include "luks/luks.h"
 
 struct assembled_root {
 	struct dev_ids dev;
-	bool degraded;	       /* mount with -o degraded: members are missing */
-	struct dev_ids resume; /* the device resume= names, if found */
-	bool resume_found;
+	bool degraded; /* mount with -o degraded: members are missing */
 };
 
 /* Returns 0 with out filled, or -errno with a sentence for the user in
- * why and a hint. keymap says which layout the prompt is typed in; luks carries what is open from one attempt to the next,
- * ident the identification workers (some may be stuck on a disk). */
+ * why and a hint. keymap says which layout the prompt is typed in; luks
+ * carries what is open from one attempt to the next, ident the
+ * identification workers (some may be stuck on a disk); resume is told
+ * the devices seen, and the swap's wait is its own (resume.h). */
 int assemble_root(const struct boot_config *cfg,
 		  const struct keymap_status *keymap, struct loop *loop,
 		  struct luks_set *luks, struct identify *ident,
-		  struct assembled_root *out, char *why, size_t why_size,
-		  const char **hint);
+		  struct resume *resume, struct assembled_root *out, char *why,
+		  size_t why_size, const char **hint);
 
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/reaper.h"
 #include "console/prompt.h"
@@ -27,7 +28,7 @@
 /* Waits, serving firmware requests and children all the while. */
 static void wait_seconds(struct loop *loop, long s)
 {
-	loop_run_until(loop, loop_now_ms() + s * 1000LL, NULL, NULL);
+	loop_run_until(loop, clock_now_ms() + s * 1000LL, NULL, NULL);
 }
 
 static void reboot_now(int how)

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "assemble.h"
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/knob.h"
 #include "base/log.h"
 #include "base/reaper.h"
 #include "base/sysmounts.h"
@@ -34,7 +37,6 @@
 #define HANDOVER_MAX_MS 2000
 
 #define DEVKMSG_KNOB "/proc/sys/kernel/printk_devkmsg"
-#define PRINTK_KNOB "/proc/sys/kernel/printk"
 
 struct boot {
 	struct boot_config cfg;
@@ -44,13 +46,13 @@ struct boot {
 	struct identify ident; /* so do workers stuck on a disk */
 	struct consoles consoles;
 	struct keymap_status keymap; /* the layout the prompt is typed in */
-	struct resume_state resume;  /* a retry must not resume after a mount */
+	struct resume resume;	     /* a retry must not resume after a mount */
 	int luks_rc;
 	/* The root moved and the initramfs is gone, but the exec of the real
 	 * init failed: a retry can only run it again. */
 	bool in_new_root;
 	int kmsg_fd;
-	char saved_devkmsg[16];
+	struct knob_saved devkmsg;
 	char cmdline[CMDLINE_MAX];
 };
 
@@ -62,16 +64,12 @@ struct failure {
 static void read_cmdline(struct boot *b)
 {
 	b->cmdline[0] = '\0';
-	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_err("cannot read /proc/cmdline: %m");
+	ssize_t n = read_small_file(AT_FDCWD, "/proc/cmdline", b->cmdline,
+				    sizeof(b->cmdline));
+	if (n < 0) {
+		log_err("cannot read /proc/cmdline: %s", strerror((int)-n));
 		return;
 	}
-	ssize_t n = read(fd, b->cmdline, sizeof(b->cmdline) - 1);
-	close(fd);
-	if (n < 0)
-		n = 0;
-	b->cmdline[n] = '\0';
 	if ((size_t)n == sizeof(b->cmdline) - 1)
 		log_warn(
 			"kernel command line longer than %d bytes; the rest is ignored",
@@ -100,12 +98,7 @@ static void report_cmdline_problems(const struct boot_config *cfg)
  * messages during boot matter more than that, so lift it while we run. */
 static void lift_kmsg_ratelimit(struct boot *b)
 {
-	if (sysctl_read(DEVKMSG_KNOB, b->saved_devkmsg,
-			sizeof(b->saved_devkmsg)) == 0 &&
-	    strcmp(b->saved_devkmsg, "ratelimit") == 0)
-		sysctl_write(DEVKMSG_KNOB, "on");
-	else
-		b->saved_devkmsg[0] = '\0';
+	knob_save_set(&b->devkmsg, DEVKMSG_KNOB, "on", "ratelimit");
 }
 
 static void kmsg_setup(struct boot *b)
@@ -113,13 +106,9 @@ static void kmsg_setup(struct boot *b)
 	b->kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	lift_kmsg_ratelimit(b);
 
-	/* "7	4	1	7": the first number is the console log level. */
-	char printk[64];
-	int kernel_level = 0;
-	if (sysctl_read(PRINTK_KNOB, printk, sizeof(printk)) == 0)
-		kernel_level = (int)strtol(printk, NULL, 10);
+	int kernel_level = knob_console_level();
 	log_set_fds(-1, b->kmsg_fd);
-	log_set_kernel_console_level(kernel_level);
+	log_set_kernel_console_level(kernel_level < 0 ? 0 : kernel_level);
 	/* Every console of our own, non-blocking: a serial line held by flow
 	 * control with nothing attached must not stop PID 1. fds 0-2 stay
 	 * as they are for the shell and the real init. */
@@ -139,6 +128,7 @@ static void early_setup(struct boot *b, int argc, char **argv)
 	boot_config_init(&b->cfg);
 	cmdline_parse(&b->cfg, b->cmdline);
 	cmdline_kernel_args(&b->cfg, argc, (const char *const *)argv);
+	resume_init(&b->resume, &b->cfg);
 	log_set_debug(b->cfg.debug);
 	log_set_console_level(b->cfg.quiet ? LOG_LVL_WARNING : LOG_LVL_INFO);
 	log_info("starting");
@@ -156,8 +146,7 @@ static void early_setup(struct boot *b, int argc, char **argv)
 
 static void restore_kernel_knobs(struct boot *b)
 {
-	if (b->saved_devkmsg[0])
-		sysctl_write(DEVKMSG_KNOB, b->saved_devkmsg);
+	knob_restore(&b->devkmsg, DEVKMSG_KNOB);
 }
 
 /* What /init cost the machine at its peak (firmware is streamed, never
@@ -176,7 +165,7 @@ static bool firmware_settled(void *arg)
 
 static bool firmware_quiet_now(void *arg)
 {
-	return firmware_quiet(arg, loop_now_ms());
+	return firmware_quiet(arg, clock_now_ms());
 }
 
 /* Drivers left without firmware get it now, before the real init runs:
@@ -184,7 +173,7 @@ static bool firmware_quiet_now(void *arg)
 static void serve_firmware_from(struct boot *b, const char *root)
 {
 	firmware_root_mounted(&b->fw, root);
-	loop_run_until(&b->loop, loop_now_ms() + FW_REPROBE_BOUND_MS + 1000,
+	loop_run_until(&b->loop, clock_now_ms() + FW_REPROBE_BOUND_MS + 1000,
 		       firmware_settled, &b->fw);
 }
 
@@ -205,7 +194,7 @@ static int exec_real_init(struct boot *b)
 	 * own loader takes over from here, and what is already waiting in
 	 * sysfs is served before the exec. */
 	firmware_in_new_root(&b->fw);
-	loop_run_until(&b->loop, loop_now_ms() + HANDOVER_MAX_MS,
+	loop_run_until(&b->loop, clock_now_ms() + HANDOVER_MAX_MS,
 		       firmware_quiet_now, &b->fw);
 	firmware_finish(&b->fw);
 	log_peak_memory();
@@ -250,27 +239,18 @@ static void hand_over(struct boot *b, struct failure *f)
 			: "the new root is mounted but could not take over";
 }
 
-/* Returns only on failure, with the reason filled in. */
-static void try_boot(struct boot *b, struct failure *f)
+/* What no retry changes: the command line, and what was set up once for
+ * it. Returns false with the reason filled in if no attempt can succeed. */
+static bool check_config(const struct boot *b, struct failure *f)
 {
 	const struct boot_config *cfg = &b->cfg;
-	if (b->loop.uevent_fd < 0)
-		b->loop.uevent_fd = uevent_open();
 	if (cfg->root.kind == DEVSPEC_NONE) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "no usable root= on the kernel command line");
 		f->hint =
 			"add root=UUID=<filesystem UUID> (or LABEL=, PARTUUID=, /dev/...)";
-		return;
+		return false;
 	}
-	if (b->loop.uevent_fd < 0) {
-		snprintf(f->reason, sizeof(f->reason),
-			 "cannot open the uevent socket: %s",
-			 strerror(-b->loop.uevent_fd));
-		f->hint = "the kernel needs CONFIG_NET";
-		return;
-	}
-
 	if (cfg->members_dropped) {
 		snprintf(
 			f->reason, sizeof(f->reason),
@@ -278,30 +258,46 @@ static void try_boot(struct boot *b, struct failure *f)
 			cfg->nmembers + cfg->members_dropped, LUKS_MEMBERS_MAX);
 		f->hint =
 			"an array mounted without some of its members would be degraded; list at most 16";
-		return;
+		return false;
 	}
 	if (b->luks_rc < 0) {
 		snprintf(f->reason, sizeof(f->reason),
 			 "cannot set up LUKS unlocking: %s",
 			 strerror(-b->luks_rc));
 		f->hint = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* Returns only on failure, with the reason filled in. */
+static void try_boot(struct boot *b, struct failure *f)
+{
+	const struct boot_config *cfg = &b->cfg;
+	if (b->loop.uevent_fd < 0)
+		b->loop.uevent_fd = uevent_open();
+	if (b->loop.uevent_fd < 0) {
+		snprintf(f->reason, sizeof(f->reason),
+			 "cannot open the uevent socket: %s",
+			 strerror(-b->loop.uevent_fd));
+		f->hint = "the kernel needs CONFIG_NET";
 		return;
 	}
-
 	if (b->in_new_root) {
 		hand_over(b, f);
 		return;
 	}
 	struct assembled_root root;
-	if (assemble_root(cfg, &b->keymap, &b->loop, &b->luks, &b->ident, &root,
-			  f->reason, sizeof(f->reason), &f->hint) < 0)
+	if (assemble_root(cfg, &b->keymap, &b->loop, &b->luks, &b->ident,
+			  &b->resume, &root, f->reason, sizeof(f->reason),
+			  &f->hint) < 0)
 		return;
 	/* Before anything is mounted: with an image the kernel restores it
 	 * and this boot ends here. */
-	resume_attempt(cfg, &root.resume, root.resume_found, &b->resume);
+	resume_attempt(&b->resume);
 	/* Even a mount that fails may have written (a log replayed): from
 	 * here on, resuming is never safe again. */
-	b->resume.root_mounted = true;
+	resume_forbid(&b->resume, RESUME_ROOT_MOUNTED);
 	if (mount_root(cfg, &root.dev, root.degraded, f->reason,
 		       sizeof(f->reason)) < 0) {
 		f->hint = "check rootfstype= and rootflags= (e.g. subvol=)";
@@ -328,12 +324,15 @@ int main(int argc, char **argv)
 	/* The uevent socket first, so no event is missed. */
 	loop_open(&b.loop, &b.fw);
 	early_setup(&b, argc, argv);
+	struct failure config = {.reason = "", .hint = NULL};
+	bool config_ok = check_config(&b, &config);
 	for (;;) {
-		struct failure f = {.reason = "", .hint = NULL};
-		try_boot(&b, &f);
+		struct failure f = config;
+		if (config_ok)
+			try_boot(&b, &f);
 		/* A shell may have mounted a filesystem (and unmounted it
 		 * again): never resume in this boot after it. */
 		if (emergency(&b.cfg, &b.loop, f.reason, f.hint))
-			b.resume.shell_ran = true;
+			resume_forbid(&b.resume, RESUME_SHELL_RAN);
 	}
 }

@@ -58,6 +58,24 @@ bool str_starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+bool char_is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+bool str_has_controls_n(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && s[i]; i++)
+		if (char_is_control((unsigned char)s[i]))
+			return true;
+	return false;
+}
+
+bool str_has_controls(const char *s)
+{
+	return str_has_controls_n(s, (size_t)-1);
+}
+
 bool str_escape_controls(char *dst, size_t size, const char *src)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -66,7 +84,7 @@ bool str_escape_controls(char *dst, size_t size, const char *src)
 	size_t len = 0;
 	for (; *src; src++) {
 		unsigned char c = (unsigned char)*src;
-		bool control = c < 0x20 || c == 0x7f;
+		bool control = char_is_control(c);
 		size_t need = control ? 4 : 1;
 		if (len + need >= size) {
 			dst[len] = '\0';

@@ -20,6 +20,13 @@ int parse_uint(const char *s, unsigned long min, unsigned long max,
 	       unsigned long *out);
 
 bool str_starts_with(const char *s, const char *prefix);
+/* C0 control bytes and DEL: what must never reach a terminal, a mount
+ * option or a path luksinit builds. */
+bool char_is_control(unsigned char c);
+/* Whether s has one (before its NUL); the _n form looks at most at the
+ * first n bytes. */
+bool str_has_controls(const char *s);
+bool str_has_controls_n(const char *s, size_t n);
 /* Copies src into dst with C0 control bytes and DEL written as \xNN, so
  * that text from a device or the command line cannot drive a terminal
  * (escape sequences). Cut at the last whole byte or escape that fits;

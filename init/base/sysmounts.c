@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/util.h"
 
 struct api_mount {
 	const char *source, *target, *type, *data;
@@ -25,8 +26,7 @@ static const struct api_mount api_mounts[] = {
 int sysmounts_setup(void)
 {
 	int first_err = 0;
-	for (size_t i = 0; i < sizeof(api_mounts) / sizeof(api_mounts[0]);
-	     i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(api_mounts); i++) {
 		const struct api_mount *m = &api_mounts[i];
 		mkdir(m->target, 0755);
 		if (mount(m->source, m->target, m->type, m->flags, m->data) ==
@@ -53,42 +53,4 @@ void console_setup(void)
 			dup2(fd, i);
 	if (fd > 2)
 		close(fd);
-}
-
-int sysctl_read(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, size - 1);
-	int err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	buf[n] = '\0';
-	char *nl = strchr(buf, '\n');
-	if (nl)
-		*nl = '\0';
-	return 0;
-}
-
-int sysctl_write(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* Some handlers (printk_devkmsg) insist on the trailing newline that
-	 * "echo" would write, and reject the value without it. */
-	char line[128];
-	int len = snprintf(line, sizeof(line), "%s\n", value);
-	if (len < 0 || (size_t)len >= sizeof(line)) {
-		close(fd);
-		return -ENAMETOOLONG;
-	}
-	ssize_t n = write(fd, line, (size_t)len);
-	int err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	return n == len ? 0 : -EIO;
 }

@@ -11,8 +11,4 @@ int sysmounts_setup(void);
 /* Makes fds 0, 1, 2 the console if the kernel could not open it for us. */
 void console_setup(void);
 
-/* Reads a one-line /proc/sys value (without the newline) into buf. */
-int sysctl_read(const char *path, char *buf, size_t size);
-int sysctl_write(const char *path, const char *value);
-
 #endif

@@ -1,4 +1,6 @@
-/* Kernel command line -> struct boot_config. Pure: no I/O, no allocation. */
+/* Kernel command line -> struct boot_config. Pure: no I/O, no allocation.
+ * cmdline.c holds the tokenizer and the table of every parameter;
+ * cmdline_luks.c and cmdline_header.c the LUKS ones (cmdline_params.h). */
 #ifndef LUKSINIT_CMDLINE_H
 #define LUKSINIT_CMDLINE_H
 
@@ -91,6 +93,9 @@ struct boot_config {
 	struct devspec root;
 	char rootfstype[64];
 	char rootflags[CFG_OPTS_MAX];
+	/* rootflags= asks for a degraded mount (parsed once, at the end of
+	 * cmdline_parse: the wait asks on every pass). */
+	bool rootflags_degraded;
 	bool read_write; /* kernel default is read-only */
 	char init[CFG_PATH_MAX];
 	/* For the real init, in order: the kernel's own words for it

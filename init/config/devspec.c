@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "base/strutil.h"
+#include "base/util.h"
 
 struct tag_form {
 	const char *prefix;
@@ -23,24 +24,16 @@ static const struct tag_form tag_forms[] = {
 	{"/dev/disk/by-partlabel/", DEVSPEC_PARTLABEL},
 };
 
-static bool has_control_chars(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 int devspec_parse(struct devspec *spec, const char *text)
 {
 	spec->kind = DEVSPEC_NONE;
 	spec->value[0] = '\0';
-	if (!text || has_control_chars(text))
+	if (!text || str_has_controls(text))
 		return -EINVAL;
 
 	const char *value = NULL;
 	enum devspec_kind kind = DEVSPEC_NONE;
-	for (size_t i = 0; i < sizeof(tag_forms) / sizeof(tag_forms[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(tag_forms); i++) {
 		size_t n = strlen(tag_forms[i].prefix);
 		if (strncmp(text, tag_forms[i].prefix, n) == 0) {
 			value = text + n;

@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 
 #include "base/strutil.h"
+#include "base/util.h"
 
 struct flag_opt {
 	const char *name;
@@ -41,7 +42,7 @@ static const struct flag_opt flag_opts[] = {
 
 static const struct flag_opt *find_flag(const char *opt, size_t len)
 {
-	for (size_t i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(flag_opts); i++)
 		if (strlen(flag_opts[i].name) == len &&
 		    memcmp(flag_opts[i].name, opt, len) == 0)
 			return &flag_opts[i];
@@ -74,9 +75,8 @@ int mountopts_parse(struct mount_opts *out, const char *opts, bool read_write)
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		if (len == 0)
 			return -EINVAL;
-		for (size_t i = 0; i < len; i++)
-			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-				return -EINVAL;
+		if (str_has_controls_n(p, len))
+			return -EINVAL;
 		const struct flag_opt *f = find_flag(p, len);
 		if (f) {
 			out->flags = (out->flags & ~f->clear) | f->set;

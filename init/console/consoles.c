@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/knob.h"
 #include "base/log.h"
 #include "base/strutil.h"
-#include "base/sysmounts.h"
 
 #define ACTIVE_FILE "/sys/class/tty/console/active"
 #define VT_ACTIVE_FILE "/sys/class/tty/tty0/active"
@@ -78,9 +78,9 @@ void consoles_open(struct consoles *c)
 	char active[256] = "";
 	char names[CONSOLES_MAX][CONSOLE_NAME_MAX];
 	int n = 0;
-	if (sysctl_read(ACTIVE_FILE, active, sizeof(active)) == 0) {
+	if (knob_read(ACTIVE_FILE, active, sizeof(active)) == 0) {
 		char vt[CONSOLE_NAME_MAX];
-		if (sysctl_read(VT_ACTIVE_FILE, vt, sizeof(vt)) < 0)
+		if (knob_read(VT_ACTIVE_FILE, vt, sizeof(vt)) < 0)
 			vt[0] = '\0';
 		n = consoles_parse(active, vt, names, CONSOLES_MAX);
 	}

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
+
 static uint16_t le16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
@@ -132,7 +134,7 @@ static const struct {
 
 const char *keymap_genkernel_alias(const char *name)
 {
-	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
 		if (strcmp(name, aliases[i].genkernel) == 0)
 			return aliases[i].debian;
 	return NULL;

@@ -1,29 +1,18 @@
 #include "console/kmsghold.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/kmsg.h"
+#include "base/knob.h"
 #include "base/log.h"
-#include "base/sysmounts.h"
 
-#define PRINTK_KNOB "/proc/sys/kernel/printk"
 /* Only KERN_EMERG (level 0) still reaches the consoles at once. */
 #define HOLD_LEVEL 1
 /* Shown after the prompt at most; a flood is counted, dmesg has it all. */
 #define REPLAY_MAX 100
-#define RECORD_MAX 8192
-
-static int console_level(void)
-{
-	char printk[64];
-	if (sysctl_read(PRINTK_KNOB, printk, sizeof(printk)) < 0)
-		return -1;
-	return (int)strtol(printk, NULL, 10);
-}
 
 /* Our own lines follow what the kernel really echoes: only when the
  * knob took the level do we write what it no longer shows. */
@@ -31,7 +20,7 @@ static bool set_console_level(int level)
 {
 	char text[16];
 	snprintf(text, sizeof(text), "%d", level);
-	if (sysctl_write(PRINTK_KNOB, text) < 0)
+	if (knob_write(KNOB_PRINTK, text) < 0)
 		return false;
 	log_set_kernel_console_level(level);
 	return true;
@@ -41,7 +30,7 @@ void kmsg_hold_start(struct kmsg_hold *h)
 {
 	if (h->holding)
 		return;
-	int level = console_level();
+	int level = knob_console_level();
 	if (level <= HOLD_LEVEL)
 		return;
 	h->fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -123,22 +112,25 @@ static void show_record(const char *rec, size_t len, int shown_below,
 	(*shown)++;
 }
 
+struct replay {
+	int shown_below;
+	unsigned shown, more;
+};
+
+static void on_record(const char *rec, size_t len, void *arg)
+{
+	struct replay *r = arg;
+	show_record(rec, len, r->shown_below, &r->shown, &r->more);
+}
+
 static void replay(struct kmsg_hold *h)
 {
-	static char rec[RECORD_MAX];
-	unsigned shown = 0, more = 0;
-	for (;;) {
-		ssize_t n = read(h->fd, rec, sizeof(rec));
-		if (n < 0 && errno == EPIPE)
-			continue; /* overwritten meanwhile: go on */
-		if (n <= 0)
-			break;
-		show_record(rec, (size_t)n, h->saved_level, &shown, &more);
-	}
-	if (more)
+	struct replay r = {.shown_below = h->saved_level};
+	kmsg_read_records(h->fd, on_record, &r);
+	if (r.more)
 		log_notice(
 			"%u more kernel messages came while the prompt was open; see dmesg",
-			more);
+			r.more);
 }
 
 void kmsg_hold_end(struct kmsg_hold *h)

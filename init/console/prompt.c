@@ -192,9 +192,7 @@ static enum prompt_status read_tty(struct prompt *p, int i, struct secret *out)
 		t->discarding = false;
 		return PROMPT_ERROR;
 	}
-	*out = t->line;
-	t->line.buf = NULL;
-	t->line.len = 0;
+	secret_move(out, &t->line);
 	return PROMPT_DONE;
 }
 

@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/strutil.h"
+#include "common/io.h"
 #include "console/keymap.h"
 
 /* Reads a whole keymap file, bounded by the biggest well-formed one. */
@@ -39,15 +40,10 @@ static int read_keymap(const char *path, uint8_t **ret_buf, size_t *ret_len)
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (size_t got = 0; got < len;) {
-		ssize_t n = read(fd, buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			goto out;
-		}
-		got += (size_t)n;
+	ssize_t got = read_full(fd, buf, len);
+	if (got < 0 || (size_t)got != len) {
+		rc = got < 0 ? (int)got : -EIO;
+		goto out;
 	}
 	*ret_buf = buf;
 	*ret_len = len;

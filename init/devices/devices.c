@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/sysroot.h"
@@ -80,19 +81,6 @@ int device_identify(const char *devname, struct dev_ids *ids)
 	return rc == -2 ? 1 : 0;
 }
 
-static int read_small_file(int dirfd, const char *path, char *buf, size_t size)
-{
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, size - 1);
-	int err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	return (int)n;
-}
-
 int devices_coldplug(void (*fn)(const struct uevent *ev, void *arg), void *arg)
 {
 	char dir[PATH_MAX];
@@ -111,7 +99,7 @@ int devices_coldplug(void (*fn)(const struct uevent *ev, void *arg), void *arg)
 		if (snprintf(path, sizeof(path), "%s/uevent", de->d_name) >=
 		    (int)sizeof(path))
 			continue;
-		int n = read_small_file(dirfd(d), path, buf, sizeof(buf));
+		ssize_t n = read_small_file(dirfd(d), path, buf, sizeof(buf));
 		if (n < 0)
 			continue;
 		struct uevent ev;

@@ -4,19 +4,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/strutil.h"
-#include "base/sysmounts.h"
 #include "base/sysroot.h"
 #include "firmware/fwpolicy.h"
 #include "firmware/fwreader.h"
@@ -32,13 +30,6 @@
 #define QUIET_MS 100
 /* The first few requests for a name are logged, then only counted. */
 #define LOG_REPEATS 5
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int write_file(const char *path, const char *val)
 {
@@ -118,23 +109,6 @@ static int fd_path(int fd, char *out, size_t size)
 	return 0;
 }
 
-static int open_in_root_how(const struct firmware *fw, const char *path,
-			    int flags)
-{
-	struct open_how how = {
-		/* openat2() refuses O_PATH with any flag it ignores. */
-		.flags = (unsigned)flags | O_CLOEXEC |
-			 ((flags & O_PATH) ? 0u : (unsigned)O_NOCTTY),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd =
-		(int)syscall(SYS_openat2, fw->root_fd, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) /* before 5.6: no links at all */
-		fd = openat(fw->root_fd, path + 1,
-			    flags | O_CLOEXEC | O_NOFOLLOW);
-	return fd < 0 ? -errno : fd;
-}
-
 /* The firmware directories as they really are in the root: on a merged
  * /usr, /lib/firmware is /usr/lib/firmware. Empty where absent. */
 static void resolve_dirs(const struct firmware *fw, char dirs[][FW_DIR_LEN],
@@ -142,7 +116,8 @@ static void resolve_dirs(const struct firmware *fw, char dirs[][FW_DIR_LEN],
 {
 	for (int i = 0; i < ndirs; i++) {
 		real[i][0] = '\0';
-		int fd = open_in_root_how(fw, dirs[i], O_PATH | O_DIRECTORY);
+		int fd = open_in_root(fw->root_fd, dirs[i],
+				      O_PATH | O_DIRECTORY, LINKS_IN_ROOT);
 		if (fd < 0)
 			continue;
 		if (fd_path(fd, real[i], PATH_MAX) < 0)
@@ -157,14 +132,15 @@ static void resolve_dirs(const struct firmware *fw, char dirs[][FW_DIR_LEN],
  * Debian's regulatory.db -> /etc/alternatives/... -> /lib/firmware/... is
  * fine, a link to /etc/shadow is not. O_NONBLOCK: a FIFO planted in the
  * tree must not block PID 1 in open(). */
-static int open_in_root(const struct firmware *fw, const char *dir,
-			const char *file, char real[][PATH_MAX], int ndirs)
+static int open_firmware(const struct firmware *fw, const char *dir,
+			 const char *file, char real[][PATH_MAX], int ndirs)
 {
 	char rel[FW_DIR_LEN + FW_NAME_MAX + 8];
 	if (str_concat(rel, sizeof(rel), dir, "/") < 0 ||
 	    str_append(rel, sizeof(rel), file) < 0)
 		return -ENAMETOOLONG;
-	int fd = open_in_root_how(fw, rel, O_RDONLY | O_NONBLOCK);
+	int fd = open_in_root(fw->root_fd, rel,
+			      O_RDONLY | O_NONBLOCK | O_NOCTTY, LINKS_IN_ROOT);
 	if (fd < 0)
 		return fd;
 	struct stat st;
@@ -214,7 +190,7 @@ static int find_firmware(const struct firmware *fw, const char *name,
 		for (int i = 0; i < ndirs; i++) {
 			if (!real[i][0])
 				continue;
-			int fd = open_in_root(fw, dirs[i], file, real, ndirs);
+			int fd = open_firmware(fw, dirs[i], file, real, ndirs);
 			if (fd < 0)
 				continue;
 			found->fd = fd;
@@ -256,8 +232,10 @@ static int load_into(const char *sysdir, struct fw_reader *r, size_t *bytes)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0) {
+				/* Before close(), which may set errno. */
+				int err = w < 0 ? -errno : -EIO;
 				close(fd);
-				return w < 0 ? -errno : -EIO;
+				return err;
 			}
 			off += w;
 		}
@@ -275,7 +253,7 @@ static void abort_request(struct firmware *fw, const struct fw_request *rq,
 	write_attr(rq->sysdir, "loading", "-1");
 	log_msg(level_for(fw, rq->name, LOG_LVL_WARNING),
 		"firmware %s: aborted (%s); the driver waited %lld ms",
-		rq->name, why, now_ms() - rq->seen_ms);
+		rq->name, why, clock_now_ms() - rq->seen_ms);
 }
 
 /* Returns 1 served, 0 not found, -errno failed (then aborted). */
@@ -300,7 +278,7 @@ static int try_serve(struct firmware *fw, const struct fw_request *rq)
 	}
 	log_msg(level_for(fw, rq->name, LOG_LVL_INFO),
 		"firmware %s: served from %s, %zu bytes; the driver waited %lld ms%s",
-		rq->name, found.where, bytes, now_ms() - rq->seen_ms,
+		rq->name, found.where, bytes, clock_now_ms() - rq->seen_ms,
 		rq->early ? " (or more: it asked before /init ran)" : "");
 	return 1;
 }
@@ -403,7 +381,7 @@ static void take_request(struct firmware *fw, const char *name,
 			 const char *devpath, int async, bool early)
 {
 	struct fw_request rq = {
-		.seen_ms = now_ms(), .async = async, .early = early};
+		.seen_ms = clock_now_ms(), .async = async, .early = early};
 	if (!devpath || devpath[0] != '/' || path_has_dotdot(devpath))
 		return;
 	if (sysdir_of(rq.sysdir, sizeof(rq.sysdir), devpath) < 0) {
@@ -458,7 +436,7 @@ void firmware_on_uevent(struct firmware *fw, const struct uevent *ev)
 	/* The kernel gave up on it: its timeout was fixed when it asked. */
 	log_warn(
 		"firmware %s: the request expired after %lld ms, before the root was mounted; if its device is left without a driver, it is probed again then",
-		fw->held[i].name, now_ms() - fw->held[i].seen_ms);
+		fw->held[i].name, clock_now_ms() - fw->held[i].seen_ms);
 	fw_reprobe_note_request(&fw->reprobe, sysdir);
 	drop_held(fw, i);
 }
@@ -469,11 +447,7 @@ static int read_async(const char *sysdir)
 	char path[PATH_MAX], buf[UEVENT_MSG_MAX + 1];
 	if (str_concat(path, sizeof(path), sysdir, "/uevent") < 0)
 		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t n = read_small_file(AT_FDCWD, path, buf, sizeof(buf));
 	if (n <= 0)
 		return -1;
 	struct uevent ev;
@@ -558,24 +532,21 @@ bool firmware_reprobing(const struct firmware *fw)
 	return fw_reprobe_running(&fw->reprobe);
 }
 
-static void save_and_set(const char *knob, char *saved, size_t size,
+static void save_and_set(const char *knob, struct knob_saved *saved,
 			 const char *want)
 {
-	saved[0] = '\0';
-	char path[PATH_MAX], cur[16];
-	if (sysroot_path(path, sizeof(path), knob) < 0 ||
-	    sysctl_read(path, cur, sizeof(cur)) < 0 || strcmp(cur, want) == 0)
-		return;
-	if (sysctl_write(path, want) == 0)
-		str_copy(saved, size, cur);
+	char path[PATH_MAX];
+	saved->value[0] = '\0';
+	if (sysroot_path(path, sizeof(path), knob) == 0)
+		knob_save_set(saved, path, want, NULL);
 }
 
-static void restore(const char *knob, char *saved)
+static void restore(const char *knob, struct knob_saved *saved)
 {
 	char path[PATH_MAX];
-	if (saved[0] && sysroot_path(path, sizeof(path), knob) == 0)
-		sysctl_write(path, saved);
-	saved[0] = '\0';
+	if (sysroot_path(path, sizeof(path), knob) == 0)
+		knob_restore(saved, path);
+	saved->value[0] = '\0';
 }
 
 void firmware_start(struct firmware *fw, const struct boot_config *cfg)
@@ -588,12 +559,11 @@ void firmware_start(struct firmware *fw, const struct boot_config *cfg)
 		str_copy(fw->release, sizeof(fw->release), u.release);
 	str_copy(fw->custom_path, sizeof(fw->custom_path), cfg->fw_path);
 	/* The kernel fixes a request's timeout when it is made. */
-	save_and_set(TIMEOUT_KNOB, fw->saved_timeout, sizeof(fw->saved_timeout),
-		     HOLD_TIMEOUT_S);
+	save_and_set(TIMEOUT_KNOB, &fw->saved_timeout, HOLD_TIMEOUT_S);
 	/* Without CONFIG_FW_LOADER_USER_HELPER_FALLBACK, plain
 	 * request_firmware() never asks userspace unless forced. */
-	save_and_set(FORCE_KNOB, fw->saved_force, sizeof(fw->saved_force), "1");
-	if (fw->saved_force[0])
+	save_and_set(FORCE_KNOB, &fw->saved_force, "1");
+	if (fw->saved_force.value[0])
 		log_info(
 			"firmware: forcing the sysfs fallback while in the initramfs (the kernel lacks CONFIG_FW_LOADER_USER_HELPER_FALLBACK)");
 	/* Before /init ran, nobody answered: those requests failed (and
@@ -608,17 +578,16 @@ void firmware_in_new_root(struct firmware *fw)
 	/* From now on the kernel loads from the new root by itself (its
 	 * direct loader reads init's root); a request already in sysfs is
 	 * ours to answer. */
-	restore(TIMEOUT_KNOB, fw->saved_timeout);
-	restore(FORCE_KNOB, fw->saved_force);
-	fw->last_request_ms = now_ms();
+	restore(TIMEOUT_KNOB, &fw->saved_timeout);
+	restore(FORCE_KNOB, &fw->saved_force);
+	fw->last_request_ms = clock_now_ms();
 }
 
 void firmware_exec_failed(struct firmware *fw)
 {
 	set_root(fw, "/", true);
-	save_and_set(TIMEOUT_KNOB, fw->saved_timeout, sizeof(fw->saved_timeout),
-		     HOLD_TIMEOUT_S);
-	save_and_set(FORCE_KNOB, fw->saved_force, sizeof(fw->saved_force), "1");
+	save_and_set(TIMEOUT_KNOB, &fw->saved_timeout, HOLD_TIMEOUT_S);
+	save_and_set(FORCE_KNOB, &fw->saved_force, "1");
 	scan_pending(fw, false);
 }
 
@@ -647,10 +616,10 @@ void firmware_on_child_exit(struct firmware *fw, pid_t pid, int status)
 
 int firmware_next_timeout(const struct firmware *fw)
 {
-	return fw_reprobe_next_timeout(&fw->reprobe, now_ms());
+	return fw_reprobe_next_timeout(&fw->reprobe, clock_now_ms());
 }
 
 void firmware_tick(struct firmware *fw)
 {
-	fw_reprobe_tick(&fw->reprobe, now_ms());
+	fw_reprobe_tick(&fw->reprobe, clock_now_ms());
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "base/knob.h"
 #include "base/uevent.h"
 #include "config/cmdline.h"
 #include "firmware/fwpath.h"
@@ -51,8 +52,8 @@ struct firmware {
 	} logged[FW_LOGGED_MAX];
 	char release[65];
 	char custom_path[CFG_PATH_MAX];
-	char saved_timeout[16];
-	char saved_force[16];
+	struct knob_saved saved_timeout;
+	struct knob_saved saved_force;
 };
 
 /* Sets a finite timeout for new requests, forces the sysfs fallback while

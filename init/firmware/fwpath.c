@@ -11,9 +11,8 @@ bool fw_name_ok(const char *name)
 		return false;
 	if (strnlen(name, FW_NAME_MAX) >= FW_NAME_MAX)
 		return false;
-	for (const char *p = name; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return false;
+	if (str_has_controls(name))
+		return false;
 	const char *p = name;
 	for (;;) {
 		const char *slash = strchr(p, '/');

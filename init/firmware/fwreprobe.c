@@ -8,21 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/kmsg.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/sysroot.h"
-
-#define KMSG_RECORD_MAX 8192
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void add(struct fw_reprobe *r, const char *bus, const char *name)
 {
@@ -75,6 +67,15 @@ void fw_reprobe_note_request(struct fw_reprobe *r, const char *fw_sysdir)
 		add(r, bus + 1, name + 1);
 }
 
+/* A driver's failed request before /init ran: its device may want a new
+ * probe. */
+static void on_record(const char *rec, size_t len, void *arg)
+{
+	char bus[FW_BUS_MAX], name[FW_DEVNAME_MAX];
+	if (fw_kmsg_failed_load(rec, len, bus, name))
+		add(arg, bus, name);
+}
+
 void fw_reprobe_scan_kmsg(struct fw_reprobe *r)
 {
 	char path[PATH_MAX];
@@ -83,17 +84,7 @@ void fw_reprobe_scan_kmsg(struct fw_reprobe *r)
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	static char rec[KMSG_RECORD_MAX];
-	for (;;) {
-		ssize_t n = read(fd, rec, sizeof(rec));
-		if (n < 0 && errno == EPIPE)
-			continue; /* records overwritten meanwhile: go on */
-		if (n <= 0)
-			break;
-		char bus[FW_BUS_MAX], name[FW_DEVNAME_MAX];
-		if (fw_kmsg_failed_load(rec, (size_t)n, bus, name))
-			add(r, bus, name);
-	}
+	kmsg_read_records(fd, on_record, r);
 	close(fd);
 }
 
@@ -150,7 +141,7 @@ static pid_t spawn_probe(const struct fw_candidate *c)
 
 void fw_reprobe_start(struct fw_reprobe *r)
 {
-	long long now = now_ms();
+	long long now = clock_now_ms();
 	for (int i = 0; i < r->n; i++) {
 		struct fw_candidate *c = &r->c[i];
 		if (c->done || c->pid > 0)

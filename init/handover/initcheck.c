@@ -4,20 +4,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/strutil.h"
+#include "base/util.h"
+#include "common/io.h"
 
-/* The kernel's limits: follow at most 40 symlinks (MAXSYMLINKS); program
- * headers at most 64 KiB (load_elf_phdrs()). */
-#define SYMLINKS_MAX 40
+/* The kernel's limit: program headers at most 64 KiB (load_elf_phdrs()). */
 #define PHDRS_SIZE_MAX 65536
 #define WHY_MAX 512
 
@@ -68,7 +67,7 @@ static const struct elf_arch runnable[] = {{0, 0, EM_NONE}};
 #define RUNNABLE_ANY 0
 #endif
 
-#define N_RUNNABLE (sizeof(runnable) / sizeof(runnable[0]))
+#define N_RUNNABLE ARRAY_SIZE(runnable)
 
 struct elf_arch initcheck_native_arch(void)
 {
@@ -102,8 +101,7 @@ static const struct {
 static void describe_arch(char *buf, size_t size, const struct elf_arch *a)
 {
 	const char *name = NULL;
-	for (size_t i = 0; i < sizeof(machine_names) / sizeof(machine_names[0]);
-	     i++)
+	for (size_t i = 0; i < ARRAY_SIZE(machine_names); i++)
 		if (machine_names[i].machine == a->machine)
 			name = machine_names[i].name;
 	char num[24];
@@ -338,143 +336,6 @@ int initcheck_parse(prog_read_fn rd, void *ctx, struct prog_info *ret,
 
 /* ---- Below: reading files under the new root. ---- */
 
-static int open_root_dir(int rootfd)
-{
-	int fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
-static int same_inode(int fd, const struct stat *st)
-{
-	struct stat cur;
-	return fstat(fd, &cur) == 0 && cur.st_dev == st->st_dev &&
-	       cur.st_ino == st->st_ino;
-}
-
-/* Replaces rest with target followed by after (a tail of rest). */
-static int splice_link(char *rest, size_t size, const char *target,
-		       const char *after)
-{
-	char joined[PATH_MAX];
-	if (str_concat(joined, sizeof(joined), target, after) < 0)
-		return -ENAMETOOLONG;
-	return str_copy(rest, size, joined);
-}
-
-struct walk {
-	int rootfd;
-	struct stat root_st;
-	int cur; /* O_PATH fd of the directory reached so far */
-	int links;
-	char rest[PATH_MAX]; /* what is left to resolve */
-	const char *p;	     /* where in rest */
-};
-
-/* A symlink met on the way: its target, read as text, continues the walk
- * (from the root if absolute: the root is "/"). */
-static int walk_link(struct walk *w, int linkfd)
-{
-	char target[PATH_MAX];
-	if (++w->links > SYMLINKS_MAX)
-		return -ELOOP;
-	ssize_t n = readlinkat(linkfd, "", target, sizeof(target));
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ENOENT;
-	if ((size_t)n >= sizeof(target))
-		return -ENAMETOOLONG;
-	target[n] = '\0';
-	if (target[0] == '/') {
-		int r = open_root_dir(w->rootfd);
-		if (r < 0)
-			return r;
-		close(w->cur);
-		w->cur = r;
-	}
-	int rc = splice_link(w->rest, sizeof(w->rest), target, w->p);
-	w->p = w->rest;
-	return rc;
-}
-
-/* One component: moves into a directory, follows a symlink, or opens the
- * last component with flags into *ret_fd. */
-static int walk_step(struct walk *w, const char *name, int last, int flags,
-		     int *ret_fd)
-{
-	if (strcmp(name, "..") == 0 && same_inode(w->cur, &w->root_st))
-		name = "."; /* ".." at the root stays there, as at "/" */
-	if (strcmp(name, ".") == 0 && !last)
-		return 0;
-	int next = openat(w->cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (next < 0)
-		return -errno;
-	int rc = fstat(next, &st) < 0 ? -errno : 0;
-	if (rc == 0 && S_ISLNK(st.st_mode)) {
-		rc = walk_link(w, next);
-	} else if (rc == 0 && last) {
-		*ret_fd = openat(w->cur, name, flags | O_NOFOLLOW | O_CLOEXEC);
-		rc = *ret_fd < 0 ? -errno : 0;
-	} else if (rc == 0 && !S_ISDIR(st.st_mode)) {
-		rc = -ENOTDIR;
-	} else if (rc == 0) {
-		close(w->cur);
-		w->cur = next;
-		return 0;
-	}
-	close(next);
-	return rc;
-}
-
-/* What is lost against openat2(RESOLVE_IN_ROOT): atomicity. A directory
- * renamed out of the root while we walk could let ".." escape; at this
- * point of the boot PID 1 is the only process, so nothing renames. Magic
- * links (/proc/self/...) are read as text and resolved inside the root,
- * never jumped through. */
-int initcheck_open_walk(int rootfd, const char *path, int flags)
-{
-	struct walk w = {.rootfd = rootfd, .links = 0};
-	if (!path[0])
-		return -ENOENT;
-	if (fstat(rootfd, &w.root_st) < 0)
-		return -errno;
-	if (str_copy(w.rest, sizeof(w.rest), path) < 0)
-		return -ENAMETOOLONG;
-	w.cur = open_root_dir(rootfd);
-	if (w.cur < 0)
-		return w.cur;
-	w.p = w.rest;
-	int fd = -1, rc = 0;
-	while (fd < 0 && rc == 0) {
-		while (*w.p == '/')
-			w.p++;
-		size_t len = strcspn(w.p, "/");
-		char name[NAME_MAX + 1] = ".";
-		/* len 0: the path ends on a directory, open it */
-		if (len > 0 && str_copy_n(name, sizeof(name), w.p, len) < 0) {
-			rc = -ENAMETOOLONG;
-			break;
-		}
-		w.p += len;
-		rc = walk_step(&w, name, *w.p == '\0', flags, &fd);
-	}
-	close(w.cur);
-	return rc < 0 ? rc : fd;
-}
-
-int initcheck_open_in_root(int rootfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) /* kernels before 5.6 */
-		return initcheck_open_walk(rootfd, path, flags);
-	return fd < 0 ? -errno : fd;
-}
-
 int initcheck_is_mount_point(int dirfd)
 {
 	struct stat st, parent;
@@ -490,21 +351,9 @@ int initcheck_is_mount_point(int dirfd)
 static ssize_t read_fd(void *ctx, void *buf, size_t size, uint64_t off)
 {
 	int fd = *(const int *)ctx;
-	size_t done = 0;
 	if (off > INT64_MAX - size)
 		return 0; /* beyond any file: as at end of file */
-	while (done < size) {
-		ssize_t n = pread(fd, (char *)buf + done, size - done,
-				  (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
+	return pread_full(fd, buf, size, (off_t)off);
 }
 
 static const char *file_type(mode_t mode)
@@ -533,7 +382,7 @@ static int open_program(int rootfd, const char *path, const char *subject,
 			char *why, size_t why_size)
 {
 	struct stat st;
-	int fd = initcheck_open_in_root(rootfd, path, O_PATH);
+	int fd = open_in_root(rootfd, path, O_PATH, LINKS_IN_ROOT);
 	if (fd < 0)
 		return cannot_open(fd, subject, why, why_size);
 	int rc = fstat(fd, &st) < 0 ? -errno : 0;
@@ -548,8 +397,8 @@ static int open_program(int rootfd, const char *path, const char *subject,
 		return say(-EACCES, why, why_size,
 			   "%s is not executable (mode %04o, no x bit)",
 			   subject, (unsigned)(st.st_mode & 07777));
-	fd = initcheck_open_in_root(rootfd, path,
-				    O_RDONLY | O_NOCTTY | O_NONBLOCK);
+	fd = open_in_root(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK,
+			  LINKS_IN_ROOT);
 	if (fd < 0)
 		return cannot_open(fd, subject, why, why_size);
 	struct statvfs sv;

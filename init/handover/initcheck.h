@@ -54,14 +54,6 @@ int initcheck_arch_runs_here(const struct elf_arch *a);
 /* The build's own flavour (what a native static program here is). */
 struct elf_arch initcheck_native_arch(void);
 
-/* Opens path (absolute or relative; symlinks, absolute ones included,
- * resolved as if rootfd were "/", ".." never leaving it) with flags
- * (O_PATH or O_RDONLY; O_CLOEXEC is added). openat2(RESOLVE_IN_ROOT),
- * or initcheck_open_walk() on kernels without it. Returns fd or -errno. */
-int initcheck_open_in_root(int rootfd, const char *path, int flags);
-/* The same, one component at a time with O_NOFOLLOW (kernels < 5.6). */
-int initcheck_open_walk(int rootfd, const char *path, int flags);
-
 /* 1 if dirfd is the root of a mount, 0 if not, -errno. */
 int initcheck_is_mount_point(int dirfd);
 

@@ -6,9 +6,23 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "base/knob.h"
 #include "base/log.h"
-#include "base/sysmounts.h"
+#include "base/strutil.h"
 #include "base/sysroot.h"
+
+void resume_init(struct resume *r, const struct boot_config *cfg)
+{
+	memset(r, 0, sizeof(*r));
+	r->cfg = cfg;
+}
+
+void resume_begin_attempt(struct resume *r)
+{
+	memset(&r->dev, 0, sizeof(r->dev));
+	r->found = false;
+	r->wait_since = r->wait_last = r->waited_ms = 0;
+}
 
 bool resume_wanted(const struct boot_config *cfg)
 {
@@ -25,6 +39,69 @@ enum resume_match resume_match(const struct boot_config *cfg,
 	if (!encrypted || ours || cfg->resume.kind == DEVSPEC_PATH)
 		return RESUME_YES;
 	return RESUME_REFUSED;
+}
+
+void resume_on_device(struct resume *r, const struct dev_ids *ids, bool ours)
+{
+	if (r->found)
+		return;
+	switch (resume_match(r->cfg, ids, ours)) {
+	case RESUME_YES:
+		r->dev = *ids;
+		r->found = true;
+		return;
+	case RESUME_REFUSED:
+		log_warn(
+			"%s: carries resume=%s%s but is no LUKS device luksinit opened: not resuming from it (a plain swap next to LUKS members is named by its path, resume=/dev/...)",
+			ids->devnode, devspec_kind_name(r->cfg->resume.kind),
+			r->cfg->resume.value);
+		return;
+	case RESUME_NO:
+		return;
+	}
+}
+
+bool resume_device_missing(const struct resume *r)
+{
+	return resume_wanted(r->cfg) && !r->found;
+}
+
+long long resume_wait_ms(struct resume *r, long long now, bool paused)
+{
+	if (!r->wait_since)
+		r->wait_since = r->wait_last = now;
+	if (!paused)
+		r->waited_ms += now - r->wait_last;
+	r->wait_last = now;
+	long long left = RESUME_WAIT_MS - r->waited_ms;
+	long long cap = r->wait_since + RESUME_WAIT_CAP_MS - now;
+	if (left <= 0 || cap <= 0)
+		return -1;
+	return paused ? cap : (left < cap ? left : cap);
+}
+
+void resume_wait_ended(const struct resume *r, const char *swaps)
+{
+	char missing[512];
+	str_copy(missing, sizeof(missing), swaps);
+	if (resume_device_missing(r)) {
+		str_append(missing, sizeof(missing),
+			   missing[0] ? ", resume=" : "resume=");
+		str_append(missing, sizeof(missing),
+			   devspec_kind_name(r->cfg->resume.kind));
+		str_append(missing, sizeof(missing), r->cfg->resume.value);
+	}
+	log_warn(
+		"swap not found after %lld s: %s; booting without it (no resume from it)",
+		(r->wait_last - r->wait_since) / 1000, missing);
+}
+
+void resume_forbid(struct resume *r, enum resume_forbid why)
+{
+	if (why == RESUME_ROOT_MOUNTED)
+		r->root_mounted = true;
+	else
+		r->shell_ran = true;
 }
 
 int resume_format_dev(char *buf, size_t size, unsigned maj, unsigned min)
@@ -60,7 +137,7 @@ static int write_knob(const char *knob, const char *value)
 	char path[256];
 	if (sysroot_path(path, sizeof(path), knob) < 0)
 		return -ENAMETOOLONG;
-	return sysctl_write(path, value);
+	return knob_write(path, value);
 }
 
 /* Why no resume is attempted now, or NULL to attempt it. Resuming after a
@@ -70,38 +147,38 @@ static int write_knob(const char *knob, const char *value)
  * So a retry from the emergency prompt resumes only if nothing was
  * mounted since, and never tries the same image twice (the kernel's
  * answer would not change). */
-static const char *resume_refusal(const struct boot_config *cfg, bool found,
-				  const struct resume_state *st)
+static const char *resume_refusal(const struct resume *r)
 {
-	if (cfg->resume.kind == DEVSPEC_NONE || st->tried)
+	if (r->cfg->resume.kind == DEVSPEC_NONE || r->tried)
 		return NULL;
-	if (!found)
+	if (!r->found)
 		return "the resume device did not appear: booting without resuming";
-	if (st->root_mounted || block_fs_mounted())
+	if (r->root_mounted || block_fs_mounted())
 		return "a filesystem was mounted since boot: resuming now could corrupt it; not resuming";
 	/* The shell may have mounted and unmounted a filesystem (not seen in
 	 * the mounts now), or changed the swap: the same risk. */
-	if (st->shell_ran)
+	if (r->shell_ran)
 		return "the rescue shell ran since boot (it may have mounted a filesystem): not resuming";
 	return NULL;
 }
 
-void resume_attempt(const struct boot_config *cfg, const struct dev_ids *dev,
-		    bool found, struct resume_state *st)
+void resume_attempt(struct resume *r)
 {
+	const struct boot_config *cfg = r->cfg;
+	const struct dev_ids *dev = &r->dev;
 	if (cfg->noresume) {
 		log_info("noresume: not resuming");
 		return;
 	}
-	const char *why = resume_refusal(cfg, found, st);
+	const char *why = resume_refusal(r);
 	if (why) {
 		log_warn("resume=%s%s: %s", devspec_kind_name(cfg->resume.kind),
 			 cfg->resume.value, why);
 		return;
 	}
-	if (!resume_wanted(cfg) || st->tried)
+	if (!resume_wanted(cfg) || r->tried)
 		return;
-	st->tried = true;
+	r->tried = true;
 	struct stat sb;
 	char num[32];
 	if (stat(dev->devnode, &sb) < 0 || !S_ISBLK(sb.st_mode)) {

@@ -15,12 +15,13 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "handover/initcheck.h"
 
 #define DELETE_DEPTH_MAX 64
 
 static const char *const moved_mounts[] = {"/dev", "/proc", "/sys", "/run"};
-#define N_MOVED (sizeof(moved_mounts) / sizeof(moved_mounts[0]))
+#define N_MOVED ARRAY_SIZE(moved_mounts)
 
 int switchroot_check_init(const char *newroot, const char *init, char *why,
 			  size_t why_size)

@@ -53,7 +53,7 @@ int loop_open(struct loop *l, struct firmware *fw);
 /* Serves firmware and children, plus the watches, for up to timeout_ms
  * (-1: until something happens). Returns 0, or -errno if poll failed. */
 int loop_wait(struct loop *l, int timeout_ms);
-/* Keeps serving until deadline_ms (CLOCK_MONOTONIC) or until done(ctx). */
+/* Keeps serving until deadline_ms (clock_now_ms()) or until done(ctx). */
 void loop_run_until(struct loop *l, long long deadline_ms,
 		    bool (*done)(void *ctx), void *ctx);
 
@@ -68,6 +68,9 @@ void loop_adopt_child(struct loop *l, pid_t pid);
 /* Closes both fds (right before exec). */
 void loop_close(struct loop *l);
 
+/* base/clock.h's clock, under the name luks.c, identify.c and keydev.c
+ * still call it by (they are being rewritten; new code calls
+ * clock_now_ms). */
 long long loop_now_ms(void);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/strutil.h"
+#include "base/util.h"
 #include "luks/keydev.h"
 #include "luks/lukshdr.h"
 
@@ -17,11 +18,11 @@
 
 int hdrdev_copy_path(const struct luks_member_cfg *m, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "%s/hdr-%s", HDRDEV_DIR, m->spec.value);
+	int n = snprintf(buf, size, "%s/hdr-%s", RUN_DIR, m->spec.value);
 	if (n < 0 || (size_t)n >= size)
 		return -ENAMETOOLONG;
 	/* The spec is the command line's: no '/' may climb out. */
-	for (char *p = buf + strlen(HDRDEV_DIR) + 1; *p; p++)
+	for (char *p = buf + strlen(RUN_DIR) + 1; *p; p++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			    "0123456789-_.",
 			    *p))

@@ -2,7 +2,7 @@
  * header=PATH:DEVICE in rd.luks.options=, genkernel's root_headerdev=).
  * The device is waited for like a key device (keydev.h: it is never part
  * of the root), mounted read-only, nodev, nosuid, noexec, and the header
- * file is copied, streamed, to a private tmpfs file, HDRDEV_DIR/hdr-NAME
+ * file is copied, streamed, to a private tmpfs file, RUN_DIR/hdr-NAME
  * (mode 0600), before the device is unmounted again. The member is then
  * opened with the copy: /init made it, so it is not checked as a file of
  * the initramfs (lukshdr.h) is. */
@@ -15,9 +15,7 @@
 
 struct crypt_device;
 
-#define HDRDEV_DIR "/run/luksinit"
-
-/* The copy's path for m: HDRDEV_DIR/hdr-<its spec's value>, characters
+/* The copy's path for m: RUN_DIR/hdr-<its spec's value>, characters
  * other than [A-Za-z0-9-_.] replaced. Returns 0 or -ENAMETOOLONG. */
 int hdrdev_copy_path(const struct luks_member_cfg *m, char *buf, size_t size);
 

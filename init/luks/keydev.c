@@ -10,8 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "base/strutil.h"
+#include "base/util.h"
+#include "common/io.h"
 #include "loop/loop.h"
 
 static void want(struct keydev_set *k, const struct devspec *spec, bool header)
@@ -148,43 +151,6 @@ int keydev_tick(struct keydev_set *k)
 	return ended ? 0 : (int)next;
 }
 
-/* Opens path under dirfd one component at a time, never following a
- * symlink (an ext4 stick may carry one pointing anywhere in the
- * initramfs). O_NONBLOCK: a FIFO must not hold PID 1 in open(). */
-static int open_beneath(int dirfd, const char *path)
-{
-	char comp[CFG_PATH_MAX];
-	int fd = dup(dirfd);
-	if (fd < 0)
-		return -errno;
-	for (const char *p = path; fd >= 0;) {
-		while (*p == '/')
-			p++;
-		size_t n = strcspn(p, "/");
-		const char *next = p + n;
-		while (*next == '/')
-			next++;
-		bool last = *next == '\0';
-		if (n == 0 || str_copy_n(comp, sizeof(comp), p, n) < 0 ||
-		    strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
-			close(fd);
-			return -EINVAL;
-		}
-		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
-			    (last ? O_NONBLOCK : O_DIRECTORY);
-		int nfd = openat(fd, comp, flags);
-		int err = errno;
-		close(fd);
-		if (nfd < 0)
-			return -err;
-		if (last)
-			return nfd;
-		fd = nfd;
-		p = next;
-	}
-	return -EINVAL;
-}
-
 int keydev_file_size(int fd, unsigned long long max, size_t *ret_size)
 {
 	struct stat st;
@@ -206,20 +172,12 @@ static int read_bounded(int fd, void *buf, size_t max, size_t *ret_len)
 	int rc = keydev_file_size(fd, max, &size);
 	if (rc < 0)
 		return rc;
-	size_t len = 0;
-	while (len < size) {
-		ssize_t r = read(fd, (char *)buf + len, size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (len != size)
+	ssize_t len = read_full(fd, buf, size);
+	if (len < 0)
+		return (int)len;
+	if ((size_t)len != size)
 		return -EIO; /* changed under us */
-	*ret_len = len;
+	*ret_len = size;
 	return 0;
 }
 
@@ -232,7 +190,11 @@ static int read_mounted(const char *dir, const char *path,
 		*ret_step = "open";
 		return -errno;
 	}
-	int fd = open_beneath(dfd, path);
+	/* Never through a symlink (an ext4 stick may carry one pointing
+	 * anywhere in the initramfs). O_NONBLOCK: a FIFO must not hold PID 1
+	 * in open(). */
+	int fd = open_in_root(dfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK,
+			      LINKS_NEVER);
 	close(dfd);
 	if (fd < 0) {
 		*ret_step = "open";
@@ -249,9 +211,9 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 		     const char **ret_step)
 {
 	*ret_step = "mount";
-	if (mkdir(KEYDEV_MOUNT_DIR, 0700) < 0 && errno != EEXIST)
+	if (mkdir(RUN_DIR, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	char dir[] = KEYDEV_MOUNT_DIR "/keydev.XXXXXX";
+	char dir[] = RUN_DIR "/keydev.XXXXXX";
 	if (!mkdtemp(dir)) /* mode 0700 */
 		return -errno;
 	/* The device's owner chose its contents: nothing on it may run,
@@ -270,7 +232,7 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 	if (umount2(dir, 0) < 0)
 		umount2(dir, MNT_DETACH);
 	rmdir(dir);
-	rmdir(KEYDEV_MOUNT_DIR); /* if empty: nothing is left for the root */
+	rmdir(RUN_DIR); /* if empty: nothing is left for the root */
 	return rc;
 }
 
@@ -403,11 +365,8 @@ static int read_bounded_key(const struct dev_ids *ids, const char *fstype,
 	}
 	int rc = j->rc;
 	*ret_step = j->step;
-	if (rc == 0) {
-		*ret = j->key;
-		j->key.buf = NULL;
-		j->key.len = 0;
-	}
+	if (rc == 0)
+		secret_move(ret, &j->key);
 	job_free(j);
 	return rc;
 }

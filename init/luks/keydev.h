@@ -25,7 +25,6 @@
  * a device that does not answer is left to its worker thread. */
 #define KEYDEV_READ_TIMEOUT_MS 15000
 #define KEYDEV_STACK ((size_t)64 * 1024)
-#define KEYDEV_MOUNT_DIR "/run/luksinit"
 
 /* One key device wanted in this attempt. */
 struct keydev_want {

@@ -56,5 +56,6 @@ void swapresume_tests(void);
 void prompt_tests(void);
 void keydev_tests(void);
 void kmsghold_tests(void);
+void base_tests(void);
 
 #endif

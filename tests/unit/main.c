@@ -22,6 +22,7 @@ int main(void)
 	 * SIGSEGV) the log still shows every test that reported, so the one
 	 * that crashed is the first name missing. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	base_tests();
 	strutil_tests();
 	cmdline_tests();
 	cmdline_luks_tests();

@@ -94,6 +94,22 @@ static void root_and_flags(void)
 	CHECK(!cfg.read_write);
 	CHECK(cfg.root.kind == DEVSPEC_LABEL);
 	CHECK_STR(cfg.root.value, "my root");
+	CHECK(!cfg.rootflags_degraded);
+}
+
+/* rootflags= is parsed once for "degraded"; the last one given counts,
+ * and a malformed one asks for nothing. */
+static void rootflags_degraded_parsed_once(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "rootflags=subvol=@,degraded");
+	CHECK(cfg.rootflags_degraded);
+	parse(&cfg, "rootflags=degraded real_rootflags=subvol=@");
+	CHECK(!cfg.rootflags_degraded);
+	parse(&cfg, "rootflags=degraded,,x");
+	CHECK(!cfg.rootflags_degraded);
+	parse(&cfg, "rootflags=ro,degraded,compress=zstd");
+	CHECK(cfg.rootflags_degraded);
 }
 
 static void last_root_wins(void)
@@ -243,6 +259,7 @@ void cmdline_tests(void)
 	RUN(tokenizer_survives_unbalanced_quotes);
 	RUN(defaults);
 	RUN(root_and_flags);
+	RUN(rootflags_degraded_parsed_once);
 	RUN(last_root_wins);
 	RUN(rootwait_forms);
 	RUN(rootdelay_independent_of_order);

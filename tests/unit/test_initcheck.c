@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "check.h"
 #include "handover/initcheck.h"
 
@@ -561,8 +562,9 @@ static void walk_resolves_like_openat2(void)
 		"",
 	};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		int a = initcheck_open_in_root(rootfd, paths[i], O_PATH);
-		int b = initcheck_open_walk(rootfd, paths[i], O_PATH);
+		int a = open_in_root(rootfd, paths[i], O_PATH, LINKS_IN_ROOT);
+		int b = open_in_root_walk(rootfd, paths[i], O_PATH,
+					  LINKS_IN_ROOT);
 		int ok = (a < 0 && a == b) ||
 			 (a >= 0 && b >= 0 &&
 			  inode_of(dup(a)) == inode_of(dup(b)));
@@ -576,7 +578,8 @@ static void walk_resolves_like_openat2(void)
 			close(b);
 	}
 	/* the walk opens for reading too, and a file so opened reads */
-	int fd = initcheck_open_walk(rootfd, "/sbin/init", O_RDONLY);
+	int fd = open_in_root_walk(rootfd, "/sbin/init", O_RDONLY,
+				   LINKS_IN_ROOT);
 	char magic[4] = {0};
 	CHECK(fd >= 0 && read(fd, magic, 4) == 4 && !memcmp(magic, ELFMAG, 4));
 	if (fd >= 0)
@@ -619,8 +622,8 @@ static void openat2_enosys_falls_back(void)
 		char why[512];
 		int rc = initcheck_program(rootfd, "/sbin/init", why,
 					   sizeof(why));
-		int missing =
-			initcheck_open_in_root(rootfd, "/sbin/nothere", O_PATH);
+		int missing = open_in_root(rootfd, "/sbin/nothere", O_PATH,
+					   LINKS_IN_ROOT);
 		_exit(rc == 0 && missing == -ENOENT ? 0 : 1);
 	}
 	int status = 0;

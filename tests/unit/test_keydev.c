@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "check.h"
 #include "config/cmdline.h"
 #include "luks/keydev.h"
@@ -138,12 +139,12 @@ static void stick_checks(void)
 	CHECK_STR(seen.type, "vfat");
 	unsigned long want = MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC;
 	CHECK((seen.flags & want) == want);
-	CHECK(strncmp(seen.target, KEYDEV_MOUNT_DIR "/", 14) == 0);
+	CHECK(strncmp(seen.target, RUN_DIR "/", 14) == 0);
 	CHECK(S_ISDIR(seen.mode) && (seen.mode & 07777) == 0700);
 	CHECK(seen.umounts >= 1);
 	CHECK_STR(seen.umounted, seen.target);
 	struct stat st;
-	CHECK(stat(KEYDEV_MOUNT_DIR, &st) < 0 && errno == ENOENT);
+	CHECK(stat(RUN_DIR, &st) < 0 && errno == ENOENT);
 	/* root_keydev_fstype= wins over blkid's answer. */
 	CHECK(read_key("ext4", "/key", &len) == 0);
 	CHECK_STR(seen.type, "ext4");
@@ -153,7 +154,7 @@ static void stick_checks(void)
 	CHECK(read_key("", "/link", &len) == -ELOOP && seen.umounts >= 1);
 	CHECK(read_key("", "/dir", &len) < 0 && seen.umounts >= 1);
 	CHECK(read_key("", "/dir/../key", &len) < 0);
-	CHECK(stat(KEYDEV_MOUNT_DIR, &st) < 0 && errno == ENOENT);
+	CHECK(stat(RUN_DIR, &st) < 0 && errno == ENOENT);
 }
 
 /* The child's verdict comes through a pipe: under valgrind its exit

@@ -22,10 +22,10 @@ int __real_open(const char *path, int flags, ...);
 int __wrap_open(const char *path, int flags, ...);
 off_t __real_lseek(int fd, off_t off, int whence);
 off_t __wrap_lseek(int fd, off_t off, int whence);
-int __real_sysctl_read(const char *path, char *buf, size_t size);
-int __wrap_sysctl_read(const char *path, char *buf, size_t size);
-int __real_sysctl_write(const char *path, const char *value);
-int __wrap_sysctl_write(const char *path, const char *value);
+int __real_knob_console_level(void);
+int __wrap_knob_console_level(void);
+int __real_knob_write(const char *path, const char *value);
+int __wrap_knob_write(const char *path, const char *value);
 void __real_kmsg_hold_start(struct kmsg_hold *h);
 void __real_kmsg_hold_end(struct kmsg_hold *h);
 
@@ -58,22 +58,20 @@ off_t __wrap_lseek(int fd, off_t off, int whence)
 	return __real_lseek(fd, off, whence);
 }
 
-int __wrap_sysctl_read(const char *path, char *buf, size_t size)
+int __wrap_knob_console_level(void)
 {
-	if (kmsg_fd_given >= 0 && strcmp(path, PRINTK) == 0) {
-		snprintf(buf, size, "%d", printk_level);
-		return 0;
-	}
-	return __real_sysctl_read(path, buf, size);
+	if (kmsg_fd_given >= 0)
+		return printk_level;
+	return __real_knob_console_level();
 }
 
-int __wrap_sysctl_write(const char *path, const char *value)
+int __wrap_knob_write(const char *path, const char *value)
 {
 	if (kmsg_fd_given >= 0 && strcmp(path, PRINTK) == 0) {
 		printk_level = atoi(value);
 		return 0;
 	}
-	return __real_sysctl_write(path, value);
+	return __real_knob_write(path, value);
 }
 
 static void held_kernel_lines_at_most_100(void)

@@ -57,10 +57,28 @@ static void escape_controls(void)
 	CHECK_STR(buf, "\xc3\xa4 ok");
 }
 
+/* C0 and DEL are control bytes; space, text and bytes >= 0x80 (UTF-8)
+ * are not; the _n form stops at n and at the NUL. */
+static void control_bytes_found(void)
+{
+	CHECK(char_is_control(0) && char_is_control(0x1b));
+	CHECK(char_is_control(0x1f) && char_is_control(0x7f));
+	CHECK(!char_is_control(' ') && !char_is_control(0x80));
+	CHECK(!str_has_controls(""));
+	CHECK(!str_has_controls("UUID=abc d\xc3\xa9"));
+	CHECK(str_has_controls("a\tb"));
+	CHECK(str_has_controls("\x1b[2J"));
+	CHECK(str_has_controls("end\x7f"));
+	CHECK(!str_has_controls_n("ab\ncd", 2));
+	CHECK(str_has_controls_n("ab\ncd", 3));
+	CHECK(!str_has_controls_n("ab\0\n", 4));
+}
+
 void strutil_tests(void)
 {
 	RUN(dotdot_components);
 	RUN(escape_controls);
+	RUN(control_bytes_found);
 	RUN(copy_fits_and_truncation_is_error);
 	RUN(parse_uint_checks_everything);
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "base/log.h"
 #include "check.h"
 #include "config/cmdline.h"
 #include "fakesys.h"
@@ -164,6 +165,17 @@ static void resume_setup(struct dev_ids *dev, char *maj_min, size_t size)
 	resume_format_dev(maj_min, size, major(st.st_rdev), minor(st.st_rdev));
 }
 
+/* A fresh resume state whose device (named by path: a fake node) was
+ * found in this attempt. */
+static void found_at(struct resume *r, const struct boot_config *cfg,
+		     const struct dev_ids *dev)
+{
+	resume_init(r, cfg);
+	resume_begin_attempt(r);
+	r->dev = *dev;
+	r->found = true;
+}
+
 /* resume_offset= reaches /sys/power/resume_offset before the device is
  * written to /sys/power/resume (that write restores the image: the
  * offset must be there first); if it cannot be set, nothing is resumed. */
@@ -172,10 +184,11 @@ static void resume_offset_written_before_resume(void)
 	static struct boot_config cfg;
 	struct dev_ids dev;
 	char num[32], got[64];
-	struct resume_state st = {0};
+	struct resume st;
 	resume_setup(&dev, num, sizeof(num));
 	parse(&cfg, "resume=/dev/vdc resume_offset=34816");
-	resume_attempt(&cfg, &dev, true, &st);
+	found_at(&st, &cfg, &dev);
+	resume_attempt(&st);
 	CHECK(st.tried);
 	CHECK(fake_get("sys/power/resume_offset", got, sizeof(got)) > 0);
 	CHECK_STR(got, "34816\n");
@@ -186,8 +199,8 @@ static void resume_offset_written_before_resume(void)
 	fake_remove("sys/power/resume_offset");
 	fake_mkdir("sys/power/resume_offset");
 	fake_put("sys/power/resume", "", 0);
-	st = (struct resume_state){0};
-	resume_attempt(&cfg, &dev, true, &st);
+	found_at(&st, &cfg, &dev);
+	resume_attempt(&st);
 	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
 	fake_teardown();
 }
@@ -201,29 +214,122 @@ static void no_resume_after_the_shell_or_a_mount(void)
 	char num[32], got[64];
 	resume_setup(&dev, num, sizeof(num));
 	parse(&cfg, "resume=/dev/vdc");
-	struct resume_state st = {.shell_ran = true};
-	resume_attempt(&cfg, &dev, true, &st);
+	struct resume st;
+	found_at(&st, &cfg, &dev);
+	resume_forbid(&st, RESUME_SHELL_RAN);
+	resume_attempt(&st);
 	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
-	st = (struct resume_state){.root_mounted = true};
-	resume_attempt(&cfg, &dev, true, &st);
+	found_at(&st, &cfg, &dev);
+	resume_forbid(&st, RESUME_ROOT_MOUNTED);
+	resume_attempt(&st);
 	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
 	/* One mounted in the shell and still there counts too. */
 	fake_put("proc/self/mounts", "/dev/vda /mnt btrfs ro 0 0\n", 27);
-	st = (struct resume_state){0};
-	resume_attempt(&cfg, &dev, true, &st);
+	found_at(&st, &cfg, &dev);
+	resume_attempt(&st);
 	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
 	/* noresume: the device is left alone. */
 	fake_put("proc/self/mounts", "", 0);
 	parse(&cfg, "resume=/dev/vdc noresume");
-	resume_attempt(&cfg, &dev, true, &st);
+	found_at(&st, &cfg, &dev);
+	resume_attempt(&st);
 	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
 	/* The control: with none of these, it is written, once. */
 	parse(&cfg, "resume=/dev/vdc");
-	resume_attempt(&cfg, &dev, true, &st);
+	found_at(&st, &cfg, &dev);
+	resume_attempt(&st);
 	CHECK(fake_get("sys/power/resume", got, sizeof(got)) > 0);
 	fake_put("sys/power/resume", "", 0);
-	resume_attempt(&cfg, &dev, true, &st);
+	resume_begin_attempt(&st); /* a retry: tried stays */
+	st.dev = dev;
+	st.found = true;
+	resume_attempt(&st);
 	CHECK(fake_get("sys/power/resume", got, sizeof(got)) == 0);
+	fake_teardown();
+}
+
+/* The swap's own wait: RESUME_WAIT_MS of time that counts (a person or a
+ * KDF does not), RESUME_WAIT_CAP_MS in all; each attempt starts anew. */
+static void swap_wait_is_bounded(void)
+{
+	static struct boot_config cfg;
+	struct resume r;
+	parse(&cfg, "resume=UUID=abcd");
+	resume_init(&r, &cfg);
+	resume_begin_attempt(&r);
+	long long t = 1000;
+	CHECK(resume_wait_ms(&r, t, false) == RESUME_WAIT_MS);
+	CHECK(resume_wait_ms(&r, t + 4000, false) == RESUME_WAIT_MS - 4000);
+	/* Paused: nothing counts, it may sleep until the cap. */
+	CHECK(resume_wait_ms(&r, t + 9000, true) == RESUME_WAIT_CAP_MS - 9000);
+	CHECK(resume_wait_ms(&r, t + 10000, false) == RESUME_WAIT_MS - 5000);
+	CHECK(resume_wait_ms(&r, t + 15000, false) == -1);
+	/* The cap ends it even while paused. */
+	resume_begin_attempt(&r);
+	CHECK(resume_wait_ms(&r, t, true) == RESUME_WAIT_CAP_MS);
+	CHECK(resume_wait_ms(&r, t + RESUME_WAIT_CAP_MS - 1, true) == 1);
+	CHECK(resume_wait_ms(&r, t + RESUME_WAIT_CAP_MS, true) == -1);
+}
+
+/* The device is kept once found, a stranger with its UUID never; each
+ * attempt looks again. */
+static void resume_device_kept_per_attempt(void)
+{
+	static struct boot_config cfg;
+	struct resume r;
+	struct dev_ids ids = {0}, other = {0};
+	strcpy(ids.devnode, "/dev/dm-1");
+	strcpy(ids.uuid, "abcd");
+	strcpy(other.devnode, "/dev/vdd");
+	strcpy(other.uuid, "abcd");
+	parse(&cfg, "rd.luks.uuid=r1 resume=UUID=abcd");
+	resume_init(&r, &cfg);
+	resume_begin_attempt(&r);
+	CHECK(resume_device_missing(&r));
+	log_set_fds(-1, -1);
+	resume_on_device(&r, &other, false); /* refused */
+	CHECK(resume_device_missing(&r));
+	resume_on_device(&r, &ids, true);
+	CHECK(!resume_device_missing(&r) && r.found);
+	CHECK_STR(r.dev.devnode, "/dev/dm-1");
+	resume_on_device(&r, &other, true); /* the first one stays */
+	CHECK_STR(r.dev.devnode, "/dev/dm-1");
+	resume_begin_attempt(&r);
+	CHECK(resume_device_missing(&r));
+	parse(&cfg, "resume=UUID=abcd noresume");
+	CHECK(!resume_device_missing(&r));
+}
+
+/* After a mount or the rescue shell, for the rest of /init's life, the
+ * kernel is never handed the device. */
+static void forbidden_resume_never_written(void)
+{
+	static struct boot_config cfg;
+	struct resume r;
+	char buf[32];
+	fake_setup();
+	fake_put("sys/power/resume", "", 0);
+	fake_put("proc/self/mounts", "", 0);
+	parse(&cfg, "resume=/dev/null");
+	resume_init(&r, &cfg);
+	resume_begin_attempt(&r);
+	resume_on_device(&r, &(struct dev_ids){.devnode = "/dev/null"}, true);
+	CHECK(r.found);
+	resume_forbid(&r, RESUME_SHELL_RAN);
+	resume_attempt(&r);
+	CHECK(!r.tried && fake_get("sys/power/resume", buf, sizeof(buf)) == 0);
+	resume_init(&r, &cfg);
+	resume_begin_attempt(&r);
+	resume_on_device(&r, &(struct dev_ids){.devnode = "/dev/null"}, true);
+	resume_forbid(&r, RESUME_ROOT_MOUNTED);
+	resume_attempt(&r);
+	CHECK(!r.tried && fake_get("sys/power/resume", buf, sizeof(buf)) == 0);
+	/* Allowed: tried (/dev/null is no block device: not written). */
+	resume_init(&r, &cfg);
+	resume_begin_attempt(&r);
+	resume_on_device(&r, &(struct dev_ids){.devnode = "/dev/null"}, true);
+	resume_attempt(&r);
+	CHECK(r.tried);
 	fake_teardown();
 }
 
@@ -231,6 +337,9 @@ void swapresume_tests(void)
 {
 	RUN(resume_offset_written_before_resume);
 	RUN(no_resume_after_the_shell_or_a_mount);
+	RUN(swap_wait_is_bounded);
+	RUN(resume_device_kept_per_attempt);
+	RUN(forbidden_resume_never_written);
 	RUN(crypt_swaps_named_like_genkernel);
 	RUN(resume_parameters);
 	RUN(resume_names_the_swap_member);
