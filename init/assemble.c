@@ -348,15 +348,16 @@ static struct wait_state wait_state(struct assembly *a)
 static int check_member_failures(struct assembly *a, char *why, size_t why_size,
 				 const char **hint)
 {
-	if (!a->luks->failure[0])
+	const char *failure = luks_failure(a->luks);
+	if (!failure[0])
 		return 0;
 	if (!degraded_permitted(a->cfg)) {
-		snprintf(why, why_size, "%s", a->luks->failure);
+		snprintf(why, why_size, "%s", failure);
 		*hint = "check the passphrase / key file; the console prompt allows rd.luks.tries= attempts";
 		return -EACCES;
 	}
-	if (a->nfailed_seen != a->luks->nfailed) {
-		a->nfailed_seen = a->luks->nfailed;
+	if (a->nfailed_seen != luks_nfailed(a->luks)) {
+		a->nfailed_seen = luks_nfailed(a->luks);
 		log_warn(
 			"leaving the failed LUKS member out; a degraded mount was allowed");
 	}

@@ -346,6 +346,36 @@ bool luks_awaits_key(const struct luks_set *set)
 	return any_member_in(set, MEMBER_FOUND);
 }
 
+int luks_count(const struct luks_set *set)
+{
+	return set->n;
+}
+
+const char *luks_open_name(const struct luks_set *set, int i)
+{
+	if (i < 0 || i >= set->n || set->m[i].state != MEMBER_OPEN)
+		return "";
+	return set->m[i].dm_name;
+}
+
+int luks_root_members_open(const struct luks_set *set)
+{
+	int n = 0;
+	for (int i = 0; i < set->n; i++)
+		n += set->m[i].state == MEMBER_OPEN && !set->m[i].cfg->swap;
+	return n;
+}
+
+const char *luks_failure(const struct luks_set *set)
+{
+	return set->failure;
+}
+
+int luks_nfailed(const struct luks_set *set)
+{
+	return set->nfailed;
+}
+
 static uint32_t peak_kdf_memory_kb(struct crypt_device *cd)
 {
 	uint32_t peak = 0;

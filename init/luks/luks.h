@@ -198,6 +198,17 @@ bool luks_settled(const struct luks_set *set);
 bool luks_owns_mapping(const struct luks_set *set, const char *mapper_name);
 /* A present member waits for a key from the person. */
 bool luks_awaits_key(const struct luks_set *set);
+/* How many members are listed: 0 when nothing is encrypted. */
+int luks_count(const struct luks_set *set);
+/* Member i's device-mapper name if it is open, else "" (swap members
+ * included; an entry naming another's disk again is not open itself). */
+const char *luks_open_name(const struct luks_set *set, int i);
+/* How many members that form the root (not swap) are open. */
+int luks_root_members_open(const struct luks_set *set);
+/* The first member that cannot be opened, in words ("" while none), and
+ * how many have failed in this attempt (swap members never count). */
+const char *luks_failure(const struct luks_set *set);
+int luks_nfailed(const struct luks_set *set);
 /* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc", then
  * those that failed, e.g. "luks-ab.. on /dev/vdb (failed)". */
 void luks_describe_missing(const struct luks_set *set, char *buf, size_t size);
