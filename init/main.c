@@ -40,7 +40,7 @@ struct boot {
 	struct boot_config cfg;
 	struct firmware fw;
 	struct loop loop;      /* from the first millisecond to the exec */
-	struct luks_set luks;  /* what is open survives a failed attempt */
+	struct luks_set *luks; /* what is open survives a failed attempt */
 	struct identify ident; /* so do workers stuck on a disk */
 	struct consoles consoles;
 	struct keymap_status keymap; /* the layout the prompt is typed in */
@@ -293,7 +293,7 @@ static void try_boot(struct boot *b, struct failure *f)
 		return;
 	}
 	struct assembled_root root;
-	if (assemble_root(cfg, &b->keymap, &b->loop, &b->luks, &b->ident, &root,
+	if (assemble_root(cfg, &b->keymap, &b->loop, b->luks, &b->ident, &root,
 			  f->reason, sizeof(f->reason), &f->hint) < 0)
 		return;
 	/* Before anything is mounted: with an image the kernel restores it

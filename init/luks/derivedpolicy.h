@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "luks/luks.h"
+#include "luks/luksmembers.h"
 
 /* The index of the member whose header carries m's primary's UUID, or -1
  * if it has not been seen (or is not listed at all). */

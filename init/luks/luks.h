@@ -10,19 +10,17 @@
 #ifndef LUKSINIT_LUKS_H
 #define LUKSINIT_LUKS_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
-#include "common/dtoken.h"
 #include "common/secret.h"
 #include "config/cmdline.h"
 #include "config/devspec.h"
-#include "luks/keydev.h"
+#include "luks/luksview.h"
 
-struct crypt_device;
-struct luks_load;
+/* The members and what is known of them (luksmembers.h): only the files
+ * of this folder see inside. */
+struct luks_set;
 
 /* A header read (crypt_load) may wait minutes on a failing disk; a KDF
  * worker may be stuck in D state reading a keyslot. Neither may hold PID 1:
@@ -31,108 +29,10 @@ struct luks_load;
  * ends are waited for at most LUKS_JOIN_WAIT_MS, then left. */
 #define LUKS_LOAD_TIMEOUT_MS 30000
 #define LUKS_JOIN_WAIT_MS 30000
-enum member_state {
-	MEMBER_WAITING,	  /* device not seen yet */
-	MEMBER_LOADING,	  /* a worker reads its header */
-	MEMBER_FOUND,	  /* header loaded, needs a key */
-	MEMBER_UNLOCKING, /* a worker runs the KDF */
-	MEMBER_OPEN,
-	MEMBER_FAILED,
-	MEMBER_DUPLICATE, /* names the device of member dup_of again */
-};
 
-/* KEY_DERIVED: made from the primary's volume key (luksderived.h). */
-enum key_source { KEY_FILE, KEY_SHARED, KEY_OWN, KEY_DERIVED };
-
-struct luks_member {
-	const struct luks_member_cfg *cfg;
-	enum member_state state;
-	int dup_of;
-	char devnode[64];
-	char dm_name[LUKS_NAME_MAX];
-	char uuid[DTOKEN_UUID_MAX]; /* its LUKS UUID, once the header is read */
-	struct crypt_device *cd;
-	uint32_t mem_kb; /* peak KDF memory over its keyslots */
-	/* A LUKS2 reencryption is under way: only libcryptsetup's own
-	 * activation by passphrase can open it (the worker does that, alone:
-	 * see luks_consider). */
-	bool reencrypt;
-	bool exclusive; /* its job runs alone, the loop out of libcryptsetup */
-	struct luks_load *load; /* its header being read, while LOADING */
-	/* Its KDF worker did not end with its attempt (a disk stuck in D
-	 * state): its context and secrets stay with the worker, and it is not
-	 * opened again while the worker runs. The thread stays joinable: once
-	 * worker_done is set, luks_begin_attempt joins it (it only has its
-	 * byte to write and return), wipes its secrets, frees its context and
-	 * tries the member again. */
-	bool stuck;
-	/* Set by the worker (atomically, release) when it no longer touches
-	 * the member: before it writes its notify byte. */
-	bool worker_done;
-	uint32_t activate_flags;
-	int tries_left;
-	bool keyfile_tried;
-	unsigned shared_gen_tried;
-	/* The shared passphrase of that generation failed here; it costs a
-	 * try only if it opened no member at all (then it was simply wrong,
-	 * not meant for another disk). */
-	unsigned shared_gen_failed;
-	bool waited_for_memory; /* said once why its KDF waits */
-	/* A derived keyslot (luksderived.h): opened with a key made from
-	 * the volume key of the member with LUKS UUID primary_uuid. */
-	bool derived;
-	bool derived_failed; /* that key did not open it: the passphrase will */
-	int derived_slot;
-	char primary_uuid[DTOKEN_UUID_MAX];
-
-	/* The running job; touched by the worker only while UNLOCKING. */
-	pthread_t thread;
-	int notify_fd;
-	unsigned char index;
-	enum key_source source;
-	int job_slot;	 /* the keyslot tried, or CRYPT_ANY_SLOT */
-	uint64_t job_kb; /* memory charged to the budget for this job */
-	struct secret key;
-	struct secret own; /* typed at its own prompt, for the scheduler */
-	/* The volume key the KDF found; locked memory. Wiped once the member
-	 * is active, unless members derive their keys from it: then once
-	 * none of them needs it any more (derived_wipe_unneeded). */
-	struct secret vk;
-	bool vk_ready; /* vk holds the volume key its job found */
-	int job_rc;
-	double kdf_start, kdf_end;
-};
-
-enum luks_need { NEED_NOTHING, NEED_SHARED, NEED_OWN };
-
-struct luks_set {
-	const struct boot_config *cfg;
-	struct luks_member m[LUKS_MEMBERS_MAX];
-	int n;
-	int pipe_rd, pipe_wr;
-	int load_rd, load_wr; /* header reads done: their luks_load address */
-	/* A header read given up on (timed out, or its attempt ended) whose
-	 * worker has not returned: it may still be inside libcryptsetup. Only
-	 * one header is read at a time, counting this one, so there is at
-	 * most one; freed (with its context) when its address is read back. */
-	struct luks_load *orphan;
-	bool stopping; /* the attempt ends: finished KDFs activate nothing */
-	struct secret shared;
-	unsigned shared_gen;	/* bumped for each passphrase typed */
-	bool shared_gen_opened; /* it opened at least one member */
-	uint64_t budget_kb, in_use_kb;
-	int nfailed;
-	bool holding; /* no job starts: devices are still being enumerated */
-	char failure[512]; /* the first member that cannot be opened */
-	/* Devices that appeared while a reencrypting member's worker was in
-	 * libcryptsetup: claimed once it is done. */
-	struct dev_ids deferred[LUKS_MEMBERS_MAX];
-	int ndeferred;
-	struct keydev_set keydevs; /* devices holding key files */
-};
-
-/* Once, at start. */
-int luks_init(struct luks_set *set, const struct boot_config *cfg);
+/* Once, at start: *ret_set lives for /init's whole life. Returns 0 or
+ * -errno (then *ret_set, if not NULL, must not be used to unlock). */
+int luks_init(struct luks_set **ret_set, const struct boot_config *cfg);
 /* Before each boot attempt: open members stay open; members that failed
  * or were never opened are looked for again, with fresh tries. */
 void luks_begin_attempt(struct luks_set *set);

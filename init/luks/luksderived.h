@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "luks/derivedpolicy.h"
-#include "luks/luks.h"
+#include "luks/luksmembers.h"
 
 /* After the header is loaded: reads m's token, if it has one. */
 void derived_load(struct luks_member *m);
