@@ -40,6 +40,7 @@ PURE := init/config/cmdline.c init/config/devspec.c init/base/strutil.c \
 	init/firmware/fwpath.c init/firmware/fwreader.c init/devices/btrfssb.c \
 	init/handover/initcheck.c init/firmware/fwpolicy.c init/waitpolicy.c \
 	common/derive.c common/dtoken.c init/luks/derivedpolicy.c \
+	init/luks/lukskeys.c \
 	init/console/keymap.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/base/sysroot.h).

@@ -13,11 +13,9 @@
 #include "luks/luksderived.h"
 #include "luks/lukshdr.h"
 #include "luks/lukskdf.h"
+#include "luks/lukskeys.h"
 #include "luks/luksload.h"
 #include "luks/luksmembers.h"
-
-/* What the rest of boot needs besides one KDF: dm-crypt, Btrfs, us. */
-#define KDF_MARGIN_KB ((uint64_t)64 * 1024)
 
 static void crypt_log_cb(int level, const char *msg, void *usrptr)
 {
@@ -218,46 +216,27 @@ static int read_keydev_key(struct luks_set *set, struct luks_member *m,
 			       key);
 }
 
-/* A key that is ready for m right now, or false. */
-static bool take_key(struct luks_set *set, struct luks_member *m,
-		     struct secret *key, enum key_source *source)
+/* m's key file: 0 with the key in *key, -EAGAIN while its key device
+ * may yet come, else -errno (said why: the passphrase is next). It counts
+ * as tried unless it is still awaited. */
+static int read_key_file(struct luks_set *set, struct luks_member *m,
+			 struct secret *key)
 {
-	if (m->own.buf) { /* typed at its own prompt */
-		*key = m->own;
-		m->own.buf = NULL;
-		m->own.len = 0;
-		*source = KEY_OWN;
-		return true;
-	}
 	const struct devspec *kdev;
 	const char *kf = member_keyfile(set, m, &kdev);
-	if (kf && !m->keyfile_tried && kdev->kind != DEVSPEC_NONE) {
+	if (kdev->kind != DEVSPEC_NONE) {
 		int rc = read_keydev_key(set, m, kdev, kf, key);
-		if (rc == -EAGAIN)
-			return false;
-		m->keyfile_tried = true;
-		if (rc == 0) {
-			*source = KEY_FILE;
-			return true;
-		}
-	} else if (kf && !m->keyfile_tried) {
-		m->keyfile_tried = true;
-		int rc = secret_read_file(key, kf);
-		if (rc == 0) {
-			*source = KEY_FILE;
-			return true;
-		}
+		if (rc != -EAGAIN)
+			m->keyfile_tried = true;
+		return rc;
+	}
+	m->keyfile_tried = true;
+	int rc = secret_read_file(key, kf);
+	if (rc < 0)
 		log_warn(
 			"%s: key file %s unusable (%s); asking for the passphrase",
 			m->dm_name, kf, strerror(-rc));
-	}
-	if (set->shared.buf && m->shared_gen_tried != set->shared_gen) {
-		if (secret_dup(key, &set->shared) < 0)
-			return false;
-		*source = KEY_SHARED;
-		return true;
-	}
-	return false;
+	return rc;
 }
 
 void luks_hold(struct luks_set *set, bool hold)
@@ -271,10 +250,86 @@ void luks_hold(struct luks_set *set, bool hold)
 static bool start_derived(struct luks_set *set, int i)
 {
 	struct secret key = {0};
-	int slot = derived_key(set, &set->m[i], &key);
+	int slot = derived_key(set, i, &key);
 	if (slot < 0)
 		return false;
 	kdf_start(set, i, KEY_DERIVED, &key, slot, JOB_OVERHEAD_KB);
+	return true;
+}
+
+static void fail_too_big(struct luks_set *set, struct luks_member *m)
+{
+	char why[160];
+	snprintf(
+		why, sizeof(why),
+		"its KDF needs %u MiB, more than the %llu MiB of memory available",
+		m->mem_kb / 1024,
+		(unsigned long long)(2 * set->budget_kb / 1024));
+	member_fail(set, m, why);
+}
+
+static void wait_for_memory(struct luks_set *set, struct luks_member *m)
+{
+	if (!m->waited_for_memory)
+		log_info(
+			"%s: KDF waits for memory: %llu MiB in use by running KDFs, %llu MiB more would exceed the budget of %llu MiB (half of what is available)",
+			m->dm_name, (unsigned long long)(set->in_use_kb / 1024),
+			(unsigned long long)(member_cost_kb(m) / 1024),
+			(unsigned long long)(set->budget_kb / 1024));
+	m->waited_for_memory = true;
+}
+
+static void start_kdf(struct luks_set *set, int i, enum key_source source,
+		      struct secret *key)
+{
+	kdf_start(set, i, source, key, CRYPT_ANY_SLOT,
+		  member_cost_kb(&set->m[i]));
+}
+
+/* Does what the key policy decided for member i (lukskeys.h). Returns
+ * false when the pass ends here. */
+static bool apply_step(struct luks_set *set, int i, enum key_step step)
+{
+	struct luks_member *m = &set->m[i];
+	struct secret key = {0};
+	struct luks_view v;
+	switch (step) {
+	case KEYS_SKIP:
+	case KEYS_NONE:
+		return true;
+	case KEYS_STOP:
+		return false;
+	case KEYS_DERIVED:
+		if (start_derived(set, i))
+			return true;
+		members_view(set, &v); /* the key could not be made */
+		return apply_step(set, i, keys_step_underived(&v, i));
+	case KEYS_TOO_BIG:
+		fail_too_big(set, m);
+		return true;
+	case KEYS_WAIT_MEMORY:
+		wait_for_memory(set, m);
+		return false;
+	case KEYS_OWN: /* typed at its own prompt */
+		key = m->own;
+		m->own.buf = NULL;
+		m->own.len = 0;
+		start_kdf(set, i, KEY_OWN, &key);
+		return true;
+	case KEYS_FILE: {
+		int rc = read_key_file(set, m, &key);
+		if (rc == 0)
+			start_kdf(set, i, KEY_FILE, &key);
+		if (rc == 0 || rc == -EAGAIN)
+			return true;
+		members_view(set, &v); /* tried: the passphrase is next */
+		return apply_step(set, i, keys_step_underived(&v, i));
+	}
+	case KEYS_SHARED:
+		if (secret_dup(&key, &set->shared) == 0)
+			start_kdf(set, i, KEY_SHARED, &key);
+		return true;
+	}
 	return true;
 }
 
@@ -282,65 +337,15 @@ void luks_schedule(struct luks_set *set)
 {
 	if (set->holding || set->stopping)
 		return;
+	struct luks_view v;
 	for (int i = 0; i < set->n; i++) {
-		struct luks_member *m = &set->m[i];
-		if (m->state != MEMBER_FOUND)
-			continue;
-		/* A reencrypting member's worker runs alone (see
-		 * exclusive_job_running). */
-		if (members_exclusive_running(set) ||
-		    (m->exclusive &&
-		     (luks_jobs_running(set) || luks_loading(set))))
+		members_view(set, &v); /* each job started changes it */
+		if (!apply_step(set, i, keys_step(&v, i)))
 			return;
-		/* No costly KDF: costs no budget to speak of either. */
-		if (start_derived(set, i) || derived_defers(set, m))
-			continue;
-		/* PID 1 cannot be OOM-killed: a KDF larger than the memory
-		 * there is would panic the kernel. Say so instead. */
-		if (set->budget_kb &&
-		    member_cost_kb(m) + KDF_MARGIN_KB > 2 * set->budget_kb) {
-			char why[160];
-			snprintf(
-				why, sizeof(why),
-				"its KDF needs %u MiB, more than the %llu MiB of memory available",
-				m->mem_kb / 1024,
-				(unsigned long long)(2 * set->budget_kb /
-						     1024));
-			member_fail(set, m, why);
-			continue;
-		}
-		/* One job always runs, even over budget; more only while the
-		 * KDFs' memory fits. */
-		if (luks_jobs_running(set) &&
-		    set->in_use_kb + member_cost_kb(m) > set->budget_kb) {
-			if (!m->waited_for_memory)
-				log_info(
-					"%s: KDF waits for memory: %llu MiB in use by running KDFs, %llu MiB more would exceed the budget of %llu MiB (half of what is available)",
-					m->dm_name,
-					(unsigned long long)(set->in_use_kb /
-							     1024),
-					(unsigned long long)(member_cost_kb(m) /
-							     1024),
-					(unsigned long long)(set->budget_kb /
-							     1024));
-			m->waited_for_memory = true;
-			return;
-		}
-		struct secret key = {0};
-		enum key_source source;
-		if (take_key(set, m, &key, &source))
-			kdf_start(set, i, source, &key, CRYPT_ANY_SLOT,
-				  member_cost_kb(m));
 	}
 	/* Everyone who can be opened is open or failed: drop the passphrase. */
-	bool pending = false;
-	for (int i = 0; i < set->n; i++)
-		if (set->m[i].state == MEMBER_WAITING ||
-		    set->m[i].state == MEMBER_LOADING ||
-		    set->m[i].state == MEMBER_FOUND ||
-		    set->m[i].state == MEMBER_UNLOCKING)
-			pending = true;
-	if (!pending)
+	members_view(set, &v);
+	if (keys_shared_done(&v))
 		secret_free(&set->shared);
 	derived_wipe_unneeded(set);
 }
@@ -348,31 +353,19 @@ void luks_schedule(struct luks_set *set)
 enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
 			  size_t size)
 {
-	/* Decide only when no KDF runs: its outcome tells whether the last
-	 * passphrase was wrong for everyone or only for some. */
-	if (luks_jobs_running(set))
-		return NEED_NOTHING;
-	int waiting_for_input = -1;
-	for (int i = 0; i < set->n; i++) {
-		const struct luks_member *m = &set->m[i];
-		if (m->state == MEMBER_FOUND && !m->own.buf &&
-		    !derived_defers(set, m) &&
-		    !(member_keyfile(set, m, NULL) && !m->keyfile_tried) &&
-		    !(set->shared.buf &&
-		      m->shared_gen_tried != set->shared_gen)) {
-			waiting_for_input = i;
-			break;
-		}
-	}
-	if (waiting_for_input < 0)
-		return NEED_NOTHING;
-	if (set->shared_gen_opened) {
-		struct luks_member *m = &set->m[waiting_for_input];
-		*member = waiting_for_input;
+	struct luks_view v;
+	members_view(set, &v);
+	int i = -1;
+	enum luks_need need = keys_prompt(&v, &i);
+	if (need == NEED_OWN) {
+		struct luks_member *m = &set->m[i];
+		*member = i;
 		snprintf(text, size, "Passphrase for %s (%s): ", m->dm_name,
 			 m->devnode);
 		return NEED_OWN;
 	}
+	if (need == NEED_NOTHING)
+		return NEED_NOTHING;
 	char names[LUKS_MEMBERS_MAX * (LUKS_NAME_MAX + 2)];
 	int count = members_list(set, names, sizeof(names));
 	*member = -1;
@@ -409,8 +402,7 @@ void luks_offer(struct luks_set *set, struct secret *pass, int member)
 /* A passphrase the person typed for m was wrong: one try less. */
 static void charge_try(struct luks_set *set, struct luks_member *m)
 {
-	m->tries_left--;
-	if (m->tries_left <= 0) {
+	if (keys_charge(&m->tries_left)) {
 		member_fail(
 			set, m,
 			"no key available with the passphrases given (tries exhausted)");
@@ -423,33 +415,33 @@ static void charge_try(struct luks_set *set, struct luks_member *m)
 
 static void job_failed(struct luks_set *set, struct luks_member *m)
 {
-	if (m->source == KEY_DERIVED) {
-		/* Re-keyed primary, stale token: not the person's mistake. */
+	switch (keys_job_failed(m->source, m->job_rc)) {
+	case KEYS_FAILED_DERIVED:
 		log_warn(
 			"%s: the derived key does not open keyslot %d (%s); the passphrase will",
 			m->dm_name, m->job_slot, strerror(-m->job_rc));
 		m->derived_failed = true;
 		m->state = MEMBER_FOUND;
 		return;
-	}
-	if (m->source == KEY_FILE) {
+	case KEYS_FAILED_KEYFILE:
 		log_warn(
 			"%s: the key file does not unlock it; asking for the passphrase",
 			m->dm_name);
 		m->state = MEMBER_FOUND;
 		return;
-	}
-	if (m->job_rc != -EPERM) {
+	case KEYS_FAILED_MEMBER:
 		member_fail(set, m, strerror(-m->job_rc));
 		return;
-	}
-	m->state = MEMBER_FOUND;
-	if (m->source == KEY_SHARED) {
+	case KEYS_FAILED_ROUND:
 		/* Charged, or not, once the round is over: see settle. */
+		m->state = MEMBER_FOUND;
 		m->shared_gen_failed = m->shared_gen_tried;
 		return;
+	case KEYS_FAILED_CHARGE:
+		m->state = MEMBER_FOUND;
+		charge_try(set, m);
+		return;
 	}
-	charge_try(set, m);
 }
 
 /* The shared passphrase has been tried on every member it can be: if it
@@ -457,23 +449,17 @@ static void job_failed(struct luks_set *set, struct luks_member *m)
  * was meant for those, and the others get a prompt of their own for free. */
 static void settle_shared_round(struct luks_set *set)
 {
+	struct luks_view v;
+	members_view(set, &v);
+	if (!keys_round_over(&v))
+		return;
 	for (int i = 0; i < set->n; i++) {
-		const struct luks_member *m = &set->m[i];
-		if (m->state == MEMBER_UNLOCKING && m->source == KEY_SHARED)
-			return;
-		if (m->state == MEMBER_FOUND && set->shared.buf &&
-		    m->shared_gen_tried != set->shared_gen &&
-		    !derived_defers(set, m))
-			return;
-	}
-	for (int i = 0; i < set->n; i++) {
-		struct luks_member *m = &set->m[i];
-		if (m->state != MEMBER_FOUND || !m->shared_gen_failed ||
-		    m->shared_gen_failed != set->shared_gen)
+		enum key_settle settle = keys_settle(&v, i);
+		if (settle == KEYS_KEEP)
 			continue;
-		m->shared_gen_failed = 0;
-		if (!set->shared_gen_opened)
-			charge_try(set, m);
+		set->m[i].shared_gen_failed = 0;
+		if (settle == KEYS_CHARGE)
+			charge_try(set, &set->m[i]);
 	}
 }
 

@@ -18,10 +18,9 @@
 
 /* After the header is loaded: reads m's token, if it has one. */
 void derived_load(struct luks_member *m);
-/* If m can open through its derived keyslot now, makes its key into key
- * (locked) and returns the keyslot; else returns -1. */
-int derived_key(const struct luks_set *set, const struct luks_member *m,
-		struct secret *key);
+/* If member i can open through its derived keyslot now, makes its key
+ * into key (locked) and returns the keyslot; else returns -1. */
+int derived_key(const struct luks_set *set, int i, struct secret *key);
 /* Wipes every kept volume key no member needs any more. */
 void derived_wipe_unneeded(struct luks_set *set);
 

@@ -207,7 +207,9 @@ int kdf_activate(struct luks_set *set, struct luks_member *m)
 							m->vk.buf, m->vk.len,
 							m->activate_flags);
 	/* Kept, locked, while members may derive their keys from it. */
-	if (rc < 0 || !derived_needs_key(set, m)) {
+	struct luks_view v;
+	members_view(set, &v);
+	if (rc < 0 || !derived_needs_key(&v, (int)(m - set->m))) {
 		secret_free(&m->vk);
 		m->vk_ready = false;
 	}

@@ -52,6 +52,39 @@ const char *member_keyfile(const struct luks_set *set,
 	return kf;
 }
 
+void members_view(const struct luks_set *set, struct luks_view *v)
+{
+	v->n = set->n;
+	v->shared = set->shared.buf != NULL;
+	v->shared_opened = set->shared_gen_opened;
+	v->budget_kb = set->budget_kb;
+	v->in_use_kb = set->in_use_kb;
+	for (int i = 0; i < set->n; i++) {
+		const struct luks_member *m = &set->m[i];
+		v->m[i] = (struct member_view){
+			.state = m->state,
+			.source = m->source,
+			.uuid = m->uuid,
+			.derived = m->derived,
+			.derived_failed = m->derived_failed,
+			.primary_uuid = m->primary_uuid,
+			.reencrypt = m->reencrypt,
+			.exclusive = m->exclusive,
+			.vk_at_hand = m->vk.buf && m->vk_ready,
+			.own = m->own.buf != NULL,
+			.keyfile_untried = member_keyfile(set, m, NULL) &&
+					   !m->keyfile_tried,
+			.shared_untried =
+				m->shared_gen_tried != set->shared_gen,
+			.shared_failed =
+				m->shared_gen_failed &&
+				m->shared_gen_failed == set->shared_gen,
+			.tries_left = m->tries_left,
+			.cost_kb = member_cost_kb(m),
+		};
+	}
+}
+
 bool members_any_in(const struct luks_set *set, enum member_state st)
 {
 	for (int i = 0; i < set->n; i++)

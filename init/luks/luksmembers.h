@@ -132,6 +132,8 @@ bool members_exclusive_running(const struct luks_set *set);
 void members_follow(struct luks_set *set, struct luks_member *dup, int owner);
 /* m's header was read (or not): the entries that name its disk again. */
 void members_announce_dups(struct luks_set *set, const struct luks_member *m);
+/* The facts the policies decide on (luksview.h), as they are now. */
+void members_view(const struct luks_set *set, struct luks_view *v);
 /* The names of the members still to be opened, ", "-separated; returns
  * their count. */
 int members_list(const struct luks_set *set, char *text, size_t size);
