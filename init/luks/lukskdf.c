@@ -95,6 +95,27 @@ static void *kdf_worker(void *arg)
 	return NULL;
 }
 
+/* Which job started, and how many run, against what budget. */
+static void say_started(const struct luks_set *set, const struct luks_member *m,
+			enum key_source source, int slot)
+{
+	int running = 0;
+	for (int k = 0; k < set->n; k++)
+		running += set->m[k].state == MEMBER_UNLOCKING;
+	if (source == KEY_DERIVED) {
+		log_info(
+			"%s: derived key from LUKS UUID %s: opening keyslot %d at %.3f s (PBKDF2 at the minimum cost; no costly KDF)",
+			m->dm_name, m->primary_uuid, slot, uptime_s());
+		return;
+	}
+	log_info(
+		"%s: KDF started at %.3f s (%s; %d running, %llu of %llu MiB budget)",
+		m->dm_name, uptime_s(),
+		source == KEY_FILE ? "key file" : "passphrase", running,
+		(unsigned long long)(set->in_use_kb / 1024),
+		(unsigned long long)(set->budget_kb / 1024));
+}
+
 /* rd.luks.options= and friends, in libcryptsetup's terms. */
 static uint32_t activate_flags(const struct boot_config *cfg,
 			       const struct luks_member_cfg *mc)
@@ -159,21 +180,7 @@ void kdf_start(struct luks_set *set, int i, enum key_source source,
 		return;
 	}
 	set->in_use_kb += m->job_kb;
-	int running = 0;
-	for (int k = 0; k < set->n; k++)
-		running += set->m[k].state == MEMBER_UNLOCKING;
-	if (source == KEY_DERIVED) {
-		log_info(
-			"%s: derived key from LUKS UUID %s: opening keyslot %d at %.3f s (PBKDF2 at the minimum cost; no costly KDF)",
-			m->dm_name, m->primary_uuid, slot, uptime_s());
-		return;
-	}
-	log_info(
-		"%s: KDF started at %.3f s (%s; %d running, %llu of %llu MiB budget)",
-		m->dm_name, uptime_s(),
-		source == KEY_FILE ? "key file" : "passphrase", running,
-		(unsigned long long)(set->in_use_kb / 1024),
-		(unsigned long long)(set->budget_kb / 1024));
+	say_started(set, m, source, slot);
 }
 
 void kdf_collect(struct luks_set *set, struct luks_member *m)
