@@ -176,11 +176,10 @@ static void on_identified(const struct identify_result *res, void *arg)
 	/* Swap is never a Btrfs member nor the root. */
 	if (luks_is_swap_mapping(a->luks, ids->mapper_name))
 		return;
-	if (luks_consider(a->luks, ids)) {
-		/* Late or early, a member gets the key that is there now. */
-		luks_schedule(a->luks);
+	/* Late or early, a member gets the key that is there now: in this
+	 * pass (step). */
+	if (luks_consider(a->luks, ids))
 		return;
-	}
 	if (rootguard_hold(&a->guard, a->luks, &a->cfg->root, ids)) {
 		admit_held(a, false);
 		return;
@@ -211,10 +210,11 @@ static void rescan_devices(void *arg)
 	devices_coldplug(on_block_uevent, arg);
 }
 
-static void on_unlocked(struct assembly *a)
+/* Once per pass, after the handlers: LUKS acts on what they noted. */
+static void schedule_luks(struct assembly *a)
 {
 	char opened[OPENED_MAX][32];
-	int n = luks_on_notify(a->luks, opened, OPENED_MAX);
+	int n = luks_schedule(a->luks, opened, OPENED_MAX);
 	/* Don't wait for the dm uevent: the device is usable now. */
 	for (int i = 0; i < n; i++)
 		consider_device(a, opened[i]);
@@ -277,8 +277,9 @@ static void on_console_ready(void *arg, short revents)
 
 static void on_luks_notify(void *arg, short revents)
 {
+	struct assembly *a = arg;
 	if (revents & POLLIN)
-		on_unlocked(arg);
+		luks_on_notify(a->luks);
 }
 
 static void on_luks_loaded(void *arg, short revents)
@@ -534,8 +535,8 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	    !luks_loading(a->luks)) {
 		a->coldplugging = false;
 		luks_hold(a->luks, false);
-		luks_schedule(a->luks);
 	}
+	schedule_luks(a);
 	if (a->degraded) /* decided: only the swap's wait is left */
 		return finish(a, out, ident_ms, why, why_size);
 	int rc = check_member_failures(a, why, why_size, hint);

@@ -108,6 +108,7 @@ void luks_begin_attempt(struct luks_set *set)
 	set->failure[0] = '\0';
 	set->ndeferred = 0;
 	set->stopping = false;
+	set->settle_due = false;
 	set->budget_kb = kdf_memory_budget_kb();
 	keydev_begin(&set->keydevs, set->cfg);
 	for (int i = 0; i < set->n; i++)
@@ -155,10 +156,9 @@ static bool claim_conflict(struct luks_set *set, struct luks_member *m,
 
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 {
-	if (keydev_consider(&set->keydevs, ids)) {
-		load_start(set); /* it may hold a header awaited */
+	/* It may hold a header awaited: the pass starts its read. */
+	if (keydev_consider(&set->keydevs, ids))
 		return true;
-	}
 	if (members_exclusive_running(set) && matches_waiting(set, ids)) {
 		for (int i = 0; i < set->ndeferred; i++)
 			if (strcmp(set->deferred[i].devnode, ids->devnode) == 0)
@@ -333,7 +333,9 @@ static bool apply_step(struct luks_set *set, int i, enum key_step step)
 	return true;
 }
 
-void luks_schedule(struct luks_set *set)
+/* KDF jobs for the members whose keys are at hand, as the key policy
+ * orders them (lukskeys.h) and memory allows. */
+static void start_jobs(struct luks_set *set)
 {
 	if (set->holding || set->stopping)
 		return;
@@ -396,7 +398,6 @@ void luks_offer(struct luks_set *set, struct secret *pass, int member)
 	}
 	/* Whatever was not handed on is wiped here. */
 	secret_free(pass);
-	luks_schedule(set);
 }
 
 /* A passphrase the person typed for m was wrong: one try less. */
@@ -472,8 +473,9 @@ static void start_dependents(struct luks_set *set)
 			start_derived(set, i);
 }
 
-static void finish_job(struct luks_set *set, struct luks_member *m,
-		       char opened[][32], int max, int *count)
+/* m's worker has ended: what it found is noted; a member whose job found
+ * its key is activated by the next pass (activate_found). */
+static void collect_job(struct luks_set *set, struct luks_member *m)
 {
 	kdf_collect(set, m);
 	if (m->job_rc < 0) {
@@ -481,14 +483,18 @@ static void finish_job(struct luks_set *set, struct luks_member *m,
 		job_failed(set, m);
 		return;
 	}
-	/* Members whose keys derive from this one start now: m's own
-	 * activation (device-mapper ioctls) need not hold them up. */
 	m->vk_ready = !m->reencrypt;
-	start_dependents(set);
+	m->key_found = true;
+}
+
+/* A job found m's key: the dm-crypt device. Returns its dm minor, or -1
+ * (m failed). */
+static int activate_member(struct luks_set *set, struct luks_member *m)
+{
 	int dm_minor = kdf_activate(set, m);
 	if (dm_minor < 0) {
 		member_fail(set, m, "device-mapper activation failed");
-		return;
+		return -1;
 	}
 	m->state = MEMBER_OPEN;
 	if (m->source == KEY_SHARED && m->shared_gen_tried == set->shared_gen)
@@ -498,68 +504,106 @@ static void finish_job(struct luks_set *set, struct luks_member *m,
 		   m->source == KEY_DERIVED ? ", derived key, no costly KDF"
 					    : "",
 		   m->dm_name);
-	if (*count < max)
-		snprintf(opened[(*count)++], 32, "dm-%d", dm_minor);
+	return dm_minor;
 }
 
-int luks_on_notify(struct luks_set *set, char opened[][32], int max)
+/* The members whose jobs found their keys are activated. Members whose
+ * keys derive from one start first: its activation (device-mapper
+ * ioctls) need not hold them up. Fills opened[] with "dm-N" names. */
+static int activate_found(struct luks_set *set, char opened[][32], int max)
 {
 	int count = 0;
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		if (m->state != MEMBER_UNLOCKING || !m->key_found)
+			continue;
+		m->key_found = false;
+		start_dependents(set);
+		int dm_minor = activate_member(set, m);
+		if (dm_minor >= 0 && count < max)
+			snprintf(opened[count++], 32, "dm-%d", dm_minor);
+	}
+	return count;
+}
+
+/* Devices that appeared while a job that runs alone was in
+ * libcryptsetup: claimed once it is done. */
+static void consider_deferred(struct luks_set *set)
+{
+	if (set->ndeferred == 0 || members_exclusive_running(set))
+		return;
+	int n_deferred = set->ndeferred;
+	set->ndeferred = 0;
+	for (int i = 0; i < n_deferred; i++)
+		luks_consider(set, &set->deferred[i]);
+}
+
+void luks_on_notify(struct luks_set *set)
+{
 	unsigned char idx[LUKS_MEMBERS_MAX];
 	ssize_t n;
 	while ((n = read(set->pipe_rd, idx, sizeof(idx))) > 0)
 		for (ssize_t k = 0; k < n; k++) {
-			if (idx[k] >= set->n ||
-			    set->m[idx[k]].state != MEMBER_UNLOCKING)
+			struct luks_member *m =
+				idx[k] < set->n ? &set->m[idx[k]] : NULL;
+			if (!m || m->state != MEMBER_UNLOCKING || m->key_found)
 				continue;
 			if (set->stopping)
-				kdf_drop(set, &set->m[idx[k]]);
+				kdf_drop(set, m);
 			else
-				finish_job(set, &set->m[idx[k]], opened, max,
-					   &count);
+				collect_job(set, m);
 		}
+	/* A shared passphrase's round may be over: the pass settles it. */
+	set->settle_due = !set->stopping;
+}
+
+int luks_schedule(struct luks_set *set, char opened[][32], int max)
+{
 	if (set->stopping)
 		return 0;
+	int count = activate_found(set, opened, max);
+	consider_deferred(set);
 	load_start(set);
-	if (!members_exclusive_running(set)) {
-		int n_deferred = set->ndeferred;
-		set->ndeferred = 0;
-		for (int i = 0; i < n_deferred; i++)
-			luks_consider(set, &set->deferred[i]);
+	start_jobs(set);
+	if (set->settle_due) {
+		set->settle_due = false;
+		settle_shared_round(set);
 	}
-	luks_schedule(set);
-	settle_shared_round(set);
 	return count;
 }
 
 void luks_on_loaded(struct luks_set *set)
 {
 	load_collect(set);
-	load_start(set);
-	luks_schedule(set);
 }
 
 int luks_tick(struct luks_set *set)
 {
 	long long next = load_tick(set);
-	/* A key device's wait ended: its members go on to the passphrase. */
+	/* A key device's wait ended: its members go on to the passphrase (or
+	 * a header device's: its read may start), in the next pass. */
 	int key_ms = keydev_tick(&set->keydevs);
-	if (key_ms == 0) {
-		load_start(set); /* a header device's wait ended too */
-		luks_schedule(set);
-	} else if (key_ms > 0 && (next < 0 || key_ms < next))
+	if (key_ms > 0 && (next < 0 || key_ms < next))
 		next = key_ms;
-	if (next < 0 && luks_loading(set)) {
-		load_start(set);
-		if (luks_loading(set))
-			next = LUKS_LOAD_TIMEOUT_MS;
-	}
+	if (next < 0 && luks_loading(set))
+		next = LUKS_LOAD_TIMEOUT_MS;
 	return (int)next;
 }
 
 void luks_stop(struct luks_set *set)
 {
 	set->stopping = true;
+	/* A job collected but not activated yet: its worker has ended, its
+	 * key is not used. */
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		if (m->state != MEMBER_UNLOCKING || !m->key_found)
+			continue;
+		m->key_found = false;
+		secret_free(&m->vk);
+		m->vk_ready = false;
+		m->state = MEMBER_FOUND;
+	}
 }
 
 void luks_end_attempt(struct luks_set *set)

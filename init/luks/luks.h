@@ -37,7 +37,7 @@ int luks_init(struct luks_set **ret_set, const struct boot_config *cfg);
  * or were never opened are looked for again, with fresh tries. */
 void luks_begin_attempt(struct luks_set *set);
 /* After an attempt, first: no job starts any more, and luks_on_notify
- * only collects the workers that end (activates nothing). The caller
+ * only collects the workers that end (nothing is activated). The caller
  * keeps the loop running, for at most LUKS_JOIN_WAIT_MS, until
  * luks_jobs_running() is false. */
 void luks_stop(struct luks_set *set);
@@ -46,31 +46,35 @@ void luks_stop(struct luks_set *set);
  * members stay open. */
 void luks_end_attempt(struct luks_set *set);
 
-/* A block device appeared: if it is a listed member, load its header;
- * if it holds a key file (keydev.h), remember it. Returns true if it was
- * either (it is then no part of the root). A member whose mapping already exists on
- * this device (opened by an earlier attempt, or by hand in the rescue
- * shell) counts as open. */
+/* The event handlers below only note what happened; luks_schedule acts on
+ * it, once per pass of the loop (after the handlers of that pass).
+ *
+ * A block device appeared: if it is a listed member, its header read is
+ * queued; if it holds a key file (keydev.h), it is remembered. Returns
+ * true if it was either (it is then no part of the root). A member whose
+ * mapping already exists on this device (opened by an earlier attempt, or
+ * by hand in the rescue shell) counts as open. */
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids);
 /* While held, no job starts: during the enumeration of the devices that
  * are there at boot, so that a member does not start a costly KDF before
  * its primary (whose key would spare it) has been seen. */
 void luks_hold(struct luks_set *set, bool hold);
-/* Starts KDF jobs that can run now (keys available, memory allows). */
-void luks_schedule(struct luks_set *set);
+/* The pass: activates the members whose KDFs found their keys, starts the
+ * header reads and the KDF jobs that can run now (keys at hand, memory
+ * allows), and settles a shared passphrase's round. Fills opened[] with
+ * the "dm-N" names of the devices it created; returns their count. */
+int luks_schedule(struct luks_set *set, char opened[][32], int max);
 /* What input is needed from the person, with the prompt text. */
 enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
 			  size_t size);
 /* Hands over a typed passphrase (member -1: for all). Takes ownership. */
 void luks_offer(struct luks_set *set, struct secret *pass, int member);
-/* The notify pipe became readable: finish jobs, activate opened members.
- * Fills opened[] with "dm-N" names of new devices; returns their count. */
-int luks_on_notify(struct luks_set *set, char opened[][32], int max);
+/* The notify pipe became readable: collects the jobs that ended. */
+void luks_on_notify(struct luks_set *set);
 
 int luks_notify_fd(const struct luks_set *set);
 /* Header reads: the fd to watch, what to call when it is readable (it
- * finishes the members whose header was read, then schedules), and the
- * bound on them (a member whose header is not read in time fails):
+ * finishes the members whose header was read), and the bound on them (a member whose header is not read in time fails):
  * returns milliseconds until the next is due, or -1. */
 int luks_load_fd(const struct luks_set *set);
 void luks_on_loaded(struct luks_set *set);

@@ -328,8 +328,7 @@ void load_claim(struct luks_set *set, struct luks_member *m,
 	}
 	job->queued_ms = loop_now_ms();
 	m->load = job;
-	m->state = MEMBER_LOADING;
-	load_start(set);
+	m->state = MEMBER_LOADING; /* started by load_start, in the pass */
 }
 
 /* Only for a job whose address was read back from the load pipe: its

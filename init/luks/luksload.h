@@ -9,7 +9,8 @@
 #include "config/devspec.h"
 #include "luks/luksmembers.h"
 
-/* Member m takes the device: its header read is queued. */
+/* Member m takes the device: its header read is queued (load_start
+ * starts it). */
 void load_claim(struct luks_set *set, struct luks_member *m,
 		const struct dev_ids *ids);
 /* Starts the next queued header read, if one may start now. */

@@ -79,6 +79,9 @@ struct luks_member {
 	 * none of them needs it any more (derived_wipe_unneeded). */
 	struct secret vk;
 	bool vk_ready; /* vk holds the volume key its job found */
+	/* Its job has ended with the key: still UNLOCKING, activated by the
+	 * next pass (luks_schedule). */
+	bool key_found;
 	int job_rc;
 	double kdf_start, kdf_end;
 };
@@ -94,7 +97,8 @@ struct luks_set {
 	 * one header is read at a time, counting this one, so there is at
 	 * most one; freed (with its context) when its address is read back. */
 	struct luks_load *orphan;
-	bool stopping; /* the attempt ends: finished KDFs activate nothing */
+	bool stopping;	 /* the attempt ends: finished KDFs activate nothing */
+	bool settle_due; /* jobs ended: the pass settles the shared round */
 	struct secret shared;
 	unsigned shared_gen;	/* bumped for each passphrase typed */
 	bool shared_gen_opened; /* it opened at least one member */
