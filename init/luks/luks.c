@@ -245,7 +245,7 @@ void luks_hold(struct luks_set *set, bool hold)
 }
 
 /* m opens through its derived keyslot now, if its primary's key is here.
- * Returns true if the job was tried (start_job says why one could not
+ * Returns true if the job was tried (kdf_start says why one could not
  * start; the next pass tries again). */
 static bool start_derived(struct luks_set *set, int i)
 {
@@ -616,7 +616,7 @@ void luks_end_attempt(struct luks_set *set)
 		struct luks_member *m = &set->m[i];
 		if (m->state == MEMBER_UNLOCKING && !m->stuck) {
 			/* Not detached: reaped by luks_begin_attempt once
-			 * it has ended (see reap_stuck). */
+			 * it has ended (see kdf_reap_stuck). */
 			m->stuck = true;
 			log_warn(
 				"%s: its unlock worker has not ended after %d s (the disk %s does not answer?); leaving it",

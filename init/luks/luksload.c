@@ -397,7 +397,7 @@ long long load_tick(struct luks_set *set)
 			"no answer from the disk while reading its LUKS header; its worker is left to itself");
 		members_announce_dups(set, m);
 	}
-	/* Queued behind a read given up on (see start_loads): bounded too. */
+	/* Queued behind a read given up on (see load_start): bounded too. */
 	for (int i = 0; set->orphan && i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
 		if (m->state != MEMBER_LOADING || m->load->started_ms)
