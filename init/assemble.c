@@ -522,11 +522,11 @@ static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 	return rc;
 }
 
-/* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
-static int step(struct assembly *a, struct assembled_root *out, char *why,
-		size_t why_size, const char **hint)
+/* First in each pass: the workers' deadlines (a disk named as slow holds
+ * nothing up from here on), then the LUKS pass on what the handlers
+ * noted. Returns milliseconds until the next deadline, or -1. */
+static int run_jobs(struct assembly *a)
 {
-	/* First: a disk named as slow holds nothing up from here on. */
 	int ident_ms = identify_tick(a->ident, on_identified, a);
 	int luks_ms = luks_tick(a->luks);
 	if (luks_ms >= 0 && (ident_ms < 0 || luks_ms < ident_ms))
@@ -537,6 +537,14 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		luks_hold(a->luks, false);
 	}
 	schedule_luks(a);
+	return ident_ms;
+}
+
+/* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
+static int step(struct assembly *a, struct assembled_root *out, char *why,
+		size_t why_size, const char **hint)
+{
+	int ident_ms = run_jobs(a);
 	if (a->degraded) /* decided: only the swap's wait is left */
 		return finish(a, out, ident_ms, why, why_size);
 	int rc = check_member_failures(a, why, why_size, hint);
