@@ -562,6 +562,8 @@ int luks_schedule(struct luks_set *set, char opened[][32], int max)
 	if (set->stopping)
 		return 0;
 	int count = activate_found(set, opened, max);
+	/* The reads queued before deferred devices are claimed go first. */
+	load_start(set);
 	consider_deferred(set);
 	load_start(set);
 	start_jobs(set);
