@@ -148,11 +148,10 @@ static void on_identified(const struct identify_result *res, void *arg)
 	/* Swap is never a Btrfs member nor the root. */
 	if (luks_is_swap_mapping(a->luks, ids->mapper_name))
 		return;
-	if (luks_consider(a->luks, ids)) {
-		/* Late or early, a member gets the key that is there now. */
-		luks_schedule(a->luks);
+	/* Late or early, a member gets the key that is there now: in this
+	 * pass (step). */
+	if (luks_consider(a->luks, ids))
 		return;
-	}
 	if (rootguard_hold(&a->guard, a->luks, &a->cfg->root, ids)) {
 		admit_held(a, false);
 		return;
@@ -183,10 +182,11 @@ static void rescan_devices(void *arg)
 	devices_coldplug(on_block_uevent, arg);
 }
 
-static void on_unlocked(struct assembly *a)
+/* Once per pass, after the handlers: LUKS acts on what they noted. */
+static void schedule_luks(struct assembly *a)
 {
 	char opened[OPENED_MAX][32];
-	int n = luks_on_notify(a->luks, opened, OPENED_MAX);
+	int n = luks_schedule(a->luks, opened, OPENED_MAX);
 	/* Don't wait for the dm uevent: the device is usable now. */
 	for (int i = 0; i < n; i++)
 		consider_device(a, opened[i]);
@@ -249,8 +249,9 @@ static void on_console_ready(void *arg, short revents)
 
 static void on_luks_notify(void *arg, short revents)
 {
+	struct assembly *a = arg;
 	if (revents & POLLIN)
-		on_unlocked(arg);
+		luks_on_notify(a->luks);
 }
 
 static void on_luks_loaded(void *arg, short revents)
@@ -313,15 +314,16 @@ static struct wait_state wait_state(struct assembly *a)
 static int check_member_failures(struct assembly *a, char *why, size_t why_size,
 				 const char **hint)
 {
-	if (!a->luks->failure[0])
+	const char *failure = luks_failure(a->luks);
+	if (!failure[0])
 		return 0;
 	if (!degraded_permitted(a->cfg)) {
-		snprintf(why, why_size, "%s", a->luks->failure);
+		snprintf(why, why_size, "%s", failure);
 		*hint = "check the passphrase / key file; the console prompt allows rd.luks.tries= attempts";
 		return -EACCES;
 	}
-	if (a->nfailed_seen != a->luks->nfailed) {
-		a->nfailed_seen = a->luks->nfailed;
+	if (a->nfailed_seen != luks_nfailed(a->luks)) {
+		a->nfailed_seen = luks_nfailed(a->luks);
 		log_warn(
 			"leaving the failed LUKS member out; a degraded mount was allowed");
 	}
@@ -449,11 +451,12 @@ static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 	return rc;
 }
 
-/* The workers' own deadlines, and the end of coldplugging. Returns the
- * ms until a worker's next deadline, or -1. */
+/* First in each pass: the workers' deadlines (a disk named as slow holds
+ * nothing up from here on), the end of coldplugging, then the LUKS pass
+ * on what the handlers noted. Returns milliseconds until a worker's next
+ * deadline, or -1. */
 static int tick_workers(struct assembly *a)
 {
-	/* First: a disk named as slow holds nothing up from here on. */
 	int ident_ms = identify_tick(a->ident, on_identified, a);
 	int luks_ms = luks_tick(a->luks);
 	if (luks_ms >= 0 && (ident_ms < 0 || luks_ms < ident_ms))
@@ -462,8 +465,8 @@ static int tick_workers(struct assembly *a)
 	    !luks_loading(a->luks)) {
 		a->coldplugging = false;
 		luks_hold(a->luks, false);
-		luks_schedule(a->luks);
 	}
+	schedule_luks(a);
 	return ident_ms;
 }
 

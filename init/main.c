@@ -42,7 +42,7 @@ struct boot {
 	struct boot_config cfg;
 	struct firmware fw;
 	struct loop loop;      /* from the first millisecond to the exec */
-	struct luks_set luks;  /* what is open survives a failed attempt */
+	struct luks_set *luks; /* what is open survives a failed attempt */
 	struct identify ident; /* so do workers stuck on a disk */
 	struct consoles consoles;
 	struct keymap_status keymap; /* the layout the prompt is typed in */
@@ -288,7 +288,7 @@ static void try_boot(struct boot *b, struct failure *f)
 		return;
 	}
 	struct assembled_root root;
-	if (assemble_root(cfg, &b->keymap, &b->loop, &b->luks, &b->ident,
+	if (assemble_root(cfg, &b->keymap, &b->loop, b->luks, &b->ident,
 			  &b->resume, &root, f->reason, sizeof(f->reason),
 			  &f->hint) < 0)
 		return;

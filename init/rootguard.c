@@ -10,7 +10,7 @@
 bool rootguard_hold(struct root_guard *g, const struct luks_set *luks,
 		    const struct devspec *root, const struct dev_ids *ids)
 {
-	if (luks->n == 0 || luks_owns_mapping(luks, ids->mapper_name))
+	if (luks_count(luks) == 0 || luks_owns_mapping(luks, ids->mapper_name))
 		return false;
 	if (strcmp(ids->type, "btrfs") != 0 && !devspec_matches(root, ids))
 		return false;
@@ -36,23 +36,15 @@ static int member_superblocks(const struct luks_set *luks, struct btrfs_sb *sb,
 			      int max)
 {
 	int n = 0;
-	for (int i = 0; i < luks->n && n < max; i++) {
-		const struct luks_member *m = &luks->m[i];
+	for (int i = 0; i < luks_count(luks) && n < max; i++) {
+		const char *name = luks_open_name(luks, i);
 		char node[128];
-		if (m->state != MEMBER_OPEN)
+		if (!name[0])
 			continue;
-		snprintf(node, sizeof(node), "/dev/mapper/%s", m->dm_name);
+		snprintf(node, sizeof(node), "/dev/mapper/%s", name);
 		if (btrfs_read_sb(node, &sb[n]) == 0)
 			n++;
 	}
-	return n;
-}
-
-static int members_open(const struct luks_set *luks)
-{
-	int n = 0;
-	for (int i = 0; i < luks->n; i++)
-		n += luks->m[i].state == MEMBER_OPEN && !luks->m[i].cfg->swap;
 	return n;
 }
 
@@ -65,7 +57,7 @@ static const char *refusal(const struct luks_set *luks, bool complete,
 	 * earlier attempt or by hand): ours after all. */
 	if (luks_owns_mapping(luks, ids->mapper_name))
 		return NULL;
-	if (members_open(luks) == 0)
+	if (luks_root_members_open(luks) == 0)
 		return "no LUKS member could be opened, and an unencrypted device may not stand in for them";
 	if (strcmp(ids->type, "btrfs") != 0)
 		return root_is_ours

@@ -6,12 +6,14 @@
 # has a row in the table, every row a folder. Two facts the documentation
 # states about the code: /init calls no strcpy, strncpy, strtok or sprintf
 # (docs/SECURITY.md), and main() opens the uevent socket before anything
-# else, so no event is missed (docs/ARCHITECTURE.md).
+# else, so no event is missed (docs/ARCHITECTURE.md). The LUKS member table and the
+# files that work on it stay inside init/luks/: the rest of /init asks
+# luks.h (struct luks_set is opaque there).
 # Prints "PLAN N", then "PASS layout/<case>" or "FAIL layout/<case>: why".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rules=tests/include-rules.txt
-echo "PLAN 4"
+echo "PLAN 5"
 
 declare -A allowed
 while read -r folder deps; do
@@ -93,4 +95,15 @@ if [[ $order == "open setup " ]]; then
 	echo "PASS layout/uevent_socket_opened_first"
 else
 	echo "FAIL layout/uevent_socket_opened_first: main() in init/main.c calls, in this order: ${order:-neither} (first call: ${first:-?})"
+fi
+
+# Headers that show struct luks_member: for init/luks/ alone.
+private='"luks/(luksmembers|luksload|lukskdf|luksderived)\.h"'
+leaks=$(git ls-files 'init/*.[ch]' 'common/*.[ch]' 'enroll/*.[ch]' |
+	grep -v '^init/luks/' | xargs grep -nE "^#include $private" || true)
+if [[ -n $leaks ]]; then
+	echo "FAIL layout/luks_member_table_stays_in_init_luks: included outside init/luks/:"
+	printf '  %s\n' "$leaks"
+else
+	echo "PASS layout/luks_member_table_stays_in_init_luks"
 fi

@@ -19,7 +19,7 @@
 #   KDFBENCH_KDFS      default "pbkdf2 argon2id"
 #   KDFBENCH_PARALLEL  P (default 1): verify P times at once, ours as P
 #                      threads in one process (what /init does with several
-#                      members, see init/luks/luks.c), Debian's as P concurrent
+#                      members, see init/luks/lukskdf.c), Debian's as P concurrent
 #                      processes.
 #
 # Both sides are timed as whole processes (fork+exec to exit, bash

@@ -10,19 +10,17 @@
 #ifndef LUKSINIT_LUKS_H
 #define LUKSINIT_LUKS_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
-#include "common/dtoken.h"
 #include "common/secret.h"
 #include "config/cmdline.h"
 #include "config/devspec.h"
-#include "luks/keydev.h"
+#include "luks/luksview.h"
 
-struct crypt_device;
-struct luks_load;
+/* The members and what is known of them (luksmembers.h): only the files
+ * of this folder see inside. */
+struct luks_set;
 
 /* A header read (crypt_load) may wait minutes on a failing disk; a KDF
  * worker may be stuck in D state reading a keyslot. Neither may hold PID 1:
@@ -31,113 +29,15 @@ struct luks_load;
  * ends are waited for at most LUKS_JOIN_WAIT_MS, then left. */
 #define LUKS_LOAD_TIMEOUT_MS 30000
 #define LUKS_JOIN_WAIT_MS 30000
-enum member_state {
-	MEMBER_WAITING,	  /* device not seen yet */
-	MEMBER_LOADING,	  /* a worker reads its header */
-	MEMBER_FOUND,	  /* header loaded, needs a key */
-	MEMBER_UNLOCKING, /* a worker runs the KDF */
-	MEMBER_OPEN,
-	MEMBER_FAILED,
-	MEMBER_DUPLICATE, /* names the device of member dup_of again */
-};
 
-/* KEY_DERIVED: made from the primary's volume key (luksderived.h). */
-enum key_source { KEY_FILE, KEY_SHARED, KEY_OWN, KEY_DERIVED };
-
-struct luks_member {
-	const struct luks_member_cfg *cfg;
-	enum member_state state;
-	int dup_of;
-	char devnode[64];
-	char dm_name[LUKS_NAME_MAX];
-	char uuid[DTOKEN_UUID_MAX]; /* its LUKS UUID, once the header is read */
-	struct crypt_device *cd;
-	uint32_t mem_kb; /* peak KDF memory over its keyslots */
-	/* A LUKS2 reencryption is under way: only libcryptsetup's own
-	 * activation by passphrase can open it (the worker does that, alone:
-	 * see luks_consider). */
-	bool reencrypt;
-	bool exclusive; /* its job runs alone, the loop out of libcryptsetup */
-	struct luks_load *load; /* its header being read, while LOADING */
-	/* Its KDF worker did not end with its attempt (a disk stuck in D
-	 * state): its context and secrets stay with the worker, and it is not
-	 * opened again while the worker runs. The thread stays joinable: once
-	 * worker_done is set, luks_begin_attempt joins it (it only has its
-	 * byte to write and return), wipes its secrets, frees its context and
-	 * tries the member again. */
-	bool stuck;
-	/* Set by the worker (atomically, release) when it no longer touches
-	 * the member: before it writes its notify byte. */
-	bool worker_done;
-	uint32_t activate_flags;
-	int tries_left;
-	bool keyfile_tried;
-	unsigned shared_gen_tried;
-	/* The shared passphrase of that generation failed here; it costs a
-	 * try only if it opened no member at all (then it was simply wrong,
-	 * not meant for another disk). */
-	unsigned shared_gen_failed;
-	bool waited_for_memory; /* said once why its KDF waits */
-	/* A derived keyslot (luksderived.h): opened with a key made from
-	 * the volume key of the member with LUKS UUID primary_uuid. */
-	bool derived;
-	bool derived_failed; /* that key did not open it: the passphrase will */
-	int derived_slot;
-	char primary_uuid[DTOKEN_UUID_MAX];
-
-	/* The running job; touched by the worker only while UNLOCKING. */
-	pthread_t thread;
-	int notify_fd;
-	unsigned char index;
-	enum key_source source;
-	int job_slot;	 /* the keyslot tried, or CRYPT_ANY_SLOT */
-	uint64_t job_kb; /* memory charged to the budget for this job */
-	struct secret key;
-	struct secret own; /* typed at its own prompt, for the scheduler */
-	/* The volume key the KDF found; locked memory. Wiped once the member
-	 * is active, unless members derive their keys from it: then once
-	 * none of them needs it any more (derived_wipe_unneeded). */
-	struct secret vk;
-	bool vk_ready; /* vk holds the volume key its job found */
-	int job_rc;
-	double kdf_start, kdf_end;
-};
-
-enum luks_need { NEED_NOTHING, NEED_SHARED, NEED_OWN };
-
-struct luks_set {
-	const struct boot_config *cfg;
-	struct luks_member m[LUKS_MEMBERS_MAX];
-	int n;
-	int pipe_rd, pipe_wr;
-	int load_rd, load_wr; /* header reads done: their luks_load address */
-	/* A header read given up on (timed out, or its attempt ended) whose
-	 * worker has not returned: it may still be inside libcryptsetup. Only
-	 * one header is read at a time, counting this one, so there is at
-	 * most one; freed (with its context) when its address is read back. */
-	struct luks_load *orphan;
-	bool stopping; /* the attempt ends: finished KDFs activate nothing */
-	struct secret shared;
-	unsigned shared_gen;	/* bumped for each passphrase typed */
-	bool shared_gen_opened; /* it opened at least one member */
-	uint64_t budget_kb, in_use_kb;
-	int nfailed;
-	bool holding; /* no job starts: devices are still being enumerated */
-	char failure[512]; /* the first member that cannot be opened */
-	/* Devices that appeared while a reencrypting member's worker was in
-	 * libcryptsetup: claimed once it is done. */
-	struct dev_ids deferred[LUKS_MEMBERS_MAX];
-	int ndeferred;
-	struct keydev_set keydevs; /* devices holding key files */
-};
-
-/* Once, at start. */
-int luks_init(struct luks_set *set, const struct boot_config *cfg);
+/* Once, at start: *ret_set lives for /init's whole life. Returns 0 or
+ * -errno (then *ret_set, if not NULL, must not be used to unlock). */
+int luks_init(struct luks_set **ret_set, const struct boot_config *cfg);
 /* Before each boot attempt: open members stay open; members that failed
  * or were never opened are looked for again, with fresh tries. */
 void luks_begin_attempt(struct luks_set *set);
 /* After an attempt, first: no job starts any more, and luks_on_notify
- * only collects the workers that end (activates nothing). The caller
+ * only collects the workers that end (nothing is activated). The caller
  * keeps the loop running, for at most LUKS_JOIN_WAIT_MS, until
  * luks_jobs_running() is false. */
 void luks_stop(struct luks_set *set);
@@ -146,31 +46,35 @@ void luks_stop(struct luks_set *set);
  * members stay open. */
 void luks_end_attempt(struct luks_set *set);
 
-/* A block device appeared: if it is a listed member, load its header;
- * if it holds a key file (keydev.h), remember it. Returns true if it was
- * either (it is then no part of the root). A member whose mapping already exists on
- * this device (opened by an earlier attempt, or by hand in the rescue
- * shell) counts as open. */
+/* The event handlers below only note what happened; luks_schedule acts on
+ * it, once per pass of the loop (after the handlers of that pass).
+ *
+ * A block device appeared: if it is a listed member, its header read is
+ * queued; if it holds a key file (keydev.h), it is remembered. Returns
+ * true if it was either (it is then no part of the root). A member whose
+ * mapping already exists on this device (opened by an earlier attempt, or
+ * by hand in the rescue shell) counts as open. */
 bool luks_consider(struct luks_set *set, const struct dev_ids *ids);
 /* While held, no job starts: during the enumeration of the devices that
  * are there at boot, so that a member does not start a costly KDF before
  * its primary (whose key would spare it) has been seen. */
 void luks_hold(struct luks_set *set, bool hold);
-/* Starts KDF jobs that can run now (keys available, memory allows). */
-void luks_schedule(struct luks_set *set);
+/* The pass: activates the members whose KDFs found their keys, starts the
+ * header reads and the KDF jobs that can run now (keys at hand, memory
+ * allows), and settles a shared passphrase's round. Fills opened[] with
+ * the "dm-N" names of the devices it created; returns their count. */
+int luks_schedule(struct luks_set *set, char opened[][32], int max);
 /* What input is needed from the person, with the prompt text. */
 enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
 			  size_t size);
 /* Hands over a typed passphrase (member -1: for all). Takes ownership. */
 void luks_offer(struct luks_set *set, struct secret *pass, int member);
-/* The notify pipe became readable: finish jobs, activate opened members.
- * Fills opened[] with "dm-N" names of new devices; returns their count. */
-int luks_on_notify(struct luks_set *set, char opened[][32], int max);
+/* The notify pipe became readable: collects the jobs that ended. */
+void luks_on_notify(struct luks_set *set);
 
 int luks_notify_fd(const struct luks_set *set);
 /* Header reads: the fd to watch, what to call when it is readable (it
- * finishes the members whose header was read, then schedules), and the
- * bound on them (a member whose header is not read in time fails):
+ * finishes the members whose header was read), and the bound on them (a member whose header is not read in time fails):
  * returns milliseconds until the next is due, or -1. */
 int luks_load_fd(const struct luks_set *set);
 void luks_on_loaded(struct luks_set *set);
@@ -198,6 +102,17 @@ bool luks_settled(const struct luks_set *set);
 bool luks_owns_mapping(const struct luks_set *set, const char *mapper_name);
 /* A present member waits for a key from the person. */
 bool luks_awaits_key(const struct luks_set *set);
+/* How many members are listed: 0 when nothing is encrypted. */
+int luks_count(const struct luks_set *set);
+/* Member i's device-mapper name if it is open, else "" (swap members
+ * included; an entry naming another's disk again is not open itself). */
+const char *luks_open_name(const struct luks_set *set, int i);
+/* How many members that form the root (not swap) are open. */
+int luks_root_members_open(const struct luks_set *set);
+/* The first member that cannot be opened, in words ("" while none), and
+ * how many have failed in this attempt (swap members never count). */
+const char *luks_failure(const struct luks_set *set);
+int luks_nfailed(const struct luks_set *set);
 /* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc", then
  * those that failed, e.g. "luks-ab.. on /dev/vdb (failed)". */
 void luks_describe_missing(const struct luks_set *set, char *buf, size_t size);

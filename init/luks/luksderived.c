@@ -44,12 +44,14 @@ void derived_load(struct luks_member *m)
 	}
 }
 
-int derived_key(const struct luks_set *set, const struct luks_member *m,
-		struct secret *key)
+int derived_key(const struct luks_set *set, int i, struct secret *key)
 {
-	if (!derived_ready(set, m) || secret_alloc(key) < 0)
+	struct luks_view v;
+	members_view(set, &v);
+	if (!derived_ready(&v, i) || secret_alloc(key) < 0)
 		return -1;
-	const struct luks_member *p = &set->m[derived_primary(set, m)];
+	const struct luks_member *m = &set->m[i];
+	const struct luks_member *p = &set->m[derived_primary(&v, i)];
 	if (derive_member_key(p->vk.buf, p->vk.len, m->uuid,
 			      (unsigned char *)key->buf) < 0) {
 		secret_free(key);
@@ -61,10 +63,13 @@ int derived_key(const struct luks_set *set, const struct luks_member *m,
 
 void derived_wipe_unneeded(struct luks_set *set)
 {
+	/* Wiping one key changes nothing another member's need is made of. */
+	struct luks_view v;
+	members_view(set, &v);
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *p = &set->m[i];
 		if (p->state != MEMBER_OPEN || !p->vk.buf ||
-		    derived_needs_key(set, p))
+		    derived_needs_key(&v, i))
 			continue;
 		secret_free(&p->vk);
 		p->vk_ready = false;

@@ -14,14 +14,13 @@
 #include <stdbool.h>
 
 #include "luks/derivedpolicy.h"
-#include "luks/luks.h"
+#include "luks/luksmembers.h"
 
 /* After the header is loaded: reads m's token, if it has one. */
 void derived_load(struct luks_member *m);
-/* If m can open through its derived keyslot now, makes its key into key
- * (locked) and returns the keyslot; else returns -1. */
-int derived_key(const struct luks_set *set, const struct luks_member *m,
-		struct secret *key);
+/* If member i can open through its derived keyslot now, makes its key
+ * into key (locked) and returns the keyslot; else returns -1. */
+int derived_key(const struct luks_set *set, int i, struct secret *key);
 /* Wipes every kept volume key no member needs any more. */
 void derived_wipe_unneeded(struct luks_set *set);
 

@@ -50,6 +50,7 @@ void devsysfs_tests(void);
 void derive_tests(void);
 void dtoken_tests(void);
 void derivedpolicy_tests(void);
+void lukskeys_tests(void);
 void consoles_tests(void);
 void keymap_tests(void);
 void swapresume_tests(void);

@@ -42,6 +42,7 @@ int main(void)
 	derive_tests();
 	dtoken_tests();
 	derivedpolicy_tests();
+	lukskeys_tests();
 	consoles_tests();
 	keymap_tests();
 	swapresume_tests();

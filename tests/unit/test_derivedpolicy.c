@@ -7,116 +7,112 @@
 #define UB "bbbbbbbb-0000-0000-0000-000000000000"
 #define UC "cccccccc-0000-0000-0000-000000000000"
 
-static char key_buf[1]; /* stands for a volume key held in locked memory */
-
 /* a (the primary) found, b and c found with tokens naming a. */
-static void three(struct luks_set *set)
+static void three(struct luks_view *set)
 {
 	memset(set, 0, sizeof(*set));
 	set->n = 3;
 	const char *uuids[] = {UA, UB, UC};
 	for (int i = 0; i < 3; i++) {
-		struct luks_member *m = &set->m[i];
+		struct member_view *m = &set->m[i];
 		m->state = MEMBER_FOUND;
-		strcpy(m->uuid, uuids[i]);
+		m->uuid = uuids[i];
+		m->primary_uuid = "";
 		if (i > 0) {
 			m->derived = true;
-			m->derived_slot = 1;
-			strcpy(m->primary_uuid, UA);
+			m->primary_uuid = UA;
 		}
 	}
 }
 
 static void members_wait_for_a_present_primary(void)
 {
-	struct luks_set set;
+	struct luks_view set;
 	three(&set);
-	CHECK(derived_primary(&set, &set.m[1]) == 0);
-	CHECK(derived_defers(&set, &set.m[1]));
-	CHECK(!derived_defers(&set, &set.m[0])); /* no token */
-	CHECK(!derived_ready(&set, &set.m[1]));
+	CHECK(derived_primary(&set, 1) == 0);
+	CHECK(derived_defers(&set, 1));
+	CHECK(!derived_defers(&set, 0)); /* no token */
+	CHECK(!derived_ready(&set, 1));
 	set.m[0].state = MEMBER_UNLOCKING;
-	CHECK(derived_defers(&set, &set.m[2]));
-	CHECK(!derived_ready(&set, &set.m[2]));
+	CHECK(derived_defers(&set, 2));
+	CHECK(!derived_ready(&set, 2));
 	/* Open with its key at hand: the members open now. */
 	/* Its job found the key: the members open, even before the
 	 * primary's own activation. */
-	set.m[0].vk.buf = key_buf;
-	CHECK(!derived_ready(&set, &set.m[1]));
-	set.m[0].vk_ready = true;
-	CHECK(derived_ready(&set, &set.m[1]));
+	CHECK(!derived_ready(&set, 1));
+	set.m[0].vk_at_hand = true;
+	CHECK(derived_ready(&set, 1));
 	set.m[0].state = MEMBER_OPEN;
-	CHECK(derived_ready(&set, &set.m[1]));
-	CHECK(derived_defers(&set, &set.m[2]));
+	CHECK(derived_ready(&set, 1));
+	CHECK(derived_defers(&set, 2));
 }
 
 static void absent_failed_or_keyless_primary_is_not_waited_for(void)
 {
-	struct luks_set set;
+	struct luks_view set;
 	three(&set);
 	set.m[0].state = MEMBER_WAITING; /* its disk never appeared */
-	CHECK(derived_primary(&set, &set.m[1]) == -1);
-	CHECK(!derived_defers(&set, &set.m[1]));
+	CHECK(derived_primary(&set, 1) == -1);
+	CHECK(!derived_defers(&set, 1));
 	set.m[0].state = MEMBER_FAILED;
-	CHECK(!derived_defers(&set, &set.m[1]));
+	CHECK(!derived_defers(&set, 1));
 	/* Open from an earlier attempt: its key was wiped. */
 	set.m[0].state = MEMBER_OPEN;
-	CHECK(!derived_defers(&set, &set.m[1]));
-	CHECK(!derived_ready(&set, &set.m[1]));
+	CHECK(!derived_defers(&set, 1));
+	CHECK(!derived_ready(&set, 1));
 	/* Not listed at all. */
 	three(&set);
-	strcpy(set.m[1].primary_uuid, "dddddddd-0000-0000-0000-000000000000");
-	CHECK(!derived_defers(&set, &set.m[1]));
+	set.m[1].primary_uuid = "dddddddd-0000-0000-0000-000000000000";
+	CHECK(!derived_defers(&set, 1));
 }
 
 static void a_refused_derived_key_is_not_tried_again(void)
 {
-	struct luks_set set;
+	struct luks_view set;
 	three(&set);
 	set.m[0].state = MEMBER_OPEN;
-	set.m[0].vk.buf = key_buf;
-	set.m[0].vk_ready = true;
+	set.m[0].vk_at_hand = true;
 	set.m[1].derived_failed = true;
-	CHECK(!derived_defers(&set, &set.m[1]));
-	CHECK(!derived_ready(&set, &set.m[1]));
-	CHECK(derived_ready(&set, &set.m[2]));
+	CHECK(!derived_defers(&set, 1));
+	CHECK(!derived_ready(&set, 1));
+	CHECK(derived_ready(&set, 2));
 }
 
 static void members_naming_each_other_never_wait(void)
 {
-	struct luks_set set;
+	struct luks_view set;
 	three(&set);
 	set.m[0].derived = true; /* a names b, b names a */
-	strcpy(set.m[0].primary_uuid, UB);
-	CHECK(!derived_defers(&set, &set.m[0]));
-	CHECK(!derived_defers(&set, &set.m[1]));
+	set.m[0].primary_uuid = UB;
+	CHECK(!derived_defers(&set, 0));
+	CHECK(!derived_defers(&set, 1));
 }
 
 static void the_key_is_kept_only_while_a_present_member_needs_it(void)
 {
-	struct luks_set set;
+	struct luks_view set;
 	three(&set);
 	set.m[0].state = MEMBER_OPEN;
-	set.m[0].vk.buf = key_buf;
-	CHECK(derived_needs_key(&set, &set.m[0]));
-	CHECK(!derived_needs_key(&set, &set.m[1])); /* nobody names b */
+	set.m[0].vk_at_hand = true;
+	CHECK(derived_needs_key(&set, 0));
+	CHECK(!derived_needs_key(&set, 1)); /* nobody names b */
 	set.m[1].state = MEMBER_UNLOCKING;
 	set.m[2].state = MEMBER_OPEN;
-	CHECK(derived_needs_key(&set, &set.m[0]));
+	CHECK(derived_needs_key(&set, 0));
 	set.m[1].state = MEMBER_OPEN;
-	CHECK(!derived_needs_key(&set, &set.m[0]));
+	CHECK(!derived_needs_key(&set, 0));
 	/* A member that fell back to the passphrase needs it no more. */
 	set.m[1].state = MEMBER_FOUND;
 	set.m[1].derived_failed = true;
-	CHECK(!derived_needs_key(&set, &set.m[0]));
+	CHECK(!derived_needs_key(&set, 0));
 	/* One not seen yet is not waited for. */
 	set.m[1].state = MEMBER_WAITING;
 	set.m[1].derived_failed = false;
-	CHECK(!derived_needs_key(&set, &set.m[0]));
+	CHECK(!derived_needs_key(&set, 0));
 	/* A reencrypting primary never has a key to give. */
 	three(&set);
 	set.m[0].reencrypt = true;
-	CHECK(!derived_needs_key(&set, &set.m[0]));
+	CHECK(!derived_needs_key(&set, 0));
 }
 
 void derivedpolicy_tests(void)

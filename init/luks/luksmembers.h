@@ -1,0 +1,145 @@
+/* The LUKS members: their table and the queries on it, shared by the
+ * files of this folder (luks.c, luksload.c, lukskdf.c, luksderived.c).
+ * Nothing outside init/luks/ includes this header: the rest of /init asks
+ * luks.h. */
+#ifndef LUKSINIT_LUKSMEMBERS_H
+#define LUKSINIT_LUKSMEMBERS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/dtoken.h"
+#include "common/secret.h"
+#include "config/cmdline.h"
+#include "config/devspec.h"
+#include "luks/keydev.h"
+#include "luks/luks.h"
+#include "luks/luksview.h"
+
+struct crypt_device;
+struct luks_load; /* a header read (luksload.c) */
+
+/* Beyond its Argon2 memory a KDF job needs some for itself. */
+#define JOB_OVERHEAD_KB 2048
+
+struct luks_member {
+	const struct luks_member_cfg *cfg;
+	enum member_state state;
+	int dup_of;
+	char devnode[64];
+	char dm_name[LUKS_NAME_MAX];
+	char uuid[DTOKEN_UUID_MAX]; /* its LUKS UUID, once the header is read */
+	struct crypt_device *cd;
+	uint32_t mem_kb; /* peak KDF memory over its keyslots */
+	/* A LUKS2 reencryption is under way: only libcryptsetup's own
+	 * activation by passphrase can open it (the worker does that, alone:
+	 * see luks_consider). */
+	bool reencrypt;
+	bool exclusive; /* its job runs alone, the loop out of libcryptsetup */
+	struct luks_load *load; /* its header being read, while LOADING */
+	/* Its KDF worker did not end with its attempt (a disk stuck in D
+	 * state): its context and secrets stay with the worker, and it is not
+	 * opened again while the worker runs. The thread stays joinable: once
+	 * worker_done is set, luks_begin_attempt joins it (it only has its
+	 * byte to write and return), wipes its secrets, frees its context and
+	 * tries the member again. */
+	bool stuck;
+	/* Set by the worker (atomically, release) when it no longer touches
+	 * the member: before it writes its notify byte. */
+	bool worker_done;
+	uint32_t activate_flags;
+	int tries_left;
+	bool keyfile_tried;
+	unsigned shared_gen_tried;
+	/* The shared passphrase of that generation failed here; it costs a
+	 * try only if it opened no member at all (then it was simply wrong,
+	 * not meant for another disk). */
+	unsigned shared_gen_failed;
+	bool waited_for_memory; /* said once why its KDF waits */
+	/* A derived keyslot (luksderived.h): opened with a key made from
+	 * the volume key of the member with LUKS UUID primary_uuid. */
+	bool derived;
+	bool derived_failed; /* that key did not open it: the passphrase will */
+	int derived_slot;
+	char primary_uuid[DTOKEN_UUID_MAX];
+
+	/* The running job; touched by the worker only while UNLOCKING. */
+	pthread_t thread;
+	int notify_fd;
+	unsigned char index;
+	enum key_source source;
+	int job_slot;	 /* the keyslot tried, or CRYPT_ANY_SLOT */
+	uint64_t job_kb; /* memory charged to the budget for this job */
+	struct secret key;
+	struct secret own; /* typed at its own prompt, for the scheduler */
+	/* The volume key the KDF found; locked memory. Wiped once the member
+	 * is active, unless members derive their keys from it: then once
+	 * none of them needs it any more (derived_wipe_unneeded). */
+	struct secret vk;
+	bool vk_ready; /* vk holds the volume key its job found */
+	/* Its job has ended with the key: still UNLOCKING, activated by the
+	 * next pass (luks_schedule). */
+	bool key_found;
+	int job_rc;
+	double kdf_start, kdf_end;
+};
+
+struct luks_set {
+	const struct boot_config *cfg;
+	struct luks_member m[LUKS_MEMBERS_MAX];
+	int n;
+	int pipe_rd, pipe_wr;
+	int load_rd, load_wr; /* header reads done: their luks_load address */
+	/* A header read given up on (timed out, or its attempt ended) whose
+	 * worker has not returned: it may still be inside libcryptsetup. Only
+	 * one header is read at a time, counting this one, so there is at
+	 * most one; freed (with its context) when its address is read back. */
+	struct luks_load *orphan;
+	bool stopping;	 /* the attempt ends: finished KDFs activate nothing */
+	bool settle_due; /* jobs ended: the pass settles the shared round */
+	struct secret shared;
+	unsigned shared_gen;	/* bumped for each passphrase typed */
+	bool shared_gen_opened; /* it opened at least one member */
+	uint64_t budget_kb, in_use_kb;
+	int nfailed;
+	bool holding; /* no job starts: devices are still being enumerated */
+	char failure[512]; /* the first member that cannot be opened */
+	/* Devices that appeared while a reencrypting member's worker was in
+	 * libcryptsetup: claimed once it is done. */
+	struct dev_ids deferred[LUKS_MEMBERS_MAX];
+	int ndeferred;
+	struct keydev_set keydevs; /* devices holding key files */
+};
+
+/* m cannot be opened, for the reason why: said once, and the first such
+ * member (not swap) is the set's failure. */
+void member_fail(struct luks_set *set, struct luks_member *m, const char *why);
+/* A name for messages until the header gives the real one. */
+void member_provisional_name(struct luks_member *m, const char *fallback);
+/* The memory m's KDF job is charged: the largest of its keyslots' (any
+ * may be the one), plus the job's own. */
+uint64_t member_cost_kb(const struct luks_member *m);
+/* m's key file, and in *ret_dev the device it is on (kind NONE: the
+ * initramfs); NULL if it has none. */
+const char *member_keyfile(const struct luks_set *set,
+			   const struct luks_member *m,
+			   const struct devspec **ret_dev);
+
+bool members_any_in(const struct luks_set *set, enum member_state st);
+/* A worker runs a job that must run alone (see header_loaded in
+ * luksload.c): the loop's thread and the header reads stay out of
+ * libcryptsetup until it is done too. */
+bool members_exclusive_running(const struct luks_set *set);
+/* dup names the disk of member owner again: it follows owner. */
+void members_follow(struct luks_set *set, struct luks_member *dup, int owner);
+/* m's header was read (or not): the entries that name its disk again. */
+void members_announce_dups(struct luks_set *set, const struct luks_member *m);
+/* The facts the policies decide on (luksview.h), as they are now. */
+void members_view(const struct luks_set *set, struct luks_view *v);
+/* The names of the members still to be opened, ", "-separated; returns
+ * their count. */
+int members_list(const struct luks_set *set, char *text, size_t size);
+
+#endif
