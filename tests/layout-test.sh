@@ -3,7 +3,8 @@
 # every quoted #include in init/, common/ and enroll/ names a header that
 # exists, by its folder ("luks/luks.h", "common/secret.h"; the top of init/
 # by its bare name), and only a folder the rule allows. Every folder on disk
-# has a row in the table, every row a folder. Two facts the documentation
+# has a row in the table, every row a folder; no .c file is over 800 lines
+# and no function over 60. Two facts the documentation
 # states about the code: /init calls no strcpy, strncpy, strtok or sprintf
 # (docs/SECURITY.md), and main() opens the uevent socket before anything
 # else, so no event is missed (docs/ARCHITECTURE.md). The LUKS member table and the
@@ -13,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rules=tests/include-rules.txt
-echo "PLAN 5"
+echo "PLAN 6"
 
 declare -A allowed
 while read -r folder deps; do
@@ -106,4 +107,20 @@ if [[ -n $leaks ]]; then
 	printf '  %s\n' "$leaks"
 else
 	echo "PASS layout/luks_member_table_stays_in_init_luks"
+fi
+
+# Small files, functions that fit on a screen: no .c file over 800 lines,
+# no function over 60 (from its first line in column 0 to its closing
+# brace in column 0).
+big=$(git ls-files 'init/*.c' 'common/*.c' 'enroll/*.c' | xargs awk '
+	FNR == 1 { if (prev && n > 800) printf "%s: %d lines\n", prev, n; prev = FILENAME; start = 0 }
+	{ n = FNR }
+	start == 0 && /^[A-Za-z][^;]*\(/ && !/;[[:space:]]*$/ && !/^(typedef|struct|enum|union) [^(]*$/ { start = FNR; name = $0 }
+	start && /^}/ { if (FNR - start + 1 > 60) printf "%s:%d: %d lines: %s\n", FILENAME, start, FNR - start + 1, name; start = 0 }
+	END { if (n > 800) printf "%s: %d lines\n", prev, n }')
+if [[ -n $big ]]; then
+	echo "FAIL layout/files_and_functions_are_small: over 800 lines a file or 60 a function:"
+	printf '  %s\n' "$big"
+else
+	echo "PASS layout/files_and_functions_are_small"
 fi
