@@ -46,6 +46,8 @@ PURE := init/config/cmdline.c init/config/devspec.c init/base/strutil.c \
 SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c \
 	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
 	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c
+# The job mechanism: forks real children, driven by the test itself.
+JOBS := init/loop/job.c init/loop/loop.c init/base/reaper.c common/secret.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -206,10 +208,10 @@ $(B)/encrypt-extents: tests/host/encrypt-extents.c
 	$(CC) $(CSTD) $(WARN) -O2 -o $@ $< -lcrypto
 
 # Host build: the decompression tests use Debian's libzstd and liblzma.
-$(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
+$(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(JOBS) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)
 	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
-	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
+	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) $(JOBS) \
 		-lzstd -llzma -lblkid -ljson-c
 
 unit: $(B)/unit
@@ -235,9 +237,9 @@ lint: $(B)/deps.prefix
 	tests/run-lint.sh $(B)
 
 # The unit tests once more without sanitizers, under valgrind.
-$(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
+$(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(JOBS) $(HDRS) $(wildcard tests/unit/*.h)
 	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev
-	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
+	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) $(JOBS) \
 		-lzstd -llzma -lblkid -ljson-c
 
 fuzz: fuzz-build

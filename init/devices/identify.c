@@ -17,8 +17,8 @@
  * 128 KiB, which is enough, but say so explicitly. */
 #define IDENTIFY_STACK ((size_t)256 * 1024)
 
-/* JOB_DONE: identified on the loop's thread (no thread could be made). */
-enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_GIVEN_UP, JOB_DONE };
+/* IDENT_DONE: identified on the loop's thread (no thread could be made). */
+enum ident_state { IDENT_QUEUED, IDENT_RUNNING, IDENT_GIVEN_UP, IDENT_DONE };
 
 /* Owned by the loop, except while RUNNING or GIVEN_UP: then the worker
  * reads devname and notify_fd and writes rc and ids, and hands the job back
@@ -32,7 +32,7 @@ struct identify_job {
 	int rc;
 	struct dev_ids ids;
 	/* The loop's own. */
-	enum job_state state;
+	enum ident_state state;
 	unsigned gen;
 	bool again;
 	/* Started in an earlier attempt: its result is not delivered, only
@@ -109,7 +109,7 @@ static void start(struct identify *id, struct identify_job *job, identify_fn fn,
 		return;
 	job->notify_fd = id->pipe_wr;
 	job->started_ms = loop_now_ms();
-	job->state = JOB_RUNNING;
+	job->state = IDENT_RUNNING;
 	pthread_attr_t attr;
 	pthread_t t;
 	int rc = EPIPE;
@@ -128,7 +128,7 @@ static void start(struct identify *id, struct identify_job *job, identify_fn fn,
 		  job->devname, strerror(rc));
 	job->rc = device_identify(job->devname, &job->ids);
 	deliver(job, fn, ctx);
-	job->state = JOB_DONE;
+	job->state = IDENT_DONE;
 }
 
 static void unlink_job(struct identify *id, struct identify_job *job)
@@ -144,12 +144,12 @@ static void start_queued(struct identify *id, identify_fn fn, void *ctx)
 {
 	for (struct identify_job *job = id->jobs;
 	     job && id->working < IDENTIFY_WORKERS; job = job->next)
-		if (job->state == JOB_QUEUED)
+		if (job->state == IDENT_QUEUED)
 			start(id, job, fn, ctx);
 	struct identify_job **p = &id->jobs;
 	while (*p) {
 		struct identify_job *job = *p;
-		if (job->state != JOB_DONE) {
+		if (job->state != IDENT_DONE) {
 			p = &job->next;
 			continue;
 		}
@@ -164,7 +164,7 @@ void identify_submit(struct identify *id, const char *devname, identify_fn fn,
 	for (struct identify_job *job = id->jobs; job; job = job->next) {
 		if (strcmp(job->devname, devname) != 0)
 			continue;
-		if (job->state == JOB_GIVEN_UP) {
+		if (job->state == IDENT_GIVEN_UP) {
 			/* One thread per device: it may answer yet. */
 			log_debug("/dev/%s: still no answer from it", devname);
 			job->gen = id->gen;
@@ -173,7 +173,7 @@ void identify_submit(struct identify *id, const char *devname, identify_fn fn,
 		/* Running, whether for this attempt or an earlier one (before
 		 * a rescue shell, say): what it finds may be out of date, so it
 		 * is identified once more when it ends (see finished). */
-		if (job->state == JOB_RUNNING) {
+		if (job->state == IDENT_RUNNING) {
 			job->stale |= job->gen != id->gen;
 			job->again = true;
 		}
@@ -191,7 +191,7 @@ void identify_submit(struct identify *id, const char *devname, identify_fn fn,
 		log_debug("/dev/%s: name too long to identify", devname);
 		return;
 	}
-	job->state = JOB_QUEUED;
+	job->state = IDENT_QUEUED;
 	job->gen = id->gen;
 	job->notify_fd = -1;
 	struct identify_job **tail = &id->jobs;
@@ -205,7 +205,7 @@ static void finished(struct identify *id, struct identify_job *job,
 		     identify_fn fn, void *ctx)
 {
 	id->threads--;
-	if (job->state == JOB_RUNNING)
+	if (job->state == IDENT_RUNNING)
 		id->working--;
 	bool current = job->gen == id->gen;
 	if (job->slow && current && !job->stale)
@@ -214,12 +214,12 @@ static void finished(struct identify *id, struct identify_job *job,
 			   (loop_now_ms() - job->started_ms) / 1000);
 	if (current && !job->stale)
 		deliver(job, fn, ctx);
-	if (current && job->again && job->state == JOB_RUNNING) {
+	if (current && job->again && job->state == IDENT_RUNNING) {
 		/* Asked again meanwhile: once more, from the start. */
 		job->again = false;
 		job->stale = false;
 		job->slow = false;
-		job->state = JOB_QUEUED;
+		job->state = IDENT_QUEUED;
 		memset(&job->ids, 0, sizeof(job->ids));
 		return;
 	}
@@ -248,7 +248,7 @@ int identify_tick(struct identify *id, identify_fn fn, void *ctx)
 {
 	long long now = loop_now_ms();
 	for (struct identify_job *job = id->jobs; job; job = job->next) {
-		if (job->state != JOB_RUNNING || now < next_due(job, id))
+		if (job->state != IDENT_RUNNING || now < next_due(job, id))
 			continue;
 		if (!job->slow) {
 			job->slow = true;
@@ -258,7 +258,7 @@ int identify_tick(struct identify *id, identify_fn fn, void *ctx)
 		}
 		if (now < job->started_ms + id->give_up_ms)
 			continue;
-		job->state = JOB_GIVEN_UP;
+		job->state = IDENT_GIVEN_UP;
 		job->again = false;
 		job->stale = false;
 		id->working--;
@@ -269,7 +269,7 @@ int identify_tick(struct identify *id, identify_fn fn, void *ctx)
 	start_queued(id, fn, ctx); /* slots freed: the queue moves on */
 	long long next = -1;
 	for (struct identify_job *job = id->jobs; job; job = job->next) {
-		if (job->state != JOB_RUNNING)
+		if (job->state != IDENT_RUNNING)
 			continue;
 		long long left = next_due(job, id) - now;
 		if (left < 0)
@@ -284,9 +284,9 @@ bool identify_pending(const struct identify *id)
 {
 	for (const struct identify_job *job = id->jobs; job; job = job->next)
 		if (job->gen == id->gen &&
-		    ((job->state == JOB_QUEUED &&
+		    ((job->state == IDENT_QUEUED &&
 		      id->threads < IDENTIFY_THREADS_MAX) ||
-		     (job->state == JOB_RUNNING && !job->slow)))
+		     (job->state == IDENT_RUNNING && !job->slow)))
 			return true;
 	return false;
 }

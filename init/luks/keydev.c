@@ -295,7 +295,7 @@ int keydev_read_file(const char *devnode, const char *fstype, const char *path,
 	return keydev_with_file(devnode, fstype, path, read_into, &d, ret_step);
 }
 
-enum { JOB_RUNNING, JOB_DONE, JOB_LEFT };
+enum { READ_RUNNING, READ_DONE, READ_LEFT };
 
 /* One key read in a worker thread: a stick that stops answering holds
  * the worker in D state inside mount() or read(), never PID 1's loop for
@@ -332,8 +332,8 @@ static void *read_worker(void *arg)
 {
 	struct read_job *j = arg;
 	run_job(j);
-	if (__atomic_exchange_n(&j->state, JOB_DONE, __ATOMIC_ACQ_REL) ==
-	    JOB_LEFT) {
+	if (__atomic_exchange_n(&j->state, READ_DONE, __ATOMIC_ACQ_REL) ==
+	    READ_LEFT) {
 		job_free(j);
 		return NULL;
 	}
@@ -394,11 +394,11 @@ static int read_bounded_key(const struct dev_ids *ids, const char *fstype,
 		return -ENOMEM;
 	if (!start_worker(j)) {
 		run_job(j); /* no thread: blocking, but never lost */
-		j->state = JOB_DONE;
+		j->state = READ_DONE;
 	} else {
 		wait_worker(j);
-		if (__atomic_exchange_n(&j->state, JOB_LEFT,
-					__ATOMIC_ACQ_REL) == JOB_RUNNING)
+		if (__atomic_exchange_n(&j->state, READ_LEFT,
+					__ATOMIC_ACQ_REL) == READ_RUNNING)
 			return -ETIMEDOUT; /* the worker frees j */
 	}
 	int rc = j->rc;

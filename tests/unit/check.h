@@ -53,5 +53,6 @@ void derivedpolicy_tests(void);
 void consoles_tests(void);
 void keymap_tests(void);
 void swapresume_tests(void);
+void job_tests(void);
 
 #endif

@@ -40,6 +40,7 @@ int main(void)
 	consoles_tests();
 	keymap_tests();
 	swapresume_tests();
+	job_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
