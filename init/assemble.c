@@ -139,7 +139,7 @@ static void admit_held(struct assembly *a, bool now)
 		admit(a, &ok[i]);
 }
 
-/* Identified by a worker (identify.h): what it is decides where it goes. */
+/* Identified by a job (identify.h): what it is decides where it goes. */
 static void on_identified(const struct identify_result *res, void *arg)
 {
 	struct assembly *a = arg;
@@ -190,20 +190,13 @@ static void on_identified(const struct identify_result *res, void *arg)
 
 static void consider_device(struct assembly *a, const char *devname)
 {
-	identify_submit(a->ident, devname, on_identified, a);
+	identify_submit(a->ident, devname);
 }
 
 static void on_block_uevent(const struct uevent *ev, void *arg)
 {
 	if (uevent_is_block_add(ev))
 		consider_device(arg, ev->devname);
-}
-
-static void on_identify_ready(void *arg, short revents)
-{
-	struct assembly *a = arg;
-	if (revents & POLLIN)
-		identify_collect(a->ident, on_identified, a);
 }
 
 static void rescan_devices(void *arg)
@@ -525,7 +518,7 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 		size_t why_size, const char **hint)
 {
 	/* First: a disk named as slow holds nothing up from here on. */
-	int ident_ms = identify_tick(a->ident, on_identified, a);
+	int ident_ms = identify_tick(a->ident);
 	int luks_ms = luks_tick(a->luks);
 	if (luks_ms >= 0 && (ident_ms < 0 || luks_ms < ident_ms))
 		ident_ms = luks_ms;
@@ -604,7 +597,7 @@ int assemble_root(const struct boot_config *cfg,
 	a.luks = luks;
 	a.ident = ident;
 	luks_begin_attempt(luks);
-	identify_begin(ident);
+	identify_begin(ident, on_identified, &a);
 	int rc;
 	long long start = now_ms();
 	a.last_tick = start;
@@ -612,11 +605,10 @@ int assemble_root(const struct boot_config *cfg,
 
 	loop_subscribe_blocks(loop, on_block_uevent, rescan_devices, &a);
 	loop_watch(loop, luks_notify_fd(luks), POLLIN, on_luks_notify, &a);
-	loop_watch(loop, identify_fd(ident), POLLIN, on_identify_ready, &a);
 	loop_watch(loop, luks_load_fd(luks), POLLIN, on_luks_loaded, &a);
 	/* Every disk there at boot first: a member must not start a costly
 	 * KDF before its primary has been seen (luksderived.h). Held until
-	 * the workers have identified them all (or given up on some). */
+	 * the jobs have identified them all (or given up on some). */
 	luks_hold(luks, true);
 	a.coldplugging = true;
 	devices_coldplug(on_block_uevent, &a);
@@ -624,7 +616,7 @@ int assemble_root(const struct boot_config *cfg,
 		;
 	prompt_stop(&a.prompt);
 	prompt_watch(&a.prompt, loop, NULL, NULL);
-	loop_unwatch(loop, identify_fd(ident));
+	identify_end(ident);
 	loop_unwatch(loop, luks_load_fd(luks));
 	loop_subscribe_blocks(loop, NULL, NULL, NULL);
 	/* KDFs still running end first, the loop serving meanwhile; one

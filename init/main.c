@@ -42,7 +42,7 @@ struct boot {
 	struct loop loop;      /* from the first millisecond to the exec */
 	struct jobs jobs;      /* its children, stuck ones too */
 	struct luks_set luks;  /* what is open survives a failed attempt */
-	struct identify ident; /* so do workers stuck on a disk */
+	struct identify ident; /* so do jobs stuck on a disk */
 	struct consoles consoles;
 	struct keymap_status keymap; /* the layout the prompt is typed in */
 	struct resume_state resume;  /* a retry must not resume after a mount */
@@ -148,11 +148,7 @@ static void early_setup(struct boot *b, int argc, char **argv)
 	vtkeymap_setup(&b->cfg, &b->keymap);
 	firmware_start(&b->fw, &b->cfg);
 	b->luks_rc = luks_init(&b->luks, &b->cfg);
-	int rc = identify_init(&b->ident);
-	if (rc < 0)
-		log_warn(
-			"cannot start identification workers (%s); disks are identified on the main thread",
-			strerror(-rc));
+	identify_init(&b->ident, &b->jobs);
 }
 
 static void restore_kernel_knobs(struct boot *b)
