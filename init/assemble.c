@@ -325,7 +325,8 @@ static struct wait_state wait_state(struct assembly *a)
 		 * until that result is in, the array may look incomplete
 		 * while it is not, so no degraded mount is decided. */
 		.person_or_kdf = waiting_on_person_or_kdf(a) ||
-				 identify_pending(a->ident),
+				 identify_pending(a->ident) ||
+				 rootguard_busy(&a->guard),
 		.awaits_key = luks_awaits_key(a->luks),
 		.degraded_flag = rootflags_degraded(a->cfg),
 		.degraded_after_s = a->cfg->degraded_after_s,
@@ -513,6 +514,15 @@ static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 	return rc;
 }
 
+/* The array is whole and every member settled; held devices are decided
+ * first (their superblocks may still be being read). */
+static bool whole(struct assembly *a)
+{
+	return a->complete &&
+	       luks_all_open(a->luks, degraded_permitted(a->cfg)) &&
+	       !rootguard_busy(&a->guard);
+}
+
 /* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
 static int step(struct assembly *a, struct assembled_root *out, char *why,
 		size_t why_size, const char **hint)
@@ -534,7 +544,7 @@ static int step(struct assembly *a, struct assembled_root *out, char *why,
 	if (rc < 0)
 		return rc;
 	admit_held(a, false);
-	if (a->complete && luks_all_open(a->luks, degraded_permitted(a->cfg))) {
+	if (whole(a)) {
 		admit_held(a, true); /* decided (and named) before going on */
 		return finish(a, out, ident_ms, why, why_size);
 	}
@@ -598,6 +608,7 @@ int assemble_root(const struct boot_config *cfg,
 	a.ident = ident;
 	luks_begin_attempt(luks);
 	identify_begin(ident, on_identified, &a);
+	rootguard_begin(&a.guard, loop->jobs);
 	int rc;
 	long long start = now_ms();
 	a.last_tick = start;
@@ -617,6 +628,7 @@ int assemble_root(const struct boot_config *cfg,
 	prompt_stop(&a.prompt);
 	prompt_watch(&a.prompt, loop, NULL, NULL);
 	identify_end(ident);
+	rootguard_end(&a.guard);
 	loop_unwatch(loop, luks_load_fd(luks));
 	loop_subscribe_blocks(loop, NULL, NULL, NULL);
 	/* KDFs still running end first, the loop serving meanwhile; one
