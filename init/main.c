@@ -148,6 +148,7 @@ static void early_setup(struct boot *b, int argc, char **argv)
 	vtkeymap_setup(&b->cfg, &b->keymap);
 	firmware_start(&b->fw, &b->cfg);
 	b->luks_rc = luks_init(&b->luks, &b->cfg);
+	keydev_attach(&b->luks.keydevs, &b->jobs);
 	identify_init(&b->ident, &b->jobs);
 }
 
