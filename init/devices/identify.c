@@ -166,8 +166,11 @@ static void start(struct identify *id, struct identify_job *job)
 	id->working++;
 }
 
+/* Only in a phase: between phases nothing would take the result. */
 static void start_queued(struct identify *id)
 {
+	if (!id->fn)
+		return;
 	struct identify_job *job = id->list;
 	while (job && id->working < IDENTIFY_WORKERS) {
 		struct identify_job *next = job->next; /* start may drop it */

@@ -221,6 +221,8 @@ static void start_queued(struct jobs *js)
 
 int job_start(struct jobs *js, const struct job_spec *spec)
 {
+	if (js->closing)
+		return -ECANCELED;
 	if (!spec->fn || !spec->done || spec->timeout_ms <= 0 ||
 	    spec->max > JOB_RESULT_MAX ||
 	    (spec->secret && spec->max > SECRET_MAX))
@@ -404,7 +406,10 @@ void jobs_cancel_all(struct jobs *js)
 		if (j->state == JOB_QUEUED || j->state == JOB_RUNNING)
 			end_job(js, j, JOB_CANCELLED, -ECANCELED);
 	}
+	/* An owner told may not start another in its place. */
+	js->closing = true;
 	deliver(js);
+	js->closing = false;
 }
 
 int jobs_pollfds(const struct jobs *js, struct pollfd *pfd, int max)

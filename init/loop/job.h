@@ -107,6 +107,7 @@ struct jobs {
 	pid_t child[JOBS_RUNNING_MAX + JOBS_STUCK_MAX];
 	bool killed[JOBS_RUNNING_MAX + JOBS_STUCK_MAX];
 	int nchild;
+	bool closing; /* in jobs_cancel_all: no job starts */
 };
 
 void jobs_init(struct jobs *js);
@@ -118,8 +119,9 @@ int job_start(struct jobs *js, const struct job_spec *spec);
 /* The owner no longer wants job id: a running child is killed, a queued
  * job dropped, a finished result wiped; done is not called. */
 void job_cancel(struct jobs *js, int id);
-/* Every job ends now, its owner told JOB_CANCELLED; no child is waited
- * for (the hand-over: the real init's execve must not wait). */
+/* Every job ends now, its owner told JOB_CANCELLED (and refused any new
+ * job meanwhile); no child is waited for (the hand-over: the real init's
+ * execve must not wait). */
 void jobs_cancel_all(struct jobs *js);
 /* Jobs asked and not yet ended. */
 int jobs_pending(const struct jobs *js);

@@ -293,6 +293,32 @@ static void job_cancel_and_cancel_all(void)
 	CHECK(jobs_children(&js) == 0);
 }
 
+static struct jobs *restart_jobs;
+static int restart_rc;
+
+static void restart(void *ctx, const struct job_result *res)
+{
+	(void)res;
+	struct job_spec s = spec_of(sleeper, NULL, 16, 60000, ctx);
+	restart_rc = job_start(restart_jobs, &s);
+}
+
+static void job_no_new_job_while_all_are_cancelled(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	restart_jobs = &js;
+	struct outcome o = {0};
+	struct job_spec s = spec_of(sleeper, NULL, 16, 60000, &o);
+	s.done = restart;
+	CHECK(job_start(&js, &s) > 0);
+	jobs_cancel_all(&js);
+	CHECK(restart_rc == -ECANCELED);
+	CHECK(jobs_pending(&js) == 0);
+	settle(&js);
+	CHECK(jobs_children(&js) == 0);
+}
+
 void job_tests(void)
 {
 	RUN(job_result_delivered);
@@ -302,4 +328,5 @@ void job_tests(void)
 	RUN(job_secret_result_in_locked_memory);
 	RUN(job_concurrency_bound);
 	RUN(job_cancel_and_cancel_all);
+	RUN(job_no_new_job_while_all_are_cancelled);
 }
