@@ -223,6 +223,33 @@ static void job_secret_result_in_locked_memory(void)
 	settle(&js);
 }
 
+/* In the child: 0 if the parent's secret is mapped here, else -errno. */
+static int sees_secret(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	(void)buf, (void)max, (void)ret_len;
+	unsigned char vec[1];
+	long page = sysconf(_SC_PAGESIZE);
+	return mincore(arg, (size_t)page, vec) < 0 ? -errno : 0;
+}
+
+static void job_child_never_sees_secrets(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct secret sec = {0};
+	CHECK(secret_alloc(&sec) == 0);
+	if (!sec.buf)
+		return;
+	memset(sec.buf, 's', 16);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(sees_secret, sec.buf, 0, 5000, &o);
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	CHECK(o.res.end == JOB_DONE && o.res.rc == -ENOMEM);
+	secret_free(&sec);
+	settle(&js);
+}
+
 /* Shared with the children: how many run at once, and the most seen. */
 struct gauge {
 	atomic_int now, most;
@@ -326,6 +353,7 @@ void job_tests(void)
 	RUN(job_exit_without_result_fails);
 	RUN(job_large_result);
 	RUN(job_secret_result_in_locked_memory);
+	RUN(job_child_never_sees_secrets);
 	RUN(job_concurrency_bound);
 	RUN(job_cancel_and_cancel_all);
 	RUN(job_no_new_job_while_all_are_cancelled);
