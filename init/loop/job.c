@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -121,25 +122,21 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* The child: nothing of the parent's jobs but its own pipe, the result
- * in a buffer of its own (locked for a secret), wiped before _exit. */
-static void child_main(struct jobs *js, struct job *j, int rfd, int wfd)
+/* The child's work: the result in a buffer of its own (locked for a
+ * secret), sent, and wiped before _exit. */
+static void run_child(const struct job_spec *spec, int wfd)
 {
-	close(rfd);
-	for (int i = 0; i < JOBS_MAX; i++)
-		if (js->job[i].fd >= 0)
-			close(js->job[i].fd);
-	size_t map = j->spec.max ? j->spec.max : 1;
+	size_t map = spec->max ? spec->max : 1;
 	unsigned char *buf = mmap(NULL, map, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	size_t len = 0;
 	int32_t rc = -ENOMEM;
-	if (buf == MAP_FAILED || (j->spec.secret && mlock(buf, map) < 0)) {
+	if (buf == MAP_FAILED || (spec->secret && mlock(buf, map) < 0)) {
 		buf = NULL;
 	} else {
-		rc = j->spec.fn(j->spec.arg, buf, j->spec.max, &len);
-		if (len > j->spec.max)
-			len = j->spec.max;
+		rc = spec->fn(spec->arg, buf, spec->max, &len);
+		if (len > spec->max)
+			len = spec->max;
 	}
 	uint32_t len32 = (uint32_t)len;
 	unsigned char head[8];
@@ -149,8 +146,18 @@ static void child_main(struct jobs *js, struct job *j, int rfd, int wfd)
 		write_all(wfd, buf, len);
 	/* A secret may sit anywhere in its buffer, even on failure. */
 	if (buf)
-		explicit_bzero(buf, j->spec.secret ? map : len);
+		explicit_bzero(buf, spec->secret ? map : len);
 	_exit(0);
+}
+
+/* Nothing of the parent's jobs but its own pipe. */
+static void child_main(struct jobs *js, struct job *j, int rfd, int wfd)
+{
+	close(rfd);
+	for (int i = 0; i < JOBS_MAX; i++)
+		if (js->job[i].fd >= 0)
+			close(js->job[i].fd);
+	run_child(&j->spec, wfd);
 }
 
 static int start_child(struct jobs *js, struct job *j)
@@ -437,4 +444,102 @@ int jobs_next_ms(const struct jobs *js)
 			next = left;
 	}
 	return (int)next;
+}
+
+/* Reads exactly n bytes before deadline_ms: 0, -ETIMEDOUT, -EPIPE (the
+ * child ended first) or -errno. */
+static int read_by(int fd, void *buf, size_t n, long long deadline_ms)
+{
+	size_t got = 0;
+	while (got < n) {
+		long long left = deadline_ms - loop_now_ms();
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (left <= 0)
+			return -ETIMEDOUT;
+		int rc = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		if (rc <= 0)
+			continue;
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EPIPE;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static void kill_by_pidfd(int pidfd, pid_t pid)
+{
+	if (pidfd < 0 ||
+	    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+		kill(pid, SIGKILL); /* no pidfd (before Linux 5.3) */
+}
+
+/* The frame: rc and length, then the bytes. */
+static int read_frame(int fd, void *buf, size_t max, long long deadline_ms,
+		      struct job_result *ret)
+{
+	unsigned char head[8];
+	int rc = read_by(fd, head, sizeof(head), deadline_ms);
+	if (rc < 0)
+		return rc;
+	int32_t fn_rc;
+	uint32_t len;
+	memcpy(&fn_rc, head, 4);
+	memcpy(&len, head + 4, 4);
+	if (len > max)
+		return -EPROTO;
+	rc = read_by(fd, buf, len, deadline_ms);
+	if (rc < 0)
+		return rc;
+	ret->rc = fn_rc;
+	ret->len = len;
+	return 0;
+}
+
+void job_run_here(const struct job_spec *spec, void *buf,
+		  struct job_result *ret)
+{
+	*ret = (struct job_result){.end = JOB_NOT_RUN, .rc = -EINVAL};
+	if (!spec->fn || spec->secret || spec->timeout_ms <= 0 ||
+	    spec->max > JOB_RESULT_MAX)
+		return;
+	long long start = loop_now_ms();
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		ret->rc = -errno;
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		run_child(spec, p[1]);
+	}
+	ret->rc = -errno;
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return;
+	}
+	/* Before the loop's reaper can have collected it: its pid is ours. */
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int rc =
+		read_frame(p[0], buf, spec->max, start + spec->timeout_ms, ret);
+	if (rc == -ETIMEDOUT)
+		kill_by_pidfd(pidfd, pid);
+	if (pidfd >= 0)
+		close(pidfd);
+	close(p[0]);
+	ret->end = rc == 0	      ? JOB_DONE
+		   : rc == -ETIMEDOUT ? JOB_TIMED_OUT
+				      : JOB_NO_RESULT;
+	if (rc < 0)
+		ret->rc = rc;
+	ret->data = rc == 0 ? buf : NULL;
+	ret->ran_ms = loop_now_ms() - start;
 }

@@ -128,6 +128,15 @@ int jobs_pending(const struct jobs *js);
 /* Children of ours not yet reaped, killed ones among them. */
 int jobs_children(const struct jobs *js);
 
+/* For a worker thread of PID 1 (the LUKS header reads, until they are
+ * jobs themselves): runs spec->fn in a child and waits, in poll(), for its
+ * result (into buf, at most spec->max bytes; not a secret) until
+ * spec->timeout_ms; past it the child is killed (through a pidfd) and
+ * left to the loop's reaper. done and ctx are not used. Never on the
+ * loop's thread: it blocks for up to the timeout. */
+void job_run_here(const struct job_spec *spec, void *buf,
+		  struct job_result *ret);
+
 /* For the loop. The pipes to watch: fills at most max (POLLIN) and
  * returns how many. */
 int jobs_pollfds(const struct jobs *js, struct pollfd *pfd, int max);

@@ -346,6 +346,34 @@ static void job_no_new_job_while_all_are_cancelled(void)
 	CHECK(jobs_children(&js) == 0);
 }
 
+/* The blocking form, for a worker thread: a result, and a deadline. */
+static void job_run_here_result_and_deadline(void)
+{
+	char buf[16] = "";
+	struct job_result r;
+	struct job_spec s = spec_of(hello, NULL, sizeof(buf), 5000, NULL);
+	job_run_here(&s, buf, &r);
+	CHECK(r.end == JOB_DONE && r.rc == 7 && r.len == 6);
+	CHECK_STR(buf, "hello");
+	s = spec_of(sleeper, NULL, sizeof(buf), 200, NULL);
+	long long t0 = loop_now_ms();
+	job_run_here(&s, buf, &r);
+	CHECK(r.end == JOB_TIMED_OUT && r.rc == -ETIMEDOUT);
+	CHECK(loop_now_ms() - t0 < 2000);
+	s = spec_of(dies, NULL, sizeof(buf), 5000, NULL);
+	job_run_here(&s, buf, &r);
+	CHECK(r.end == JOB_NO_RESULT);
+	/* All three were reaped: the sleeper was killed. */
+	long long end = loop_now_ms() + 3000;
+	int reaped = 0;
+	while (reaped < 3 && loop_now_ms() < end) {
+		reaped += waitpid(-1, NULL, WNOHANG) > 0;
+		struct timespec ts = {0, 5 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	CHECK(reaped == 3);
+}
+
 void job_tests(void)
 {
 	RUN(job_result_delivered);
@@ -357,4 +385,5 @@ void job_tests(void)
 	RUN(job_concurrency_bound);
 	RUN(job_cancel_and_cancel_all);
 	RUN(job_no_new_job_while_all_are_cancelled);
+	RUN(job_run_here_result_and_deadline);
 }
