@@ -88,9 +88,10 @@ static void drop_buffers(struct job *j)
  * child that has not sent its result is killed. */
 static void end_job(struct jobs *js, struct job *j, enum job_end end, int rc)
 {
+	/* A child that closed its pipe (EPIPE) is exiting already. */
 	if (j->state == JOB_RUNNING) {
 		js->running--;
-		if (end != JOB_DONE)
+		if (end != JOB_DONE && rc != -EPIPE)
 			kill_child(js, j->pid);
 	}
 	if (j->fd >= 0)
