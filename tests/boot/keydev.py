@@ -185,12 +185,17 @@ def keydev_wait_longer_than_rootwait_still_prompts():
            % (gave_up - start))
 
 
+# Only a .zst of it is in the initramfs: the kernel's own loader does not
+# find it, so the request is PID 1's to serve (decompressed), by its loop.
+HUNG_FW = "luksinit-test/hung.bin"
+
+
 def fw_requests(b):
     """Each firmware request fwtrigger made: (position in the console
     output, rc, milliseconds the requesting driver waited)."""
     return [(m.start(), int(m.group(1)), int(m.group(2))) for m in re.finditer(
-        r"FWTEST name=luksinit-test/initramfs.bin rc=(-?\d+) bytes=\d+ "
-        r"fnv=\w+ waited_ms=(\d+)", b.out)]
+        r"FWTEST name=%s rc=(-?\d+) bytes=\d+ fnv=\w+ waited_ms=(\d+)"
+        % re.escape(HUNG_FW), b.out)]
 
 
 HUNG_ASKS = 10  # firmware requests, one every 2 s, from init's start on
@@ -204,20 +209,23 @@ def keydev_hung_stick_neither_freezes_the_loop_nor_holds_the_boot():
     mount). One wait of 15 s for both members, then the passphrase
     prompt; firmware asked for meanwhile is served at once; the stuck
     mount holds up neither the prompt nor the exec of the real init."""
-    from .firmware import fw_initrd
+    from .firmware import FWDIR, compressed, fw_initrd
     name = "keydev_hung_stick_neither_freezes_the_loop_nor_holds_the_boot"
+    os.makedirs(LOGS, exist_ok=True)
+    zst = compressed(os.path.join(FWDIR, "initramfs.bin"), "hung.bin.zst",
+                     "zst")
     stick = os.path.join(FIX, "key-stick.img")
     a, c = LateDisk("crypt2-a.img", 0), LateDisk("crypt2-b.img", 1)
     throttle = qemu_harness.Qmp(
-        "block_set_io_throttle", id="stick-dev", bps=1, bps_rd=0, bps_wr=0,
+        "block_set_io_throttle", device="stick", bps=1, bps_rd=0, bps_wr=0,
         iops=0, iops_rd=0, iops_wr=0)
     unthrottle = qemu_harness.Qmp(
-        "block_set_io_throttle", id="stick-dev", bps=0, bps_rd=0, bps_wr=0,
+        "block_set_io_throttle", device="stick", bps=0, bps_rd=0, bps_wr=0,
         iops=0, iops_rd=0, iops_wr=0)
     res = run_guest(
         kernel=KERNEL,
-        initrd=fw_initrd(name, ["sleep:2000", "luksinit-test/initramfs.bin"]
-                         * HUNG_ASKS),
+        initrd=fw_initrd(name, ["sleep:2000", HUNG_FW] * HUNG_ASKS, [
+            "file /lib/firmware/%s.zst %s 0644 0 0" % (HUNG_FW, zst)]),
         disks=[], append=genkernel("rdinit=/fwtrigger"),
         log=os.path.join(LOGS, name + ".log"), timeout=240,
         extra_args=["-drive", "file=%s,format=raw,if=none,id=stick,"
@@ -249,9 +257,10 @@ def keydev_hung_stick_neither_freezes_the_loop_nor_holds_the_boot():
            "the stick was found" % (max(hung) - found))
     expect(b.out.find("did not answer within 15 s") <
            b.out.find("Passphrase for"), "the prompt came before the wait ended")
-    asks = fw_requests(b)
-    expect(len(asks) == HUNG_ASKS, "%d of %d firmware requests reported"
-           % (len(asks), HUNG_ASKS))
+    # Those asked in the initramfs (after the switch to the real root,
+    # its firmware is not there): each served at once.
+    asks = [a for a in fw_requests(b)
+            if a[0] < b.out.find("switching to the new root")]
     expect(all(rc == 0 for _, rc, _ in asks), "a request failed: %s" % asks)
     during = [w for pos, _, w in asks
               if b.out.find("KEYSTICK found") < pos
