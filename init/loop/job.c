@@ -510,7 +510,7 @@ void job_run_here(const struct job_spec *spec, void *buf,
 	if (!spec->fn || spec->secret || spec->timeout_ms <= 0 ||
 	    spec->max > JOB_RESULT_MAX)
 		return;
-	long long start = loop_now_ms();
+	long long t0 = loop_now_ms();
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		ret->rc = -errno;
@@ -529,8 +529,7 @@ void job_run_here(const struct job_spec *spec, void *buf,
 	}
 	/* Before the loop's reaper can have collected it: its pid is ours. */
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int rc =
-		read_frame(p[0], buf, spec->max, start + spec->timeout_ms, ret);
+	int rc = read_frame(p[0], buf, spec->max, t0 + spec->timeout_ms, ret);
 	if (rc == -ETIMEDOUT)
 		kill_by_pidfd(pidfd, pid);
 	if (pidfd >= 0)
@@ -542,5 +541,5 @@ void job_run_here(const struct job_spec *spec, void *buf,
 	if (rc < 0)
 		ret->rc = rc;
 	ret->data = rc == 0 ? buf : NULL;
-	ret->ran_ms = loop_now_ms() - start;
+	ret->ran_ms = loop_now_ms() - t0;
 }
