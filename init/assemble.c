@@ -326,7 +326,7 @@ static struct wait_state wait_state(struct assembly *a)
 		 * while it is not, so no degraded mount is decided. */
 		.person_or_kdf = waiting_on_person_or_kdf(a) ||
 				 identify_pending(a->ident) ||
-				 rootguard_busy(&a->guard),
+				 rootguard_busy(&a->guard, a->luks),
 		.awaits_key = luks_awaits_key(a->luks),
 		.degraded_flag = rootflags_degraded(a->cfg),
 		.degraded_after_s = a->cfg->degraded_after_s,
@@ -520,7 +520,7 @@ static bool whole(struct assembly *a)
 {
 	return a->complete &&
 	       luks_all_open(a->luks, degraded_permitted(a->cfg)) &&
-	       !rootguard_busy(&a->guard);
+	       !rootguard_busy(&a->guard, a->luks);
 }
 
 /* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */

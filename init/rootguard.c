@@ -46,10 +46,15 @@ void rootguard_end(struct root_guard *g)
 	g->nreads = 0;
 }
 
-bool rootguard_busy(const struct root_guard *g)
+bool rootguard_busy(const struct root_guard *g, const struct luks_set *luks)
 {
 	for (int i = 0; i < g->nreads; i++)
 		if (g->reads[i].job > 0)
+			return true;
+	/* Settled members: what is held is decided next (its reads start
+	 * in rootguard_release), never left out unnamed. */
+	for (int i = 0; i < g->nheld && luks_settled(luks); i++)
+		if (!g->decided[i])
 			return true;
 	return false;
 }

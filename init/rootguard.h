@@ -51,8 +51,9 @@ struct root_guard {
  * up: nothing is delivered into g afterwards). */
 void rootguard_begin(struct root_guard *g, struct jobs *jobs);
 void rootguard_end(struct root_guard *g);
-/* A superblock read runs: what the held devices are is not known yet. */
-bool rootguard_busy(const struct root_guard *g);
+/* A superblock read runs, or the members are settled and a held device
+ * is not decided yet: what may form the root is not known yet. */
+bool rootguard_busy(const struct root_guard *g, const struct luks_set *luks);
 
 /* A device that is not one of our unlocked members: true if it is held
  * (the caller must neither register nor match it now). */
