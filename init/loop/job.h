@@ -74,7 +74,9 @@ struct job_spec {
 	void *arg;  /* the child's copy of the parent's memory */
 	size_t max; /* bound on the result: JOB_RESULT_MAX, or SECRET_MAX */
 	bool secret;
-	int timeout_ms; /* from the moment it is asked for */
+	/* From its start; a job still queued this long after it was asked
+	 * for fails (JOB_NOT_RUN, -EAGAIN). */
+	int timeout_ms;
 	job_done_fn done;
 	void *ctx;
 };
