@@ -61,6 +61,8 @@ UNIT_WRAP := -Wl,--wrap=kmsg_hold_start -Wl,--wrap=kmsg_hold_end \
 	-Wl,--wrap=mlock -Wl,--wrap=munmap -Wl,--wrap=mount -Wl,--wrap=umount2 \
 	-Wl,--wrap=open -Wl,--wrap=lseek -Wl,--wrap=knob_console_level \
 	-Wl,--wrap=knob_write
+# The job mechanism: forks real children, driven by the test itself.
+JOBS := init/loop/job.c init/loop/loop.c init/base/reaper.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -221,10 +223,10 @@ $(B)/encrypt-extents: tests/host/encrypt-extents.c
 	$(CC) $(CSTD) $(WARN) -O2 -o $@ $< -lcrypto
 
 # Host build: the decompression tests use Debian's libzstd and liblzma.
-$(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
+$(B)/unit: $(UNIT_SRCS) $(PURE) $(SYSFS) $(JOBS) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)
 	@scripts/ensure-packages.sh gcc libc6-dev libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libcryptsetup-dev libssl-dev
-	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
+	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 $(SAN) -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) $(JOBS) \
 		$(UNIT_WRAP) -lzstd -llzma -lblkid -ljson-c -lcryptsetup -lcrypto
 
 unit: $(B)/unit
@@ -250,9 +252,9 @@ lint: $(B)/deps.prefix
 	tests/run-lint.sh $(B)
 
 # The unit tests once more without sanitizers, under valgrind.
-$(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(HDRS) $(wildcard tests/unit/*.h)
+$(B)/unit-valgrind: $(UNIT_SRCS) $(PURE) $(SYSFS) $(JOBS) $(HDRS) $(wildcard tests/unit/*.h)
 	@scripts/ensure-packages.sh valgrind libzstd-dev liblzma-dev libblkid-dev libjson-c-dev libcryptsetup-dev libssl-dev
-	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) \
+	$(CC) $(CSTD) $(WARN) $(INC) -g -O1 -o $@ $(UNIT_SRCS) $(PURE) $(SYSFS) $(JOBS) \
 		$(UNIT_WRAP) -lzstd -llzma -lblkid -ljson-c -lcryptsetup -lcrypto
 
 fuzz: fuzz-build

@@ -28,6 +28,9 @@ int secret_alloc(struct secret *s)
 		return err;
 	}
 	madvise(s->buf, SECRET_MAP, MADV_DONTDUMP);
+	/* Nor in a child: a job's child (init/loop/job.h) stuck on a disk
+	 * would otherwise keep a copy after PID 1 wiped its own. */
+	madvise(s->buf, SECRET_MAP, MADV_DONTFORK);
 	return 0;
 }
 

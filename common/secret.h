@@ -1,4 +1,6 @@
-/* Buffers for passphrases and key files: locked in RAM, wiped on free. */
+/* Buffers for passphrases and key files: locked in RAM, wiped on free,
+ * never in a core dump, never in a child process (MADV_DONTFORK: a child
+ * that needs a secret gets it passed explicitly). */
 #ifndef LUKSINIT_SECRET_H
 #define LUKSINIT_SECRET_H
 

@@ -127,7 +127,7 @@ static void admit_held(struct assembly *a, bool now)
 		admit(a, &ok[i]);
 }
 
-/* Identified by a worker (identify.h): what it is decides where it goes. */
+/* Identified by a job (identify.h): what it is decides where it goes. */
 static void on_identified(const struct identify_result *res, void *arg)
 {
 	struct assembly *a = arg;
@@ -161,20 +161,13 @@ static void on_identified(const struct identify_result *res, void *arg)
 
 static void consider_device(struct assembly *a, const char *devname)
 {
-	identify_submit(a->ident, devname, on_identified, a);
+	identify_submit(a->ident, devname);
 }
 
 static void on_block_uevent(const struct uevent *ev, void *arg)
 {
 	if (uevent_is_block_add(ev))
 		consider_device(arg, ev->devname);
-}
-
-static void on_identify_ready(void *arg, short revents)
-{
-	struct assembly *a = arg;
-	if (revents & POLLIN)
-		identify_collect(a->ident, on_identified, a);
 }
 
 static void rescan_devices(void *arg)
@@ -298,7 +291,8 @@ static struct wait_state wait_state(struct assembly *a)
 		 * until that result is in, the array may look incomplete
 		 * while it is not, so no degraded mount is decided. */
 		.person_or_kdf = waiting_on_person_or_kdf(a) ||
-				 identify_pending(a->ident),
+				 identify_pending(a->ident) ||
+				 rootguard_busy(&a->guard, a->luks),
 		.awaits_key = luks_awaits_key(a->luks),
 		.degraded_flag = a->cfg->rootflags_degraded,
 		.degraded_after_s = a->cfg->degraded_after_s,
@@ -451,13 +445,22 @@ static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 	return rc;
 }
 
-/* First in each pass: the workers' deadlines (a disk named as slow holds
+/* The array is whole and every member settled; held devices are decided
+ * first (their superblocks may still be being read). */
+static bool whole(struct assembly *a)
+{
+	return a->complete &&
+	       luks_all_open(a->luks, degraded_permitted(a->cfg)) &&
+	       !rootguard_busy(&a->guard, a->luks);
+}
+
+/* First in each pass: the jobs' deadlines (a disk named as slow holds
  * nothing up from here on), the end of coldplugging, then the LUKS pass
- * on what the handlers noted. Returns milliseconds until a worker's next
- * deadline, or -1. */
+ * on what the handlers noted. Returns milliseconds until a job's or a
+ * worker's next deadline, or -1. */
 static int tick_workers(struct assembly *a)
 {
-	int ident_ms = identify_tick(a->ident, on_identified, a);
+	int ident_ms = identify_tick(a->ident);
 	int luks_ms = luks_tick(a->luks);
 	if (luks_ms >= 0 && (ident_ms < 0 || luks_ms < ident_ms))
 		ident_ms = luks_ms;
@@ -482,7 +485,7 @@ static int outcome(struct assembly *a, struct wait_state *ws, char *why,
 	if (rc < 0)
 		return rc;
 	admit_held(a, false);
-	if (a->complete && luks_all_open(a->luks, degraded_permitted(a->cfg))) {
+	if (whole(a)) {
 		admit_held(a, true); /* decided (and named) before going on */
 		return 1;
 	}
@@ -569,7 +572,8 @@ int assemble_root(const struct boot_config *cfg,
 	a.resume = resume;
 	resume_begin_attempt(resume);
 	luks_begin_attempt(luks);
-	identify_begin(ident);
+	identify_begin(ident, on_identified, &a);
+	rootguard_begin(&a.guard, loop->jobs);
 	int rc;
 	long long start = clock_now_ms();
 	a.last_tick = start;
@@ -577,11 +581,10 @@ int assemble_root(const struct boot_config *cfg,
 
 	loop_subscribe_blocks(loop, on_block_uevent, rescan_devices, &a);
 	loop_watch(loop, luks_notify_fd(luks), POLLIN, on_luks_notify, &a);
-	loop_watch(loop, identify_fd(ident), POLLIN, on_identify_ready, &a);
 	loop_watch(loop, luks_load_fd(luks), POLLIN, on_luks_loaded, &a);
 	/* Every disk there at boot first: a member must not start a costly
 	 * KDF before its primary has been seen (luksderived.h). Held until
-	 * the workers have identified them all (or given up on some). */
+	 * the jobs have identified them all (or given up on some). */
 	luks_hold(luks, true);
 	a.coldplugging = true;
 	devices_coldplug(on_block_uevent, &a);
@@ -589,7 +592,8 @@ int assemble_root(const struct boot_config *cfg,
 		;
 	prompt_stop(&a.prompt);
 	prompt_watch(&a.prompt, loop, NULL, NULL);
-	loop_unwatch(loop, identify_fd(ident));
+	identify_end(ident);
+	rootguard_end(&a.guard);
 	loop_unwatch(loop, luks_load_fd(luks));
 	loop_subscribe_blocks(loop, NULL, NULL, NULL);
 	/* KDFs still running end first, the loop serving meanwhile; one

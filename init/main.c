@@ -42,8 +42,9 @@ struct boot {
 	struct boot_config cfg;
 	struct firmware fw;
 	struct loop loop;      /* from the first millisecond to the exec */
+	struct jobs jobs;      /* its children, stuck ones too */
 	struct luks_set *luks; /* what is open survives a failed attempt */
-	struct identify ident; /* so do workers stuck on a disk */
+	struct identify ident; /* so do jobs stuck on a disk */
 	struct consoles consoles;
 	struct keymap_status keymap; /* the layout the prompt is typed in */
 	struct resume resume;	     /* a retry must not resume after a mount */
@@ -137,11 +138,8 @@ static void early_setup(struct boot *b, int argc, char **argv)
 	vtkeymap_setup(&b->cfg, &b->keymap);
 	firmware_start(&b->fw, &b->cfg);
 	b->luks_rc = luks_init(&b->luks, &b->cfg);
-	int rc = identify_init(&b->ident);
-	if (rc < 0)
-		log_warn(
-			"cannot start identification workers (%s); disks are identified on the main thread",
-			strerror(-rc));
+	luks_attach_jobs(b->luks, &b->jobs);
+	identify_init(&b->ident, &b->jobs);
 }
 
 static void restore_kernel_knobs(struct boot *b)
@@ -199,11 +197,14 @@ static int exec_real_init(struct boot *b)
 	firmware_finish(&b->fw);
 	log_peak_memory();
 	restore_kernel_knobs(b);
+	/* Nothing waits for a job: one stuck on a disk is killed, and the
+	 * real init reaps it whenever its I/O returns. */
+	jobs_cancel_all(&b->jobs);
 	loop_close(&b->loop);
 	reaper_reset_sigmask();
 	int rc = switch_root_exec(cfg->init, argv, envp);
 	/* Still PID 1, now inside the new root: keep serving. */
-	loop_open(&b->loop, &b->fw);
+	loop_open(&b->loop, &b->fw, &b->jobs);
 	b->loop.consoles = &b->consoles;
 	lift_kmsg_ratelimit(b);
 	firmware_exec_failed(&b->fw);
@@ -322,7 +323,8 @@ int main(int argc, char **argv)
 	/* Static: the firmware queue is large for PID 1's stack. */
 	static struct boot b = {.kmsg_fd = -1};
 	/* The uevent socket first, so no event is missed. */
-	loop_open(&b.loop, &b.fw);
+	jobs_init(&b.jobs);
+	loop_open(&b.loop, &b.fw, &b.jobs);
 	early_setup(&b, argc, argv);
 	struct failure config = {.reason = "", .hint = NULL};
 	bool config_ok = check_config(&b, &config);

@@ -77,7 +77,7 @@ int device_identify(const char *devname, struct dev_ids *ids)
 	blkid_free_probe(pr);
 	/* rc 1: nothing found; -2: ambiguous (several signatures), which
 	 * blkid refuses to guess about and so do we. Said by the caller:
-	 * this runs in a worker thread. */
+	 * this runs in a job's child. */
 	return rc == -2 ? 1 : 0;
 }
 

@@ -12,7 +12,8 @@
  * Returns 0, 1 if several filesystem signatures were found (ids->type
  * stays empty), or -errno; a device without a known superblock is not an
  * error (ids->type stays empty). Reads the disk, which may take minutes:
- * called from identify.c's workers, never the loop's thread; it does not
+ * called from identify.c's jobs (child processes), never the loop's
+ * thread; it does not
  * log. */
 int device_identify(const char *devname, struct dev_ids *ids);
 

@@ -18,12 +18,13 @@ long long loop_now_ms(void)
 	return clock_now_ms();
 }
 
-int loop_open(struct loop *l, struct firmware *fw)
+int loop_open(struct loop *l, struct firmware *fw, struct jobs *jobs)
 {
 	memset(l, 0, sizeof(*l));
 	for (int i = 0; i < LOOP_WATCH_MAX; i++)
 		l->watch[i].fd = -1;
 	l->fw = fw;
+	l->jobs = jobs;
 	l->uevent_fd = uevent_open();
 	l->signal_fd = reaper_open();
 	if (l->signal_fd < 0)
@@ -138,6 +139,8 @@ static void reap(struct loop *l)
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		firmware_on_child_exit(l->fw, pid, status);
+		if (l->jobs)
+			jobs_child_exited(l->jobs, pid);
 		if (pid == l->child && !l->child_exited) {
 			l->child_exited = true;
 			l->child_status = status;
@@ -145,18 +148,27 @@ static void reap(struct loop *l)
 	}
 }
 
+static int earliest(int a_ms, int b_ms)
+{
+	return b_ms >= 0 && (a_ms < 0 || b_ms < a_ms) ? b_ms : a_ms;
+}
+
 int loop_wait(struct loop *l, int timeout_ms)
 {
-	struct pollfd pfd[2 + LOOP_WATCH_MAX];
+	enum { JOBS_AT = 2 + LOOP_WATCH_MAX };
+	struct pollfd pfd[JOBS_AT + JOBS_RUNNING_MAX];
 	pfd[0] = (struct pollfd){.fd = l->uevent_fd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = l->signal_fd, .events = POLLIN};
 	for (int i = 0; i < LOOP_WATCH_MAX; i++)
 		pfd[2 + i] = (struct pollfd){.fd = l->watch[i].fd,
 					     .events = l->watch[i].events};
-	int fw_ms = firmware_next_timeout(l->fw);
-	if (fw_ms >= 0 && (timeout_ms < 0 || fw_ms < timeout_ms))
-		timeout_ms = fw_ms;
-	int rc = poll(pfd, 2 + LOOP_WATCH_MAX, timeout_ms);
+	int njobs =
+		l->jobs ? jobs_pollfds(l->jobs, pfd + JOBS_AT, JOBS_RUNNING_MAX)
+			: 0;
+	timeout_ms = earliest(timeout_ms, firmware_next_timeout(l->fw));
+	if (l->jobs)
+		timeout_ms = earliest(timeout_ms, jobs_next_ms(l->jobs));
+	int rc = poll(pfd, JOBS_AT + njobs, timeout_ms);
 	if (rc < 0 && errno != EINTR)
 		return -errno;
 	if (rc > 0 && (pfd[0].revents & POLLIN))
@@ -165,6 +177,9 @@ int loop_wait(struct loop *l, int timeout_ms)
 	if ((rc > 0 && (pfd[1].revents & POLLIN)) || l->signal_fd < 0)
 		reap(l);
 	firmware_tick(l->fw);
+	/* After the reaper: a child reaped is never signalled. */
+	if (l->jobs)
+		jobs_run(l->jobs, pfd + JOBS_AT, rc > 0 ? njobs : 0);
 	for (int i = 0; rc > 0 && i < LOOP_WATCH_MAX; i++) {
 		/* A callback may unwatch itself or others: check again. */
 		struct loop_watch w = l->watch[i];

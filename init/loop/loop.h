@@ -1,6 +1,7 @@
 /* The one event loop of /init's life, from the first millisecond to the
  * exec of the real init. It always serves what must never wait for a phase:
- * the kernel's firmware requests and PID 1's children. A phase (device
+ * the kernel's firmware requests, PID 1's children and its jobs (job.h:
+ * work that can block in a disk, in child processes). A phase (device
  * wait, emergency prompt, rescue shell, hand-over) adds what it waits for:
  * block-device events, a console, a worker's notification fd, a child. */
 #ifndef LUKSINIT_LOOP_H
@@ -12,6 +13,7 @@
 #include "base/log.h"
 #include "base/uevent.h"
 #include "firmware/firmware.h"
+#include "loop/job.h"
 
 /* The consoles a phase asks on (console/consoles.h): carried for the
  * loop's clients, never used by the loop itself. */
@@ -32,6 +34,9 @@ struct loop {
 	int uevent_fd;
 	int signal_fd; /* SIGCHLD */
 	struct firmware *fw;
+	/* Not the loop's own: it outlives a close and reopen around the
+	 * exec, as the children it tracks do. */
+	struct jobs *jobs;
 	/* Where the person is: every prompt asks on all of them. */
 	const struct consoles *consoles;
 	/* The device-wait phase's subscription to block devices. */
@@ -48,9 +53,9 @@ struct loop {
 
 /* Opens the uevent socket (first, so no event is missed) and the SIGCHLD
  * signalfd. Returns 0 or -errno for the uevent socket (the loop still runs
- * on the rest). */
-int loop_open(struct loop *l, struct firmware *fw);
-/* Serves firmware and children, plus the watches, for up to timeout_ms
+ * on the rest). jobs: jobs_init'ed once, before the first open. */
+int loop_open(struct loop *l, struct firmware *fw, struct jobs *jobs);
+/* Serves firmware, children and jobs, plus the watches, for up to timeout_ms
  * (-1: until something happens). Returns 0, or -errno if poll failed. */
 int loop_wait(struct loop *l, int timeout_ms);
 /* Keeps serving until deadline_ms (clock_now_ms()) or until done(ctx). */

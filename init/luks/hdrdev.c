@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/util.h"
+#include "loop/job.h"
 #include "luks/keydev.h"
 #include "luks/lukshdr.h"
 
@@ -98,15 +99,54 @@ static int copy_open_file(int fd, void *arg)
 	return rc;
 }
 
+struct copy_req {
+	const char *devnode, *fstype, *path, *dst;
+};
+
+/* In the child: mounts, copies, unmounts; the step that failed is the
+ * result. */
+static int copy_in_child(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	const struct copy_req *q = arg;
+	struct copy_job c = {q->dst, NULL};
+	const char *step = "mount";
+	int rc = keydev_with_file(q->devnode, q->fstype, q->path,
+				  copy_open_file, &c, &step);
+	if (c.step && rc < 0)
+		step = c.step;
+	*ret_len = strlen(step) < max ? strlen(step) : 0;
+	memcpy(buf, step, *ret_len);
+	return rc;
+}
+
+/* The step's name as a string that outlives the call. */
+static const char *step_name(const char *text, size_t len)
+{
+	static const char *const steps[] = {"mount", "open", "read", "copy"};
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
+		if (strlen(steps[i]) == len && memcmp(steps[i], text, len) == 0)
+			return steps[i];
+	return "run";
+}
+
 int hdrdev_copy(const char *devnode, const char *fstype, const char *path,
 		const char *dst, const char **ret_step)
 {
-	struct copy_job c = {dst, NULL};
-	int rc = keydev_with_file(devnode, fstype, path, copy_open_file, &c,
-				  ret_step);
-	if (c.step && rc < 0)
-		*ret_step = c.step;
-	return rc;
+	struct copy_req q = {devnode, fstype, path, dst};
+	char step[8];
+	struct job_spec spec = {
+		.what = "copying a detached header",
+		.fn = copy_in_child,
+		.arg = &q,
+		.max = sizeof(step),
+		.timeout_ms = HDRDEV_COPY_TIMEOUT_MS,
+	};
+	struct job_result res;
+	job_run_here(&spec, step, &res);
+	*ret_step = res.end == JOB_DONE ? step_name(step, res.len) : "copy";
+	if (res.end != JOB_DONE && res.rc != -ETIMEDOUT)
+		*ret_step = "run";
+	return res.rc;
 }
 
 void hdrdev_describe(char *buf, size_t size, const char *path,

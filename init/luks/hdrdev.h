@@ -15,14 +15,20 @@
 
 struct crypt_device;
 
+/* As long as a header read may take (luks.h, LUKS_LOAD_TIMEOUT_MS). */
+#define HDRDEV_COPY_TIMEOUT_MS 30000
+
 /* The copy's path for m: RUN_DIR/hdr-<its spec's value>, characters
  * other than [A-Za-z0-9-_.] replaced. Returns 0 or -ENAMETOOLONG. */
 int hdrdev_copy_path(const struct luks_member_cfg *m, char *buf, size_t size);
 
 /* Copies path on devnode (filesystem fstype) to dst: a regular file of
- * 1 to LUKSHDR_MAX_BYTES bytes, no symlink followed. Blocking (a
- * worker's job); does not log. Returns 0 or -errno, *ret_step naming
- * what failed ("mount", "open", "read", "copy"). */
+ * 1 to LUKSHDR_MAX_BYTES bytes, no symlink followed. The mount and copy
+ * run in a child process (loop/job.h, job_run_here), so a stick that
+ * hangs in mount leaves no thread of PID 1 in uninterruptible sleep;
+ * past HDRDEV_COPY_TIMEOUT_MS it is killed (-ETIMEDOUT). Blocking (a
+ * worker thread's job); does not log. Returns 0 or -errno, *ret_step
+ * naming what failed ("mount", "open", "read", "copy", "run"). */
 int hdrdev_copy(const char *devnode, const char *fstype, const char *path,
 		const char *dst, const char **ret_step);
 

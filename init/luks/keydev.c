@@ -2,8 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -26,6 +26,7 @@ static void want(struct keydev_set *k, const struct devspec *spec, bool header)
 		    strcmp(k->want[i].spec.value, spec->value) == 0)
 			return;
 	memset(&k->want[k->n], 0, sizeof(k->want[0]));
+	k->want[k->n].set = k;
 	k->want[k->n].header = header;
 	k->want[k->n++].spec = *spec;
 }
@@ -36,9 +37,24 @@ static const char *noun(const struct keydev_want *w)
 	return w->header ? "header device" : "key device";
 }
 
+static void forget_reads(struct keydev_set *k)
+{
+	for (int i = 0; i < k->nread; i++) {
+		struct keydev_read *r = &k->read[i];
+		if (r->job > 0)
+			job_cancel(k->jobs, r->job);
+		secret_free(&r->key);
+	}
+	k->nread = 0;
+}
+
 void keydev_begin(struct keydev_set *k, const struct boot_config *cfg)
 {
+	struct jobs *jobs = k->jobs;
+	if (jobs)
+		forget_reads(k);
 	memset(k, 0, sizeof(*k));
+	k->jobs = jobs;
 	k->cfg = cfg;
 	want(k, &cfg->keydev, false);
 	for (int i = 0; i < cfg->nmembers; i++) {
@@ -117,9 +133,28 @@ enum keydev_wait_rc keydev_wait(struct keydev_set *k,
 	return KEYDEV_GONE;
 }
 
+/* Key reads: 0 if one ended and was not reported yet, else milliseconds
+ * until the next must end, or -1. */
+static long long reads_next_ms(const struct keydev_set *k, long long now)
+{
+	long long next = -1;
+	for (int i = 0; i < k->nread; i++) {
+		const struct keydev_read *r = &k->read[i];
+		if (r->job == 0 && !r->told)
+			return 0;
+		if (r->job == 0)
+			continue;
+		long long left =
+			r->deadline_ms > now ? r->deadline_ms - now : 0;
+		if (next < 0 || left < next)
+			next = left;
+	}
+	return next;
+}
+
 int keydev_next_ms(const struct keydev_set *k)
 {
-	long long now = loop_now_ms(), next = -1;
+	long long now = loop_now_ms(), next = reads_next_ms(k, now);
 	for (int i = 0; i < k->n; i++) {
 		const struct keydev_want *w = &k->want[i];
 		if (w->found || w->expired || !w->deadline_ms)
@@ -134,8 +169,10 @@ int keydev_next_ms(const struct keydev_set *k)
 
 int keydev_tick(struct keydev_set *k)
 {
-	long long now = loop_now_ms(), next = -1;
-	bool ended = false;
+	long long now = loop_now_ms(), next = reads_next_ms(k, now);
+	bool ended = next == 0;
+	for (int i = 0; i < k->nread; i++)
+		k->read[i].told |= k->read[i].job == 0;
 	for (int i = 0; i < k->n; i++) {
 		struct keydev_want *w = &k->want[i];
 		if (w->found || w->expired || !w->deadline_ms)
@@ -257,117 +294,131 @@ int keydev_read_file(const char *devnode, const char *fstype, const char *path,
 	return keydev_with_file(devnode, fstype, path, read_into, &d, ret_step);
 }
 
-enum { JOB_RUNNING, JOB_DONE, JOB_LEFT };
-
-/* One key read in a worker thread: a stick that stops answering holds
- * the worker in D state inside mount() or read(), never PID 1's loop for
- * longer than KEYDEV_READ_TIMEOUT_MS. Whoever sees the other side gone
- * (the worker finishing after the loop left it, or the loop) frees it. */
-struct read_job {
-	char devnode[sizeof(((struct dev_ids *)0)->devnode)];
-	char fstype[sizeof(((struct dev_ids *)0)->type)];
-	char path[CFG_PATH_MAX];
-	struct secret key;
-	const char *step;
-	int rc;
-	int pipe[2];
-	int state;
-};
-
-static void job_free(struct read_job *j)
+void keydev_attach(struct keydev_set *k, struct jobs *jobs)
 {
-	secret_free(&j->key);
-	if (j->pipe[0] >= 0)
-		close(j->pipe[0]);
-	if (j->pipe[1] >= 0)
-		close(j->pipe[1]);
-	free(j);
+	k->jobs = jobs;
 }
 
-static void run_job(struct read_job *j)
+/* Members that take their key from path on w's device. */
+static int takers(const struct keydev_set *k, const struct keydev_want *w,
+		  const char *path)
 {
-	j->rc = keydev_read_file(j->devnode, j->fstype, j->path, j->key.buf,
-				 SECRET_MAX, &j->key.len, &j->step);
-}
-
-static void *read_worker(void *arg)
-{
-	struct read_job *j = arg;
-	run_job(j);
-	if (__atomic_exchange_n(&j->state, JOB_DONE, __ATOMIC_ACQ_REL) ==
-	    JOB_LEFT) {
-		job_free(j);
-		return NULL;
+	const struct boot_config *cfg = k->cfg;
+	int n = 0;
+	for (int i = 0; i < cfg->nmembers; i++) {
+		const struct luks_member_cfg *c = &cfg->members[i];
+		const char *kf = c->keyfile[0] ? c->keyfile : cfg->keyfile;
+		const struct devspec *d =
+			c->keyfile[0] ? &c->keydev : &cfg->keydev;
+		n += d->kind == w->spec.kind &&
+		     strcmp(d->value, w->spec.value) == 0 &&
+		     strcmp(kf, path) == 0;
 	}
-	ssize_t n = write(j->pipe[1], "", 1);
-	(void)n; /* an empty pipe has room; the loop reads state anyway */
+	return n > 0 ? n : 1;
+}
+
+/* In the child: the key, or on failure the step that failed (no secret
+ * there), as the result. */
+static int read_in_child(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	const struct keydev_read *r = arg;
+	const char *step = "mount";
+	int rc = keydev_read_file(r->want->ids.devnode, r->fstype, r->path, buf,
+				  max, ret_len, &step);
+	if (rc < 0) {
+		explicit_bzero(buf, max);
+		*ret_len = strlen(step) < max ? strlen(step) : 0;
+		memcpy(buf, step, *ret_len);
+	}
+	return rc;
+}
+
+static void read_done(void *ctx, const struct job_result *res)
+{
+	struct keydev_read *r = ctx;
+	r->job = 0;
+	r->rc = res->rc;
+	if (res->end == JOB_DONE && res->rc == 0) {
+		secret_move(&r->key, res->secret);
+		return;
+	}
+	if (res->end == JOB_DONE && res->len < sizeof(r->step))
+		memcpy(r->step, res->secret->buf, res->len);
+	else
+		str_copy(r->step, sizeof(r->step), "read");
+	if (res->end == JOB_TIMED_OUT)
+		r->want->hung = true;
+	if (res->end == JOB_NOT_RUN || res->end == JOB_NO_RESULT)
+		str_copy(r->step, sizeof(r->step), "run");
+}
+
+static struct keydev_read *
+find_read(struct keydev_set *k, const struct keydev_want *w, const char *path)
+{
+	for (int i = 0; i < k->nread; i++)
+		if (k->read[i].want == w && strcmp(k->read[i].path, path) == 0)
+			return &k->read[i];
 	return NULL;
 }
 
-static bool start_worker(struct read_job *j)
+/* Starts reading path from w's device (r: an earlier read to redo). */
+static struct keydev_read *start_read(struct keydev_set *k,
+				      struct keydev_want *w, const char *path,
+				      const char *fstype, struct keydev_read *r)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-	if (pthread_attr_init(&attr) != 0)
-		return false;
-	pthread_attr_setstacksize(&attr, KEYDEV_STACK);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int rc = pthread_create(&t, &attr, read_worker, j);
-	pthread_attr_destroy(&attr);
-	return rc == 0;
-}
-
-static void wait_worker(struct read_job *j)
-{
-	long long end = loop_now_ms() + KEYDEV_READ_TIMEOUT_MS;
-	struct pollfd p = {.fd = j->pipe[0], .events = POLLIN};
-	for (long long left; (left = end - loop_now_ms()) > 0;)
-		if (poll(&p, 1, (int)left) > 0)
-			return;
-}
-
-static struct read_job *new_job(const struct dev_ids *ids, const char *fstype,
-				const char *path)
-{
-	struct read_job *j = calloc(1, sizeof(*j));
-	if (!j)
+	if (!r && k->nread >= KEYDEV_READS_MAX)
 		return NULL;
-	j->pipe[0] = j->pipe[1] = -1;
-	if (secret_alloc(&j->key) < 0 ||
-	    pipe2(j->pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
-	    str_copy(j->devnode, sizeof(j->devnode), ids->devnode) < 0 ||
-	    str_copy(j->fstype, sizeof(j->fstype), fstype) < 0 ||
-	    str_copy(j->path, sizeof(j->path), path) < 0) {
-		job_free(j);
-		return NULL;
+	if (!r)
+		r = &k->read[k->nread++];
+	memset(r, 0, sizeof(*r));
+	r->want = w;
+	r->takers = takers(k, w, path);
+	if (str_copy(r->path, sizeof(r->path), path) < 0 ||
+	    str_copy(r->fstype, sizeof(r->fstype), fstype) < 0)
+		r->rc = -ENAMETOOLONG;
+	else if (w->hung)
+		r->rc = -ETIMEDOUT; /* not again: it would hang again */
+	else if (!k->jobs)
+		r->rc = -ENOSYS;
+	r->told = true; /* unless a job starts: its end is reported */
+	if (r->rc < 0)
+		return r;
+	r->told = false;
+	char what[96];
+	snprintf(what, sizeof(what), "reading a key from %s", w->ids.devnode);
+	struct job_spec spec = {
+		.what = what,
+		.fn = read_in_child,
+		.arg = r,
+		.max = SECRET_MAX,
+		.secret = true,
+		.timeout_ms = KEYDEV_READ_TIMEOUT_MS,
+		.done = read_done,
+		.ctx = r,
+	};
+	r->deadline_ms = loop_now_ms() + KEYDEV_READ_TIMEOUT_MS;
+	r->job = job_start(k->jobs, &spec);
+	if (r->job < 0) {
+		r->rc = r->job;
+		r->job = 0;
+		str_copy(r->step, sizeof(r->step), "run");
 	}
-	return j;
+	return r;
 }
 
-/* Reads the key through a worker: 0 and the key in ret, or -errno with
- * *ret_step; -ETIMEDOUT if the device did not answer in time. */
-static int read_bounded_key(const struct dev_ids *ids, const char *fstype,
-			    const char *path, struct secret *ret,
-			    const char **ret_step)
+/* What keydev_read_key was given is keydev_wait's answer: the ids of one
+ * of the set's wanted devices. */
+static struct keydev_want *want_of(const struct dev_ids *ids)
 {
-	*ret_step = "mount";
-	struct read_job *j = new_job(ids, fstype, path);
-	if (!j)
-		return -ENOMEM;
-	if (!start_worker(j)) {
-		run_job(j); /* no thread: blocking, but never lost */
-		j->state = JOB_DONE;
-	} else {
-		wait_worker(j);
-		if (__atomic_exchange_n(&j->state, JOB_LEFT,
-					__ATOMIC_ACQ_REL) == JOB_RUNNING)
-			return -ETIMEDOUT; /* the worker frees j */
-	}
-	int rc = j->rc;
-	*ret_step = j->step;
-	if (rc == 0)
-		secret_move(ret, &j->key);
-	job_free(j);
+	return (struct keydev_want *)((const char *)ids -
+				      offsetof(struct keydev_want, ids));
+}
+
+static int take(struct keydev_read *r, struct secret *ret)
+{
+	int rc = secret_dup(ret, &r->key);
+	if (rc == 0 && --r->takers <= 0)
+		secret_free(&r->key); /* every member has its copy */
 	return rc;
 }
 
@@ -381,13 +432,27 @@ int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
 			who, ids->devnode);
 		return -EMEDIUMTYPE;
 	}
-	const char *step;
-	int rc = read_bounded_key(ids, fstype, path, ret, &step);
-	if (rc == 0) {
+	struct keydev_want *w = want_of(ids);
+	struct keydev_set *k = w->set;
+	struct keydev_read *r = find_read(k, w, path);
+	/* Read, and its key handed out already: read once more. */
+	if (!r || (r->job == 0 && r->rc == 0 && !r->key.buf))
+		r = start_read(k, w, path, fstype, r);
+	if (!r) {
+		log_warn(
+			"%s: key file %s on %s: too many key files; asking for the passphrase",
+			who, path, ids->devnode);
+		return -ENOSPC;
+	}
+	if (r->job > 0)
+		return -EAGAIN;
+	int rc = r->rc;
+	if (rc == 0 && (rc = take(r, ret)) == 0) {
 		log_info("%s: key file %s read from %s (%s), unmounted", who,
 			 path, ids->devnode, fstype);
 		return 0;
 	}
+	const char *step = r->step[0] ? r->step : "read";
 	if (rc == -EFBIG)
 		log_warn(
 			"%s: key file %s on %s is larger than %d bytes; asking for the passphrase",

@@ -59,6 +59,12 @@ int luks_init(struct luks_set **ret_set, const struct boot_config *cfg)
 	return 0;
 }
 
+void luks_attach_jobs(struct luks_set *set, struct jobs *jobs)
+{
+	if (set)
+		keydev_attach(&set->keydevs, jobs);
+}
+
 static bool mapping_exists(const char *dm_name)
 {
 	char node[128];
@@ -197,7 +203,8 @@ bool luks_consider(struct luks_set *set, const struct dev_ids *ids)
 }
 
 /* m's key file from its key device: 0, -EAGAIN while the device may yet
- * come, else -errno (said why: the passphrase is asked). */
+ * come or its read (a job) runs, else -errno (said why: the passphrase is
+ * asked). */
 static int read_keydev_key(struct luks_set *set, struct luks_member *m,
 			   const struct devspec *dev, const char *path,
 			   struct secret *key)

@@ -21,6 +21,7 @@
 /* The members and what is known of them (luksmembers.h): only the files
  * of this folder see inside. */
 struct luks_set;
+struct jobs; /* loop/job.h */
 
 /* A header read (crypt_load) may wait minutes on a failing disk; a KDF
  * worker may be stuck in D state reading a keyslot. Neither may hold PID 1:
@@ -33,6 +34,8 @@ struct luks_set;
 /* Once, at start: *ret_set lives for /init's whole life. Returns 0 or
  * -errno (then *ret_set, if not NULL, must not be used to unlock). */
 int luks_init(struct luks_set **ret_set, const struct boot_config *cfg);
+/* Once, after luks_init: where key-stick reads run (loop/job.h). */
+void luks_attach_jobs(struct luks_set *set, struct jobs *jobs);
 /* Before each boot attempt: open members stay open; members that failed
  * or were never opened are looked for again, with fresh tries. */
 void luks_begin_attempt(struct luks_set *set);

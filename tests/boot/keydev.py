@@ -2,6 +2,7 @@
 rd.luks.key=PATH:KEYDEV, systemd's rd.luks.key=UUID=PATH:DEVICE): the key
 stick is a FAT image holding /keys/member.key, a key both CRYPT2 members
 take (tests/make-fixtures.sh)."""
+import os
 import re
 
 from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
@@ -207,3 +208,91 @@ def keydev_wait_longer_than_rootwait_still_prompts():
     expect(5.5 <= gave_up - start <= 10,
            "gave up on the stick after %.1f s, not about 6 s"
            % (gave_up - start))
+
+
+# Only a .zst of it is in the initramfs: the kernel's own loader does not
+# find it, so the request is PID 1's to serve (decompressed), by its loop.
+HUNG_FW = "luksinit-test/hung.bin"
+
+
+def fw_requests(b):
+    """Each firmware request fwtrigger made: (position in the console
+    output, rc, milliseconds the requesting driver waited)."""
+    return [(m.start(), int(m.group(1)), int(m.group(2))) for m in re.finditer(
+        r"FWTEST name=%s rc=(-?\d+) bytes=\d+ fnv=\w+ waited_ms=(\d+)"
+        % re.escape(HUNG_FW), b.out)]
+
+
+HUNG_ASKS = 10  # firmware requests, one every 2 s, from init's start on
+
+
+@case
+def keydev_hung_stick_neither_freezes_the_loop_nor_holds_the_boot():
+    """Review 2026-12-07, L19 (and M13 for a key stick): the stick stops
+    answering while its key is read (QEMU throttles it to 1 byte/s once it
+    is identified, before the members are plugged in, so the read is in
+    mount). One wait of 15 s for both members, then the passphrase
+    prompt; firmware asked for meanwhile is served at once; the stuck
+    mount holds up neither the prompt nor the exec of the real init."""
+    from .firmware import FWDIR, compressed, fw_initrd
+    name = "keydev_hung_stick_neither_freezes_the_loop_nor_holds_the_boot"
+    os.makedirs(LOGS, exist_ok=True)
+    zst = compressed(os.path.join(FWDIR, "initramfs.bin"), "hung.bin.zst",
+                     "zst")
+    stick = os.path.join(FIX, "key-stick.img")
+    a, c = LateDisk("crypt2-a.img", 0), LateDisk("crypt2-b.img", 1)
+    throttle = qemu_harness.Qmp(
+        "block_set_io_throttle", device="stick", bps=1, bps_rd=0, bps_wr=0,
+        iops=0, iops_rd=0, iops_wr=0)
+    unthrottle = qemu_harness.Qmp(
+        "block_set_io_throttle", device="stick", bps=0, bps_rd=0, bps_wr=0,
+        iops=0, iops_rd=0, iops_wr=0)
+    res = run_guest(
+        kernel=KERNEL,
+        initrd=fw_initrd(name, ["sleep:2000", HUNG_FW] * HUNG_ASKS, [
+            "file /lib/firmware/%s.zst %s 0644 0 0" % (HUNG_FW, zst)]),
+        disks=[], append=genkernel("rdinit=/fwtrigger"),
+        log=os.path.join(LOGS, name + ".log"), timeout=240,
+        extra_args=["-drive", "file=%s,format=raw,if=none,id=stick,"
+                    "cache=unsafe" % stick, "-device",
+                    "virtio-blk-pci,drive=stick,id=stick-dev"]
+        + a.args + c.args,
+        script=[(r"key device LABEL=KEYSTICK found", [throttle, a.plug,
+                                                      c.plug], 0),
+                (SHARED_PROMPT, PASS + "\n", 0),
+                # The real init runs: the throttle goes, so that the
+                # killed mount ends and the guest powers off in time.
+                (r"RESULT init started", [unthrottle], 0)],
+        snapshot=True, echo=False)
+    b = Boot(res)
+    expect(not res.qmp_errors, "QMP refused: %s" % res.qmp_errors)
+    assert_array(b, "CRYPT2", 2)
+    found = kernel_time(b, r"key device LABEL=KEYSTICK found")
+    hung = [float(t) for t in re.findall(
+        r"\[\s*([\d.]+)\] [^\n]*key device /dev/vd\w did not answer within "
+        r"15 s; asking for the passphrase", b.out)]
+    expect(len(hung) == 2, "expected both members to name the hung stick: "
+           "%s" % hung)
+    # Bound: the members appear within a few seconds of the stick, then
+    # one 15 s wait for the read, shared by both (not 15 s each).
+    expect(max(hung) - min(hung) < 3,
+           "the members gave up on the stick %.1f s apart: one wait each"
+           % (max(hung) - min(hung)))
+    expect(max(hung) - found < 25, "the prompt's reason came %.1f s after "
+           "the stick was found" % (max(hung) - found))
+    expect(b.out.find("did not answer within 15 s") <
+           b.out.find("Passphrase for"), "the prompt came before the wait ended")
+    # Those asked in the initramfs (after the switch to the real root,
+    # its firmware is not there): each served at once.
+    asks = [a for a in fw_requests(b)
+            if a[0] < b.out.find("switching to the new root")]
+    expect(all(rc == 0 for _, rc, _ in asks), "a request failed: %s" % asks)
+    during = [w for pos, _, w in asks
+              if b.out.find("KEYSTICK found") < pos
+              < b.out.find("did not answer within 15 s")]
+    expect(during, "no firmware request was made while the stick hung")
+    expect(max(w for _, _, w in asks) < 2000,
+           "a driver waited %d ms for its firmware while the stick hung"
+           % max(w for _, _, w in asks))
+    print("  stick given up %.1f s after found; requests during the hang "
+          "waited %s ms" % (max(hung) - found, during))

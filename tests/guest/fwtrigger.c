@@ -3,7 +3,9 @@
  * driver that asks for firmware while the initramfs runs. It forks; the
  * parent becomes /init (PID 1), the child waits until /init is up, then
  * makes each request listed in /fwtest.list through the kernel's
- * test_firmware driver, one after another, and logs what the "driver" got:
+ * test_firmware driver, one after another ("sleep:MS" pauses between
+ * them, to ask while /init is busy with something), and logs what the
+ * "driver" got:
  * to the console and to /run/fwtest.log (which moves into the new root,
  * where the test root's /sbin/init prints it).
  */
@@ -85,7 +87,12 @@ static void child(void)
 	char name[300];
 	while (fgets(name, sizeof(name), list)) {
 		name[strcspn(name, "\n")] = '\0';
-		if (strncmp(name, "async:", 6) == 0)
+		if (strncmp(name, "sleep:", 6) == 0) {
+			long ms = strtol(name + 6, NULL, 10);
+			struct timespec ts = {ms / 1000,
+					      (ms % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+		} else if (strncmp(name, "async:", 6) == 0)
 			request(trig_async, dev, log, name + 6);
 		else if (name[0])
 			request(trig, dev, log, name);

@@ -58,5 +58,6 @@ void prompt_tests(void);
 void keydev_tests(void);
 void kmsghold_tests(void);
 void base_tests(void);
+void job_tests(void);
 
 #endif

@@ -49,6 +49,7 @@ int main(void)
 	prompt_tests();
 	keydev_tests();
 	kmsghold_tests();
+	job_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

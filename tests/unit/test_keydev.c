@@ -1,32 +1,29 @@
 /* Key files on a stick (keydev.c), in a child process with a private
  * mount namespace and a tmpfs on /run: mount() and umount2() are watched
  * (the linker's --wrap, see the Makefile), and the "stick" is a directory
- * bind-mounted where keydev.c mounts the device. */
+ * bind-mounted where keydev.c mounts the device. The key is read as in
+ * /init, by a job (loop/job.h): the mount and the unmount happen in the
+ * job's child, so what the watchers see is kept in shared memory, and the
+ * test serves the jobs as the loop would. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "base/util.h"
 #include "check.h"
 #include "config/cmdline.h"
+#include "loop/job.h"
+#include "loop/loop.h"
 #include "luks/keydev.h"
-
-/* keydev.c's clock; the loop is not linked into the unit binary. */
-long long loop_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int __real_mount(const char *src, const char *target, const char *type,
 		 unsigned long flags, const void *data);
@@ -36,16 +33,18 @@ int __real_umount2(const char *target, int flags);
 int __wrap_umount2(const char *target, int flags);
 
 #define STICK "/run/unit-stick"
-/* Only in the child of stick_mounted_read_only_private_and_bounded;
- * everyone else's mount() is the real one. */
+/* Only in the child of stick_mounted_read_only_private_and_bounded (and
+ * the jobs it starts); everyone else's mount() is the real one. */
 static bool stick_armed;
-static struct {
+struct seen {
 	char src[64], target[128], type[32];
 	unsigned long flags;
 	mode_t mode;
 	int mounts, umounts;
 	char umounted[128];
-} seen;
+};
+/* Shared with the jobs' children, where the stick is mounted. */
+static struct seen *seen;
 
 int __wrap_mount(const char *src, const char *target, const char *type,
 		 unsigned long flags, const void *data)
@@ -53,12 +52,12 @@ int __wrap_mount(const char *src, const char *target, const char *type,
 	if (!stick_armed)
 		return __real_mount(src, target, type, flags, data);
 	struct stat st;
-	seen.mounts++;
-	snprintf(seen.src, sizeof(seen.src), "%s", src ? src : "");
-	snprintf(seen.target, sizeof(seen.target), "%s", target);
-	snprintf(seen.type, sizeof(seen.type), "%s", type ? type : "");
-	seen.flags = flags;
-	seen.mode = stat(target, &st) == 0 ? st.st_mode : 0;
+	seen->mounts++;
+	snprintf(seen->src, sizeof(seen->src), "%s", src ? src : "");
+	snprintf(seen->target, sizeof(seen->target), "%s", target);
+	snprintf(seen->type, sizeof(seen->type), "%s", type ? type : "");
+	seen->flags = flags;
+	seen->mode = stat(target, &st) == 0 ? st.st_mode : 0;
 	return __real_mount(STICK, target, "none", MS_BIND, NULL);
 }
 
@@ -66,8 +65,8 @@ int __wrap_umount2(const char *target, int flags)
 {
 	if (!stick_armed)
 		return __real_umount2(target, flags);
-	seen.umounts++;
-	snprintf(seen.umounted, sizeof(seen.umounted), "%s", target);
+	seen->umounts++;
+	snprintf(seen->umounted, sizeof(seen->umounted), "%s", target);
 	return __real_umount2(target, flags);
 }
 
@@ -110,17 +109,58 @@ static bool private_run(void)
 	       __real_mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") == 0;
 }
 
+/* One pass of a loop that only serves jobs (reaping them too). */
+static void serve_jobs(struct jobs *js)
+{
+	struct pollfd pfd[JOBS_RUNNING_MAX];
+	int n = jobs_pollfds(js, pfd, JOBS_RUNNING_MAX);
+	int ms = jobs_next_ms(js);
+	int rc = poll(pfd, (nfds_t)n, ms < 0 || ms > 50 ? 50 : ms);
+	pid_t pid;
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		jobs_child_exited(js, pid);
+	jobs_run(js, pfd, rc > 0 ? n : 0);
+}
+
+/* The key at path on the stick (/dev/sdz1, blkid's type vfat), as a
+ * member asks for it: -EAGAIN while its job runs, the loop serving. */
 static int read_key(const char *fstype, const char *path, size_t *len)
 {
+	static struct boot_config cfg;
+	static struct keydev_set k;
+	static struct jobs js;
+	char line[] = "root_keydev=UUID=cafe root_key=/key";
+	boot_config_init(&cfg);
+	cmdline_parse(&cfg, line);
+	jobs_init(&js);
+	keydev_attach(&k, &js);
+	keydev_begin(&k, &cfg);
 	struct dev_ids ids = {0};
 	strcpy(ids.devnode, "/dev/sdz1");
 	strcpy(ids.type, "vfat");
+	strcpy(ids.uuid, "cafe");
+	const struct dev_ids *found = NULL;
+	CHECK(keydev_consider(&k, &ids));
+	CHECK(keydev_wait(&k, &cfg.keydev, 1000, "luks-unit", &found) ==
+	      KEYDEV_READY);
 	struct secret key = {0};
-	memset(&seen, 0, sizeof(seen));
-	int rc = keydev_read_key(&ids, fstype, path, "luks-unit", &key);
+	memset(seen, 0, sizeof(*seen));
+	/* The first answer never waits for the stick. */
+	int rc = found ? keydev_read_key(found, fstype, path, "luks-unit", &key)
+		       : -ENODEV;
+	CHECK(rc == -EAGAIN);
+	long long end = loop_now_ms() + 10000;
+	while (rc == -EAGAIN && loop_now_ms() < end) {
+		serve_jobs(&js);
+		keydev_tick(&k);
+		rc = keydev_read_key(found, fstype, path, "luks-unit", &key);
+	}
 	*len = key.len;
 	CHECK(rc == 0 ? key.buf != NULL : key.buf == NULL);
 	secret_free(&key);
+	keydev_begin(&k, &cfg); /* forgets the read */
+	while (jobs_children(&js) && loop_now_ms() < end)
+		serve_jobs(&js);
 	return rc;
 }
 
@@ -135,31 +175,29 @@ static void stick_checks(void)
 	 * under /run/luksinit, with blkid's type; unmounted at once, and
 	 * nothing left under /run/luksinit. */
 	CHECK(read_key("", "/key", &len) == 0 && len == 8192);
-	CHECK_STR(seen.src, "/dev/sdz1");
-	CHECK_STR(seen.type, "vfat");
+	CHECK_STR(seen->src, "/dev/sdz1");
+	CHECK_STR(seen->type, "vfat");
 	unsigned long want = MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC;
-	CHECK((seen.flags & want) == want);
-	CHECK(strncmp(seen.target, RUN_DIR "/", 14) == 0);
-	CHECK(S_ISDIR(seen.mode) && (seen.mode & 07777) == 0700);
-	CHECK(seen.umounts >= 1);
-	CHECK_STR(seen.umounted, seen.target);
+	CHECK((seen->flags & want) == want);
+	CHECK(strncmp(seen->target, RUN_DIR "/", 14) == 0);
+	CHECK(S_ISDIR(seen->mode) && (seen->mode & 07777) == 0700);
+	CHECK(seen->umounts >= 1);
+	CHECK_STR(seen->umounted, seen->target);
 	struct stat st;
 	CHECK(stat(RUN_DIR, &st) < 0 && errno == ENOENT);
 	/* root_keydev_fstype= wins over blkid's answer. */
 	CHECK(read_key("ext4", "/key", &len) == 0);
-	CHECK_STR(seen.type, "ext4");
+	CHECK_STR(seen->type, "ext4");
 	/* At most 8 KiB, a regular file, no symlink followed: each refused
 	 * (the passphrase is asked), and the stick unmounted all the same. */
-	CHECK(read_key("", "/big", &len) == -EFBIG && seen.umounts >= 1);
-	CHECK(read_key("", "/link", &len) == -ELOOP && seen.umounts >= 1);
-	CHECK(read_key("", "/dir", &len) < 0 && seen.umounts >= 1);
+	CHECK(read_key("", "/big", &len) == -EFBIG && seen->umounts >= 1);
+	CHECK(read_key("", "/link", &len) == -ELOOP && seen->umounts >= 1);
+	CHECK(read_key("", "/dir", &len) < 0 && seen->umounts >= 1);
 	CHECK(read_key("", "/dir/../key", &len) < 0);
 	CHECK(stat(RUN_DIR, &st) < 0 && errno == ENOENT);
 }
 
-/* The child's verdict comes through a pipe: under valgrind its exit
- * status would also count the stacks of keydev.c's detached workers,
- * which end as the child does. */
+/* The child's verdict comes through a pipe, not its exit status. */
 static void stick_mounted_read_only_private_and_bounded(void)
 {
 	int verdict[2];
@@ -174,6 +212,9 @@ static void stick_mounted_read_only_private_and_bounded(void)
 			printf("  no private mount namespace: %s\n",
 			       strerror(errno));
 		} else {
+			seen = mmap(NULL, sizeof(*seen), PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+			CHECK(seen != MAP_FAILED);
 			stick_armed = true;
 			stick_checks();
 			v = check_failures_in_test ? '1' : '0';
@@ -202,7 +243,7 @@ static void dm_devices_are_never_key_devices(void)
 	boot_config_init(&cfg);
 	cmdline_parse(&cfg, line);
 	CHECK(cfg.nproblems == 0);
-	struct keydev_set k;
+	static struct keydev_set k; /* zero: no jobs attached */
 	log_set_fds(-1, -1);
 	keydev_begin(&k, &cfg);
 	struct dev_ids ids = {0};

@@ -25,17 +25,6 @@ void __wrap_kmsg_hold_end(struct kmsg_hold *h)
 	(void)h;
 }
 
-/* prompt_watch's loop, not linked into the unit binary. */
-int loop_watch(struct loop *l, int fd, short events, loop_fd_fn fn, void *ctx)
-{
-	(void)l, (void)fd, (void)events, (void)fn, (void)ctx;
-	return 0;
-}
-void loop_unwatch(struct loop *l, int fd)
-{
-	(void)l, (void)fd;
-}
-
 /* Two consoles: one whose other end is closed (every read is end of
  * file, a hung-up line) and one a person types on. */
 static void eof_console_left_out_after_five(void)

@@ -1,0 +1,155 @@
+/* The one job mechanism: work that can block in a disk (identification,
+ * superblock reads, mounting a key or header stick) runs in a child
+ * process, never on the loop's thread and never in a thread of PID 1. A
+ * thread stuck in uninterruptible disk I/O would hold up the execve of the
+ * real init (the kernel's de_thread waits for every thread); a child does
+ * not.
+ *
+ * A job is a function run in a fork()ed child. It writes a bounded result
+ * (bytes, plus a return code) that comes back over a pipe; the loop reads
+ * it as it arrives (a result larger than a pipe's buffer never deadlocks)
+ * and hands it to the job's owner, on the loop's thread. A secret result
+ * is read straight into locked memory (common/secret.h), and the child
+ * wipes its copy before it exits.
+ *
+ * Each job has a deadline. Past it the child is sent SIGKILL and left to
+ * the loop's reaper: one in uninterruptible sleep dies when its I/O
+ * returns, and nothing ever waits for it. Its owner hears "timed out" and
+ * goes on. No error stops PID 1: a job that cannot start (no fork, no
+ * pipe, no memory) is reported to its owner like any failure.
+ *
+ * At most JOBS_RUNNING_MAX children work at once; more are queued, in
+ * order. Children killed but not yet gone count apart, up to
+ * JOBS_STUCK_MAX: beyond that no job starts (queued ones fail at their
+ * deadline), so disks that never answer cannot fill the process table. */
+#ifndef LUKSINIT_JOB_H
+#define LUKSINIT_JOB_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/secret.h"
+
+#define JOBS_MAX 32	   /* running and queued */
+#define JOBS_RUNNING_MAX 8 /* children working at once */
+#define JOBS_STUCK_MAX 16  /* killed past their deadline, not yet exited */
+#define JOB_RESULT_MAX ((size_t)1 << 20)
+
+enum job_end {
+	JOB_DONE,      /* the child sent its result: rc, and the bytes */
+	JOB_NO_RESULT, /* it ended without one (it crashed, say) */
+	JOB_TIMED_OUT, /* past its deadline: killed, left to the reaper */
+	JOB_NOT_RUN,   /* it could not start: no fork, pipe, memory, room */
+	JOB_CANCELLED, /* jobs_cancel_all: PID 1 moves on (the hand-over) */
+};
+
+struct job_result {
+	enum job_end end;
+	/* JOB_DONE: what the function returned; otherwise -errno
+	 * (-ETIMEDOUT, -EPIPE for no result, fork's error, -ECANCELED). */
+	int rc;
+	/* JOB_DONE, not a secret job: len bytes, valid during the call. */
+	const void *data;
+	size_t len;
+	/* JOB_DONE, secret job: the result in locked memory (len bytes).
+	 * The callback may take it (then it sets secret->buf to NULL);
+	 * otherwise it is wiped after the call. */
+	struct secret *secret;
+	long long ran_ms; /* since the child started (or the job was asked) */
+};
+
+/* Runs in the child: writes at most max bytes of result to buf and sets
+ * *ret_len; returns 0 or -errno (either way the result is sent). It must
+ * not log (the parent does, from the result) nor exit. */
+typedef int (*job_fn)(void *arg, void *buf, size_t max, size_t *ret_len);
+/* Runs in PID 1, on the loop's thread, exactly once per job (unless the
+ * owner cancels it with job_cancel). It may start and cancel jobs. */
+typedef void (*job_done_fn)(void *ctx, const struct job_result *res);
+
+struct job_spec {
+	const char *what; /* for debug messages: "identifying /dev/vda" */
+	job_fn fn;
+	void *arg;  /* the child's copy of the parent's memory */
+	size_t max; /* bound on the result: JOB_RESULT_MAX, or SECRET_MAX */
+	bool secret;
+	/* From its start; a job still queued this long after it was asked
+	 * for fails (JOB_NOT_RUN, -EAGAIN). */
+	int timeout_ms;
+	job_done_fn done;
+	void *ctx;
+};
+
+enum job_state { JOB_FREE, JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
+
+struct job {
+	enum job_state state;
+	unsigned id;
+	struct job_spec spec;
+	char what[96];
+	pid_t pid;
+	int fd; /* the pipe's read end, while running */
+	long long asked_ms, started_ms, deadline_ms;
+	/* The frame: a header (rc, length), then the bytes. */
+	unsigned char head[8];
+	size_t head_got;
+	size_t len, got;
+	unsigned char *data; /* not secret: malloc'd, len bytes */
+	struct secret secret;
+	struct job_result res; /* JOB_FINISHED: what is to be delivered */
+};
+
+struct jobs {
+	struct job job[JOBS_MAX];
+	unsigned next_id;
+	int running;
+	/* Children not yet reaped: running, finishing, or killed and
+	 * stuck. */
+	pid_t child[JOBS_RUNNING_MAX + JOBS_STUCK_MAX];
+	bool killed[JOBS_RUNNING_MAX + JOBS_STUCK_MAX];
+	int nchild;
+	bool closing; /* in jobs_cancel_all: no job starts */
+};
+
+void jobs_init(struct jobs *js);
+
+/* Asks for a job: started now if there is room, else queued. Returns its
+ * id (> 0) or -errno (-EINVAL for a bad spec, -EAGAIN when JOBS_MAX are
+ * asked already); spec->done is never called from here. */
+int job_start(struct jobs *js, const struct job_spec *spec);
+/* The owner no longer wants job id: a running child is killed, a queued
+ * job dropped, a finished result wiped; done is not called. */
+void job_cancel(struct jobs *js, int id);
+/* Every job ends now, its owner told JOB_CANCELLED (and refused any new
+ * job meanwhile); no child is waited for (the hand-over: the real init's
+ * execve must not wait). */
+void jobs_cancel_all(struct jobs *js);
+/* Jobs asked and not yet ended. */
+int jobs_pending(const struct jobs *js);
+/* Children of ours not yet reaped, killed ones among them. */
+int jobs_children(const struct jobs *js);
+
+/* For a worker thread of PID 1 (the LUKS header reads, until they are
+ * jobs themselves): runs spec->fn in a child and waits, in poll(), for its
+ * result (into buf, at most spec->max bytes; not a secret) until
+ * spec->timeout_ms; past it the child is killed (through a pidfd) and
+ * left to the loop's reaper. done and ctx are not used. Never on the
+ * loop's thread: it blocks for up to the timeout. */
+void job_run_here(const struct job_spec *spec, void *buf,
+		  struct job_result *ret);
+
+/* For the loop. The pipes to watch: fills at most max (POLLIN) and
+ * returns how many. */
+int jobs_pollfds(const struct jobs *js, struct pollfd *pfd, int max);
+/* After poll: reads what arrived on pfd (as filled by jobs_pollfds; may
+ * be NULL with n 0), ends jobs past their deadline, starts queued ones,
+ * and calls the owners of those that ended. */
+void jobs_run(struct jobs *js, const struct pollfd *pfd, int n);
+/* Milliseconds until jobs_run has something to do without a pipe
+ * becoming readable (a deadline, a result to deliver), or -1. */
+int jobs_next_ms(const struct jobs *js);
+/* The reaper collected pid: if it was ours, it no longer counts. */
+void jobs_child_exited(struct jobs *js, pid_t pid);
+
+#endif

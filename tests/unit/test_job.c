@@ -1,0 +1,389 @@
+/* The job mechanism (init/loop/job.h): real children, a small stand-in
+ * for the loop (poll the pipes, reap, run). */
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "loop/job.h"
+#include "loop/loop.h"
+
+struct outcome {
+	int calls;
+	struct job_result res;
+	unsigned char data[64];
+	size_t len;
+	bool data_ok; /* the large pattern arrived whole */
+	struct secret secret;
+};
+
+static void record(void *ctx, const struct job_result *res)
+{
+	struct outcome *o = ctx;
+	o->calls++;
+	o->res = *res;
+	o->len = res->len;
+	if (res->data && res->len <= sizeof(o->data))
+		memcpy(o->data, res->data, res->len);
+	if (res->data && res->len > sizeof(o->data)) {
+		const unsigned char *p = res->data;
+		o->data_ok = true;
+		for (size_t i = 0; i < res->len; i++)
+			o->data_ok &= p[i] == (unsigned char)(i * 7);
+	}
+	if (res->secret) { /* taken: the callback owns it now */
+		o->secret = *res->secret;
+		res->secret->buf = NULL;
+		res->secret->len = 0;
+	}
+}
+
+static void reap_all(struct jobs *js)
+{
+	pid_t pid;
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		jobs_child_exited(js, pid);
+}
+
+/* One pass of a loop that only serves jobs. */
+static void pass(struct jobs *js)
+{
+	struct pollfd pfd[JOBS_RUNNING_MAX];
+	int n = jobs_pollfds(js, pfd, JOBS_RUNNING_MAX);
+	int ms = jobs_next_ms(js);
+	int rc = poll(pfd, n, ms < 0 || ms > 50 ? 50 : ms);
+	reap_all(js);
+	jobs_run(js, pfd, rc > 0 ? n : 0);
+}
+
+/* Runs until no job is pending, or timeout_ms passed. */
+static void serve(struct jobs *js, int timeout_ms)
+{
+	long long end = loop_now_ms() + timeout_ms;
+	while (jobs_pending(js) && loop_now_ms() < end)
+		pass(js);
+}
+
+/* Children may exit a moment after their result is in. */
+static void settle(struct jobs *js)
+{
+	long long end = loop_now_ms() + 3000;
+	while (jobs_children(js) && loop_now_ms() < end) {
+		reap_all(js);
+		struct timespec ts = {0, 5 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int hello(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	(void)arg;
+	const char msg[] = "hello";
+	if (max < sizeof(msg))
+		return -EFBIG;
+	memcpy(buf, msg, sizeof(msg));
+	*ret_len = sizeof(msg);
+	return 7;
+}
+
+static struct job_spec spec_of(job_fn fn, void *arg, size_t max, int ms,
+			       struct outcome *o)
+{
+	return (struct job_spec){.what = "test",
+				 .fn = fn,
+				 .arg = arg,
+				 .max = max,
+				 .timeout_ms = ms,
+				 .done = record,
+				 .ctx = o};
+}
+
+static void job_result_delivered(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(hello, NULL, 64, 5000, &o);
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	CHECK(o.calls == 1);
+	CHECK(o.res.end == JOB_DONE);
+	CHECK(o.res.rc == 7);
+	CHECK(o.len == 6);
+	CHECK_STR((const char *)o.data, "hello");
+	settle(&js);
+	CHECK(jobs_children(&js) == 0);
+}
+
+static int sleeper(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	(void)arg, (void)buf, (void)max, (void)ret_len;
+	sleep(30);
+	return 0;
+}
+
+static void job_deadline_kills_sleeper(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(sleeper, NULL, 16, 200, &o);
+	long long t0 = loop_now_ms();
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	long long took = loop_now_ms() - t0;
+	CHECK(o.calls == 1);
+	CHECK(o.res.end == JOB_TIMED_OUT);
+	CHECK(o.res.rc == -ETIMEDOUT);
+	CHECK(took >= 200 && took < 2000);
+	/* Killed: the reaper collects it at once, nothing waited for it. */
+	settle(&js);
+	CHECK(jobs_children(&js) == 0);
+}
+
+static int dies(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	(void)arg, (void)buf, (void)max, (void)ret_len;
+	_exit(3);
+}
+
+static void job_exit_without_result_fails(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(dies, NULL, 16, 5000, &o);
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	CHECK(o.calls == 1);
+	CHECK(o.res.end == JOB_NO_RESULT);
+	CHECK(o.res.rc < 0);
+	settle(&js);
+}
+
+#define LARGE ((size_t)512 * 1024) /* eight times a pipe's buffer */
+
+static int large(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	(void)arg;
+	unsigned char *p = buf;
+	for (size_t i = 0; i < max; i++)
+		p[i] = (unsigned char)(i * 7);
+	*ret_len = max;
+	return 0;
+}
+
+static void job_large_result(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(large, NULL, LARGE, 10000, &o);
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 10000);
+	CHECK(o.calls == 1);
+	CHECK(o.res.end == JOB_DONE);
+	CHECK(o.len == LARGE);
+	CHECK(o.data_ok);
+	settle(&js);
+}
+
+static int secret_fn(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	(void)arg;
+	memset(buf, 'k', max);
+	*ret_len = 32;
+	return 0;
+}
+
+static void job_secret_result_in_locked_memory(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(secret_fn, NULL, SECRET_MAX, 5000, &o);
+	s.secret = true;
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	CHECK(o.calls == 1);
+	CHECK(o.res.end == JOB_DONE);
+	CHECK(o.res.data == NULL);
+	CHECK(o.secret.buf && o.secret.len == 32);
+	CHECK(o.secret.buf && o.secret.buf[0] == 'k' &&
+	      o.secret.buf[31] == 'k');
+	secret_free(&o.secret);
+	/* Too large for a secret buffer: refused. */
+	s.max = SECRET_MAX + 1;
+	CHECK(job_start(&js, &s) == -EINVAL);
+	settle(&js);
+}
+
+/* In the child: 0 if the parent's secret is mapped here, else -errno. */
+static int sees_secret(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	(void)buf, (void)max, (void)ret_len;
+	unsigned char vec[1];
+	long page = sysconf(_SC_PAGESIZE);
+	return mincore(arg, (size_t)page, vec) < 0 ? -errno : 0;
+}
+
+static void job_child_never_sees_secrets(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct secret sec = {0};
+	CHECK(secret_alloc(&sec) == 0);
+	if (!sec.buf)
+		return;
+	memset(sec.buf, 's', 16);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(sees_secret, sec.buf, 0, 5000, &o);
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	CHECK(o.res.end == JOB_DONE && o.res.rc == -ENOMEM);
+	secret_free(&sec);
+	settle(&js);
+}
+
+/* Shared with the children: how many run at once, and the most seen. */
+struct gauge {
+	atomic_int now, most;
+};
+
+static int busy(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	struct gauge *g = arg;
+	int n = atomic_fetch_add(&g->now, 1) + 1;
+	int most = atomic_load(&g->most);
+	while (n > most && !atomic_compare_exchange_weak(&g->most, &most, n))
+		;
+	struct timespec ts = {0, 150 * 1000000L};
+	nanosleep(&ts, NULL);
+	atomic_fetch_sub(&g->now, 1);
+	(void)buf, (void)max;
+	*ret_len = 0;
+	return 0;
+}
+
+static void job_concurrency_bound(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct gauge *g = mmap(NULL, sizeof(*g), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(g != MAP_FAILED);
+	if (g == MAP_FAILED)
+		return;
+	atomic_init(&g->now, 0);
+	atomic_init(&g->most, 0);
+	enum { N = JOBS_RUNNING_MAX * 2 + 3 };
+	struct outcome o[N];
+	memset(o, 0, sizeof(o));
+	for (int i = 0; i < N; i++) {
+		struct job_spec s = spec_of(busy, g, 0, 10000, &o[i]);
+		CHECK(job_start(&js, &s) > 0);
+	}
+	CHECK(jobs_pending(&js) == N);
+	serve(&js, 15000);
+	int done = 0;
+	for (int i = 0; i < N; i++)
+		done += o[i].calls == 1 && o[i].res.end == JOB_DONE;
+	CHECK(done == N);
+	CHECK(atomic_load(&g->most) <= JOBS_RUNNING_MAX);
+	CHECK(atomic_load(&g->most) >= 2); /* they did run side by side */
+	settle(&js);
+	munmap(g, sizeof(*g));
+}
+
+static void job_cancel_and_cancel_all(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct outcome a = {0}, b = {0};
+	struct job_spec s = spec_of(sleeper, NULL, 16, 60000, &a);
+	int id = job_start(&js, &s);
+	CHECK(id > 0);
+	s.ctx = &b;
+	CHECK(job_start(&js, &s) > 0);
+	job_cancel(&js, id);
+	CHECK(jobs_pending(&js) == 1);
+	jobs_cancel_all(&js);
+	CHECK(a.calls == 0); /* cancelled by its owner: not told */
+	CHECK(b.calls == 1 && b.res.end == JOB_CANCELLED);
+	CHECK(jobs_pending(&js) == 0);
+	settle(&js); /* both were killed */
+	CHECK(jobs_children(&js) == 0);
+}
+
+static struct jobs *restart_jobs;
+static int restart_rc;
+
+static void restart(void *ctx, const struct job_result *res)
+{
+	(void)res;
+	struct job_spec s = spec_of(sleeper, NULL, 16, 60000, ctx);
+	restart_rc = job_start(restart_jobs, &s);
+}
+
+static void job_no_new_job_while_all_are_cancelled(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	restart_jobs = &js;
+	struct outcome o = {0};
+	struct job_spec s = spec_of(sleeper, NULL, 16, 60000, &o);
+	s.done = restart;
+	CHECK(job_start(&js, &s) > 0);
+	jobs_cancel_all(&js);
+	CHECK(restart_rc == -ECANCELED);
+	CHECK(jobs_pending(&js) == 0);
+	settle(&js);
+	CHECK(jobs_children(&js) == 0);
+}
+
+/* The blocking form, for a worker thread: a result, and a deadline. */
+static void job_run_here_result_and_deadline(void)
+{
+	char buf[16] = "";
+	struct job_result r;
+	struct job_spec s = spec_of(hello, NULL, sizeof(buf), 5000, NULL);
+	job_run_here(&s, buf, &r);
+	CHECK(r.end == JOB_DONE && r.rc == 7 && r.len == 6);
+	CHECK_STR(buf, "hello");
+	s = spec_of(sleeper, NULL, sizeof(buf), 200, NULL);
+	long long t0 = loop_now_ms();
+	job_run_here(&s, buf, &r);
+	CHECK(r.end == JOB_TIMED_OUT && r.rc == -ETIMEDOUT);
+	CHECK(loop_now_ms() - t0 < 2000);
+	s = spec_of(dies, NULL, sizeof(buf), 5000, NULL);
+	job_run_here(&s, buf, &r);
+	CHECK(r.end == JOB_NO_RESULT);
+	/* All three were reaped: the sleeper was killed. */
+	long long end = loop_now_ms() + 3000;
+	int reaped = 0;
+	while (reaped < 3 && loop_now_ms() < end) {
+		reaped += waitpid(-1, NULL, WNOHANG) > 0;
+		struct timespec ts = {0, 5 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	CHECK(reaped == 3);
+}
+
+void job_tests(void)
+{
+	RUN(job_result_delivered);
+	RUN(job_deadline_kills_sleeper);
+	RUN(job_exit_without_result_fails);
+	RUN(job_large_result);
+	RUN(job_secret_result_in_locked_memory);
+	RUN(job_child_never_sees_secrets);
+	RUN(job_concurrency_bound);
+	RUN(job_cancel_and_cancel_all);
+	RUN(job_no_new_job_while_all_are_cancelled);
+	RUN(job_run_here_result_and_deadline);
+}
