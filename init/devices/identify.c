@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "devices/devices.h"
-#include "loop/loop.h"
 
 enum ident_state { IDENT_QUEUED, IDENT_RUNNING };
 
@@ -162,7 +162,7 @@ static void start(struct identify *id, struct identify_job *job)
 	}
 	job->job = rc;
 	job->state = IDENT_RUNNING;
-	job->started_ms = loop_now_ms();
+	job->started_ms = clock_now_ms();
 	id->working++;
 }
 
@@ -219,7 +219,7 @@ void identify_submit(struct identify *id, const char *devname)
 int identify_tick(struct identify *id)
 {
 	start_queued(id); /* the jobs' table may have room again */
-	long long now = loop_now_ms(), next = -1;
+	long long now = clock_now_ms(), next = -1;
 	for (struct identify_job *job = id->list; job; job = job->next) {
 		if (job->state != IDENT_RUNNING || job->slow)
 			continue;

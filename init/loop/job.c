@@ -11,8 +11,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
-#include "loop/loop.h"
 
 #define CHILD_MAX (JOBS_RUNNING_MAX + JOBS_STUCK_MAX)
 
@@ -103,7 +103,7 @@ static void end_job(struct jobs *js, struct job *j, enum job_end end, int rc)
 	j->res = (struct job_result){
 		.end = end,
 		.rc = rc,
-		.ran_ms = loop_now_ms() - from,
+		.ran_ms = clock_now_ms() - from,
 	};
 	j->state = JOB_FINISHED;
 }
@@ -191,7 +191,7 @@ static int start_child(struct jobs *js, struct job *j)
 
 static void start(struct jobs *js, struct job *j)
 {
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 	int rc = start_child(js, j);
 	if (rc < 0) {
 		log_debug("%s: cannot start a job: %s", j->what, strerror(-rc));
@@ -249,7 +249,7 @@ int job_start(struct jobs *js, const struct job_spec *spec)
 	j->id = js->next_id++;
 	if (js->next_id > INT32_MAX)
 		js->next_id = 1;
-	j->asked_ms = loop_now_ms();
+	j->asked_ms = clock_now_ms();
 	j->deadline_ms = j->asked_ms + spec->timeout_ms;
 	j->state = JOB_QUEUED;
 	start_queued(js);
@@ -352,7 +352,7 @@ static void on_readable(struct jobs *js, struct job *j)
 
 static void end_overdue(struct jobs *js)
 {
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 	for (int i = 0; i < JOBS_MAX; i++) {
 		struct job *j = &js->job[i];
 		if (j->state == JOB_RUNNING && now >= j->deadline_ms)
@@ -432,7 +432,7 @@ int jobs_pollfds(const struct jobs *js, struct pollfd *pfd, int max)
 
 int jobs_next_ms(const struct jobs *js)
 {
-	long long now = loop_now_ms(), next = -1;
+	long long now = clock_now_ms(), next = -1;
 	for (int i = 0; i < JOBS_MAX; i++) {
 		const struct job *j = &js->job[i];
 		if (j->state == JOB_FINISHED)
@@ -453,7 +453,7 @@ static int read_by(int fd, void *buf, size_t n, long long deadline_ms)
 {
 	size_t got = 0;
 	while (got < n) {
-		long long left = deadline_ms - loop_now_ms();
+		long long left = deadline_ms - clock_now_ms();
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -510,7 +510,7 @@ void job_run_here(const struct job_spec *spec, void *buf,
 	if (!spec->fn || spec->secret || spec->timeout_ms <= 0 ||
 	    spec->max > JOB_RESULT_MAX)
 		return;
-	long long t0 = loop_now_ms();
+	long long t0 = clock_now_ms();
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		ret->rc = -errno;
@@ -541,5 +541,5 @@ void job_run_here(const struct job_spec *spec, void *buf,
 	if (rc < 0)
 		ret->rc = rc;
 	ret->data = rc == 0 ? buf : NULL;
-	ret->ran_ms = loop_now_ms() - t0;
+	ret->ran_ms = clock_now_ms() - t0;
 }

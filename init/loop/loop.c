@@ -13,11 +13,6 @@
 #include "base/log.h"
 #include "base/reaper.h"
 
-long long loop_now_ms(void)
-{
-	return clock_now_ms();
-}
-
 int loop_open(struct loop *l, struct firmware *fw, struct jobs *jobs)
 {
 	memset(l, 0, sizeof(*l));
@@ -195,7 +190,7 @@ void loop_run_until(struct loop *l, long long deadline_ms,
 	for (;;) {
 		if (done && done(ctx))
 			return;
-		long long left = deadline_ms - loop_now_ms();
+		long long left = deadline_ms - clock_now_ms();
 		if (left <= 0)
 			return;
 		if (loop_wait(l, left > 100 ? 100 : (int)left) < 0) {

@@ -73,9 +73,4 @@ void loop_adopt_child(struct loop *l, pid_t pid);
 /* Closes both fds (right before exec). */
 void loop_close(struct loop *l);
 
-/* base/clock.h's clock, under the name luks.c, identify.c and keydev.c
- * still call it by (they are being rewritten; new code calls
- * clock_now_ms). */
-long long loop_now_ms(void);
-
 #endif

@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/util.h"
 #include "common/io.h"
-#include "loop/loop.h"
 
 static void want(struct keydev_set *k, const struct devspec *spec, bool header)
 {
@@ -119,7 +119,7 @@ enum keydev_wait_rc keydev_wait(struct keydev_set *k,
 	}
 	if (w->expired)
 		return KEYDEV_GONE;
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 	if (!w->deadline_ms) {
 		w->timeout_ms = timeout_ms;
 		w->deadline_ms = now + timeout_ms;
@@ -154,7 +154,7 @@ static long long reads_next_ms(const struct keydev_set *k, long long now)
 
 int keydev_next_ms(const struct keydev_set *k)
 {
-	long long now = loop_now_ms(), next = reads_next_ms(k, now);
+	long long now = clock_now_ms(), next = reads_next_ms(k, now);
 	for (int i = 0; i < k->n; i++) {
 		const struct keydev_want *w = &k->want[i];
 		if (w->found || w->expired || !w->deadline_ms)
@@ -169,7 +169,7 @@ int keydev_next_ms(const struct keydev_set *k)
 
 int keydev_tick(struct keydev_set *k)
 {
-	long long now = loop_now_ms(), next = reads_next_ms(k, now);
+	long long now = clock_now_ms(), next = reads_next_ms(k, now);
 	bool ended = next == 0;
 	for (int i = 0; i < k->nread; i++)
 		k->read[i].told |= k->read[i].job == 0;
@@ -396,7 +396,7 @@ static struct keydev_read *start_read(struct keydev_set *k,
 		.done = read_done,
 		.ctx = r,
 	};
-	r->deadline_ms = loop_now_ms() + KEYDEV_READ_TIMEOUT_MS;
+	r->deadline_ms = clock_now_ms() + KEYDEV_READ_TIMEOUT_MS;
 	r->job = job_start(k->jobs, &spec);
 	if (r->job < 0) {
 		r->rc = r->job;

@@ -39,7 +39,7 @@ struct keydev_set;
 struct keydev_want {
 	struct keydev_set *set;
 	struct devspec spec;
-	long long deadline_ms; /* loop_now_ms() when waiting ends */
+	long long deadline_ms; /* clock_now_ms() when waiting ends */
 	int timeout_ms;
 	bool expired; /* given up on: said once, no more waiting */
 	bool found;

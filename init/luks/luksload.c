@@ -12,9 +12,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/strutil.h"
-#include "loop/loop.h"
 #include "luks/hdrdev.h"
 #include "luks/luksderived.h"
 #include "luks/lukshdr.h"
@@ -274,7 +274,7 @@ void load_start(struct luks_set *set)
 		if (!header_device_ready(set, m))
 			continue;
 		job->notify_fd = set->load_wr;
-		job->started_ms = loop_now_ms();
+		job->started_ms = clock_now_ms();
 		pthread_attr_t attr;
 		pthread_t t;
 		int rc = pthread_attr_init(&attr);
@@ -326,7 +326,7 @@ void load_claim(struct luks_set *set, struct luks_member *m,
 		member_fail(set, m, "cannot start reading its LUKS header");
 		return;
 	}
-	job->queued_ms = loop_now_ms();
+	job->queued_ms = clock_now_ms();
 	m->load = job;
 	m->state = MEMBER_LOADING; /* started by load_start, in the pass */
 }
@@ -379,7 +379,7 @@ void load_collect(struct luks_set *set)
  * behind one given up on (see load_start): its member fails. */
 long long load_tick(struct luks_set *set)
 {
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 	long long next = -1;
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];

@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "check.h"
 #include "loop/job.h"
-#include "loop/loop.h"
 
 struct outcome {
 	int calls;
@@ -64,16 +64,16 @@ static void pass(struct jobs *js)
 /* Runs until no job is pending, or timeout_ms passed. */
 static void serve(struct jobs *js, int timeout_ms)
 {
-	long long end = loop_now_ms() + timeout_ms;
-	while (jobs_pending(js) && loop_now_ms() < end)
+	long long end = clock_now_ms() + timeout_ms;
+	while (jobs_pending(js) && clock_now_ms() < end)
 		pass(js);
 }
 
 /* Children may exit a moment after their result is in. */
 static void settle(struct jobs *js)
 {
-	long long end = loop_now_ms() + 3000;
-	while (jobs_children(js) && loop_now_ms() < end) {
+	long long end = clock_now_ms() + 3000;
+	while (jobs_children(js) && clock_now_ms() < end) {
 		reap_all(js);
 		struct timespec ts = {0, 5 * 1000000L};
 		nanosleep(&ts, NULL);
@@ -133,10 +133,10 @@ static void job_deadline_kills_sleeper(void)
 	jobs_init(&js);
 	struct outcome o = {0};
 	struct job_spec s = spec_of(sleeper, NULL, 16, 200, &o);
-	long long t0 = loop_now_ms();
+	long long t0 = clock_now_ms();
 	CHECK(job_start(&js, &s) > 0);
 	serve(&js, 5000);
-	long long took = loop_now_ms() - t0;
+	long long took = clock_now_ms() - t0;
 	CHECK(o.calls == 1);
 	CHECK(o.res.end == JOB_TIMED_OUT);
 	CHECK(o.res.rc == -ETIMEDOUT);
@@ -356,17 +356,17 @@ static void job_run_here_result_and_deadline(void)
 	CHECK(r.end == JOB_DONE && r.rc == 7 && r.len == 6);
 	CHECK_STR(buf, "hello");
 	s = spec_of(sleeper, NULL, sizeof(buf), 200, NULL);
-	long long t0 = loop_now_ms();
+	long long t0 = clock_now_ms();
 	job_run_here(&s, buf, &r);
 	CHECK(r.end == JOB_TIMED_OUT && r.rc == -ETIMEDOUT);
-	CHECK(loop_now_ms() - t0 < 2000);
+	CHECK(clock_now_ms() - t0 < 2000);
 	s = spec_of(dies, NULL, sizeof(buf), 5000, NULL);
 	job_run_here(&s, buf, &r);
 	CHECK(r.end == JOB_NO_RESULT);
 	/* All three were reaped: the sleeper was killed. */
-	long long end = loop_now_ms() + 3000;
+	long long end = clock_now_ms() + 3000;
 	int reaped = 0;
-	while (reaped < 3 && loop_now_ms() < end) {
+	while (reaped < 3 && clock_now_ms() < end) {
 		reaped += waitpid(-1, NULL, WNOHANG) > 0;
 		struct timespec ts = {0, 5 * 1000000L};
 		nanosleep(&ts, NULL);

@@ -17,12 +17,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "check.h"
 #include "config/cmdline.h"
 #include "loop/job.h"
-#include "loop/loop.h"
 #include "luks/keydev.h"
 
 int __real_mount(const char *src, const char *target, const char *type,
@@ -149,8 +149,8 @@ static int read_key(const char *fstype, const char *path, size_t *len)
 	int rc = found ? keydev_read_key(found, fstype, path, "luks-unit", &key)
 		       : -ENODEV;
 	CHECK(rc == -EAGAIN);
-	long long end = loop_now_ms() + 10000;
-	while (rc == -EAGAIN && loop_now_ms() < end) {
+	long long end = clock_now_ms() + 10000;
+	while (rc == -EAGAIN && clock_now_ms() < end) {
 		serve_jobs(&js);
 		keydev_tick(&k);
 		rc = keydev_read_key(found, fstype, path, "luks-unit", &key);
@@ -159,7 +159,7 @@ static int read_key(const char *fstype, const char *path, size_t *len)
 	CHECK(rc == 0 ? key.buf != NULL : key.buf == NULL);
 	secret_free(&key);
 	keydev_begin(&k, &cfg); /* forgets the read */
-	while (jobs_children(&js) && loop_now_ms() < end)
+	while (jobs_children(&js) && clock_now_ms() < end)
 		serve_jobs(&js);
 	return rc;
 }
