@@ -211,6 +211,7 @@ static int read_keydev_key(struct luks_set *set, struct luks_member *m,
 {
 	const struct dev_ids *ids;
 	int timeout = luks_member_keyfile_timeout_ms(set->cfg, m->cfg);
+	m->keyfile_reading = false;
 	switch (keydev_wait(&set->keydevs, dev, timeout, m->dm_name, &ids)) {
 	case KEYDEV_WAITING:
 		return -EAGAIN;
@@ -219,8 +220,10 @@ static int read_keydev_key(struct luks_set *set, struct luks_member *m,
 	case KEYDEV_READY:
 		break;
 	}
-	return keydev_read_key(ids, set->cfg->keydev_fstype, path, m->dm_name,
-			       key);
+	int rc = keydev_read_key(ids, set->cfg->keydev_fstype, path, m->dm_name,
+				 key);
+	m->keyfile_reading = rc == -EAGAIN;
+	return rc;
 }
 
 /* m's key file: 0 with the key in *key, -EAGAIN while its key device

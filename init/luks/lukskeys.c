@@ -84,9 +84,18 @@ static bool needs_person(const struct luks_view *v, int i)
 	       !m->keyfile_untried && !(v->shared && m->shared_untried);
 }
 
+/* A key file is being read: a key about to be tried. */
+static bool any_reading(const struct luks_view *v)
+{
+	for (int i = 0; i < v->n; i++)
+		if (v->m[i].state == MEMBER_FOUND && v->m[i].keyfile_reading)
+			return true;
+	return false;
+}
+
 enum luks_need keys_prompt(const struct luks_view *v, int *member)
 {
-	if (any_in(v, MEMBER_UNLOCKING))
+	if (any_in(v, MEMBER_UNLOCKING) || any_reading(v))
 		return NEED_NOTHING;
 	for (int i = 0; i < v->n; i++) {
 		if (!needs_person(v, i))

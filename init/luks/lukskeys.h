@@ -44,7 +44,8 @@ enum key_step keys_step_underived(const struct luks_view *v, int i);
  * person; NEED_OWN (*member: that member) instead once the shared
  * passphrase opened some members but not this one. Never while a KDF
  * runs: its outcome tells whether the last passphrase was wrong for
- * everyone or only for some. */
+ * everyone or only for some. Nor while a key file is read from a stick
+ * (bounded): the member it opens is not asked for. */
 enum luks_need keys_prompt(const struct luks_view *v, int *member);
 
 /* What a job that found no key means. */

@@ -74,6 +74,9 @@ void members_view(const struct luks_set *set, struct luks_view *v)
 			.own = m->own.buf != NULL,
 			.keyfile_untried = member_keyfile(set, m, NULL) &&
 					   !m->keyfile_tried,
+			.keyfile_reading = m->keyfile_reading &&
+					   !m->keyfile_tried &&
+					   m->state == MEMBER_FOUND,
 			.shared_untried =
 				m->shared_gen_tried != set->shared_gen,
 			.shared_failed =

@@ -52,6 +52,7 @@ struct luks_member {
 	uint32_t activate_flags;
 	int tries_left;
 	bool keyfile_tried;
+	bool keyfile_reading; /* its key device's read (a job) runs */
 	unsigned shared_gen_tried;
 	/* The shared passphrase of that generation failed here; it costs a
 	 * try only if it opened no member at all (then it was simply wrong,

@@ -41,6 +41,9 @@ struct member_view {
 	bool vk_at_hand;      /* its job found its volume key, and it is kept */
 	bool own;	      /* a passphrase typed at its own prompt waits */
 	bool keyfile_untried; /* it has a key file, not tried yet */
+	/* That key file is being read from its stick (a job, at most
+	 * KEYDEV_READ_TIMEOUT_MS): a key about to be tried. */
+	bool keyfile_reading;
 	/* The shared passphrase typed last was not tried on it yet. */
 	bool shared_untried;
 	/* The shared passphrase typed last was tried on it and failed: a

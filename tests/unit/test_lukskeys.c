@@ -196,6 +196,15 @@ static void prompt_only_when_no_member_can_proceed_without_a_person(void)
 	/* Not while a KDF runs, whatever the others lack. */
 	running(&v, 0, KEY_FILE);
 	CHECK(keys_prompt(&v, &member) == NEED_NOTHING);
+	/* Nor while a key file is read from its stick (a job): the member
+	 * it opens is not named in the question. Waiting for the stick to
+	 * appear holds nobody else's prompt. */
+	members(&v, 2);
+	v.m[0].keyfile_untried = true;
+	v.m[0].keyfile_reading = true;
+	CHECK(keys_prompt(&v, &member) == NEED_NOTHING);
+	v.m[0].keyfile_reading = false;
+	CHECK(keys_prompt(&v, &member) == NEED_SHARED);
 	/* Nobody present: nothing to ask. */
 	members(&v, 3);
 	v.m[0].state = MEMBER_WAITING;
