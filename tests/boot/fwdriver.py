@@ -256,7 +256,7 @@ def fwdriver_requests_across_handover_all_answered():
                  # loglevel=4: the kernel logs each of the tens of thousands
                  # of direct loads after the hand-over, which would cut
                  # into the report's lines on the serial console.
-                 crypt2("loglevel=4 luksinit_fwtest.chain=%s luksinit_fwtest.chain_s=25"
+                 crypt2("loglevel=4 luksinit_fwtest.chain=%s luksinit_fwtest.chain_s=14"
                         % SYNC_FW[0]),
                  ["crypt2-a.img", "crypt2-b.img"],
                  initrd=fw_overlay("fwdriver_chain"),
