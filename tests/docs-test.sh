@@ -4,7 +4,7 @@
 #   params_only_in_man  no table or list of kernel parameters outside
 #                       luksinit(7): a Markdown table row (README.md,
 #                       docs/*.md) whose first cell is a parameter of
-#                       init/cmdline.c's table, three list items in one file
+#                       init/config/cmdline.c's table, three list items in one file
 #                       that start with one, or a tagged entry (.TP) naming
 #                       one in another manual page. Example command lines in
 #                       code blocks are allowed;
@@ -271,8 +271,6 @@ if extra:
     why.append("the table names folders git does not track: " + " ".join(x + "/" for x in extra))
 if missing:
     why.append("git tracks folders the table does not name: " + " ".join(x + "/" for x in missing))
-if extra and all(x.startswith("init/") or x == "common" for x in extra):
-    why.append("(expected until init/ is split into its folders and common/ is made)")
 print("; ".join(why))
 PY
 ); then

@@ -129,7 +129,7 @@ def fwdriver_fallback_y_early_requests_after_70s():
 
 @case
 def fwdriver_recommended_config_reprobes_early_failures():
-    """The README's configuration (_FALLBACK=n): before /init runs the
+    """The recommended configuration (docs/FIRMWARE.md: _FALLBACK=n): before /init runs the
     kernel refuses both requests itself; /init reads that in /dev/kmsg and
     probes both devices again once the root is mounted."""
     b = boot("fwdriver_recommended_config_reprobes_early_failures",
