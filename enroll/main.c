@@ -1,5 +1,5 @@
 /* luksinit-enroll: derived keyslots, so that /init opens every member of
- * a multi-disk LUKS root in the time of one KDF (see README.md).
+ * a multi-disk LUKS root in the time of one KDF (see luksinit-enroll(8)).
  *
  *   luksinit-enroll [--key-file FILE] PRIMARY MEMBER...
  *   luksinit-enroll --list DEVICE

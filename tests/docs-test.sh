@@ -4,7 +4,7 @@
 #   params_only_in_man  no table or list of kernel parameters outside
 #                       luksinit(7): a Markdown table row (README.md,
 #                       docs/*.md) whose first cell is a parameter of
-#                       init/cmdline.c's table, three list items in one file
+#                       init/config/cmdline.c's table, three list items in one file
 #                       that start with one, or a tagged entry (.TP) naming
 #                       one in another manual page. Example command lines in
 #                       code blocks are allowed;
@@ -66,16 +66,28 @@ docs, mans = sys.argv[3:3 + ndocs], sys.argv[3 + ndocs:]
 # not "init/", "`resume.c`" or the English word in "resume safety".
 alt = "|".join(re.escape(p) for p in sorted(params, key=len, reverse=True))
 name = re.compile(r"`?(%s)=|`(%s)`" % (alt, alt))
+# Names no English word shares (rd.luks.uuid, crypt_roots) count bare too:
+# a table whose rows name them in any column is a parameter table.
+odd = [p for p in params if "." in p or "_" in p]
+bare = re.compile(r"(?<![\w./-])(%s)(?![\w/])" % "|".join(
+    re.escape(p) for p in sorted(odd, key=len, reverse=True)))
 
 def first_word(text):
     text = text.replace("*", "").strip()
     text = re.sub(r"^\[([^\]]*)\]\([^)]*\)", r"\1", text)  # a link's text
     return text
 
+def param_table(rows, nrows, problems):
+    """A table is a parameter table when most of its rows (two in three,
+    at least three) name a parameter in some column."""
+    if len(rows) >= 3 and 3 * len(rows) >= 2 * nrows:
+        problems.append("a table of parameters at " + ", ".join(rows))
+
+
 problems = []
 for path in docs:
     fence = None
-    items = []
+    items, table_rows, nrows = [], [], 0
     for no, line in enumerate(open(path, encoding="utf-8"), 1):
         s = line.strip()
         m = re.match(r"(`{3,}|~{3,})", s)
@@ -94,10 +106,16 @@ for path in docs:
                 continue  # the separator row
             if name.match(cell):
                 problems.append("%s:%d: table row for %s" % (path, no, cell.split()[0].strip("`")))
+            elif any(name.search(c) or bare.search(c) for c in cells[1:]):
+                table_rows.append("%s:%d" % (path, no))
+            nrows += 1
             continue
+        param_table(table_rows, nrows, problems)
+        table_rows, nrows = [], 0
         m = re.match(r"\s*(?:[-*+]|\d+[.)])\s+(.*)", line)
         if m and name.match(first_word(m.group(1))):
             items.append("%s:%d" % (path, no))
+    param_table(table_rows, nrows, problems)
     if len(items) >= 3:
         problems.append("a list of parameters at " + ", ".join(items))
 for path in mans:
@@ -152,6 +170,7 @@ def slugs(path):
 
 link = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 ref = re.compile(r"^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
+href = re.compile(r"<(?:a|img)\s[^>]*?(?:href|src)\s*=\s*[\"']([^\"']+)[\"']", re.I)
 bad = []
 for path in sys.argv[1:]:
     fence = None
@@ -164,7 +183,7 @@ for path in sys.argv[1:]:
         if fence:
             continue
         text = re.sub(r"`[^`]*`", "", line)
-        targets = link.findall(text) + ref.findall(text)
+        targets = link.findall(text) + ref.findall(text) + href.findall(text)
         for t in targets:
             if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", t):
                 continue  # http:, https:, mailto:
@@ -174,6 +193,8 @@ for path in sys.argv[1:]:
             where = "%s:%d: %s" % (path, no, t)
             if not os.path.exists(target):
                 bad.append(where + " (no such file)")
+            elif os.path.relpath(target).split(os.sep)[0] == "build":
+                bad.append(where + " (points into build/, which a clone lacks)")
             elif anchor and target.endswith(".md") and anchor not in slugs(target):
                 bad.append(where + " (no such heading)")
 if len(bad) > 10:
@@ -271,8 +292,6 @@ if extra:
     why.append("the table names folders git does not track: " + " ".join(x + "/" for x in extra))
 if missing:
     why.append("git tracks folders the table does not name: " + " ".join(x + "/" for x in missing))
-if extra and all(x.startswith("init/") or x == "common" for x in extra):
-    why.append("(expected until init/ is split into its folders and common/ is made)")
 print("; ".join(why))
 PY
 ); then

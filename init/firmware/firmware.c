@@ -558,11 +558,12 @@ void firmware_start(struct firmware *fw, const struct boot_config *cfg)
 	if (uname(&u) == 0)
 		str_copy(fw->release, sizeof(fw->release), u.release);
 	str_copy(fw->custom_path, sizeof(fw->custom_path), cfg->fw_path);
+	/* Without CONFIG_FW_LOADER_USER_HELPER_FALLBACK, plain
+	 * request_firmware() never asks userspace unless forced. First: a
+	 * request that sees our timeout must also see the fallback. */
+	save_and_set(FORCE_KNOB, &fw->saved_force, "1");
 	/* The kernel fixes a request's timeout when it is made. */
 	save_and_set(TIMEOUT_KNOB, &fw->saved_timeout, HOLD_TIMEOUT_S);
-	/* Without CONFIG_FW_LOADER_USER_HELPER_FALLBACK, plain
-	 * request_firmware() never asks userspace unless forced. */
-	save_and_set(FORCE_KNOB, &fw->saved_force, "1");
 	if (fw->saved_force.value[0])
 		log_info(
 			"firmware: forcing the sysfs fallback while in the initramfs (the kernel lacks CONFIG_FW_LOADER_USER_HELPER_FALLBACK)");
@@ -586,8 +587,8 @@ void firmware_in_new_root(struct firmware *fw)
 void firmware_exec_failed(struct firmware *fw)
 {
 	set_root(fw, "/", true);
-	save_and_set(TIMEOUT_KNOB, &fw->saved_timeout, HOLD_TIMEOUT_S);
 	save_and_set(FORCE_KNOB, &fw->saved_force, "1");
+	save_and_set(TIMEOUT_KNOB, &fw->saved_timeout, HOLD_TIMEOUT_S);
 	scan_pending(fw, false);
 }
 

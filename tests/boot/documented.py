@@ -1,4 +1,4 @@
-"""What README.md promises, each shown by the booted system: mapper names,
+"""What luksinit(7) promises, each shown by the booted system: mapper names,
 key files, discards, degraded mounts, quiet, rootwait, panic=-1, reaping,
 secrets kept out of the log, the separate cpio."""
 import os

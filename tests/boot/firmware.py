@@ -198,7 +198,7 @@ def firmware_hostile_names_big_file_and_slow_passphrase():
 @case
 def firmware_kernel_without_fallback_uses_force_knob():
     # The test kernel is built without CONFIG_FW_LOADER_USER_HELPER_FALLBACK
-    # (the README's recommendation), which only sets this knob's default
+    # (docs/FIRMWARE.md's recommendation), which only sets this knob's default
     # (fallback_table.c): request_firmware() never asks userspace unless
     # luksinit forces it while it runs, and gives the 0 back.
     b = fw_boot("firmware_kernel_without_fallback_uses_force_knob",

@@ -129,7 +129,7 @@ def fwdriver_fallback_y_early_requests_after_70s():
 
 @case
 def fwdriver_recommended_config_reprobes_early_failures():
-    """The README's configuration (_FALLBACK=n): before /init runs the
+    """The recommended configuration (docs/FIRMWARE.md: _FALLBACK=n): before /init runs the
     kernel refuses both requests itself; /init reads that in /dev/kmsg and
     probes both devices again once the root is mounted."""
     b = boot("fwdriver_recommended_config_reprobes_early_failures",
@@ -256,7 +256,7 @@ def fwdriver_requests_across_handover_all_answered():
                  # loglevel=4: the kernel logs each of the tens of thousands
                  # of direct loads after the hand-over, which would cut
                  # into the report's lines on the serial console.
-                 crypt2("loglevel=4 luksinit_fwtest.chain=%s luksinit_fwtest.chain_s=25"
+                 crypt2("loglevel=4 luksinit_fwtest.chain=%s luksinit_fwtest.chain_s=14"
                         % SYNC_FW[0]),
                  ["crypt2-a.img", "crypt2-b.img"],
                  initrd=fw_overlay("fwdriver_chain"),
