@@ -639,14 +639,8 @@ void luks_end_attempt(struct luks_set *set)
 	}
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
-		if (m->stuck)
-			continue;
-		secret_free(&m->key);
-		secret_free(&m->own);
-		secret_free(&m->vk);
-		m->vk_ready = false;
-		crypt_free(m->cd);
-		m->cd = NULL;
+		if (!m->stuck)
+			member_release(m);
 	}
 	secret_free(&set->shared);
 	set->stopping = false;

@@ -43,7 +43,7 @@ const char *lukshdr_file_problem(const char *header);
 int lukshdr_open(const char *header, const char *data_dev,
 		 struct crypt_device **ret_cd);
 /* The same without the file check, for a copy /init made itself
- * (hdrdev.h). */
+ * (hdrdev.h), or, data_dev NULL, for a disk carrying its own header. */
 int lukshdr_load(const char *header, const char *data_dev,
 		 struct crypt_device **ret_cd);
 

@@ -58,12 +58,7 @@ bool kdf_reap_stuck(struct luks_member *m)
 	pthread_join(m->thread, NULL);
 	log_info("%s: its unlock worker from an earlier attempt has ended",
 		 m->dm_name);
-	secret_free(&m->key);
-	secret_free(&m->own);
-	secret_free(&m->vk);
-	m->vk_ready = false;
-	crypt_free(m->cd);
-	m->cd = NULL;
+	member_release(m);
 	m->stuck = false;
 	m->state = MEMBER_WAITING; /* reset by the caller, like the others */
 	return true;

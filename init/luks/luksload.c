@@ -79,17 +79,7 @@ static int read_header(struct luks_load *job, struct crypt_device **ret_cd)
 	}
 	if (job->header[0])
 		return lukshdr_open(job->header, devnode, ret_cd);
-	struct crypt_device *cd = NULL;
-	int rc = crypt_init(&cd, devnode);
-	if (rc < 0)
-		return rc;
-	rc = crypt_load(cd, CRYPT_LUKS, NULL);
-	if (rc < 0) {
-		crypt_free(cd);
-		return rc;
-	}
-	*ret_cd = cd;
-	return 0;
+	return lukshdr_load(devnode, NULL, ret_cd); /* the header on the disk */
 }
 
 /* The rest, from the header in memory: on the loop's thread. */

@@ -1,5 +1,6 @@
 #include "luks/luksmembers.h"
 
+#include <libcryptsetup.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,16 @@ void member_provisional_name(struct luks_member *m, const char *fallback)
 	if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
 	    str_append(m->dm_name, sizeof(m->dm_name), m->cfg->spec.value) < 0)
 		str_copy(m->dm_name, sizeof(m->dm_name), fallback);
+}
+
+void member_release(struct luks_member *m)
+{
+	secret_free(&m->key);
+	secret_free(&m->own);
+	secret_free(&m->vk);
+	m->vk_ready = false;
+	crypt_free(m->cd);
+	m->cd = NULL;
 }
 
 void member_fail(struct luks_set *set, struct luks_member *m, const char *why)

@@ -117,6 +117,9 @@ struct luks_set {
 /* m cannot be opened, for the reason why: said once, and the first such
  * member (not swap) is the set's failure. */
 void member_fail(struct luks_set *set, struct luks_member *m, const char *why);
+/* Wipes and frees m's secrets and its libcryptsetup context (never of a
+ * member whose worker still runs: it owns them). */
+void member_release(struct luks_member *m);
 /* A name for messages until the header gives the real one. */
 void member_provisional_name(struct luks_member *m, const char *fallback);
 /* The memory m's KDF job is charged: the largest of its keyslots' (any
