@@ -18,14 +18,22 @@ int derived_primary(const struct luks_view *v, int m)
 	return -1;
 }
 
-bool derived_defers(const struct luks_view *v, int m)
+/* m's primary, when m has a usable derived token and its primary is
+ * listed; NULL otherwise. */
+static const struct member_view *usable_primary(const struct luks_view *v,
+						int m)
 {
 	if (!v->m[m].derived || v->m[m].derived_failed)
-		return false;
+		return NULL;
 	int i = derived_primary(v, m);
-	if (i < 0)
+	return i < 0 ? NULL : &v->m[i];
+}
+
+bool derived_defers(const struct luks_view *v, int m)
+{
+	const struct member_view *p = usable_primary(v, m);
+	if (!p)
 		return false;
-	const struct member_view *p = &v->m[i];
 	if (p->derived && !p->derived_failed)
 		return false;
 	return p->state == MEMBER_FOUND || p->state == MEMBER_UNLOCKING ||
@@ -34,14 +42,9 @@ bool derived_defers(const struct luks_view *v, int m)
 
 bool derived_ready(const struct luks_view *v, int m)
 {
-	if (!v->m[m].derived || v->m[m].derived_failed)
-		return false;
-	int i = derived_primary(v, m);
-	if (i < 0)
-		return false;
+	const struct member_view *p = usable_primary(v, m);
 	/* Its job found the key: no need to wait for its activation. */
-	const struct member_view *p = &v->m[i];
-	return (p->state == MEMBER_OPEN || p->state == MEMBER_UNLOCKING) &&
+	return p && (p->state == MEMBER_OPEN || p->state == MEMBER_UNLOCKING) &&
 	       p->vk_at_hand;
 }
 
