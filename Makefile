@@ -42,7 +42,7 @@ PURE := init/config/cmdline.c init/config/cmdline_luks.c \
 	init/handover/initcheck.c init/firmware/fwpolicy.c init/waitpolicy.c \
 	common/derive.c common/dtoken.c init/luks/derivedpolicy.c \
 	init/luks/lukskeys.c init/console/keymap.c init/base/clock.c \
-	init/base/file.c common/io.c common/secret.c
+	init/base/file.c init/base/failure.c common/io.c common/secret.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/base/sysroot.h).
 SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c init/base/knob.c \

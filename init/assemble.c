@@ -84,9 +84,10 @@ static void check_complete(struct assembly *a)
 	/* Once: without Btrfs in the kernel every device would say so. */
 	if (rc < 0 && !a->btrfs_warned) {
 		a->btrfs_warned = true;
-		log_warn(
-			"%s: cannot ask Btrfs whether all devices are present: %s",
-			a->root.devnode, strerror(-rc));
+		log_warn_errno(
+			rc,
+			"%s: cannot ask Btrfs whether all devices are present",
+			a->root.devnode);
 	}
 	a->complete = rc == 1;
 }
@@ -99,8 +100,8 @@ static void admit(struct assembly *a, const struct dev_ids *ids)
 		int rc = btrfs_register(ids->devnode);
 		if (rc < 0 && !a->btrfs_warned) {
 			a->btrfs_warned = true;
-			log_warn("%s: Btrfs registration failed: %s",
-				 ids->devnode, strerror(-rc));
+			log_warn_errno(rc, "%s: Btrfs registration failed",
+				       ids->devnode);
 		}
 	}
 	if (!a->matched && devspec_matches(&a->cfg->root, ids)) {
@@ -133,8 +134,8 @@ static void on_identified(const struct identify_result *res, void *arg)
 	struct assembly *a = arg;
 	const struct dev_ids *ids = res->ids;
 	if (res->rc < 0) {
-		log_debug("/dev/%s: cannot identify: %s", res->devname,
-			  strerror(-res->rc));
+		log_debug_errno(res->rc, "/dev/%s: cannot identify",
+				res->devname);
 		return;
 	}
 	if (res->rc == 1)
@@ -305,15 +306,15 @@ static struct wait_state wait_state(struct assembly *a)
 /* A member that cannot be opened (a dying disk) fails the boot, unless a
  * degraded mount is allowed: then it is left out like a missing disk, and
  * Btrfs decides whether the rest can mount. */
-static int check_member_failures(struct assembly *a, char *why, size_t why_size,
-				 const char **hint)
+static int check_member_failures(struct assembly *a, struct failure *f)
 {
 	const char *failure = luks_failure(a->luks);
 	if (!failure[0])
 		return 0;
 	if (!degraded_permitted(a->cfg)) {
-		snprintf(why, why_size, "%s", failure);
-		*hint = "check the passphrase / key file; the console prompt allows rd.luks.tries= attempts";
+		failure_say(f, -EACCES, "%s", failure);
+		f->hint =
+			"check the passphrase / key file; the console prompt allows rd.luks.tries= attempts";
 		return -EACCES;
 	}
 	if (a->nfailed_seen != luks_nfailed(a->luks)) {
@@ -334,37 +335,42 @@ static void warn_degraded(struct assembly *a)
 	log_err("WARNING: writing to a degraded array while the missing device is used elsewhere can split it; re-add the device and run a balance/scrub");
 }
 
-static void describe_failure(struct assembly *a, char *why, size_t size,
-			     const char **hint)
+/* The wait for the root ran out: fills f, returns -ETIMEDOUT. */
+static int describe_failure(struct assembly *a, struct failure *f)
 {
 	const struct devspec *r = &a->cfg->root;
 	char missing[256];
 	luks_describe_missing(a->luks, missing, sizeof(missing));
-	*hint = "check root= and that the disk's driver is built in; rootwait=SECONDS waits longer";
 	if (a->matched) {
-		snprintf(
-			why, size,
+		failure_say(
+			f, -ETIMEDOUT,
 			"root=%s%s is Btrfs on %s but not all devices of that filesystem appeared%s%s",
 			devspec_kind_name(r->kind), r->value, a->root.devnode,
 			missing[0] ? "; LUKS devices missing: " : "", missing);
-		*hint = "rootflags=degraded (now) or rd.btrfs.degraded=SECONDS (after a wait) mounts without them";
-		return;
+		f->hint =
+			"rootflags=degraded (now) or rd.btrfs.degraded=SECONDS (after a wait) mounts without them";
+		return -ETIMEDOUT;
 	}
 	if (missing[0]) {
-		snprintf(why, size, "LUKS devices missing or failed: %s",
-			 missing);
-		*hint = "check crypt_roots= / rd.luks.uuid= and that the disks are attached";
-		return;
+		failure_say(f, -ETIMEDOUT, "LUKS devices missing or failed: %s",
+			    missing);
+		f->hint =
+			"check crypt_roots= / rd.luks.uuid= and that the disks are attached";
+		return -ETIMEDOUT;
 	}
-	snprintf(why, size, "root=%s%s did not appear; block devices seen:",
-		 devspec_kind_name(r->kind), r->value);
+	failure_say(f, -ETIMEDOUT,
+		    "root=%s%s did not appear; block devices seen:",
+		    devspec_kind_name(r->kind), r->value);
 	if (a->nseen == 0)
-		str_append(why, size, " none");
+		str_append(f->what, sizeof(f->what), " none");
 	for (int i = 0; i < a->nseen; i++) {
-		str_append(why, size, " [");
-		str_append(why, size, a->seen[i]);
-		str_append(why, size, "]");
+		str_append(f->what, sizeof(f->what), " [");
+		str_append(f->what, sizeof(f->what), a->seen[i]);
+		str_append(f->what, sizeof(f->what), "]");
 	}
+	f->hint =
+		"check root= and that the disk's driver is built in; rootwait=SECONDS waits longer";
+	return -ETIMEDOUT;
 }
 
 static void progress(struct assembly *a)
@@ -382,8 +388,8 @@ static void progress(struct assembly *a)
 /* rd.luks.timeout= / gk.prompt.timeout=: how long one question waits for
  * its answer. -ETIMEDOUT once it has waited that long; else 0, and
  * *wait_ms lowered so that the loop wakes at the deadline. */
-static int check_prompt_timeout(struct assembly *a, int *wait_ms, char *why,
-				size_t why_size, const char **hint)
+static int check_prompt_timeout(struct assembly *a, int *wait_ms,
+				struct failure *f)
 {
 	int limit_s = a->cfg->prompt_timeout_s;
 	if (!a->prompt.active || limit_s <= 0) {
@@ -399,11 +405,12 @@ static int check_prompt_timeout(struct assembly *a, int *wait_ms, char *why,
 			*wait_ms = (int)left;
 		return 0;
 	}
-	snprintf(
-		why, why_size,
+	failure_say(
+		f, -ETIMEDOUT,
 		"no passphrase was typed within %d s (rd.luks.timeout=, gk.prompt.timeout=)",
 		limit_s);
-	*hint = "r at the prompt asks again; without rd.luks.timeout= the question waits for an answer";
+	f->hint =
+		"r at the prompt asks again; without rd.luks.timeout= the question waits for an answer";
 	return -ETIMEDOUT;
 }
 
@@ -433,7 +440,7 @@ static int wait_for_swap(struct assembly *a, int ident_ms)
 
 /* The root is ready (degraded or not): the swap's wait, then done. */
 static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
-		  char *why, size_t why_size)
+		  struct failure *f)
 {
 	int rc = wait_for_swap(a, ident_ms);
 	if (rc == 1) {
@@ -441,7 +448,7 @@ static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 		out->degraded = a->degraded;
 	}
 	if (rc < 0)
-		snprintf(why, why_size, "poll failed: %s", strerror(-rc));
+		failure_errno(f, rc, "poll failed");
 	return rc;
 }
 
@@ -475,13 +482,12 @@ static int tick_workers(struct assembly *a)
 
 /* What this pass decides: 1 the root is ready (complete, or degraded as
  * allowed), 0 wait on (ws filled for the wait), -errno the attempt
- * failed, with why and hint. */
-static int outcome(struct assembly *a, struct wait_state *ws, char *why,
-		   size_t why_size, const char **hint)
+ * failed, with f filled. */
+static int outcome(struct assembly *a, struct wait_state *ws, struct failure *f)
 {
 	if (a->degraded) /* decided: only the swap's wait is left */
 		return 1;
-	int rc = check_member_failures(a, why, why_size, hint);
+	int rc = check_member_failures(a, f);
 	if (rc < 0)
 		return rc;
 	admit_held(a, false);
@@ -498,29 +504,28 @@ static int outcome(struct assembly *a, struct wait_state *ws, char *why,
 	}
 	update_prompt(a);
 	if (a->console_gone && !waiting_on_person_or_kdf(a) &&
-	    luks_needs(a->luks, &(int){0}, why, why_size) != NEED_NOTHING) {
-		snprintf(
-			why, why_size,
+	    luks_needs(a->luks, &(int){0}, (char[256]){0}, 256) !=
+		    NEED_NOTHING) {
+		failure_say(
+			f, -ENOTTY,
 			"a passphrase is needed but the console gives no input");
-		*hint = "boot with a console, or give a key file (rd.luks.key=, root_key=)";
+		f->hint =
+			"boot with a console, or give a key file (rd.luks.key=, root_key=)";
 		return -ENOTTY;
 	}
-	if (wait_expired(ws)) {
-		describe_failure(a, why, why_size, hint);
-		return -ETIMEDOUT;
-	}
+	if (wait_expired(ws))
+		return describe_failure(a, f);
 	return 0;
 }
 
 /* Sleeps in the loop until the first deadline (the wait's, the prompt's,
  * a worker's, a key device's) or an event, whose handlers run. Returns 0,
- * or -errno with why (and hint). */
+ * or -errno with f filled. */
 static int wait_and_dispatch(struct assembly *a, const struct wait_state *ws,
-			     int worker_ms, char *why, size_t why_size,
-			     const char **hint)
+			     int worker_ms, struct failure *f)
 {
 	int wait_ms = wait_timeout_ms(ws);
-	int rc = check_prompt_timeout(a, &wait_ms, why, why_size, hint);
+	int rc = check_prompt_timeout(a, &wait_ms, f);
 	if (rc < 0)
 		return rc;
 	prompt_watch(&a->prompt, a->loop, on_console_ready, a);
@@ -532,34 +537,32 @@ static int wait_and_dispatch(struct assembly *a, const struct wait_state *ws,
 		wait_ms = key_ms;
 	rc = loop_wait(a->loop, wait_ms);
 	tick(a, paused);
-	if (rc < 0) {
-		snprintf(why, why_size, "poll failed: %s", strerror(-rc));
-		return rc;
-	}
+	if (rc < 0)
+		return failure_errno(f, rc, "poll failed");
 	if (!paused)
 		progress(a);
 	return 0;
 }
 
 /* One pass of the loop: returns 1 when done, 0 to go on, -errno on error. */
-static int step(struct assembly *a, struct assembled_root *out, char *why,
-		size_t why_size, const char **hint)
+static int step(struct assembly *a, struct assembled_root *out,
+		struct failure *f)
 {
 	int worker_ms = tick_workers(a);
 	struct wait_state ws;
-	int rc = outcome(a, &ws, why, why_size, hint);
+	int rc = outcome(a, &ws, f);
 	if (rc == 1)
-		return finish(a, out, worker_ms, why, why_size);
+		return finish(a, out, worker_ms, f);
 	if (rc < 0)
 		return rc;
-	return wait_and_dispatch(a, &ws, worker_ms, why, why_size, hint);
+	return wait_and_dispatch(a, &ws, worker_ms, f);
 }
 
 int assemble_root(const struct boot_config *cfg,
 		  const struct keymap_status *keymap, struct loop *loop,
 		  struct luks_set *luks, struct identify *ident,
-		  struct resume *resume, struct assembled_root *out, char *why,
-		  size_t why_size, const char **hint)
+		  struct resume *resume, struct assembled_root *out,
+		  struct failure *f)
 {
 	static struct assembly a; /* large; PID 1's stack stays small */
 	memset(&a, 0, sizeof(a));
@@ -588,7 +591,7 @@ int assemble_root(const struct boot_config *cfg,
 	luks_hold(luks, true);
 	a.coldplugging = true;
 	devices_coldplug(on_block_uevent, &a);
-	while ((rc = step(&a, out, why, why_size, hint)) == 0)
+	while ((rc = step(&a, out, f)) == 0)
 		;
 	prompt_stop(&a.prompt);
 	prompt_watch(&a.prompt, loop, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/failure.h"
 #include "config/cmdline.h"
 #include "config/devspec.h"
 #include "console/keymap.h"
@@ -21,15 +22,15 @@ struct assembled_root {
 	bool degraded; /* mount with -o degraded: members are missing */
 };
 
-/* Returns 0 with out filled, or -errno with a sentence for the user in
- * why and a hint. keymap says which layout the prompt is typed in; luks
+/* Returns 0 with out filled, or -errno with f filled (what failed, its
+ * hint). keymap says which layout the prompt is typed in; luks
  * carries what is open from one attempt to the next, ident the
  * identification workers (some may be stuck on a disk); resume is told
  * the devices seen, and the swap's wait is its own (resume.h). */
 int assemble_root(const struct boot_config *cfg,
 		  const struct keymap_status *keymap, struct loop *loop,
 		  struct luks_set *luks, struct identify *ident,
-		  struct resume *resume, struct assembled_root *out, char *why,
-		  size_t why_size, const char **hint);
+		  struct resume *resume, struct assembled_root *out,
+		  struct failure *f);
 
 #endif

@@ -36,7 +36,7 @@ static void reboot_now(int how)
 	sync();
 	reboot(how);
 	/* reboot() only returns on failure; nothing left but to wait. */
-	log_err("reboot failed: %m");
+	log_err_errno(errno, "reboot failed");
 	for (;;)
 		pause();
 }
@@ -60,7 +60,7 @@ static bool run_shell(struct loop *loop)
 		   RESCUE_SHELL);
 	pid_t pid = fork();
 	if (pid < 0) {
-		log_err("cannot start the rescue shell: %m");
+		log_err_errno(errno, "cannot start the rescue shell");
 		return false;
 	}
 	if (pid == 0) {
@@ -160,11 +160,9 @@ static int ask_choice(struct loop *loop)
 }
 
 bool emergency(const struct boot_config *cfg, struct loop *loop,
-	       const char *reason, const char *hint)
+	       const struct failure *f)
 {
-	log_err("boot failed: %s", reason);
-	if (hint && *hint)
-		log_err("hint: %s", hint);
+	failure_log(f, LOG_LVL_ERR, "boot failed");
 
 	if (cfg->panic_set && cfg->panic_s != 0) {
 		long s = cfg->panic_s > 0 ? cfg->panic_s : 0;

@@ -4,18 +4,20 @@
 
 #include <stdbool.h>
 
+#include "base/failure.h"
 #include "config/cmdline.h"
 #include "loop/loop.h"
 
 #define RESCUE_SHELL "/bin/sh"
 
-/* Reports reason and hint on the console and in kmsg, then, by policy:
+/* Reports the failure (what, its error, the hint) on every console and in
+ * kmsg, once, then, by policy:
  * panic=N reboots (never returns); a rescue shell runs until it exits;
  * otherwise the console asks to retry, reboot or power off. The loop
  * keeps serving firmware requests and children throughout. Returns when
  * the boot should be tried again: true if a rescue shell ran meanwhile
  * (whatever it did, resuming is no longer safe). */
 bool emergency(const struct boot_config *cfg, struct loop *loop,
-	       const char *reason, const char *hint);
+	       const struct failure *f);
 
 #endif

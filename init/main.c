@@ -14,6 +14,7 @@
 
 #include "assemble.h"
 #include "base/clock.h"
+#include "base/failure.h"
 #include "base/file.h"
 #include "base/knob.h"
 #include "base/log.h"
@@ -57,18 +58,13 @@ struct boot {
 	char cmdline[CMDLINE_MAX];
 };
 
-struct failure {
-	char reason[1024];
-	const char *hint;
-};
-
 static void read_cmdline(struct boot *b)
 {
 	b->cmdline[0] = '\0';
 	ssize_t n = read_small_file(AT_FDCWD, "/proc/cmdline", b->cmdline,
 				    sizeof(b->cmdline));
 	if (n < 0) {
-		log_err("cannot read /proc/cmdline: %s", strerror((int)-n));
+		log_err_errno((int)n, "cannot read /proc/cmdline");
 		return;
 	}
 	if ((size_t)n == sizeof(b->cmdline) - 1)
@@ -176,7 +172,7 @@ static void serve_firmware_from(struct boot *b, const char *root)
 }
 
 /* Returns only if the real init could not be run. */
-static int exec_real_init(struct boot *b)
+static int exec_real_init(struct boot *b, struct failure *f)
 {
 	const struct boot_config *cfg = &b->cfg;
 	char *argv[CFG_INIT_ARGS_MAX + 2];
@@ -202,7 +198,7 @@ static int exec_real_init(struct boot *b)
 	jobs_cancel_all(&b->jobs);
 	loop_close(&b->loop);
 	reaper_reset_sigmask();
-	int rc = switch_root_exec(cfg->init, argv, envp);
+	int rc = switch_root_exec(cfg->init, argv, envp, f);
 	/* Still PID 1, now inside the new root: keep serving. */
 	loop_open(&b->loop, &b->fw, &b->jobs);
 	b->loop.consoles = &b->consoles;
@@ -218,7 +214,7 @@ static void hand_over(struct boot *b, struct failure *f)
 	if (!b->in_new_root) {
 		hdrdev_remove_copies(&b->cfg);
 		log_info("switching to the new root, running %s", init);
-		rc = switch_root_enter(NEWROOT, init);
+		rc = switch_root_enter(NEWROOT, init, f);
 		if (rc < 0 && access("/proc/self", F_OK) == 0) {
 			/* Still in the initramfs: unmount, so a retry does
 			 * not stack a second root on this one. */
@@ -230,10 +226,10 @@ static void hand_over(struct boot *b, struct failure *f)
 		log_info("running %s again", init);
 	}
 	if (rc == 0)
-		rc = exec_real_init(b);
-	snprintf(f->reason, sizeof(f->reason), "%s %s failed: %s",
-		 b->in_new_root ? "running" : "switching to the new root for",
-		 init, strerror(-rc));
+		exec_real_init(b, f);
+	else
+		failure_context(f, "switching to the new root for %s failed",
+				init);
 	f->hint =
 		b->in_new_root
 			? "the initramfs is gone; a rescue shell is the root's own /bin/sh, if it has one; r runs the init again"
@@ -246,15 +242,15 @@ static bool check_config(const struct boot *b, struct failure *f)
 {
 	const struct boot_config *cfg = &b->cfg;
 	if (cfg->root.kind == DEVSPEC_NONE) {
-		snprintf(f->reason, sizeof(f->reason),
-			 "no usable root= on the kernel command line");
+		failure_say(f, -EINVAL,
+			    "no usable root= on the kernel command line");
 		f->hint =
 			"add root=UUID=<filesystem UUID> (or LABEL=, PARTUUID=, /dev/...)";
 		return false;
 	}
 	if (cfg->members_dropped) {
-		snprintf(
-			f->reason, sizeof(f->reason),
+		failure_say(
+			f, -E2BIG,
 			"%d LUKS devices on the command line; luksinit opens at most %d",
 			cfg->nmembers + cfg->members_dropped, LUKS_MEMBERS_MAX);
 		f->hint =
@@ -262,10 +258,7 @@ static bool check_config(const struct boot *b, struct failure *f)
 		return false;
 	}
 	if (b->luks_rc < 0) {
-		snprintf(f->reason, sizeof(f->reason),
-			 "cannot set up LUKS unlocking: %s",
-			 strerror(-b->luks_rc));
-		f->hint = NULL;
+		failure_errno(f, b->luks_rc, "cannot set up LUKS unlocking");
 		return false;
 	}
 	return true;
@@ -278,9 +271,8 @@ static void try_boot(struct boot *b, struct failure *f)
 	if (b->loop.uevent_fd < 0)
 		b->loop.uevent_fd = uevent_open();
 	if (b->loop.uevent_fd < 0) {
-		snprintf(f->reason, sizeof(f->reason),
-			 "cannot open the uevent socket: %s",
-			 strerror(-b->loop.uevent_fd));
+		failure_errno(f, b->loop.uevent_fd,
+			      "cannot open the uevent socket");
 		f->hint = "the kernel needs CONFIG_NET";
 		return;
 	}
@@ -290,8 +282,7 @@ static void try_boot(struct boot *b, struct failure *f)
 	}
 	struct assembled_root root;
 	if (assemble_root(cfg, &b->keymap, &b->loop, b->luks, &b->ident,
-			  &b->resume, &root, f->reason, sizeof(f->reason),
-			  &f->hint) < 0)
+			  &b->resume, &root, f) < 0)
 		return;
 	/* Before anything is mounted: with an image the kernel restores it
 	 * and this boot ends here. */
@@ -299,16 +290,11 @@ static void try_boot(struct boot *b, struct failure *f)
 	/* Even a mount that fails may have written (a log replayed): from
 	 * here on, resuming is never safe again. */
 	resume_forbid(&b->resume, RESUME_ROOT_MOUNTED);
-	if (mount_root(cfg, &root.dev, root.degraded, f->reason,
-		       sizeof(f->reason)) < 0) {
-		f->hint = "check rootfstype= and rootflags= (e.g. subvol=)";
+	if (mount_root(cfg, &root.dev, root.degraded, f) < 0)
 		return;
-	}
-	char why[512];
-	if (switchroot_check_init(NEWROOT, cfg->init, why, sizeof(why)) < 0) {
-		snprintf(f->reason, sizeof(f->reason),
-			 "%s on the new root is not usable: %s", cfg->init,
-			 why);
+	if (switchroot_check_init(NEWROOT, cfg->init, f) < 0) {
+		failure_context(f, "%s on the new root is not usable",
+				cfg->init);
 		f->hint =
 			"check init= and rootflags=subvol=; the initramfs is left intact";
 		umount2(NEWROOT, MNT_DETACH);
@@ -326,15 +312,16 @@ int main(int argc, char **argv)
 	jobs_init(&b.jobs);
 	loop_open(&b.loop, &b.fw, &b.jobs);
 	early_setup(&b, argc, argv);
-	struct failure config = {.reason = "", .hint = NULL};
+	/* Static: a failure is a kilobyte, and PID 1's stack stays small. */
+	static struct failure config, f;
 	bool config_ok = check_config(&b, &config);
 	for (;;) {
-		struct failure f = config;
+		f = config;
 		if (config_ok)
 			try_boot(&b, &f);
 		/* A shell may have mounted a filesystem (and unmounted it
 		 * again): never resume in this boot after it. */
-		if (emergency(&b.cfg, &b.loop, f.reason, f.hint))
+		if (emergency(&b.cfg, &b.loop, &f))
 			resume_forbid(&b.resume, RESUME_SHELL_RAN);
 	}
 }

@@ -81,8 +81,7 @@ static void read_done(void *ctx, const struct job_result *res)
 	if (r->answered)
 		memcpy(&r->sb, res->data, sizeof(r->sb));
 	if (!r->answered)
-		log_debug("%s: superblock not read: %s", r->node,
-			  strerror(-r->rc));
+		log_debug_errno(r->rc, "%s: superblock not read", r->node);
 }
 
 /* node's read: NULL while it runs (started here the first time). */

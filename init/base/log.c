@@ -214,3 +214,20 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	pthread_mutex_unlock(&emit_lock);
 	errno = saved;
 }
+
+int log_msg_errno(enum log_level lvl, int err, const char *fmt, ...)
+{
+	int saved = errno;
+	if (err < 0)
+		err = -err;
+	char text[LOG_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
+	if (vsnprintf(text, sizeof(text), fmt, ap) < 0)
+		text[0] = '\0';
+	va_end(ap);
+	log_msg(lvl, "%s: %s", text, strerror(err));
+	errno = saved;
+	return -err;
+}

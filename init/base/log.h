@@ -48,10 +48,23 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 size_t log_format_kmsg(char *buf, size_t size, enum log_level lvl,
 		       const char *fmt, va_list ap);
 
+/* log_msg with ": <strerror(err)>" after the text (err is an errno,
+ * either sign); returns -|err|, so that "return log_err_errno(rc, ...)"
+ * logs and fails in one line. errno is preserved. */
+int log_msg_errno(enum log_level lvl, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARNING, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_LVL_NOTICE, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+#define log_err_errno(err, ...) log_msg_errno(LOG_LVL_ERR, err, __VA_ARGS__)
+#define log_warn_errno(err, ...) \
+	log_msg_errno(LOG_LVL_WARNING, err, __VA_ARGS__)
+#define log_notice_errno(err, ...) \
+	log_msg_errno(LOG_LVL_NOTICE, err, __VA_ARGS__)
+#define log_info_errno(err, ...) log_msg_errno(LOG_LVL_INFO, err, __VA_ARGS__)
+#define log_debug_errno(err, ...) log_msg_errno(LOG_LVL_DEBUG, err, __VA_ARGS__)
 
 #endif

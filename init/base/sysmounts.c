@@ -33,7 +33,8 @@ int sysmounts_setup(void)
 			    0 ||
 		    errno == EBUSY)
 			continue;
-		log_err("cannot mount %s on %s: %m", m->type, m->target);
+		log_err_errno(errno, "cannot mount %s on %s", m->type,
+			      m->target);
 		if (!first_err)
 			first_err = -errno;
 	}

@@ -1,5 +1,6 @@
 #include "console/consoles.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -90,7 +91,7 @@ void consoles_open(struct consoles *c)
 			 names[i]);
 		int fd = open_tty(path);
 		if (fd < 0) {
-			log_warn("cannot open console %s: %m", path);
+			log_warn_errno(errno, "cannot open console %s", path);
 			continue;
 		}
 		c->fd[c->n] = fd;

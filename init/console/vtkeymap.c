@@ -182,9 +182,10 @@ static enum keymap_outcome apply(const char *name, const struct keymap *km)
 {
 	struct apply a = {.fd = open_vt()};
 	if (a.fd < 0) {
-		log_warn(
-			"keymap %s not applied: no virtual terminal (/dev/tty0: %s)",
-			name, strerror(-a.fd));
+		log_warn_errno(
+			a.fd,
+			"keymap %s not applied: no virtual terminal (/dev/tty0)",
+			name);
 		return KEYMAP_FAILED;
 	}
 	ensure_unicode(&a);
@@ -194,8 +195,10 @@ static enum keymap_outcome apply(const char *name, const struct keymap *km)
 	close(a.fd);
 	if (a.failed == 0)
 		return KEYMAP_APPLIED;
-	log_warn("keymap %s: the kernel refused %d of %d settings (first: %s)",
-		 name, a.failed, a.failed + a.done, strerror(a.first_err));
+	log_warn_errno(
+		a.first_err,
+		"keymap %s: the kernel refused %d of %d settings, the first",
+		name, a.failed, a.failed + a.done);
 	return a.done ? KEYMAP_PARTIAL : KEYMAP_FAILED;
 }
 

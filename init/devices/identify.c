@@ -109,11 +109,11 @@ static void finished(struct identify_job *job, const struct job_result *r)
 			"/dev/%s: still no answer after %lld s; its identification is given up",
 			job->devname, id->give_up_ms / 1000);
 	else if (r->end == JOB_NOT_RUN || r->end == JOB_NO_RESULT)
-		log_warn("/dev/%s: cannot identify it: %s", job->devname,
-			 strerror(-r->rc));
+		log_warn_errno(r->rc, "/dev/%s: cannot identify it",
+			       job->devname);
 	else if (r->end == JOB_DONE && r->len != sizeof(struct dev_ids))
-		log_warn("/dev/%s: cannot identify it: %s", job->devname,
-			 strerror(EPROTO));
+		log_warn_errno(EPROTO, "/dev/%s: cannot identify it",
+			       job->devname);
 	else if (r->end == JOB_DONE && current) {
 		if (job->slow)
 			log_notice(
@@ -155,8 +155,7 @@ static void start(struct identify *id, struct identify_job *job)
 	if (rc == -EAGAIN)
 		return; /* no room: stays queued, the next tick tries again */
 	if (rc < 0) {
-		log_warn("/dev/%s: cannot identify it: %s", job->devname,
-			 strerror(-rc));
+		log_warn_errno(rc, "/dev/%s: cannot identify it", job->devname);
 		drop(id, job);
 		return;
 	}
@@ -197,8 +196,7 @@ void identify_submit(struct identify *id, const char *devname)
 	}
 	struct identify_job *job = calloc(1, sizeof(*job));
 	if (!job) {
-		log_warn("/dev/%s: cannot identify it: %s", devname,
-			 strerror(ENOMEM));
+		log_warn_errno(ENOMEM, "/dev/%s: cannot identify it", devname);
 		return;
 	}
 	if (str_copy(job->devname, sizeof(job->devname), devname) < 0) {

@@ -272,8 +272,8 @@ static int try_serve(struct firmware *fw, const struct fw_request *rq)
 	fw_reader_close(r);
 	if (rc < 0) {
 		write_attr(rq->sysdir, "loading", "-1");
-		log_err("firmware %s: loading from %s failed: %s", rq->name,
-			found.where, strerror(-rc));
+		log_err_errno(rc, "firmware %s: loading from %s failed",
+			      rq->name, found.where);
 		return rc;
 	}
 	log_msg(level_for(fw, rq->name, LOG_LVL_INFO),

@@ -157,8 +157,8 @@ void fw_reprobe_start(struct fw_reprobe *r)
 		}
 		c->pid = spawn_probe(c);
 		if (c->pid < 0) {
-			log_warn("firmware: cannot re-probe %s:%s: %m", c->bus,
-				 c->name);
+			log_warn_errno(errno, "firmware: cannot re-probe %s:%s",
+				       c->bus, c->name);
 			c->pid = 0;
 			continue;
 		}

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,7 +17,6 @@
 
 /* The kernel's limit: program headers at most 64 KiB (load_elf_phdrs()). */
 #define PHDRS_SIZE_MAX 65536
-#define WHY_MAX 512
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define NATIVE_DATA ELFDATA2LSB
@@ -133,31 +131,15 @@ struct elf_layout {
 static const struct elf_layout layout32 = {52, 32, 28, 4, 42, 44, 4, 16, 4};
 static const struct elf_layout layout64 = {64, 56, 32, 8, 54, 56, 8, 32, 8};
 
-/* Formats a reason. A reason cut short by why_size is still a reason:
- * truncation is fine here, unlike in paths. Returns rc. */
-static int __attribute__((format(printf, 4, 5)))
-say(int rc, char *why, size_t why_size, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	/* clang 14's analyzer loses track of this va_list when it analyses
-	 * this file after another one in the same run (as in log.c). */
-	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
-	vsnprintf(why, why_size, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* Reads exactly size bytes at off: a short read is a truncated file. */
 static int read_exact(prog_read_fn rd, void *ctx, void *buf, size_t size,
-		      uint64_t off, char *why, size_t why_size)
+		      uint64_t off, struct failure *f)
 {
 	ssize_t n = rd(ctx, buf, size, off);
 	if (n < 0)
-		return say((int)n, why, why_size, "cannot be read: %s",
-			   strerror((int)-n));
+		return failure_errno(f, (int)n, "cannot be read");
 	if ((size_t)n < size)
-		return say(-ENOEXEC, why, why_size, "is a truncated ELF file");
+		return failure_say(f, -ENOEXEC, "is a truncated ELF file");
 	return 0;
 }
 
@@ -165,40 +147,41 @@ static int read_exact(prog_read_fn rd, void *ctx, void *buf, size_t size,
  * bounded, NUL-terminated by the file itself. */
 static int read_interp(prog_read_fn rd, void *ctx, const unsigned char *ph,
 		       const struct elf_layout *l, unsigned char data,
-		       struct prog_info *ret, char *why, size_t why_size)
+		       struct prog_info *ret, struct failure *f)
 {
 	uint64_t off = get_uint(ph + l->p_offset_at, l->p_addr_len, data);
 	uint64_t size = get_uint(ph + l->p_filesz_at, l->p_addr_len, data);
 	if (size < 2 || size > ELF_INTERP_MAX)
-		return say(
-			-ENOEXEC, why, why_size,
+		return failure_say(
+			f, -ENOEXEC,
 			"is a malformed ELF file (a program interpreter entry of %llu bytes)",
 			(unsigned long long)size);
-	int rc = read_exact(rd, ctx, ret->interp, size, off, why, why_size);
+	int rc = read_exact(rd, ctx, ret->interp, size, off, f);
 	if (rc < 0)
 		return rc;
 	if (ret->interp[size - 1] != '\0' || ret->interp[0] == '\0')
-		return say(
-			-ENOEXEC, why, why_size,
+		return failure_say(
+			f, -ENOEXEC,
 			"is a malformed ELF file (its program interpreter name is not a string)");
 	return 0;
 }
 
-static int wrong_machine(const struct elf_arch *a, char *why, size_t why_size)
+static int wrong_machine(const struct elf_arch *a, struct failure *f)
 {
 	char theirs[64], ours[64];
 	struct elf_arch native = initcheck_native_arch();
 	describe_arch(theirs, sizeof(theirs), a);
 	describe_arch(ours, sizeof(ours), &native);
-	return say(-ENOEXEC, why, why_size,
-		   "is an ELF for another machine (%s; this system runs %s)",
-		   theirs, ours);
+	return failure_say(
+		f, -ENOEXEC,
+		"is an ELF for another machine (%s; this system runs %s)",
+		theirs, ours);
 }
 
 /* The program header table, searched for PT_INTERP. */
 static int read_phdrs(prog_read_fn rd, void *ctx, const unsigned char *head,
 		      const struct elf_layout *l, struct prog_info *ret,
-		      char *why, size_t why_size)
+		      struct failure *f)
 {
 	unsigned char data = ret->arch.data;
 	uint64_t phoff = get_uint(head + l->phoff_at, l->phoff_len, data);
@@ -206,40 +189,38 @@ static int read_phdrs(prog_read_fn rd, void *ctx, const unsigned char *head,
 	uint64_t phnum = get_uint(head + l->phnum_at, 2, data);
 	if (phentsize != l->phdr_size || phnum == 0 ||
 	    phnum * phentsize > PHDRS_SIZE_MAX)
-		return say(
-			-ENOEXEC, why, why_size,
+		return failure_say(
+			f, -ENOEXEC,
 			"is a malformed ELF file (its program header table)");
 	if (phoff > UINT64_MAX - PHDRS_SIZE_MAX)
-		return say(-ENOEXEC, why, why_size, "is a truncated ELF file");
+		return failure_say(f, -ENOEXEC, "is a truncated ELF file");
 	for (uint64_t i = 0; i < phnum; i++) {
 		unsigned char ph[64];
 		int rc = read_exact(rd, ctx, ph, l->phdr_size,
-				    phoff + i * phentsize, why, why_size);
+				    phoff + i * phentsize, f);
 		if (rc < 0)
 			return rc;
 		if (get_uint(ph, 4, data) == PT_INTERP)
-			return read_interp(rd, ctx, ph, l, data, ret, why,
-					   why_size);
+			return read_interp(rd, ctx, ph, l, data, ret, f);
 	}
 	return 0;
 }
 
 static int parse_elf(prog_read_fn rd, void *ctx, const unsigned char *head,
-		     size_t len, struct prog_info *ret, char *why,
-		     size_t why_size)
+		     size_t len, struct prog_info *ret, struct failure *f)
 {
 	if (len < EI_NIDENT)
-		return say(-ENOEXEC, why, why_size, "is a truncated ELF file");
+		return failure_say(f, -ENOEXEC, "is a truncated ELF file");
 	unsigned char cls = head[EI_CLASS], data = head[EI_DATA];
 	if ((cls != ELFCLASS32 && cls != ELFCLASS64) ||
 	    (data != ELFDATA2LSB && data != ELFDATA2MSB))
-		return say(
-			-ENOEXEC, why, why_size,
+		return failure_say(
+			f, -ENOEXEC,
 			"is a malformed ELF file (class %u, data encoding %u)",
 			cls, data);
 	const struct elf_layout *l = cls == ELFCLASS64 ? &layout64 : &layout32;
 	if (len < l->ehdr_size)
-		return say(-ENOEXEC, why, why_size, "is a truncated ELF file");
+		return failure_say(f, -ENOEXEC, "is a truncated ELF file");
 
 	ret->kind = PROG_ELF;
 	ret->interp[0] = '\0';
@@ -247,15 +228,15 @@ static int parse_elf(prog_read_fn rd, void *ctx, const unsigned char *head,
 	ret->arch.data = data;
 	ret->arch.machine = (uint16_t)get_uint(head + 18, 2, data);
 	if (!initcheck_arch_runs_here(&ret->arch))
-		return wrong_machine(&ret->arch, why, why_size);
+		return wrong_machine(&ret->arch, f);
 	uint64_t type = get_uint(head + 16, 2, data);
 	if (type != ET_EXEC && type != ET_DYN)
-		return say(-ENOEXEC, why, why_size,
-			   "is an ELF file but not a program (%s)",
-			   type == ET_REL    ? "an object file"
-			   : type == ET_CORE ? "a core dump"
-					     : "of an unknown type");
-	return read_phdrs(rd, ctx, head, l, ret, why, why_size);
+		return failure_say(f, -ENOEXEC,
+				   "is an ELF file but not a program (%s)",
+				   type == ET_REL    ? "an object file"
+				   : type == ET_CORE ? "a core dump"
+						     : "of an unknown type");
+	return read_phdrs(rd, ctx, head, l, ret, f);
 }
 
 static int spacetab(char c)
@@ -282,16 +263,16 @@ static const char *next_terminator(const char *first, const char *last)
 /* The interpreter name exactly as load_script() (fs/binfmt_script.c)
  * finds it in the first SHEBANG_BUF_SIZE bytes, zero-padded: a line cut
  * off by the buffer is fine only if the interpreter name is not. */
-static int parse_shebang(const char *buf, struct prog_info *ret, char *why,
-			 size_t why_size)
+static int parse_shebang(const char *buf, struct prog_info *ret,
+			 struct failure *f)
 {
 	const char *buf_end = &buf[SHEBANG_BUF_SIZE - 1];
 	const char *end = memchr(buf, '\n', SHEBANG_BUF_SIZE);
 	if (!end) {
 		end = next_non_spacetab(buf + 2, buf_end);
 		if (end && !next_terminator(end, buf_end))
-			return say(
-				-ENOEXEC, why, why_size,
+			return failure_say(
+				f, -ENOEXEC,
 				"is not a program (its #! line is too long: the interpreter name does not end in the %d bytes the kernel reads)",
 				SHEBANG_BUF_SIZE);
 		if (end)
@@ -304,8 +285,8 @@ static int parse_shebang(const char *buf, struct prog_info *ret, char *why,
 	/* A NUL right after "#!" is an empty name: the kernel would fail to
 	 * open "". */
 	if (!name || name == end || sep == name)
-		return say(
-			-ENOEXEC, why, why_size,
+		return failure_say(
+			f, -ENOEXEC,
 			"is not a program (its #! line names no interpreter)");
 	ret->kind = PROG_SCRIPT;
 	return str_copy_n(ret->interp, sizeof(ret->interp), name,
@@ -313,25 +294,25 @@ static int parse_shebang(const char *buf, struct prog_info *ret, char *why,
 }
 
 int initcheck_parse(prog_read_fn rd, void *ctx, struct prog_info *ret,
-		    char *why, size_t why_size)
+		    struct failure *f)
 {
 	/* Zero-padded like the kernel's buffer for a file shorter than it. */
 	char head[SHEBANG_BUF_SIZE] = {0};
-	why[0] = '\0';
+	failure_clear(f);
 	ret->kind = PROG_ELF;
 	memset(&ret->arch, 0, sizeof(ret->arch));
 	ret->interp[0] = '\0';
 	ssize_t n = rd(ctx, head, sizeof(head), 0);
 	if (n < 0)
-		return say((int)n, why, why_size, "cannot be read: %s",
-			   strerror((int)-n));
+		return failure_errno(f, (int)n, "cannot be read");
 	if (n >= SELFMAG && memcmp(head, ELFMAG, SELFMAG) == 0)
 		return parse_elf(rd, ctx, (const unsigned char *)head,
-				 (size_t)n, ret, why, why_size);
+				 (size_t)n, ret, f);
 	if (n >= 2 && head[0] == '#' && head[1] == '!')
-		return parse_shebang(head, ret, why, why_size);
-	return say(-ENOEXEC, why, why_size,
-		   "is not a program (neither an ELF binary nor a #! script)");
+		return parse_shebang(head, ret, f);
+	return failure_say(
+		f, -ENOEXEC,
+		"is not a program (neither an ELF binary nor a #! script)");
 }
 
 /* ---- Below: reading files under the new root. ---- */
@@ -366,12 +347,11 @@ static const char *file_type(mode_t mode)
 				: "not a regular file";
 }
 
-static int cannot_open(int err, const char *subject, char *why, size_t why_size)
+static int cannot_open(int err, const char *subject, struct failure *f)
 {
 	if (err == -ENOENT)
-		return say(err, why, why_size, "%s is missing", subject);
-	return say(err, why, why_size, "%s cannot be opened: %s", subject,
-		   strerror(-err));
+		return failure_say(f, err, "%s is missing", subject);
+	return failure_errno(f, err, "%s cannot be opened", subject);
 }
 
 /* The checks open_exec() makes: a regular file (opened for reading only
@@ -379,75 +359,75 @@ static int cannot_open(int err, const char *subject, char *why, size_t why_size)
  * a device may do things), an x bit (root may run a file if any x bit is
  * set), not on a noexec mount. Returns an fd to read it, or -errno. */
 static int open_program(int rootfd, const char *path, const char *subject,
-			char *why, size_t why_size)
+			struct failure *f)
 {
 	struct stat st;
 	int fd = open_in_root(rootfd, path, O_PATH, LINKS_IN_ROOT);
 	if (fd < 0)
-		return cannot_open(fd, subject, why, why_size);
+		return cannot_open(fd, subject, f);
 	int rc = fstat(fd, &st) < 0 ? -errno : 0;
 	close(fd);
 	if (rc < 0)
-		return cannot_open(rc, subject, why, why_size);
+		return cannot_open(rc, subject, f);
 	if (!S_ISREG(st.st_mode))
-		return say(-EACCES, why, why_size,
-			   "%s is %s, not a program file", subject,
-			   file_type(st.st_mode));
+		return failure_say(f, -EACCES, "%s is %s, not a program file",
+				   subject, file_type(st.st_mode));
 	if (!(st.st_mode & 0111))
-		return say(-EACCES, why, why_size,
-			   "%s is not executable (mode %04o, no x bit)",
-			   subject, (unsigned)(st.st_mode & 07777));
+		return failure_say(f, -EACCES,
+				   "%s is not executable (mode %04o, no x bit)",
+				   subject, (unsigned)(st.st_mode & 07777));
 	fd = open_in_root(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK,
 			  LINKS_IN_ROOT);
 	if (fd < 0)
-		return cannot_open(fd, subject, why, why_size);
+		return cannot_open(fd, subject, f);
 	struct statvfs sv;
 	if (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOEXEC)) {
 		close(fd);
-		return say(-EACCES, why, why_size,
-			   "%s is on a filesystem mounted noexec", subject);
+		return failure_say(f, -EACCES,
+				   "%s is on a filesystem mounted noexec",
+				   subject);
 	}
 	return fd;
 }
 
 /* Opens and parses one file; reasons are about subject. */
 static int inspect(int rootfd, const char *path, const char *subject,
-		   struct prog_info *ret, char *why, size_t why_size)
+		   struct prog_info *ret, struct failure *f)
 {
-	int fd = open_program(rootfd, path, subject, why, why_size);
+	int fd = open_program(rootfd, path, subject, f);
 	if (fd < 0)
 		return fd;
-	char pred[WHY_MAX];
-	int rc = initcheck_parse(read_fd, &fd, ret, pred, sizeof(pred));
+	int rc = initcheck_parse(read_fd, &fd, ret, f);
 	close(fd);
 	if (rc < 0)
-		return say(rc, why, why_size, "%s %s", subject, pred);
-	return 0;
+		failure_context(f, "%s ", subject);
+	return rc;
 }
 
 /* What load_elf_binary() wants of PT_INTERP: an ELF (no #! script) for
  * the same machine, executable, on an exec mount. */
-static int check_elf_interp(int rootfd, const struct prog_info *prog, char *why,
-			    size_t why_size)
+static int check_elf_interp(int rootfd, const struct prog_info *prog,
+			    struct failure *f)
 {
 	char subject[ELF_INTERP_MAX + 32];
-	say(0, subject, sizeof(subject), "its program interpreter %s",
-	    prog->interp);
+	snprintf(subject, sizeof(subject), "its program interpreter %s",
+		 prog->interp);
 	struct prog_info interp;
-	int rc = inspect(rootfd, prog->interp, subject, &interp, why, why_size);
+	int rc = inspect(rootfd, prog->interp, subject, &interp, f);
 	if (rc < 0)
 		return rc;
 	if (interp.kind != PROG_ELF)
-		return say(-ENOEXEC, why, why_size, "%s is not an ELF program",
-			   subject);
+		return failure_say(f, -ENOEXEC, "%s is not an ELF program",
+				   subject);
 	if (memcmp(&interp.arch, &prog->arch, sizeof(interp.arch)) == 0)
 		return 0;
 	char theirs[64], ours[64];
 	describe_arch(theirs, sizeof(theirs), &interp.arch);
 	describe_arch(ours, sizeof(ours), &prog->arch);
-	return say(-ENOEXEC, why, why_size,
-		   "%s is an ELF for another machine (%s; the program is %s)",
-		   subject, theirs, ours);
+	return failure_say(
+		f, -ENOEXEC,
+		"%s is an ELF for another machine (%s; the program is %s)",
+		subject, theirs, ours);
 }
 
 /* depth counts the #! scripts above this one. Reasons are sentences about
@@ -455,37 +435,34 @@ static int check_elf_interp(int rootfd, const struct prog_info *prog, char *why,
  * what this file uses is wrapped as "<subject> is not usable: <reason>",
  * except for the init itself, where the sentence reads on its own. */
 static int check_program(int rootfd, const char *path, int depth,
-			 const char *subject, char *why, size_t why_size)
+			 const char *subject, struct failure *f)
 {
 	struct prog_info prog;
-	int rc = inspect(rootfd, path, subject, &prog, why, why_size);
+	int rc = inspect(rootfd, path, subject, &prog, f);
 	if (rc < 0)
 		return rc;
-	char inner[WHY_MAX];
 	if (prog.kind == PROG_ELF && !prog.interp[0]) {
 		return 0;
 	} else if (prog.kind == PROG_ELF) {
-		rc = check_elf_interp(rootfd, &prog, inner, sizeof(inner));
+		rc = check_elf_interp(rootfd, &prog, f);
 	} else if (depth >= SHEBANG_DEPTH_MAX) {
-		return say(-ELOOP, why, why_size,
-			   "%s is a #! script nested more than %d deep",
-			   subject, SHEBANG_DEPTH_MAX);
+		return failure_say(f, -ELOOP,
+				   "%s is a #! script nested more than %d deep",
+				   subject, SHEBANG_DEPTH_MAX);
 	} else {
 		char sub[ELF_INTERP_MAX + 32];
-		say(0, sub, sizeof(sub), "its #! interpreter %s", prog.interp);
-		rc = check_program(rootfd, prog.interp, depth + 1, sub, inner,
-				   sizeof(inner));
+		snprintf(sub, sizeof(sub), "its #! interpreter %s",
+			 prog.interp);
+		rc = check_program(rootfd, prog.interp, depth + 1, sub, f);
 	}
-	if (rc < 0 && depth == 0)
-		return say(rc, why, why_size, "%s", inner);
-	if (rc < 0)
-		return say(rc, why, why_size, "%s is not usable: %s", subject,
-			   inner);
-	return 0;
+	/* The init's own reason reads on its own. */
+	if (rc < 0 && depth > 0)
+		failure_context(f, "%s is not usable", subject);
+	return rc;
 }
 
-int initcheck_program(int rootfd, const char *path, char *why, size_t why_size)
+int initcheck_program(int rootfd, const char *path, struct failure *f)
 {
-	why[0] = '\0';
-	return check_program(rootfd, path, 0, "it", why, why_size);
+	failure_clear(f);
+	return check_program(rootfd, path, 0, "it", f);
 }

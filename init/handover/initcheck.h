@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/failure.h"
+
 /* The kernel reads a program's first BINPRM_BUF_SIZE bytes to pick its
  * loader; a #! line must fit in them. */
 #define SHEBANG_BUF_SIZE 256
@@ -43,10 +45,10 @@ typedef ssize_t (*prog_read_fn)(void *ctx, void *buf, size_t size,
 /* Pure: 0 if the file read through rd is an ELF program for this machine
  * (ET_EXEC or ET_DYN, program headers and PT_INTERP readable) or a #!
  * script whose interpreter path fits in the kernel's buffer; ret says
- * which. Else -ENOEXEC (or rd's -errno) and why holds the reason, phrased
+ * which. Else -ENOEXEC (or rd's -errno) and f holds the reason, phrased
  * "it is ..." (e.g. "it is an ELF for another machine (ARM, ...)"). */
 int initcheck_parse(prog_read_fn rd, void *ctx, struct prog_info *ret,
-		    char *why, size_t why_size);
+		    struct failure *f);
 
 /* true if this build's kernel may run an ELF of that flavour: the build's
  * own, or a compat one (32-bit x86 on x86-64, 32-bit ARM on AArch64). */
@@ -63,7 +65,7 @@ int initcheck_is_mount_point(int dirfd);
  * checks and is an ELF of the same flavour; for a script, its interpreter
  * does (up to SHEBANG_DEPTH_MAX levels). Else -errno (-ENOENT missing,
  * -EACCES not executable or noexec, -ENOEXEC not a program, -ELOOP) and
- * why, phrased "it is ..." or "its program interpreter X is missing". */
-int initcheck_program(int rootfd, const char *path, char *why, size_t why_size);
+ * f, phrased "it is ..." or "its program interpreter X is missing". */
+int initcheck_program(int rootfd, const char *path, struct failure *f);
 
 #endif

@@ -40,40 +40,45 @@ static int try_types(const char *types, const struct dev_ids *dev,
 	return err;
 }
 
-int mount_root(const struct boot_config *cfg, const struct dev_ids *dev,
-	       bool degraded, char *why, size_t why_size)
+static int mount_as_asked(const struct boot_config *cfg,
+			  const struct dev_ids *dev, bool degraded,
+			  struct failure *f)
 {
 	struct mount_opts opts;
 	if (mountopts_parse(&opts, cfg->rootflags, cfg->read_write) < 0) {
-		snprintf(why, why_size, "rootflags=%s is malformed",
-			 cfg->rootflags);
-		return -EINVAL;
+		return failure_say(f, -EINVAL, "rootflags=%s is malformed",
+				   cfg->rootflags);
 	}
 	if (degraded && !opts.degraded &&
 	    str_append(opts.data, sizeof(opts.data),
 		       opts.data[0] ? ",degraded" : "degraded") < 0) {
-		snprintf(why, why_size, "rootflags=%s too long",
-			 cfg->rootflags);
-		return -ENAMETOOLONG;
+		return failure_say(f, -ENAMETOOLONG, "rootflags=%s too long",
+				   cfg->rootflags);
 	}
 	const char *types = cfg->rootfstype[0] ? cfg->rootfstype : dev->type;
 	if (!types[0]) {
-		snprintf(
-			why, why_size,
+		return failure_say(
+			f, -ENODEV,
 			"no filesystem recognised on %s and no rootfstype= given",
 			dev->devnode);
-		return -ENODEV;
 	}
 	mkdir(NEWROOT, 0755);
 	log_info("mounting %s (%s) on %s", dev->devnode, types, NEWROOT);
 	char tried[256] = "";
 	int rc = try_types(types, dev, &opts, tried, sizeof(tried));
-	if (rc < 0) {
-		snprintf(why, why_size, "cannot mount %s on %s (%s)",
-			 dev->devnode, NEWROOT, tried);
-		return rc;
-	}
+	if (rc < 0)
+		return failure_say(f, rc, "cannot mount %s on %s (%s)",
+				   dev->devnode, NEWROOT, tried);
 	log_info("mounted %s (%s) on %s%s", dev->devnode, types, NEWROOT,
 		 (opts.flags & MS_RDONLY) ? " read-only" : "");
 	return 0;
+}
+
+int mount_root(const struct boot_config *cfg, const struct dev_ids *dev,
+	       bool degraded, struct failure *f)
+{
+	int rc = mount_as_asked(cfg, dev, degraded, f);
+	if (rc < 0)
+		f->hint = "check rootfstype= and rootflags= (e.g. subvol=)";
+	return rc;
 }

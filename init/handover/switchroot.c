@@ -23,36 +23,31 @@
 static const char *const moved_mounts[] = {"/dev", "/proc", "/sys", "/run"};
 #define N_MOVED ARRAY_SIZE(moved_mounts)
 
-int switchroot_check_init(const char *newroot, const char *init, char *why,
-			  size_t why_size)
+int switchroot_check_init(const char *newroot, const char *init,
+			  struct failure *f)
 {
-	if (init[0] != '/') {
-		snprintf(why, why_size, "init= must be an absolute path");
-		return -EINVAL;
-	}
+	if (init[0] != '/')
+		return failure_say(f, -EINVAL,
+				   "init= must be an absolute path");
 	int rootfd = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		int rc = -errno;
-		snprintf(why, why_size, "cannot open %s: %s", newroot,
-			 strerror(-rc));
-		return rc;
-	}
+	if (rootfd < 0)
+		return failure_errno(f, -errno, "cannot open %s", newroot);
 	/* Not a mount point: /dev /proc /sys /run would be moved into a
 	 * directory of the initramfs, then the move of the root itself
 	 * fails, and every retry runs without them. */
 	int rc = initcheck_is_mount_point(rootfd);
 	struct statvfs sv;
-	if (rc <= 0) {
-		snprintf(why, why_size, "%s is not a mount point%s%s", newroot,
-			 rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
-		rc = rc < 0 ? rc : -EINVAL;
-	} else if (fstatvfs(rootfd, &sv) == 0 && (sv.f_flag & ST_NOEXEC)) {
-		snprintf(why, why_size,
-			 "the root is mounted noexec (rootflags=noexec?)");
-		rc = -EACCES;
-	} else {
-		rc = initcheck_program(rootfd, init, why, why_size);
-	}
+	if (rc < 0)
+		failure_errno(f, rc, "%s is not a mount point", newroot);
+	else if (rc == 0)
+		rc = failure_say(f, -EINVAL, "%s is not a mount point",
+				 newroot);
+	else if (fstatvfs(rootfd, &sv) == 0 && (sv.f_flag & ST_NOEXEC))
+		rc = failure_say(
+			f, -EACCES,
+			"the root is mounted noexec (rootflags=noexec?)");
+	else
+		rc = initcheck_program(rootfd, init, f);
 	close(rootfd);
 	return rc;
 }
@@ -75,8 +70,9 @@ static void move_mounts_into(const char *newroot)
 			continue;
 		/* The new root has no place for it: let it go rather than
 		 * leave it pinned in the freed initramfs. */
-		log_warn("cannot move %s into the new root (%m); detaching it",
-			 moved_mounts[i]);
+		log_warn_errno(errno,
+			       "cannot move %s into the new root; detaching it",
+			       moved_mounts[i]);
 		umount2(moved_mounts[i], MNT_DETACH);
 	}
 }
@@ -88,8 +84,9 @@ static void move_mounts_back(const char *newroot)
 		snprintf(from, sizeof(from), "%s%s", newroot, moved_mounts[i]);
 		if (moved[i] &&
 		    mount(from, moved_mounts[i], NULL, MS_MOVE, NULL) < 0)
-			log_err("cannot move %s back from the new root: %m",
-				moved_mounts[i]);
+			log_err_errno(errno,
+				      "cannot move %s back from the new root",
+				      moved_mounts[i]);
 		moved[i] = false;
 	}
 }
@@ -156,36 +153,37 @@ keep:
 	return -1;
 }
 
-int switch_root_enter(const char *newroot, const char *init)
+int switch_root_enter(const char *newroot, const char *init, struct failure *f)
 {
-	char why[512];
-	int rc = switchroot_check_init(newroot, init, why, sizeof(why));
+	int rc = switchroot_check_init(newroot, init, f);
 	if (rc < 0) {
-		log_err("%s on the new root is not usable: %s", init, why);
+		failure_context(f, "%s on the new root is not usable", init);
 		return rc;
 	}
 	if (chdir(newroot) < 0)
-		return -errno;
+		return failure_errno(f, -errno, "cannot enter %s", newroot);
 
 	move_mounts_into(newroot);
 	dev_t old_dev = 0;
 	int oldroot = open_old_root_if_disposable(newroot, &old_dev);
 
 	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) {
-		rc = -errno;
-		log_err("cannot make %s the root: %m", newroot);
+		rc = failure_errno(f, -errno, "cannot make %s the root",
+				   newroot);
 		if (oldroot >= 0)
 			close(oldroot);
 		move_mounts_back(newroot);
 		if (chdir("/") < 0)
-			log_err("cannot go back to the initramfs root: %m");
+			log_err_errno(errno,
+				      "cannot go back to the initramfs root");
 		return rc;
 	}
 	/* The root has moved: from here on there is no way back, and a
 	 * chroot into a directory we are in cannot fail short of a broken
 	 * kernel, so its error is only logged. */
 	if (chroot(".") < 0 || chdir("/") < 0)
-		log_err("cannot enter the new root after moving it: %m");
+		log_err_errno(errno,
+			      "cannot enter the new root after moving it");
 	if (oldroot >= 0) {
 		/* Frees the initramfs RAM; the new init was checked above. */
 		delete_below(oldroot, old_dev, 0);
@@ -194,10 +192,9 @@ int switch_root_enter(const char *newroot, const char *init)
 	return 0;
 }
 
-int switch_root_exec(const char *init, char *const argv[], char *const envp[])
+int switch_root_exec(const char *init, char *const argv[], char *const envp[],
+		     struct failure *f)
 {
 	execve(init, argv, envp);
-	int rc = -errno;
-	log_err("cannot execute %s: %m", init);
-	return rc;
+	return failure_errno(f, -errno, "running %s failed", init);
 }

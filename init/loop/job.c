@@ -194,7 +194,7 @@ static void start(struct jobs *js, struct job *j)
 	long long now = clock_now_ms();
 	int rc = start_child(js, j);
 	if (rc < 0) {
-		log_debug("%s: cannot start a job: %s", j->what, strerror(-rc));
+		log_debug_errno(rc, "%s: cannot start a job", j->what);
 		end_job(js, j, JOB_NOT_RUN, rc);
 		return;
 	}

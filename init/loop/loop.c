@@ -23,8 +23,8 @@ int loop_open(struct loop *l, struct firmware *fw, struct jobs *jobs)
 	l->uevent_fd = uevent_open();
 	l->signal_fd = reaper_open();
 	if (l->signal_fd < 0)
-		log_warn("cannot watch for exited children: %s",
-			 strerror(-l->signal_fd));
+		log_warn_errno(l->signal_fd,
+			       "cannot watch for exited children");
 	return l->uevent_fd < 0 ? l->uevent_fd : 0;
 }
 
@@ -109,8 +109,7 @@ static void drain_uevents(struct loop *l)
 			continue;
 		}
 		if (n < 0) {
-			log_warn("reading uevents failed: %s",
-				 strerror((int)-n));
+			log_warn_errno((int)n, "reading uevents failed");
 			return;
 		}
 		struct uevent ev;

@@ -24,11 +24,14 @@ static ssize_t mem_read(void *ctx, void *buf, size_t size, uint64_t off)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct prog_info info;
+	static struct failure f;
 	char why[256];
 	struct mem m = {data, size};
 	memset(&info, 0xa5, sizeof(info));
-	int rc = initcheck_parse(mem_read, &m, &info, why, sizeof(why));
-	INVARIANT(terminated(why, sizeof(why)));
+	memset(&f, 0xa5, sizeof(f));
+	int rc = initcheck_parse(mem_read, &m, &info, &f);
+	INVARIANT(terminated(f.what, sizeof(f.what)));
+	failure_text(&f, why, sizeof(why));
 	if (rc < 0) {
 		INVARIANT(rc == -ENOEXEC);
 		INVARIANT(why[0] != '\0');

@@ -154,9 +154,13 @@ static struct elf_spec native(uint16_t type, const char *interp)
 	return s;
 }
 
+/* The reason as the person reads it (failure_text). */
 static int check(const char *path, char *why, size_t size)
 {
-	return initcheck_program(rootfd, path, why, size);
+	struct failure f;
+	int rc = initcheck_program(rootfd, path, &f);
+	failure_text(&f, why, size);
+	return rc;
 }
 
 static int starts_with(const char *s, const char *prefix)
@@ -619,9 +623,8 @@ static void openat2_enosys_falls_back(void)
 			    0 ||
 		    errno != ENOSYS)
 			_exit(4); /* the filter did not take */
-		char why[512];
-		int rc = initcheck_program(rootfd, "/sbin/init", why,
-					   sizeof(why));
+		struct failure why;
+		int rc = initcheck_program(rootfd, "/sbin/init", &why);
 		int missing = open_in_root(rootfd, "/sbin/nothere", O_PATH,
 					   LINKS_IN_ROOT);
 		_exit(rc == 0 && missing == -ENOENT ? 0 : 1);
@@ -669,7 +672,10 @@ static int parse_buf(const unsigned char *buf, size_t len,
 		     struct prog_info *info, char *why, size_t size)
 {
 	struct mem m = {buf, len};
-	return initcheck_parse(mem_read, &m, info, why, size);
+	struct failure f;
+	int rc = initcheck_parse(mem_read, &m, info, &f);
+	failure_text(&f, why, size);
+	return rc;
 }
 
 static void parser_reads_what_the_kernel_reads(void)

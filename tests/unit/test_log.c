@@ -1,9 +1,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/failure.h"
 #include "base/log.h"
 #include "check.h"
 
@@ -128,8 +130,68 @@ static void full_console_drops_not_blocks(void)
 	close(kmsg[1]);
 }
 
+/* log_*_errno: the text, then the error's name; -|err| back, errno kept. */
+static void errno_variant_names_the_error(void)
+{
+	int con[2], kmsg[2];
+	CHECK(pipe(con) == 0 && pipe(kmsg) == 0);
+	fcntl(kmsg[0], F_SETFL, O_NONBLOCK);
+	log_set_fds(-1, kmsg[1]);
+	errno = 42;
+	CHECK(log_err_errno(-ENOENT, "cannot open %s", "/x") == -ENOENT);
+	CHECK(log_warn_errno(EIO, "disk") == -EIO);
+	CHECK(errno == 42);
+	char buf[256];
+	ssize_t n = read(kmsg[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "<3>luksinit: cannot open /x: %s\n<4>luksinit: disk: %s\n",
+		 strerror(ENOENT), strerror(EIO));
+	CHECK_STR(buf, want);
+	log_set_fds(2, -1);
+	for (int i = 0; i < 2; i++) {
+		close(con[i]);
+		close(kmsg[i]);
+	}
+}
+
+/* One failure: what, the errno shown or not, context in front, the
+ * hint apart; the rc a caller passes up. */
+static void failure_says_it_once(void)
+{
+	struct failure f;
+	char line[256];
+	failure_clear(&f);
+	CHECK(failure_text(&f, line, sizeof(line)) == 0 && !line[0]);
+	CHECK(failure_errno(&f, -EACCES, "cannot read %s", "k") == -EACCES);
+	failure_text(&f, line, sizeof(line));
+	char want[128];
+	snprintf(want, sizeof(want), "cannot read k: %s", strerror(EACCES));
+	CHECK_STR(line, want);
+	CHECK(failure_say(&f, -ENOEXEC, "is a truncated ELF file") == -ENOEXEC);
+	f.hint = "check init=";
+	failure_context(&f, "%s ", "its interpreter");
+	failure_context(&f, "running %s failed", "/sbin/init");
+	failure_text(&f, line, sizeof(line));
+	CHECK_STR(line, "running /sbin/init failed: its interpreter is a "
+			"truncated ELF file");
+	CHECK(f.err == ENOEXEC && failure_rc(&f) == -ENOEXEC);
+	CHECK_STR(f.hint, "check init=");
+	/* A sentence too long is cut, still terminated. */
+	char big[FAILURE_WHAT_MAX + 50];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	failure_say(&f, 0, "%s", big);
+	failure_context(&f, "ctx");
+	CHECK(strlen(f.what) == FAILURE_WHAT_MAX - 1);
+	CHECK(failure_rc(&f) == -EIO && !f.hint);
+}
+
 void log_tests(void)
 {
+	RUN(errno_variant_names_the_error);
+	RUN(failure_says_it_once);
 	RUN(full_console_drops_not_blocks);
 	RUN(kmsg_record_format);
 	RUN(newlines_cannot_forge_records);
