@@ -7,17 +7,19 @@ set -uo pipefail
 build=$(cd "${1:?usage: enroll-test.sh BUILD_DIR}" && pwd)
 tool=$build/luksinit-enroll
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-# The tool's header backups go here, where a leftover is seen.
+# The tool's header backups go here, where a leftover is seen: a tmpfs, as
+# the tool takes none but a directory in memory (backupdir.h).
 export TMPDIR=$work/tmp
-mkdir -p "$TMPDIR"
+mkdir -p "$TMPDIR" "$work/ext4"
+mount -t tmpfs -o size=256m,mode=0700 luksinit-enroll-test "$TMPDIR" || exit 1
+trap 'umount "$work/ext4" 2>/dev/null; umount "$TMPDIR"; rm -rf "$work"' EXIT
+cd "$work" || exit 1
 
 cases=(enrols_members_and_lists_them derived_key_is_hkdf_of_primary_volume_key
 	existing_keyslots_untouched remove_takes_out_keyslot_and_token
 	failed_step_leaves_headers_byte_identical luks1_refused_clearly
 	wrong_passphrase_writes_nothing already_enrolled_refused
-	enrolled_primary_refused usage_errors)
+	enrolled_primary_refused backups_never_reach_a_disk usage_errors)
 echo "PLAN ${#cases[@]}"
 
 printf 'test-pass' >pass.key
@@ -174,6 +176,34 @@ enrolled_primary_refused() {
 	check "no message saying so" grep -q "a.img: is itself enrolled" err
 	check "an image changed" sha256sum --quiet -c before
 	check "b was enrolled all the same" [ -z "$(listed b)" ]
+}
+
+# L22: the header backups hold every keyslot. With TMPDIR on a disk's
+# filesystem (mounted sync, so what is written reaches the disk at once, as
+# any write does sooner or later) nothing of them stays in its blocks.
+backups_never_reach_a_disk() {
+	fresh_set
+	truncate -s 128M disk.ext4
+	mkfs.ext4 -q -F disk.ext4
+	mount -o loop,sync disk.ext4 "$work/ext4" || return
+	mkdir "$work/ext4/tmp"
+	check "enrol did not exit 0" \
+		env TMPDIR="$work/ext4/tmp" "$tool" --key-file pass.key p.img a.img b.img
+	check "--remove did not exit 0" \
+		env TMPDIR="$work/ext4/tmp" "$tool" --remove a.img
+	check "a backup directory was left in TMPDIR" \
+		sh -c "[ -z \"\$(ls -A '$work/ext4/tmp')\" ]"
+	umount "$work/ext4"
+	python3 - "$(uuid a)" "$(uuid b)" <<-'PY' >found
+		import sys
+		disk = open("disk.ext4", "rb").read()
+		for what in [b"LUKS\xba\xbe", b"SKUL\xba\xbe"] + [u.encode() for u in sys.argv[1:]]:
+		    if what in disk:
+		        print(what)
+	PY
+	check "the disk under TMPDIR holds a LUKS header or a member's UUID" \
+		[ ! -s found ]
+	check "the scan did not run" [ -f found ]
 }
 
 usage_errors() {
