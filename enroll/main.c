@@ -2,7 +2,7 @@
  * a multi-disk LUKS root in the time of one KDF (see luksinit-enroll(8)).
  *
  *   luksinit-enroll [--key-file FILE] PRIMARY MEMBER...
- *   luksinit-enroll --list DEVICE
+ *   luksinit-enroll --list DEVICE [PRIMARY]
  *   luksinit-enroll --remove DEVICE...
  *
  * Exit status 0 only if everything asked for was done; 1 if not (and then
@@ -22,7 +22,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: luksinit-enroll [--key-file FILE] PRIMARY MEMBER...\n"
-		"       luksinit-enroll --list DEVICE\n"
+		"       luksinit-enroll --list DEVICE [PRIMARY]\n"
 		"       luksinit-enroll --remove DEVICE...\n");
 	return 2;
 }
@@ -60,14 +60,16 @@ int main(int argc, char **argv)
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
 	int n = argc - i;
-	if ((mode == LIST && n != 1) || (mode == REMOVE && n < 1) ||
+	if ((mode == LIST && (n < 1 || n > 2)) || (mode == REMOVE && n < 1) ||
 	    (mode == ENROL && n < 2))
 		return usage();
 	for (int k = i; k < argc; k++)
 		if (argv[k][0] == '-' && argv[k][1] != '\0')
 			return usage();
 	if (mode == LIST)
-		return list_derived(argv[i]) == 0 ? 0 : 1;
+		return list_derived(argv[i], n == 2 ? argv[i + 1] : NULL) == 0
+			       ? 0
+			       : 1;
 	char tmpdir[4096];
 	if (backupdir_make(tmpdir, sizeof(tmpdir)) < 0)
 		return 1;
