@@ -9,6 +9,7 @@
 #include "common/derive.h"
 #include "common/dtoken.h"
 #include "dev.h"
+#include "vkdigest.h"
 
 #define MEMBERS_MAX 32
 /* The least libcryptsetup accepts: the key carries 256 bits of entropy,
@@ -22,7 +23,8 @@ struct target {
 	int slot;
 };
 
-/* The volume key behind pass (one KDF). Returns 0 or -errno (said). */
+/* The volume key behind pass (one KDF). Returns the keyslot that opened,
+ * or -errno (said). */
 static int volume_key(struct dev *d, const struct secret *pass,
 		      struct secret *vk)
 {
@@ -43,7 +45,7 @@ static int volume_key(struct dev *d, const struct secret *pass,
 		return rc;
 	}
 	vk->len = len;
-	return 0;
+	return rc;
 }
 
 static int free_keyslot(struct dev *d)
@@ -128,7 +130,24 @@ static bool fault_injected(const char *step, bool last)
 	return last && f && strcmp(f, step) == 0;
 }
 
-static int write_member(struct target *t, const char *primary_uuid, bool last)
+/* The token: which keyslot, whose primary, and the primary's volume-key
+ * digest now (vkdigest.h: how --list tells a stale keyslot). */
+static int set_token(struct target *t, const char *primary_uuid,
+		     const char *primary_digest)
+{
+	char json[512], with_digest[1024];
+	int rc = dtoken_format(json, sizeof(json), primary_uuid, t->slot);
+	if (rc == 0)
+		rc = vkdigest_token_add(json, primary_digest, with_digest,
+					sizeof(with_digest));
+	if (rc == 0)
+		rc = crypt_token_json_set(t->d.cd, CRYPT_ANY_TOKEN,
+					  with_digest);
+	return rc < 0 ? rc : 0;
+}
+
+static int write_member(struct target *t, const struct dev *p,
+			const char *primary_digest, bool last)
 {
 	struct crypt_pbkdf_type pbkdf = {
 		.type = CRYPT_KDF_PBKDF2,
@@ -146,12 +165,7 @@ static int write_member(struct target *t, const char *primary_uuid, bool last)
 		return rc;
 	if (fault_injected("token", last))
 		return -EIO;
-	char json[512];
-	rc = dtoken_format(json, sizeof(json), primary_uuid, t->slot);
-	if (rc < 0)
-		return rc;
-	rc = crypt_token_json_set(t->d.cd, CRYPT_ANY_TOKEN, json);
-	return rc < 0 ? rc : 0;
+	return set_token(t, p->uuid, primary_digest);
 }
 
 /* What is on disk now: exactly one token of ours, naming the primary and
@@ -182,13 +196,14 @@ static void release(struct target *t)
 
 /* Writes every member, then verifies it; on the first failure, puts back
  * every header that was written. */
-static int write_all(struct target *ts, int n, const char *primary_uuid)
+static int write_all(struct target *ts, int n, const struct dev *p,
+		     const char *primary_digest)
 {
 	for (int i = 0; i < n; i++) {
 		struct target *t = &ts[i];
-		int rc = write_member(t, primary_uuid, i == n - 1);
+		int rc = write_member(t, p, primary_digest, i == n - 1);
 		if (rc == 0)
-			rc = verify_member(t, primary_uuid);
+			rc = verify_member(t, p->uuid);
 		if (rc == 0)
 			continue;
 		fprintf(stderr,
@@ -220,14 +235,22 @@ int enrol(const char *primary, char *const members[], int n,
 	if (rc < 0)
 		return rc;
 	rc = primary_unenrolled(&p);
+	char pdigest[VKDIGEST_MAX];
 	if (rc == 0)
 		rc = volume_key(&p, pass, &pvk);
+	if (rc >= 0) {
+		rc = vkdigest_of_keyslot(p.cd, rc, pdigest, sizeof(pdigest));
+		if (rc < 0)
+			fprintf(stderr,
+				"%s: its volume key's digest cannot be read: %s\n",
+				primary, strerror(-rc));
+	}
 	int prepared = 0;
 	for (; rc == 0 && prepared < n; prepared++)
 		rc = prepare(&ts[prepared], members[prepared], &p, ts, prepared,
 			     pass, &pvk, tmpdir);
 	if (rc == 0)
-		rc = write_all(ts, n, p.uuid);
+		rc = write_all(ts, n, &p, pdigest);
 	if (rc == 0)
 		for (int i = 0; i < n; i++)
 			printf("%s: keyslot %d opens with a key derived from %s (%s)\n",

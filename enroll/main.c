@@ -2,18 +2,17 @@
  * a multi-disk LUKS root in the time of one KDF (see luksinit-enroll(8)).
  *
  *   luksinit-enroll [--key-file FILE] PRIMARY MEMBER...
- *   luksinit-enroll --list DEVICE
+ *   luksinit-enroll --list DEVICE [PRIMARY]
  *   luksinit-enroll --remove DEVICE...
  *
  * Exit status 0 only if everything asked for was done; 1 if not (and then
  * no header was left changed); 2 for a usage error. */
-#include <errno.h>
 #include <libcryptsetup.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "backupdir.h"
 #include "common/secret.h"
 #include "enrol.h"
 #include "passin.h"
@@ -23,24 +22,9 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: luksinit-enroll [--key-file FILE] PRIMARY MEMBER...\n"
-		"       luksinit-enroll --list DEVICE\n"
+		"       luksinit-enroll --list DEVICE [PRIMARY]\n"
 		"       luksinit-enroll --remove DEVICE...\n");
 	return 2;
-}
-
-/* A private directory for header backups: they hold the keyslots. */
-static int make_tmpdir(char *dir, size_t size)
-{
-	const char *base = getenv("TMPDIR");
-	snprintf(dir, size, "%s/luksinit-enroll.XXXXXX",
-		 base && base[0] ? base : "/tmp");
-	if (!mkdtemp(dir)) {
-		fprintf(stderr,
-			"cannot make a directory for header backups in %s: %s\n",
-			base && base[0] ? base : "/tmp", strerror(errno));
-		return -errno;
-	}
-	return 0;
 }
 
 static int run_enrol(const char *keyfile, char *const args[], int n,
@@ -76,16 +60,18 @@ int main(int argc, char **argv)
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
 	int n = argc - i;
-	if ((mode == LIST && n != 1) || (mode == REMOVE && n < 1) ||
+	if ((mode == LIST && (n < 1 || n > 2)) || (mode == REMOVE && n < 1) ||
 	    (mode == ENROL && n < 2))
 		return usage();
 	for (int k = i; k < argc; k++)
 		if (argv[k][0] == '-' && argv[k][1] != '\0')
 			return usage();
 	if (mode == LIST)
-		return list_derived(argv[i]) == 0 ? 0 : 1;
+		return list_derived(argv[i], n == 2 ? argv[i + 1] : NULL) == 0
+			       ? 0
+			       : 1;
 	char tmpdir[4096];
-	if (make_tmpdir(tmpdir, sizeof(tmpdir)) < 0)
+	if (backupdir_make(tmpdir, sizeof(tmpdir)) < 0)
 		return 1;
 	int rc = mode == REMOVE ? remove_derived(argv + i, n, tmpdir)
 				: run_enrol(keyfile, argv + i, n, tmpdir);

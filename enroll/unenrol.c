@@ -4,12 +4,50 @@
 #include <libcryptsetup.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dev.h"
+#include "vkdigest.h"
 
 #define DEVICES_MAX 32
 
-int list_derived(const char *path)
+/* Whether the primary is still the one the member was enrolled from,
+ * as a line's end: its volume-key digest then is still in its header. */
+static void say_staleness(const char *path, const char *token_json,
+			  const char *uuid, const char *primary)
+{
+	char digest[VKDIGEST_MAX], where[4096];
+	if (vkdigest_token_get(token_json, digest, sizeof(digest)) < 0) {
+		printf("cannot tell whether it is stale (enrolled by an older luksinit-enroll, which did not record the primary's volume-key digest); if the primary was re-keyed since, run `luksinit-enroll --remove %s` and enrol again\n",
+		       path);
+		return;
+	}
+	if (primary)
+		snprintf(where, sizeof(where), "%s", primary);
+	else
+		snprintf(where, sizeof(where), "/dev/disk/by-uuid/%s", uuid);
+	struct dev p;
+	int present = -ENODEV;
+	if (dev_open(&p, where) == 0) {
+		present = strcasecmp(p.uuid, uuid) == 0
+				  ? vkdigest_present(p.cd, digest)
+				  : -EXDEV;
+		dev_close(&p);
+	}
+	if (present == 1)
+		printf("current\n");
+	else if (present == 0)
+		printf("STALE: the primary was re-keyed since enrolment, and its OLD volume key still opens this keyslot; run `luksinit-enroll --remove %s`, then enrol it again\n",
+		       path);
+	else if (present == -EXDEV)
+		printf("cannot tell whether it is stale: %s is not its primary (LUKS UUID %s)\n",
+		       where, uuid);
+	else
+		printf("cannot tell whether it is stale: its primary cannot be read at %s (name it: `luksinit-enroll --list %s PRIMARY`)\n",
+		       where, path);
+}
+
+int list_derived(const char *path, const char *primary)
 {
 	struct dev d;
 	int rc = dev_open(&d, path);
@@ -20,10 +58,15 @@ int list_derived(const char *path)
 	int n = dev_derived_tokens(&d, ids, toks, DEV_TOKENS_MAX);
 	if (n == 0)
 		printf("%s: no derived keyslot\n", path);
-	for (int i = 0; i < n; i++)
-		printf("%s: keyslot %d derived from primary %s (token %d, version %d)\n",
+	for (int i = 0; i < n; i++) {
+		printf("%s: keyslot %d derived from primary %s (token %d, version %d): ",
 		       path, toks[i].keyslot, toks[i].primary, ids[i],
 		       toks[i].version);
+		const char *json = "";
+		if (crypt_token_json_get(d.cd, ids[i], &json) < 0)
+			json = "";
+		say_staleness(path, json, toks[i].primary, primary);
+	}
 	dev_close(&d);
 	return n < 0 ? n : 0;
 }

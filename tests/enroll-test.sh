@@ -7,17 +7,20 @@ set -uo pipefail
 build=$(cd "${1:?usage: enroll-test.sh BUILD_DIR}" && pwd)
 tool=$build/luksinit-enroll
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-# The tool's header backups go here, where a leftover is seen.
+# The tool's header backups go here, where a leftover is seen: a tmpfs, as
+# the tool takes none but a directory in memory (backupdir.h).
 export TMPDIR=$work/tmp
-mkdir -p "$TMPDIR"
+mkdir -p "$TMPDIR" "$work/ext4"
+mount -t tmpfs -o size=256m,mode=0700 luksinit-enroll-test "$TMPDIR" || exit 1
+trap 'umount "$work/ext4" 2>/dev/null; umount "$TMPDIR"; rm -rf "$work"' EXIT
+cd "$work" || exit 1
 
 cases=(enrols_members_and_lists_them derived_key_is_hkdf_of_primary_volume_key
 	existing_keyslots_untouched remove_takes_out_keyslot_and_token
 	failed_step_leaves_headers_byte_identical luks1_refused_clearly
 	wrong_passphrase_writes_nothing already_enrolled_refused
-	enrolled_primary_refused usage_errors)
+	enrolled_primary_refused backups_never_reach_a_disk
+	stale_after_primary_rekeyed usage_errors)
 echo "PLAN ${#cases[@]}"
 
 printf 'test-pass' >pass.key
@@ -176,9 +179,78 @@ enrolled_primary_refused() {
 	check "b was enrolled all the same" [ -z "$(listed b)" ]
 }
 
+# L22: the header backups hold every keyslot. With TMPDIR on a disk's
+# filesystem (mounted sync, so what is written reaches the disk at once, as
+# any write does sooner or later) nothing of them stays in its blocks.
+backups_never_reach_a_disk() {
+	fresh_set
+	truncate -s 128M disk.ext4
+	mkfs.ext4 -q -F disk.ext4
+	mount -o loop,sync disk.ext4 "$work/ext4" || return
+	mkdir "$work/ext4/tmp"
+	check "enrol did not exit 0" \
+		env TMPDIR="$work/ext4/tmp" "$tool" --key-file pass.key p.img a.img b.img
+	check "--remove did not exit 0" \
+		env TMPDIR="$work/ext4/tmp" "$tool" --remove a.img
+	check "a backup directory was left in TMPDIR" \
+		sh -c "[ -z \"\$(ls -A '$work/ext4/tmp')\" ]"
+	umount "$work/ext4"
+	python3 - "$(uuid a)" "$(uuid b)" <<-'PY' >found
+		import sys
+		disk = open("disk.ext4", "rb").read()
+		for what in [b"LUKS\xba\xbe", b"SKUL\xba\xbe"] + [u.encode() for u in sys.argv[1:]]:
+		    if what in disk:
+		        print(what)
+	PY
+	check "the disk under TMPDIR holds a LUKS header or a member's UUID" \
+		[ ! -s found ]
+	check "the scan did not run" [ -f found ]
+}
+
+# hkdf VKFILE UUID OUT: the derived key, independently of derive.c.
+hkdf() {
+	python3 - "$@" <<-'PY'
+		import hashlib, hmac, sys
+		vk = open(sys.argv[1], "rb").read()
+		prk = hmac.new(b"luksinit-derived-key v1", vk, hashlib.sha256).digest()
+		okm = hmac.new(prk, sys.argv[2].encode() + b"\x01", hashlib.sha256).digest()
+		open(sys.argv[3], "wb").write(okm)
+	PY
+}
+
+# L23: re-keying the primary leaves the members' derived keyslots opening
+# with its OLD volume key; --list says they are stale, and what to do.
+stale_after_primary_rekeyed() {
+	fresh_set
+	"$tool" --key-file pass.key p.img a.img >/dev/null
+	check "--list with the primary did not say current" \
+		sh -c "'$tool' --list a.img p.img | grep -q ': current\$'"
+	cryptsetup luksDump --batch-mode --dump-volume-key --volume-key-file \
+		old-vk.bin --key-file pass.key p.img >/dev/null 2>&1
+	check "re-keying the primary failed" \
+		cryptsetup reencrypt --batch-mode --disable-locks \
+		--force-offline-reencrypt --key-file pass.key --pbkdf pbkdf2 \
+		--pbkdf-force-iterations 1000 p.img
+	hkdf old-vk.bin "$(uuid a)" old-derived.bin
+	check "the old primary key no longer opens the member (the danger is gone?)" \
+		opens a 1 old-derived.bin
+	"$tool" --list a.img p.img >listed.out 2>&1
+	check "--list does not name keyslot 1 stale" \
+		grep -q "keyslot 1 derived from primary $(uuid p) .*STALE" listed.out
+	check "--list does not say the old key opens it" \
+		grep -q "OLD volume key still opens this keyslot" listed.out
+	check "--list does not say how to remove it" \
+		grep -q 'luksinit-enroll --remove a.img`, then enrol it again' listed.out
+	# Without the primary at hand (no /dev/disk/by-uuid/ link for an
+	# image), it says it cannot tell, never "current".
+	"$tool" --list a.img >unknown.out 2>/dev/null
+	check "--list without the primary did not say it cannot tell" \
+		grep -q "cannot tell whether it is stale" unknown.out
+}
+
 usage_errors() {
 	fresh_set
-	for args in "" "p.img" "--list" "--list p.img a.img" "--remove" \
+	for args in "" "p.img" "--list" "--list p.img a.img b.img" "--remove" \
 		"--key-file pass.key p.img" "--bogus p.img a.img"; do
 		# shellcheck disable=SC2086 # the words are the arguments
 		"$tool" $args >/dev/null 2>&1

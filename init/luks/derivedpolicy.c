@@ -1,5 +1,6 @@
 #include "luks/derivedpolicy.h"
 
+#include <errno.h>
 #include <string.h>
 
 int derived_primary(const struct luks_view *v, int m)
@@ -64,4 +65,25 @@ bool derived_needs_key(const struct luks_view *v, int p)
 			return true;
 	}
 	return false;
+}
+
+const char *derived_slot_problem(const char *kdf_type, uint32_t iterations)
+{
+	if (!kdf_type || strcmp(kdf_type, "pbkdf2") != 0)
+		return "its KDF is not PBKDF2";
+	if (iterations > DERIVED_ITERATIONS_MAX)
+		return "more PBKDF2 iterations than a derived keyslot has";
+	return NULL;
+}
+
+enum derived_told derived_failure(int job_rc, unsigned *said, int m)
+{
+	/* Any other error says nothing about the key. */
+	if (job_rc != -EPERM)
+		return DERIVED_TELL_ERROR;
+	unsigned bit = 1u << m;
+	if (*said & bit)
+		return DERIVED_TELL_AGAIN;
+	*said |= bit;
+	return DERIVED_TELL_STALE;
 }

@@ -5,8 +5,14 @@
 #define LUKSINIT_DERIVEDPOLICY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "luks/luksview.h"
+
+/* The most PBKDF2 iterations a derived keyslot may have. luksinit-enroll
+ * makes 1000, the least libcryptsetup accepts: the key has 256 bits of
+ * entropy, a costly KDF on it would only slow the boot. */
+#define DERIVED_ITERATIONS_MAX 10000
 
 /* The index of the member whose header carries m's primary's UUID, or -1
  * if it has not been seen (or is not listed at all). */
@@ -24,5 +30,23 @@ bool derived_ready(const struct luks_view *v, int m);
  * seen yet do not count: the key is not kept on the chance that they
  * come (they take the passphrase). */
 bool derived_needs_key(const struct luks_view *v, int p);
+/* Why the keyslot a token names is not one luksinit-enroll makes (its
+ * KDF as libcryptsetup reports it), or NULL if it is. A derived key is
+ * tried outside the KDF memory budget and as soon as the primary's key is
+ * known, beside other jobs: only PBKDF2 at a low cost may run that way. A
+ * token naming anything else (an edited header) is ignored. */
+const char *derived_slot_problem(const char *kdf_type, uint32_t iterations);
+
+/* How a derived key that failed is reported. */
+enum derived_told {
+	/* Said now: the keyslot is stale (the primary was re-keyed), and the
+	 * primary's old volume key still opens it. */
+	DERIVED_TELL_STALE,
+	DERIVED_TELL_AGAIN, /* stale, said already in this boot: one line */
+	DERIVED_TELL_ERROR, /* it could not be tried (not a wrong key) */
+};
+/* For member m whose derived key's job ended with job_rc (-errno); said
+ * holds the members told stale in this boot (updated). */
+enum derived_told derived_failure(int job_rc, unsigned *said, int m);
 
 #endif

@@ -428,9 +428,7 @@ static void job_failed(struct luks_set *set, struct luks_member *m)
 {
 	switch (keys_job_failed(m->source, m->job_rc)) {
 	case KEYS_FAILED_DERIVED:
-		log_warn(
-			"%s: the derived key does not open keyslot %d (%s); the passphrase will",
-			m->dm_name, m->job_slot, strerror(-m->job_rc));
+		derived_failed(set, m);
 		m->derived_failed = true;
 		m->state = MEMBER_FOUND;
 		return;

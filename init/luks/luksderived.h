@@ -21,6 +21,9 @@ void derived_load(struct luks_member *m);
 /* If member i can open through its derived keyslot now, makes its key
  * into key (locked) and returns the keyslot; else returns -1. */
 int derived_key(const struct luks_set *set, int i, struct secret *key);
+/* m's derived key did not open its keyslot (m->job_rc): says why, and
+ * that a stale keyslot still opens with the primary's old volume key. */
+void derived_failed(struct luks_set *set, struct luks_member *m);
 /* Wipes every kept volume key no member needs any more. */
 void derived_wipe_unneeded(struct luks_set *set);
 

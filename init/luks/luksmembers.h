@@ -112,6 +112,9 @@ struct luks_set {
 	struct dev_ids deferred[LUKS_MEMBERS_MAX];
 	int ndeferred;
 	struct keydev_set keydevs; /* devices holding key files */
+	/* Members told their derived keyslot is stale: once a boot, not once
+	 * an attempt (derived_failure). */
+	unsigned stale_said;
 };
 
 /* m cannot be opened, for the reason why: said once, and the first such

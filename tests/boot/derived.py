@@ -107,25 +107,52 @@ def stale_member(name):
     return member
 
 
+def kdf_span(b, name):
+    """(start, end) of the costly KDF of member name, or None."""
+    m = re.search(r"%s: KDF ended; ran from ([\d.]+) s to ([\d.]+) s" % name,
+                  b.out)
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
 @case
 def derived_key_refused_falls_back_to_passphrase():
+    """b's derived keyslot is stale (its key derives from a volume key the
+    primary no longer has: a re-keyed primary); c's and d's tokens were
+    edited to name a 600 MiB Argon2id keyslot (derkdf-*), two of which do
+    not fit the guest at once. All three open with the passphrase."""
     stale = stale_member("stale")
     try:
         b = boot("derived_key_refused_falls_back_to_passphrase", der_cmdline(),
-                 ["der-a.img", stale, "der-c.img", "der-d.img"],
+                 ["der-a.img", stale, "derkdf-c.img", "derkdf-d.img"],
                  script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=240)
     finally:
         os.unlink(stale)
     assert_array(b, "DER", 4)
     expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
-    b_name = "luks-%s" % luks_uuid("DER", 1)
-    expect("%s: the derived key does not open keyslot 1" % b_name in b.out,
-           "the refused derived key was not reported")
-    expect(re.search(r"%s: unlocked \(keyslot 0\)" % b_name, b.out),
-           "the member with the stale token was not opened by the passphrase")
-    expect(len(spans(b, "KDF")) == 2 and len(spans(b, "derived keyslot")) == 3,
-           "expected the primary's KDF, three derived attempts and one KDF "
-           "for the refusing member")
+    names = ["luks-%s" % luks_uuid("DER", i) for i in range(4)]
+    # The stale keyslot (L23): named as such, with what to do about it.
+    expect(b.out.count("%s: keyslot 1 is stale" % names[1]) == 1,
+           "the stale derived keyslot was not reported once as stale")
+    expect(re.search(r"%s: keyslot 1 is stale.*OLD volume key still opens it"
+                     r".*luksinit-enroll --remove /dev/disk/by-uuid/%s"
+                     % (names[1], luks_uuid("DER", 1)), b.out),
+           "the stale keyslot's line does not say the old key opens it and "
+           "how to remove it")
+    # The tokens naming an Argon2id keyslot (L21): refused before any KDF.
     for i in (2, 3):
-        expect("luks-%s: unlocked (keyslot 1, derived key" % luks_uuid("DER", i)
-               in b.out, "member %d not opened through its derived keyslot" % i)
+        expect(re.search(r"%s: token 0 names keyslot 2, whose KDF is argon2id"
+                         r" \(600 MiB\): not a derived keyslot" % names[i],
+                         b.out), "member %d's Argon2id token not refused" % i)
+    expect("opening keyslot 2" not in b.out,
+           "a derived key was tried on an Argon2id keyslot")
+    for i in (1, 2, 3):
+        expect(re.search(r"%s: unlocked \(keyslot 0\)" % names[i], b.out),
+               "member %d was not opened by the passphrase" % i)
+    expect(len(spans(b, "KDF")) == 4 and len(spans(b, "derived keyslot")) == 1,
+           "expected four KDFs (the primary's and the three refusing "
+           "members') and one derived attempt")
+    # Each charged its 600 MiB keyslot: more than the budget, so alone.
+    c, d = kdf_span(b, names[2]), kdf_span(b, names[3])
+    expect(c and d and (c[1] <= d[0] or d[1] <= c[0]),
+           "the KDFs of the two members with a 600 MiB keyslot overlapped: "
+           "%s %s" % (c, d))

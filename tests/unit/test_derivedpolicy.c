@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <string.h>
 
 #include "check.h"
@@ -115,8 +116,41 @@ static void the_key_is_kept_only_while_a_present_member_needs_it(void)
 	CHECK(!derived_needs_key(&set, 0));
 }
 
+/* A token naming a keyslot whose KDF is costly (an edited header): its
+ * KDF would run outside the memory budget, so the token is ignored. */
+static void only_cheap_pbkdf2_keyslots_are_derived(void)
+{
+	CHECK(derived_slot_problem("pbkdf2", 1000) == NULL);
+	CHECK(derived_slot_problem("pbkdf2", DERIVED_ITERATIONS_MAX) == NULL);
+	CHECK(derived_slot_problem("pbkdf2", DERIVED_ITERATIONS_MAX + 1));
+	CHECK(derived_slot_problem("argon2id", 4));
+	CHECK(derived_slot_problem("argon2i", 4));
+	CHECK(derived_slot_problem(NULL, 1000));
+	CHECK(derived_slot_problem("", 1000));
+}
+
+/* A derived key refused (a wrong key) means a stale keyslot: said once a
+ * boot for each member, however many attempts; another error is no news
+ * about the key. */
+static void a_stale_keyslot_is_told_once(void)
+{
+	unsigned said = 0;
+	CHECK(derived_failure(-EPERM, &said, 1) == DERIVED_TELL_STALE);
+	CHECK(derived_failure(-EPERM, &said, 1) == DERIVED_TELL_AGAIN);
+	CHECK(derived_failure(-EPERM, &said, 2) == DERIVED_TELL_STALE);
+	CHECK(derived_failure(-EPERM, &said, 15) == DERIVED_TELL_STALE);
+	CHECK(derived_failure(-EPERM, &said, 2) == DERIVED_TELL_AGAIN);
+	unsigned none = 0;
+	CHECK(derived_failure(-ENOMEM, &none, 1) == DERIVED_TELL_ERROR);
+	CHECK(derived_failure(-EINVAL, &none, 1) == DERIVED_TELL_ERROR);
+	CHECK(none == 0);
+	CHECK(derived_failure(-EPERM, &none, 1) == DERIVED_TELL_STALE);
+}
+
 void derivedpolicy_tests(void)
 {
+	RUN(only_cheap_pbkdf2_keyslots_are_derived);
+	RUN(a_stale_keyslot_is_told_once);
 	RUN(members_wait_for_a_present_primary);
 	RUN(absent_failed_or_keyless_primary_is_not_waited_for);
 	RUN(a_refused_derived_key_is_not_tried_again);
