@@ -9,39 +9,51 @@
 #include "common/dtoken.h"
 #include "luks/derivedpolicy.h"
 
-#define TOKENS_MAX 32 /* LUKS2 */
-
-void derived_load(struct luks_member *m)
+void derived_scan(struct crypt_device *cd, struct derived_info *out)
 {
-	m->derived = false;
-	/* A reencryption opens only through libcryptsetup's own activation
-	 * by passphrase: no volume key of ours can help there. */
-	if (m->reencrypt || strcmp(crypt_get_type(m->cd), CRYPT_LUKS2) != 0)
-		return;
-	for (int id = 0; id < TOKENS_MAX; id++) {
+	memset(out, 0, sizeof(*out));
+	for (int id = 0; id < DERIVED_TOKENS_MAX; id++) {
 		const char *type = NULL, *json = NULL;
-		crypt_token_info st = crypt_token_status(m->cd, id, &type);
+		crypt_token_info st = crypt_token_status(cd, id, &type);
 		if (st == CRYPT_TOKEN_INACTIVE || st == CRYPT_TOKEN_INVALID ||
 		    !type || strcmp(type, DTOKEN_TYPE) != 0)
 			continue;
-		struct dtoken t;
-		int rc = crypt_token_json_get(m->cd, id, &json);
+		int rc = crypt_token_json_get(cd, id, &json);
 		if (rc >= 0)
-			rc = dtoken_parse(json, &t);
+			rc = dtoken_parse(json, &out->token);
 		if (rc < 0) {
-			log_warn(
-				"%s: token %d (%s) unusable: %s; the passphrase opens it",
-				m->dm_name, id, DTOKEN_TYPE, strerror(-rc));
+			out->bad[out->nbad].id = id;
+			out->bad[out->nbad++].rc = rc;
 			continue;
 		}
-		m->derived = true;
-		m->derived_slot = t.keyslot;
-		memcpy(m->primary_uuid, t.primary, sizeof(m->primary_uuid));
-		log_info(
-			"%s: keyslot %d opens with a key derived from LUKS UUID %s",
-			m->dm_name, t.keyslot, t.primary);
+		out->found = true;
+		out->token_id = id;
 		return;
 	}
+}
+
+void derived_load(struct luks_member *m, const struct derived_info *d)
+{
+	m->derived = false;
+	for (int k = 0; k < d->nbad && k < DERIVED_TOKENS_MAX; k++)
+		log_warn(
+			"%s: token %d (%s) unusable: %s; the passphrase opens it",
+			m->dm_name, d->bad[k].id, DTOKEN_TYPE,
+			strerror(d->bad[k].rc < 0 ? -d->bad[k].rc : EINVAL));
+	if (!d->found)
+		return;
+	/* From a child: checked again (a keyslot in range, a UUID). */
+	char primary[DTOKEN_UUID_MAX];
+	memcpy(primary, d->token.primary, sizeof(primary));
+	primary[sizeof(primary) - 1] = '\0';
+	if (d->token.keyslot < 0 || d->token.keyslot >= DERIVED_TOKENS_MAX ||
+	    !primary[0])
+		return;
+	m->derived = true;
+	m->derived_slot = d->token.keyslot;
+	memcpy(m->primary_uuid, primary, sizeof(m->primary_uuid));
+	log_info("%s: keyslot %d opens with a key derived from LUKS UUID %s",
+		 m->dm_name, d->token.keyslot, primary);
 }
 
 int derived_key(const struct luks_set *set, int i, struct secret *key)
