@@ -254,7 +254,7 @@ static void load_failed(struct luks_set *set, struct luks_member *m,
 				r->rc, info->step);
 	else if (m->cfg->header[0])
 		snprintf(why, sizeof(why), "header file %s: %s", m->cfg->header,
-			 r->rc == -EINVAL && info
+			 r->rc == -EINVAL && info && info->uuid_ok
 				 ? "another volume's (its LUKS UUID differs)"
 				 : "not a readable LUKS header");
 	else
