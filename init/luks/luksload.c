@@ -246,8 +246,9 @@ static void load_failed(struct luks_set *set, struct luks_member *m,
 			"no answer from the disk within %d s while reading its LUKS header; the read is left to itself",
 			load_timeout_ms(job) / 1000);
 	else if (r->end != JOB_DONE)
-		snprintf(why, sizeof(why),
-			 "its LUKS header read did not run: %s",
+		snprintf(why, sizeof(why), "its LUKS header read %s: %s",
+			 r->end == JOB_NOT_RUN ? "did not run"
+					       : "ended without an answer",
 			 strerror(r->rc < 0 ? -r->rc : EIO));
 	else if (info && info->step[0])
 		hdrdev_describe(why, sizeof(why), job->header, job->hdr_devnode,

@@ -282,7 +282,8 @@ def hung_keyslot_read_fails_its_member_within_a_bound():
                                     ("diskb", "crypt2-b.img")),
              script=[(r"luks-%s: LUKS2 on " % a_uuid,
                       [throttle("diska", 1)], 0),
-                     (SHARED_PROMPT, PASS + "\n", 0),
+                     # Typed 2 s later: QEMU has applied the throttle.
+                     (SHARED_PROMPT, PASS + "\n", 2),
                      (r"RESULT init started", [throttle("diska", 0)], 0)],
              timeout=150)
     expect(not b.res.qmp_errors, "QMP refused: %s" % b.res.qmp_errors)

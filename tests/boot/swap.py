@@ -333,7 +333,8 @@ def swap_disk_hung_in_its_kdf_does_not_hold_the_real_init():
              genkernel_line(), ROOT_DISKS,
              extra_args=named_disks(("diskswap", "swap.img")),
              script=[(r"swap: LUKS2 on ", [throttle("diskswap", 1)], 0),
-                     (SHARED_PROMPT, PASS + "\n", 0),
+                     # Typed 2 s later: QEMU has applied the throttle.
+                     (SHARED_PROMPT, PASS + "\n", 2),
                      (r"RESULT init started", [throttle("diskswap", 0)], 0)],
              timeout=150, mem=MEM)
     expect(not b.res.qmp_errors, "QMP refused: %s" % b.res.qmp_errors)
