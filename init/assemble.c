@@ -241,20 +241,6 @@ static void on_console_ready(void *arg, short revents)
 		on_console(arg);
 }
 
-static void on_luks_notify(void *arg, short revents)
-{
-	struct assembly *a = arg;
-	if (revents & POLLIN)
-		luks_on_notify(a->luks);
-}
-
-static void on_luks_loaded(void *arg, short revents)
-{
-	struct assembly *a = arg;
-	if (revents & POLLIN)
-		luks_on_loaded(a->luks);
-}
-
 static bool kdfs_ended(void *arg)
 {
 	return !luks_jobs_running(arg);
@@ -583,8 +569,6 @@ int assemble_root(const struct boot_config *cfg,
 	a.next_progress = start + PROGRESS_EVERY_MS;
 
 	loop_subscribe_blocks(loop, on_block_uevent, rescan_devices, &a);
-	loop_watch(loop, luks_notify_fd(luks), POLLIN, on_luks_notify, &a);
-	loop_watch(loop, luks_load_fd(luks), POLLIN, on_luks_loaded, &a);
 	/* Every disk there at boot first: a member must not start a costly
 	 * KDF before its primary has been seen (luksderived.h). Held until
 	 * the jobs have identified them all (or given up on some). */
@@ -597,14 +581,12 @@ int assemble_root(const struct boot_config *cfg,
 	prompt_watch(&a.prompt, loop, NULL, NULL);
 	identify_end(ident);
 	rootguard_end(&a.guard);
-	loop_unwatch(loop, luks_load_fd(luks));
 	loop_subscribe_blocks(loop, NULL, NULL, NULL);
 	/* KDFs still running end first, the loop serving meanwhile; one
 	 * stuck on a disk that does not answer is left (luks_end_attempt). */
 	luks_stop(luks);
 	loop_run_until(loop, clock_now_ms() + LUKS_JOIN_WAIT_MS, kdfs_ended,
 		       luks);
-	loop_unwatch(loop, luks_notify_fd(luks));
 	luks_hold(luks, false);
 	luks_end_attempt(luks);
 	if (rc < 0)

@@ -1,7 +1,6 @@
 #include "base/log.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,12 +148,6 @@ dropped:
 	c->dropped++;
 }
 
-/* Worker threads log too (libcryptsetup's callback while a header is read
- * or a KDF runs): one line at a time, so that lines, the prompt shown
- * again and the drop counters do not interleave. Nothing holds it while
- * waiting: every write below is non-blocking or to /dev/kmsg. */
-static pthread_mutex_t emit_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* The prompt line is left open (the cursor after the question): a line
  * printed now starts below it, and the question follows again. */
 static void consoles_write(const char *text, size_t n)
@@ -171,9 +164,7 @@ static void consoles_write(const char *text, size_t n)
 
 void log_console_text(const char *text)
 {
-	pthread_mutex_lock(&emit_lock);
 	consoles_write(text, strlen(text));
-	pthread_mutex_unlock(&emit_lock);
 }
 
 unsigned log_console_dropped(void)
@@ -200,8 +191,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		errno = saved;
 		return;
 	}
-	pthread_mutex_lock(&emit_lock);
-	/* kmsg takes one record per write(), so the whole line at once. */
+	/* PID 1 has one thread (work that blocks runs in children that do
+	 * not log, loop/job.h): lines never interleave. kmsg takes one record per write(), so the whole line at once. */
 	int in_kmsg = sinks.kmsg_fd >= 0 &&
 		      write(sinks.kmsg_fd, line, len) == (ssize_t)len;
 	int kernel_echoed = in_kmsg && (int)lvl < sinks.kernel_console_level;
@@ -211,7 +202,6 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		const char *text = strchr(line, '>') + 1;
 		consoles_write(text, len - (size_t)(text - line));
 	}
-	pthread_mutex_unlock(&emit_lock);
 	errno = saved;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -82,6 +83,7 @@ static void drop_buffers(struct job *j)
 		j->data = NULL;
 	}
 	secret_free(&j->secret);
+	secret_free(&j->input);
 }
 
 /* The job ends (its owner is told in deliver): the pipe is closed, and a
@@ -123,22 +125,57 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* The child's input, read into locked memory of its own (in->buf, whose
+ * mapping is SECRET_MAX + 1 bytes). 0 or -errno. */
+static int read_input(int fd, struct secret *in)
+{
+	uint32_t len = 0;
+	size_t got = 0;
+	in->buf = mmap(NULL, SECRET_MAX + 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (in->buf == MAP_FAILED || mlock(in->buf, SECRET_MAX + 1) < 0) {
+		in->buf = NULL;
+		return -ENOMEM;
+	}
+	while (got < sizeof(len) + len) {
+		char *dst = got < sizeof(len) ? (char *)&len + got
+					      : in->buf + got - sizeof(len);
+		size_t want = got < sizeof(len) ? sizeof(len) - got
+						: sizeof(len) + len - got;
+		ssize_t n = read(fd, dst, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || len > SECRET_MAX)
+			return -EPIPE;
+		got += (size_t)n;
+	}
+	in->len = len;
+	return 0;
+}
+
 /* The child's work: the result in a buffer of its own (locked for a
- * secret), sent, and wiped before _exit. */
-static void run_child(const struct job_spec *spec, int wfd)
+ * secret), sent, and wiped (with its input) before _exit. */
+static void run_child(const struct job_spec *spec, int wfd, int infd)
 {
 	size_t map = spec->max ? spec->max : 1;
 	unsigned char *buf = mmap(NULL, map, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	size_t len = 0;
 	int32_t rc = -ENOMEM;
+	struct secret in = {0};
 	if (buf == MAP_FAILED || (spec->secret && mlock(buf, map) < 0)) {
 		buf = NULL;
+	} else if (infd >= 0 && (rc = read_input(infd, &in)) < 0) {
+		; /* rc says why */
 	} else {
-		rc = spec->fn(spec->arg, buf, spec->max, &len);
+		rc = infd >= 0 ? spec->fn_in(spec->arg, in.buf, in.len, buf,
+					     spec->max, &len)
+			       : spec->fn(spec->arg, buf, spec->max, &len);
 		if (len > spec->max)
 			len = spec->max;
 	}
+	if (in.buf)
+		explicit_bzero(in.buf, SECRET_MAX + 1);
 	uint32_t len32 = (uint32_t)len;
 	unsigned char head[8];
 	memcpy(head, &rc, 4);
@@ -151,37 +188,59 @@ static void run_child(const struct job_spec *spec, int wfd)
 	_exit(0);
 }
 
-/* Nothing of the parent's jobs but its own pipe. */
-static void child_main(struct jobs *js, struct job *j, int rfd, int wfd)
+/* Nothing of the parent's jobs but its own pipes. */
+static void child_main(struct jobs *js, struct job *j, int rfd, int wfd,
+		       int infd)
 {
 	close(rfd);
 	for (int i = 0; i < JOBS_MAX; i++)
 		if (js->job[i].fd >= 0)
 			close(js->job[i].fd);
-	run_child(&j->spec, wfd);
+	run_child(&j->spec, wfd, infd);
+}
+
+/* The input, to the child that starts (at most SECRET_MAX bytes: the
+ * pipe takes it whole, nothing blocks), then wiped here. */
+static void send_input(struct job *j, int fd)
+{
+	uint32_t len = (uint32_t)j->input.len;
+	if (write_all(fd, &len, sizeof(len)) == 0)
+		write_all(fd, j->input.buf, j->input.len);
+	close(fd);
+	secret_free(&j->input);
 }
 
 static int start_child(struct jobs *js, struct job *j)
 {
-	int p[2];
+	int p[2], in[2] = {-1, -1};
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	/* The loop never blocks on it; the child writes in full. */
-	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    (j->input.buf && pipe2(in, O_CLOEXEC) < 0)) {
 		int err = -errno;
 		close(p[0]);
 		close(p[1]);
 		return err;
 	}
 	pid_t pid = fork();
-	if (pid == 0)
-		child_main(js, j, p[0], p[1]);
+	if (pid == 0) {
+		if (in[1] >= 0)
+			close(in[1]);
+		child_main(js, j, p[0], p[1], in[0]);
+	}
 	int err = -errno;
 	close(p[1]);
+	if (in[0] >= 0)
+		close(in[0]);
 	if (pid < 0) {
 		close(p[0]);
+		if (in[1] >= 0)
+			close(in[1]);
 		return err;
 	}
+	if (in[1] >= 0)
+		send_input(j, in[1]);
 	js->child[js->nchild] = pid;
 	js->killed[js->nchild++] = false;
 	j->pid = pid;
@@ -231,9 +290,11 @@ int job_start(struct jobs *js, const struct job_spec *spec)
 {
 	if (js->closing)
 		return -ECANCELED;
-	if (!spec->fn || !spec->done || spec->timeout_ms <= 0 ||
+	if ((spec->input ? !spec->fn_in : !spec->fn) || !spec->done ||
+	    spec->timeout_ms <= 0 || spec->stall_ms < 0 ||
 	    spec->max > JOB_RESULT_MAX ||
-	    (spec->secret && spec->max > SECRET_MAX))
+	    (spec->secret && spec->max > SECRET_MAX) ||
+	    (spec->input && spec->input->len > SECRET_MAX))
 		return -EINVAL;
 	struct job *j = NULL;
 	for (int i = 0; i < JOBS_MAX && !j; i++)
@@ -243,7 +304,10 @@ int job_start(struct jobs *js, const struct job_spec *spec)
 		return -EAGAIN;
 	memset(j, 0, sizeof(*j));
 	j->fd = -1;
+	if (spec->input && secret_dup(&j->input, spec->input) < 0)
+		return -ENOMEM;
 	j->spec = *spec;
+	j->spec.input = NULL; /* the owner's: j->input is the job's copy */
 	snprintf(j->what, sizeof(j->what), "%s", spec->what ? spec->what : "");
 	j->spec.what = j->what;
 	j->id = js->next_id++;
@@ -350,12 +414,52 @@ static void on_readable(struct jobs *js, struct job *j)
 	}
 }
 
+#define STALL_LOOK_MS 1000
+
+/* The child's state letter in /proc/PID/stat ('D': uninterruptible
+ * sleep), or 0. */
+static char child_state(pid_t pid)
+{
+	char path[32], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "PID (COMM) S ...": COMM may hold anything, the last ')' ends it. */
+	char *end = strrchr(buf, ')');
+	if (!end || end[1] != ' ')
+		return 0;
+	return end[2];
+}
+
+/* A job with a stall bound, looked at once a second: true when its child
+ * has been seen in D state at every look for stall_ms. */
+static bool stalled(struct job *j, long long now)
+{
+	if (!j->spec.stall_ms || now - j->looked_ms < STALL_LOOK_MS)
+		return false;
+	j->looked_ms = now;
+	if (child_state(j->pid) != 'D') {
+		j->stalled_since_ms = 0;
+		return false;
+	}
+	if (!j->stalled_since_ms)
+		j->stalled_since_ms = now;
+	return now - j->stalled_since_ms >= j->spec.stall_ms;
+}
+
 static void end_overdue(struct jobs *js)
 {
 	long long now = clock_now_ms();
 	for (int i = 0; i < JOBS_MAX; i++) {
 		struct job *j = &js->job[i];
-		if (j->state == JOB_RUNNING && now >= j->deadline_ms)
+		if (j->state == JOB_RUNNING &&
+		    (now >= j->deadline_ms || stalled(j, now)))
 			end_job(js, j, JOB_TIMED_OUT, -ETIMEDOUT);
 		else if (j->state == JOB_QUEUED && now >= j->deadline_ms)
 			/* Never started: too many children stuck on disks. */
@@ -441,6 +545,10 @@ int jobs_next_ms(const struct jobs *js)
 			continue;
 		long long left =
 			j->deadline_ms > now ? j->deadline_ms - now : 0;
+		if (j->state == JOB_RUNNING && j->spec.stall_ms) {
+			long long look = j->looked_ms + STALL_LOOK_MS - now;
+			left = look < 0 ? 0 : look < left ? look : left;
+		}
 		if (next < 0 || left < next)
 			next = left;
 	}
@@ -507,7 +615,7 @@ void job_run_here(const struct job_spec *spec, void *buf,
 		  struct job_result *ret)
 {
 	*ret = (struct job_result){.end = JOB_NOT_RUN, .rc = -EINVAL};
-	if (!spec->fn || spec->secret || spec->timeout_ms <= 0 ||
+	if (!spec->fn || spec->secret || spec->input || spec->timeout_ms <= 0 ||
 	    spec->max > JOB_RESULT_MAX)
 		return;
 	long long t0 = clock_now_ms();
@@ -518,8 +626,11 @@ void job_run_here(const struct job_spec *spec, void *buf,
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* Asked for from a job's child, it dies with that child (killed
+		 * at its own deadline): nothing of it outlives the bound. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(p[0]);
-		run_child(spec, p[1]);
+		run_child(spec, p[1], -1);
 	}
 	ret->rc = -errno;
 	close(p[1]);

@@ -64,6 +64,10 @@ struct job_result {
  * *ret_len; returns 0 or -errno (either way the result is sent). It must
  * not log (the parent does, from the result) nor exit. */
 typedef int (*job_fn)(void *arg, void *buf, size_t max, size_t *ret_len);
+/* The same for a job given an input (job_spec.input): in and in_len are
+ * that input, in the child's own locked memory, wiped after the call. */
+typedef int (*job_in_fn)(void *arg, const void *in, size_t in_len, void *buf,
+			 size_t max, size_t *ret_len);
 /* Runs in PID 1, on the loop's thread, exactly once per job (unless the
  * owner cancels it with job_cancel). It may start and cancel jobs. */
 typedef void (*job_done_fn)(void *ctx, const struct job_result *res);
@@ -79,6 +83,17 @@ struct job_spec {
 	int timeout_ms;
 	job_done_fn done;
 	void *ctx;
+	/* A secret the child needs (a passphrase, a key): secrets are not
+	 * inherited (MADV_DONTFORK), so it is copied into locked memory at
+	 * job_start, written to the child over a pipe of its own when it
+	 * starts, and wiped; fn_in runs instead of fn. NULL: no input. */
+	const struct secret *input;
+	job_in_fn fn_in;
+	/* A child seen in uninterruptible sleep (a disk that does not
+	 * answer) at every look, once a second, for this long ends like one
+	 * past its deadline; 0: the deadline only. For work whose length
+	 * the CPU decides (a KDF) but whose disk reads must not hang. */
+	int stall_ms;
 };
 
 enum job_state { JOB_FREE, JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
@@ -97,7 +112,10 @@ struct job {
 	size_t len, got;
 	unsigned char *data; /* not secret: malloc'd, len bytes */
 	struct secret secret;
-	struct job_result res; /* JOB_FINISHED: what is to be delivered */
+	struct secret input;	    /* until written to the child */
+	long long stalled_since_ms; /* 0: not seen in D state */
+	long long looked_ms;	    /* the last look at its state */
+	struct job_result res;	    /* JOB_FINISHED: what is to be delivered */
 };
 
 struct jobs {

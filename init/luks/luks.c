@@ -36,22 +36,11 @@ int luks_init(struct luks_set **ret_set, const struct boot_config *cfg)
 	if (!set)
 		return -ENOMEM;
 	set->cfg = cfg;
-	set->pipe_rd = set->pipe_wr = -1;
-	set->load_rd = set->load_wr = -1;
 	set->n = cfg->nmembers;
 	for (int i = 0; i < set->n; i++)
 		set->m[i].cfg = &cfg->members[i];
 	if (set->n == 0)
 		return 0;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
-	set->pipe_rd = p[0];
-	set->pipe_wr = p[1];
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
-	set->load_rd = p[0];
-	set->load_wr = p[1];
 	crypt_set_log_callback(NULL, crypt_log_cb, NULL);
 	/* rd.debug: libcryptsetup's own account of each step too. */
 	if (cfg->debug)
@@ -61,8 +50,10 @@ int luks_init(struct luks_set **ret_set, const struct boot_config *cfg)
 
 void luks_attach_jobs(struct luks_set *set, struct jobs *jobs)
 {
-	if (set)
-		keydev_attach(&set->keydevs, jobs);
+	if (!set)
+		return;
+	set->jobs = jobs;
+	keydev_attach(&set->keydevs, jobs);
 }
 
 static bool mapping_exists(const char *dm_name)
@@ -85,21 +76,10 @@ static void fail_half_configured(struct luks_set *set, struct luks_member *m)
 
 void luks_begin_attempt(struct luks_set *set)
 {
-	bool reaped = false;
-	for (int i = 0; i < set->n; i++)
-		reaped |= kdf_reap_stuck(&set->m[i]);
-	/* The reaped workers' bytes: not news for this attempt's jobs. No
-	 * other worker of ours can write meanwhile (those still stuck are
-	 * ignored: their members stay failed and never UNLOCKING). */
-	unsigned char junk[LUKS_MEMBERS_MAX];
-	while (reaped && set->pipe_rd >= 0 &&
-	       read(set->pipe_rd, junk, sizeof(junk)) > 0)
-		;
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
 		/* Closed by hand in the rescue shell: look for it again. */
-		if ((m->state == MEMBER_OPEN && mapping_exists(m->dm_name)) ||
-		    m->stuck)
+		if (m->state == MEMBER_OPEN && mapping_exists(m->dm_name))
 			continue;
 		const struct luks_member_cfg *cfg = m->cfg;
 		memset(m, 0, sizeof(*m));
@@ -120,11 +100,6 @@ void luks_begin_attempt(struct luks_set *set)
 	for (int i = 0; i < set->n; i++)
 		if (set->m[i].state == MEMBER_WAITING)
 			fail_half_configured(set, &set->m[i]);
-	for (int i = 0; i < set->n; i++)
-		if (set->m[i].stuck)
-			member_fail(
-				set, &set->m[i],
-				"its unlock worker from an earlier attempt is still stuck on the disk");
 }
 
 static bool matches_waiting(const struct luks_set *set,
@@ -481,14 +456,41 @@ static void start_dependents(struct luks_set *set)
 			start_derived(set, i);
 }
 
-/* m's worker has ended: what it found is noted; a member whose job found
- * its key is activated by the next pass (activate_found). */
+/* m's job ended without a result: why, in words. */
+static void job_lost(struct luks_set *set, struct luks_member *m)
+{
+	char why[200];
+	if (m->job_end == JOB_TIMED_OUT && m->job_ran_ms < LUKS_KDF_TIMEOUT_MS)
+		snprintf(
+			why, sizeof(why),
+			"no answer from the disk for %d s while its unlock job read its header or keyslot; the job is killed",
+			LUKS_KDF_STALL_MS / 1000);
+	else if (m->job_end == JOB_TIMED_OUT)
+		snprintf(why, sizeof(why),
+			 "its KDF did not end within %d s; its job is killed",
+			 LUKS_KDF_TIMEOUT_MS / 1000);
+	else
+		snprintf(why, sizeof(why),
+			 "its unlock job ended without a result (%s)",
+			 strerror(-m->job_rc));
+	member_fail(set, m, why);
+}
+
+/* m's job has ended: what it found is noted; a member whose job found
+ * its key (and activated it) is finished by activate_found. */
 static void collect_job(struct luks_set *set, struct luks_member *m)
 {
-	kdf_collect(set, m);
+	m->job_ended = false;
+	if (m->job_end != JOB_DONE) {
+		job_lost(set, m);
+		return;
+	}
 	if (m->job_rc < 0) {
 		secret_free(&m->vk);
-		job_failed(set, m);
+		if (m->activation_failed)
+			member_fail(set, m, "device-mapper activation failed");
+		else
+			job_failed(set, m);
 		return;
 	}
 	m->vk_ready = !m->reencrypt;
@@ -499,7 +501,7 @@ static void collect_job(struct luks_set *set, struct luks_member *m)
  * (m failed). */
 static int activate_member(struct luks_set *set, struct luks_member *m)
 {
-	int dm_minor = kdf_activate(set, m);
+	int dm_minor = kdf_activated(set, m);
 	if (dm_minor < 0) {
 		member_fail(set, m, "device-mapper activation failed");
 		return -1;
@@ -546,29 +548,19 @@ static void consider_deferred(struct luks_set *set)
 		luks_consider(set, &set->deferred[i]);
 }
 
-void luks_on_notify(struct luks_set *set)
+/* The jobs that ended since the last pass (their handler only noted it). */
+static void collect_ended(struct luks_set *set)
 {
-	unsigned char idx[LUKS_MEMBERS_MAX];
-	ssize_t n;
-	while ((n = read(set->pipe_rd, idx, sizeof(idx))) > 0)
-		for (ssize_t k = 0; k < n; k++) {
-			struct luks_member *m =
-				idx[k] < set->n ? &set->m[idx[k]] : NULL;
-			if (!m || m->state != MEMBER_UNLOCKING || m->key_found)
-				continue;
-			if (set->stopping)
-				kdf_drop(set, m);
-			else
-				collect_job(set, m);
-		}
-	/* A shared passphrase's round may be over: the pass settles it. */
-	set->settle_due = !set->stopping;
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_UNLOCKING && set->m[i].job_ended)
+			collect_job(set, &set->m[i]);
 }
 
 int luks_schedule(struct luks_set *set, char opened[][32], int max)
 {
 	if (set->stopping)
 		return 0;
+	collect_ended(set);
 	int count = activate_found(set, opened, max);
 	/* The reads queued before deferred devices are claimed go first. */
 	load_start(set);
@@ -582,11 +574,6 @@ int luks_schedule(struct luks_set *set, char opened[][32], int max)
 	return count;
 }
 
-void luks_on_loaded(struct luks_set *set)
-{
-	load_collect(set);
-}
-
 int luks_tick(struct luks_set *set)
 {
 	long long next = load_tick(set);
@@ -595,56 +582,45 @@ int luks_tick(struct luks_set *set)
 	int key_ms = keydev_tick(&set->keydevs);
 	if (key_ms > 0 && (next < 0 || key_ms < next))
 		next = key_ms;
-	if (next < 0 && luks_loading(set))
-		next = LUKS_LOAD_TIMEOUT_MS;
 	return (int)next;
 }
 
 void luks_stop(struct luks_set *set)
 {
-	set->stopping = true;
-	/* A job collected but not activated yet: its worker has ended, its
-	 * key is not used. */
+	/* Jobs collected but not finished yet: their children activated
+	 * the members already. */
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
-		if (m->state != MEMBER_UNLOCKING || !m->key_found)
+		if (m->state != MEMBER_UNLOCKING ||
+		    (!m->key_found && !m->job_ended))
 			continue;
-		m->key_found = false;
+		bool opened = m->key_found ||
+			      (m->job_end == JOB_DONE && m->job_rc >= 0);
+		m->key_found = m->job_ended = false;
 		secret_free(&m->vk);
 		m->vk_ready = false;
-		m->state = MEMBER_FOUND;
+		m->state = opened ? MEMBER_OPEN : MEMBER_FOUND;
 	}
+	set->stopping = true;
 }
 
 void luks_end_attempt(struct luks_set *set)
 {
-	/* Every worker first: none may be inside libcryptsetup while the
-	 * contexts are freed. The caller waited for them (luks_stop); one
-	 * still running is stuck on its disk and keeps its member's context
-	 * and secrets for good: joining it could hang PID 1. */
+	/* The caller waited for the jobs (luks_stop); one still running is
+	 * stuck on its disk: killed, and nothing waits for it. */
 	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
-		if (m->state == MEMBER_UNLOCKING && !m->stuck) {
-			/* Not detached: reaped by luks_begin_attempt once
-			 * it has ended (see kdf_reap_stuck). */
-			m->stuck = true;
+		if (m->state == MEMBER_UNLOCKING) {
 			log_warn(
-				"%s: its unlock worker has not ended after %d s (the disk %s does not answer?); leaving it",
+				"%s: its unlock job has not ended after %d s (the disk %s does not answer?); killed",
 				m->dm_name, LUKS_JOIN_WAIT_MS / 1000,
 				m->devnode);
+			kdf_cancel(set, m);
 		}
 		load_give_up(set, m);
 	}
-	for (int i = 0; i < set->n; i++) {
-		struct luks_member *m = &set->m[i];
-		if (!m->stuck)
-			member_release(m);
-	}
+	for (int i = 0; i < set->n; i++)
+		member_release(&set->m[i]);
 	secret_free(&set->shared);
 	set->stopping = false;
-	/* Bytes of workers joined above must not be read as news later. */
-	unsigned char junk[LUKS_MEMBERS_MAX];
-	while (set->pipe_rd >= 0 && read(set->pipe_rd, junk, sizeof(junk)) > 0)
-		;
-	load_drain(set);
 }

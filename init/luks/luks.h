@@ -1,7 +1,7 @@
 /* Opening the LUKS members: key files, one shared passphrase, per-member
- * passphrases for those that refuse it, KDFs and header reads in worker
- * threads. The event loop owns this state; workers only run the KDF or
- * read a header (into a job of their own), and report by a pipe.
+ * passphrases for those that refuse it, KDFs and header reads in child
+ * processes (loop/job.h). The event loop owns this state; the children
+ * only read a header or run a KDF and activate, and report by a pipe.
  *
  * The set lives for /init's whole life, not one boot attempt: a member
  * opened in an attempt that failed later (a disk missing, init missing)
@@ -24,29 +24,40 @@ struct luks_set;
 struct jobs; /* loop/job.h */
 
 /* A header read (crypt_load) may wait minutes on a failing disk; a KDF
- * worker may be stuck in D state reading a keyslot. Neither may hold PID 1:
- * a header not read after LUKS_LOAD_TIMEOUT_MS fails its member (the
- * worker is left to itself), and workers still running when an attempt
- * ends are waited for at most LUKS_JOIN_WAIT_MS, then left. */
+ * job may be stuck in D state reading a keyslot. Neither may hold PID 1:
+ * both run in children (loop/job.h). A header not read after
+ * LUKS_LOAD_TIMEOUT_MS fails its member (its child is killed and left to
+ * the reaper); KDF jobs still running when an attempt ends are waited for
+ * at most LUKS_JOIN_WAIT_MS, then killed. */
 #define LUKS_LOAD_TIMEOUT_MS 30000
+/* A header read without an answer this long is named slow, and the first
+ * prompt and the KDFs wait no longer for it (as for identification). */
+#define LUKS_LOAD_SLOW_MS 5000
 #define LUKS_JOIN_WAIT_MS 30000
+/* A KDF job (lukskdf.h) runs as long as its KDF needs (the CPU and the
+ * header's parameters decide: minutes on a slow machine are possible), up
+ * to LUKS_KDF_TIMEOUT_MS; but its child seen in uninterruptible sleep (a
+ * disk that does not answer while its header or keyslot is read) for
+ * LUKS_KDF_STALL_MS is killed at once, and its member fails. */
+#define LUKS_KDF_TIMEOUT_MS 600000 /* 10 min */
+#define LUKS_KDF_STALL_MS 30000
 
 /* Once, at start: *ret_set lives for /init's whole life. Returns 0 or
  * -errno (then *ret_set, if not NULL, must not be used to unlock). */
 int luks_init(struct luks_set **ret_set, const struct boot_config *cfg);
-/* Once, after luks_init: where key-stick reads run (loop/job.h). */
+/* Once, after luks_init: where header reads, KDFs and key-stick reads run
+ * (loop/job.h). */
 void luks_attach_jobs(struct luks_set *set, struct jobs *jobs);
 /* Before each boot attempt: open members stay open; members that failed
  * or were never opened are looked for again, with fresh tries. */
 void luks_begin_attempt(struct luks_set *set);
-/* After an attempt, first: no job starts any more, and luks_on_notify
- * only collects the workers that end (nothing is activated). The caller
+/* After an attempt, first: no job starts any more; a KDF job that ends
+ * leaves its member open (its child activated it) or FOUND. The caller
  * keeps the loop running, for at most LUKS_JOIN_WAIT_MS, until
  * luks_jobs_running() is false. */
 void luks_stop(struct luks_set *set);
-/* Then: wipes every secret, frees the headers; a worker still running is
- * left, with a warning (its member keeps its context, see stuck). Open
- * members stay open. */
+/* Then: wipes every secret; a KDF job still running is killed, with a
+ * warning, and left to the reaper. Open members stay open. */
 void luks_end_attempt(struct luks_set *set);
 
 /* The event handlers below only note what happened; luks_schedule acts on
@@ -72,17 +83,12 @@ enum luks_need luks_needs(struct luks_set *set, int *member, char *text,
 			  size_t size);
 /* Hands over a typed passphrase (member -1: for all). Takes ownership. */
 void luks_offer(struct luks_set *set, struct secret *pass, int member);
-/* The notify pipe became readable: collects the jobs that ended. */
-void luks_on_notify(struct luks_set *set);
-
-int luks_notify_fd(const struct luks_set *set);
-/* Header reads: the fd to watch, what to call when it is readable (it
- * finishes the members whose header was read), and the bound on them (a member whose header is not read in time fails):
- * returns milliseconds until the next is due, or -1. */
-int luks_load_fd(const struct luks_set *set);
-void luks_on_loaded(struct luks_set *set);
+/* Key-device waits that end and header reads that become slow:
+ * milliseconds until the next is due, or -1 (the reads' own deadlines are
+ * their jobs', loop/job.h). */
 int luks_tick(struct luks_set *set);
-/* A member's header is being read (the first prompt waits for it). */
+/* A member's header is being read, for less than LUKS_LOAD_SLOW_MS (the
+ * first prompt waits for it). */
 bool luks_loading(const struct luks_set *set);
 /* Milliseconds until a key device's wait ends, or -1: a wait may begin
  * in any luks_schedule(), after luks_tick() was asked. */

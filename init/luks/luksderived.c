@@ -10,68 +10,97 @@
 #include "common/dtoken.h"
 #include "luks/derivedpolicy.h"
 
-#define TOKENS_MAX 32 /* LUKS2 */
-
-/* The keyslot token id names must be one luksinit-enroll made: its KDF
- * runs outside the memory budget (derived_slot_problem). */
-static bool slot_usable(const struct luks_member *m, int id, int slot)
+/* The KDF of the keyslot the token names, for derived_load to judge. */
+static void scan_slot(struct crypt_device *cd, struct derived_info *out)
 {
 	struct crypt_pbkdf_type pbkdf;
-	if (crypt_keyslot_get_pbkdf(m->cd, slot, &pbkdf) < 0) {
-		log_warn(
-			"%s: token %d (%s) names keyslot %d, which is not in use; ignored, the passphrase opens it",
-			m->dm_name, id, DTOKEN_TYPE, slot);
-		return false;
-	}
-	const char *why = derived_slot_problem(pbkdf.type, pbkdf.iterations);
-	if (!why)
-		return true;
-	char cost[48];
-	if (pbkdf.max_memory_kb)
-		snprintf(cost, sizeof(cost), "%u MiB",
-			 pbkdf.max_memory_kb / 1024);
-	else
-		snprintf(cost, sizeof(cost), "%u iterations", pbkdf.iterations);
-	log_warn(
-		"%s: token %d names keyslot %d, whose KDF is %s (%s): not a derived keyslot (%s; luksinit-enroll makes PBKDF2 at a low cost); ignored, the passphrase opens it",
-		m->dm_name, id, slot, pbkdf.type ? pbkdf.type : "unknown", cost,
-		why);
-	return false;
+	if (crypt_keyslot_get_pbkdf(cd, out->token.keyslot, &pbkdf) < 0)
+		return; /* not in use */
+	out->slot_in_use = true;
+	snprintf(out->slot_kdf, sizeof(out->slot_kdf), "%s",
+		 pbkdf.type ? pbkdf.type : "unknown");
+	out->slot_iterations = pbkdf.iterations;
+	out->slot_memory_kb = pbkdf.max_memory_kb;
 }
 
-void derived_load(struct luks_member *m)
+void derived_scan(struct crypt_device *cd, struct derived_info *out)
 {
-	m->derived = false;
-	/* A reencryption opens only through libcryptsetup's own activation
-	 * by passphrase: no volume key of ours can help there. */
-	if (m->reencrypt || strcmp(crypt_get_type(m->cd), CRYPT_LUKS2) != 0)
-		return;
-	for (int id = 0; id < TOKENS_MAX; id++) {
+	memset(out, 0, sizeof(*out));
+	for (int id = 0; id < DERIVED_TOKENS_MAX; id++) {
 		const char *type = NULL, *json = NULL;
-		crypt_token_info st = crypt_token_status(m->cd, id, &type);
+		crypt_token_info st = crypt_token_status(cd, id, &type);
 		if (st == CRYPT_TOKEN_INACTIVE || st == CRYPT_TOKEN_INVALID ||
 		    !type || strcmp(type, DTOKEN_TYPE) != 0)
 			continue;
-		struct dtoken t;
-		int rc = crypt_token_json_get(m->cd, id, &json);
+		int rc = crypt_token_json_get(cd, id, &json);
 		if (rc >= 0)
-			rc = dtoken_parse(json, &t);
+			rc = dtoken_parse(json, &out->token);
 		if (rc < 0) {
-			log_warn(
-				"%s: token %d (%s) unusable: %s; the passphrase opens it",
-				m->dm_name, id, DTOKEN_TYPE, strerror(-rc));
+			out->bad[out->nbad].id = id;
+			out->bad[out->nbad++].rc = rc;
 			continue;
 		}
-		if (!slot_usable(m, id, t.keyslot))
-			continue;
-		m->derived = true;
-		m->derived_slot = t.keyslot;
-		memcpy(m->primary_uuid, t.primary, sizeof(m->primary_uuid));
-		log_info(
-			"%s: keyslot %d opens with a key derived from LUKS UUID %s",
-			m->dm_name, t.keyslot, t.primary);
+		out->found = true;
+		out->token_id = id;
+		scan_slot(cd, out);
 		return;
 	}
+}
+
+/* The keyslot the token names must be one luksinit-enroll made: its KDF
+ * runs outside the memory budget (derived_slot_problem). */
+static bool slot_usable(const struct luks_member *m,
+			const struct derived_info *d)
+{
+	if (!d->slot_in_use) {
+		log_warn(
+			"%s: token %d (%s) names keyslot %d, which is not in use; ignored, the passphrase opens it",
+			m->dm_name, d->token_id, DTOKEN_TYPE, d->token.keyslot);
+		return false;
+	}
+	char kdf[sizeof(d->slot_kdf)];
+	memcpy(kdf, d->slot_kdf, sizeof(kdf));
+	kdf[sizeof(kdf) - 1] = '\0'; /* from a child */
+	const char *why = derived_slot_problem(kdf, d->slot_iterations);
+	if (!why)
+		return true;
+	char cost[48];
+	if (d->slot_memory_kb)
+		snprintf(cost, sizeof(cost), "%u MiB",
+			 d->slot_memory_kb / 1024);
+	else
+		snprintf(cost, sizeof(cost), "%u iterations",
+			 d->slot_iterations);
+	log_warn(
+		"%s: token %d names keyslot %d, whose KDF is %s (%s): not a derived keyslot (%s; luksinit-enroll makes PBKDF2 at a low cost); ignored, the passphrase opens it",
+		m->dm_name, d->token_id, d->token.keyslot, kdf, cost, why);
+	return false;
+}
+
+void derived_load(struct luks_member *m, const struct derived_info *d)
+{
+	m->derived = false;
+	for (int k = 0; k < d->nbad && k < DERIVED_TOKENS_MAX; k++)
+		log_warn(
+			"%s: token %d (%s) unusable: %s; the passphrase opens it",
+			m->dm_name, d->bad[k].id, DTOKEN_TYPE,
+			strerror(d->bad[k].rc < 0 ? -d->bad[k].rc : EINVAL));
+	if (!d->found)
+		return;
+	/* From a child: checked again (a keyslot in range, a UUID). */
+	char primary[DTOKEN_UUID_MAX];
+	memcpy(primary, d->token.primary, sizeof(primary));
+	primary[sizeof(primary) - 1] = '\0';
+	if (d->token.keyslot < 0 || d->token.keyslot >= DERIVED_TOKENS_MAX ||
+	    !primary[0])
+		return;
+	if (!slot_usable(m, d))
+		return;
+	m->derived = true;
+	m->derived_slot = d->token.keyslot;
+	memcpy(m->primary_uuid, primary, sizeof(m->primary_uuid));
+	log_info("%s: keyslot %d opens with a key derived from LUKS UUID %s",
+		 m->dm_name, d->token.keyslot, primary);
 }
 
 int derived_key(const struct luks_set *set, int i, struct secret *key)

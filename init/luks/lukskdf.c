@@ -2,20 +2,21 @@
 
 #include <errno.h>
 #include <libcryptsetup.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/log.h"
 #include "base/strutil.h"
+#include "loop/job.h"
 #include "luks/luksderived.h"
+#include "luks/lukshdr.h"
 
-#define WORKER_STACK ((size_t)1024 * 1024)
+/* The first byte of a KDF job's result: where it stopped. */
+enum kdf_stage { KDF_AT_KEY, KDF_AT_ACTIVATION };
 
 static double uptime_s(void)
 {
@@ -44,50 +45,61 @@ uint64_t kdf_memory_budget_kb(void)
 	return kb / 2;
 }
 
-/* A worker left stuck by an earlier attempt has returned by now (a slow
- * KDF, a disk that answered at last): reap it and free what it kept, so
- * that its member is tried again instead of failing for good. The worker
- * set worker_done after its last use of m, m->cd and the secrets, and
- * before its write to the (non-blocking) pipe: the join waits at most for
- * that write. Its byte is then in the notify pipe; the caller drains it
- * before the new attempt starts any job. */
-bool kdf_reap_stuck(struct luks_member *m)
+static void quiet_cb(int level, const char *msg, void *usrptr)
 {
-	if (!m->stuck || !__atomic_load_n(&m->worker_done, __ATOMIC_ACQUIRE))
-		return false;
-	pthread_join(m->thread, NULL);
-	log_info("%s: its unlock worker from an earlier attempt has ended",
-		 m->dm_name);
-	member_release(m);
-	m->stuck = false;
-	m->state = MEMBER_WAITING; /* reset by the caller, like the others */
-	return true;
+	(void)level;
+	(void)msg;
+	(void)usrptr;
 }
 
-static void *kdf_worker(void *arg)
+/* The child's own context: the loop keeps none (luksload.c). */
+static int load_header(const struct luks_member *m,
+		       struct crypt_device **ret_cd)
 {
-	struct luks_member *m = arg;
-	/* Copied now: once worker_done is set the loop may reset m. */
-	int notify_fd = m->notify_fd;
-	unsigned char index = m->index;
-	m->kdf_start = uptime_s();
-	m->vk.len = SECRET_MAX;
-	if (m->reencrypt)
-		m->job_rc = crypt_activate_by_passphrase(
-			m->cd, m->dm_name, CRYPT_ANY_SLOT, m->key.buf,
-			m->key.len, m->activate_flags);
-	else
-		m->job_rc = crypt_volume_key_get(m->cd, m->job_slot, m->vk.buf,
-						 &m->vk.len, m->key.buf,
-						 m->key.len);
-	m->kdf_end = uptime_s();
-	/* From here on m is the loop's: a stuck member is reaped by
-	 * luks_begin_attempt once it sees this. */
-	__atomic_store_n(&m->worker_done, true, __ATOMIC_RELEASE);
-	/* The loop joins us when it reads this byte. */
-	while (write(notify_fd, &index, 1) < 0 && errno == EINTR)
-		;
-	return NULL;
+	if (m->hdr_copy[0])
+		return lukshdr_load(m->hdr_copy, m->devnode, ret_cd);
+	if (m->cfg->header[0])
+		return lukshdr_open(m->cfg->header, m->devnode, ret_cd);
+	return lukshdr_load(m->devnode, NULL, ret_cd);
+}
+
+/* In the child (its copy of m, made by fork): the header again, the KDF
+ * on the key it was sent, the activation. The result, a secret: the
+ * stage, then the volume key (kept by the loop while members derive their
+ * keys from it). Returns the keyslot, or -errno (-EPERM: a wrong key). */
+static int kdf_in_child(void *arg, const void *key, size_t key_len, void *buf,
+			size_t max, size_t *ret_len)
+{
+	const struct luks_member *m = arg;
+	unsigned char *out = buf;
+	struct crypt_device *cd = NULL;
+	/* Its messages cannot come back with a secret result; the loop
+	 * says what failed. */
+	crypt_set_log_callback(NULL, quiet_cb, NULL);
+	out[0] = KDF_AT_KEY;
+	*ret_len = 1;
+	int rc = load_header(m, &cd);
+	if (rc >= 0 && m->reencrypt) {
+		rc = crypt_activate_by_passphrase(cd, m->dm_name,
+						  CRYPT_ANY_SLOT, key, key_len,
+						  m->activate_flags);
+	} else if (rc >= 0) {
+		size_t vk_len = max - 1;
+		rc = crypt_volume_key_get(cd, m->job_slot, (char *)out + 1,
+					  &vk_len, key, key_len);
+		int act = rc < 0 ? 0
+				 : crypt_activate_by_volume_key(
+					   cd, m->dm_name, (char *)out + 1,
+					   vk_len, m->activate_flags);
+		if (act < 0) {
+			out[0] = KDF_AT_ACTIVATION;
+			rc = act;
+		} else if (rc >= 0) {
+			*ret_len = 1 + vk_len;
+		}
+	}
+	crypt_free(cd);
+	return rc;
 }
 
 /* Which job started, and how many run, against what budget. */
@@ -135,88 +147,115 @@ static uint32_t activate_flags(const struct boot_config *cfg,
 	return flags;
 }
 
+/* What the job's result says, into m (job_rc, vk, the stage). */
+static void take_result(struct luks_member *m, const struct job_result *r)
+{
+	const struct secret *res = r->secret;
+	secret_free(&m->vk);
+	m->job_rc = r->rc;
+	m->job_end = r->end;
+	m->job_ran_ms = r->ran_ms;
+	m->activation_failed = r->end == JOB_DONE && res && res->len >= 1 &&
+			       res->buf[0] == KDF_AT_ACTIVATION;
+	if (r->end == JOB_DONE && r->rc >= 0 && res && res->len > 1 &&
+	    secret_alloc(&m->vk) == 0) {
+		memcpy(m->vk.buf, res->buf + 1, res->len - 1);
+		m->vk.len = res->len - 1;
+	}
+	if (r->end == JOB_DONE && r->rc >= 0 && !m->vk.buf && !m->reencrypt)
+		m->job_rc = -ENOMEM; /* no locked memory for the key */
+}
+
+static void on_kdf_done(void *ctx, const struct job_result *r)
+{
+	struct luks_member *m = ctx;
+	if (m->state != MEMBER_UNLOCKING || r->end == JOB_CANCELLED)
+		return;
+	struct luks_set *set = m->set;
+	m->kdf_job = 0;
+	set->in_use_kb -= m->job_kb;
+	take_result(m, r);
+	double end = uptime_s();
+	log_info("%s: %s ended; ran from %.3f s to %.3f s (%.3f s), %s",
+		 m->dm_name,
+		 m->source == KEY_DERIVED ? "derived keyslot" : "KDF",
+		 m->kdf_start, end, end - m->kdf_start,
+		 m->job_rc >= 0 ? "key found" : "no key");
+	if (!set->stopping) {
+		m->job_ended = true; /* the pass goes on from here */
+		set->settle_due = true;
+		return;
+	}
+	/* The attempt ends: what the child activated stays open. */
+	bool opened = r->end == JOB_DONE && m->job_rc >= 0;
+	secret_free(&m->vk);
+	m->vk_ready = false;
+	m->state = opened ? MEMBER_OPEN : MEMBER_FOUND;
+	if (opened)
+		log_notice(
+			"%s: unlocked as /dev/mapper/%s as the attempt ended",
+			m->dm_name, m->dm_name);
+}
+
 void kdf_start(struct luks_set *set, int i, enum key_source source,
 	       struct secret *key, int slot, uint64_t cost_kb)
 {
 	struct luks_member *m = &set->m[i];
-	m->key = *key;
-	key->buf = NULL;
-	key->len = 0;
 	m->source = source;
 	m->vk_ready = false;
 	m->job_slot = slot;
 	m->job_kb = cost_kb;
 	m->activate_flags = activate_flags(set->cfg, m->cfg);
-	m->notify_fd = set->pipe_wr;
-	m->index = (unsigned char)i;
-	m->worker_done = false;
+	m->set = set;
 	if (source == KEY_SHARED)
 		m->shared_gen_tried = set->shared_gen;
-	int rc = secret_alloc(&m->vk);
+	char what[96];
+	snprintf(what, sizeof(what), "unlocking %s", m->dm_name);
+	struct job_spec spec = {
+		.what = what,
+		.fn_in = kdf_in_child,
+		.arg = m,
+		.input = key,
+		.max = SECRET_MAX,
+		.secret = true,
+		.timeout_ms = LUKS_KDF_TIMEOUT_MS,
+		.stall_ms = LUKS_KDF_STALL_MS,
+		.done = on_kdf_done,
+		.ctx = m,
+	};
+	int rc = set->jobs ? job_start(set->jobs, &spec) : -ENOSYS;
+	secret_free(key); /* the job has its copy */
 	if (rc < 0) {
-		secret_free(&m->key);
-		log_err("%s: cannot lock memory for the volume key: %s",
-			m->dm_name, strerror(-rc));
+		log_err("%s: cannot start its unlock job: %s", m->dm_name,
+			strerror(-rc));
 		return;
 	}
-
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, WORKER_STACK);
+	m->kdf_job = rc;
+	m->kdf_start = uptime_s();
 	m->state = MEMBER_UNLOCKING;
-	rc = pthread_create(&m->thread, &attr, kdf_worker, m);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		secret_free(&m->key);
-		secret_free(&m->vk);
-		m->state = MEMBER_FOUND;
-		log_err("%s: cannot start the unlock worker: %s", m->dm_name,
-			strerror(rc));
-		return;
-	}
 	set->in_use_kb += m->job_kb;
 	say_started(set, m, source, slot);
 }
 
-void kdf_collect(struct luks_set *set, struct luks_member *m)
+void kdf_cancel(struct luks_set *set, struct luks_member *m)
 {
-	pthread_join(m->thread, NULL);
-	secret_free(&m->key);
-	set->in_use_kb -= m->job_kb;
-	log_info("%s: %s ended; ran from %.3f s to %.3f s (%.3f s), %s",
-		 m->dm_name,
-		 m->source == KEY_DERIVED ? "derived keyslot" : "KDF",
-		 m->kdf_start, m->kdf_end, m->kdf_end - m->kdf_start,
-		 m->job_rc >= 0 ? "key found" : "no key");
-}
-
-void kdf_drop(struct luks_set *set, struct luks_member *m)
-{
-	pthread_join(m->thread, NULL); /* it has written its byte: ending */
-	secret_free(&m->key);
-	secret_free(&m->vk);
-	m->vk_ready = false;
+	if (m->state != MEMBER_UNLOCKING || !m->kdf_job)
+		return;
+	job_cancel(set->jobs, m->kdf_job);
+	m->kdf_job = 0;
 	set->in_use_kb -= m->job_kb;
 	m->state = MEMBER_FOUND;
 }
 
-int kdf_activate(struct luks_set *set, struct luks_member *m)
+int kdf_activated(struct luks_set *set, struct luks_member *m)
 {
-	/* A reencrypting member was activated by the worker already. */
-	int rc = m->reencrypt
-			 ? 0
-			 : crypt_activate_by_volume_key(m->cd, m->dm_name,
-							m->vk.buf, m->vk.len,
-							m->activate_flags);
 	/* Kept, locked, while members may derive their keys from it. */
 	struct luks_view v;
 	members_view(set, &v);
-	if (rc < 0 || !derived_needs_key(&v, (int)(m - set->m))) {
+	if (!derived_needs_key(&v, (int)(m - set->m))) {
 		secret_free(&m->vk);
 		m->vk_ready = false;
 	}
-	if (rc < 0)
-		return rc;
 	char node[128];
 	struct stat st;
 	snprintf(node, sizeof(node), "/dev/mapper/%s", m->dm_name);

@@ -1,10 +1,14 @@
-/* The KDF jobs: one worker thread per member that has a key to try. It
- * runs the KDF (or, for a member under reencryption, libcryptsetup's own
- * activation by passphrase) on the key it was given, keeps the volume key
- * it finds in locked memory, and reports by one byte on the notify pipe.
- * The loop collects it, and activates the member from that volume key.
- * Everything here is what a job mechanism must do; which member runs
- * next, with which key, is lukskeys.h's and luks.c's. */
+/* The KDF jobs (loop/job.h): one child per member that has a key to try.
+ * The key goes to the child over a pipe, into its locked memory; the
+ * child loads the header again (the loop keeps no libcryptsetup context),
+ * runs the KDF on the key (or, for a member under reencryption,
+ * libcryptsetup's own activation by passphrase), activates the dm-crypt
+ * device from the volume key it found, and sends back the keyslot and
+ * that volume key, as a secret (kept while members derive their keys from
+ * it). A disk that stops answering ends the job after LUKS_KDF_STALL_MS;
+ * the child is killed and left to the reaper, and nothing of PID 1 waits
+ * for it. Which member runs next, with which key, is lukskeys.h's and
+ * luks.c's. */
 #ifndef LUKSINIT_LUKSKDF_H
 #define LUKSINIT_LUKSKDF_H
 
@@ -17,22 +21,20 @@
 /* Half of what the kernel says is available: dm-crypt, Btrfs and the
  * rest of boot need the other half. */
 uint64_t kdf_memory_budget_kb(void);
-/* Starts the KDF for member i with key (ownership moves to the job) on
- * keyslot slot (CRYPT_ANY_SLOT: every keyslot), charging cost_kb to the
- * budget. If no worker can start, says why and leaves i FOUND. */
+/* Starts the KDF job for member i with key (wiped here: the job has its
+ * copy) on keyslot slot (CRYPT_ANY_SLOT: every keyslot), charging cost_kb
+ * to the budget. If no job can start, says why and leaves i FOUND. When
+ * it ends, m->job_ended is set (m->job_rc, m->job_end, m->vk,
+ * m->activation_failed say how) for the pass to go on; if the attempt is
+ * ending (set->stopping), m becomes OPEN (the child activated it) or
+ * FOUND at once. */
 void kdf_start(struct luks_set *set, int i, enum key_source source,
 	       struct secret *key, int slot, uint64_t cost_kb);
-/* m's worker has written its byte: joins it, wipes the key it tried,
- * gives its memory back and says how long it ran. m->job_rc is its
- * outcome (the keyslot, or -errno), m->vk the volume key it found. */
-void kdf_collect(struct luks_set *set, struct luks_member *m);
-/* The attempt ends: the job's result is not used (m goes back to FOUND). */
-void kdf_drop(struct luks_set *set, struct luks_member *m);
-/* The KDF found a key: creates the dm-crypt device. Returns its dm minor
- * or -errno. */
-int kdf_activate(struct luks_set *set, struct luks_member *m);
-/* A worker left stuck by an earlier attempt that has ended since: joined,
- * its secrets wiped and its context freed; returns true if m was such. */
-bool kdf_reap_stuck(struct luks_member *m);
+/* The attempt ends and m's job is still running: it is killed (left to the
+ * reaper); m goes back to FOUND. */
+void kdf_cancel(struct luks_set *set, struct luks_member *m);
+/* m's job activated it: keeps its volume key only while members derive
+ * their keys from it. Returns its dm minor or -errno. */
+int kdf_activated(struct luks_set *set, struct luks_member *m);
 
 #endif

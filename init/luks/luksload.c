@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <libcryptsetup.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,37 +14,49 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/strutil.h"
+#include "loop/job.h"
 #include "luks/hdrdev.h"
 #include "luks/luksderived.h"
 #include "luks/lukshdr.h"
 
-#define LOAD_STACK ((size_t)256 * 1024)
-
-/* A header read in a worker (crypt_load reads the disk). The worker reads
- * devnode and notify_fd, writes cd and rc, then hands the job back by
- * writing its address to the load pipe and touches nothing after that.
- * The loop frees a job only once its address has been read back: a worker
- * that never returns leaks its job, never a freed one. */
+/* A header read: what the child needs (its copy of this, made by fork),
+ * kept in the member while LOADING. */
 struct luks_load {
 	char devnode[64];
 	char header[CFG_PATH_MAX]; /* "" or its detached header (lukshdr.h) */
-	/* A header on another device (hdrdev.h): copied to hdr_copy first;
-	 * hdr_step names what failed if that did not work. */
+	/* A header on another device (hdrdev.h): copied to hdr_copy first. */
 	char hdr_devnode[64];
 	char hdr_fstype[32];
 	char hdr_copy[CFG_PATH_MAX];
-	const char *hdr_step;
-	int notify_fd;
-	struct crypt_device *cd;
-	int rc;
-	/* The loop's own. */
-	long long queued_ms;  /* when its member claimed the device */
-	long long started_ms; /* 0: not started */
+	int job; /* its job (loop/job.h) once asked for; 0 while queued */
+	long long started_ms;
+	bool slow; /* said to be slow: the first prompt waits no longer */
+	struct luks_set *set;
 };
 
-/* What a worker writes to the load pipe (at most PIPE_BUF: atomic). */
-struct load_msg {
-	struct luks_load *job;
+/* A header on a stick is copied first, within the copy's own bound
+ * (hdrdev.h), which ends first and names the step; the read's bound
+ * follows it. */
+static int load_timeout_ms(const struct luks_load *job)
+{
+	return LUKS_LOAD_TIMEOUT_MS +
+	       (job->hdr_devnode[0] ? HDRDEV_COPY_TIMEOUT_MS : 0);
+}
+
+/* What the child read from the header: plain facts, no context. The loop
+ * keeps no crypt_device of its own (lukskdf.c's worker loads one). */
+struct hdr_info {
+	char step[8]; /* a header copy that failed: its step (hdrdev.h) */
+	char uuid[DTOKEN_UUID_MAX];
+	bool uuid_ok; /* a UUID that fits (a longer one is no LUKS UUID) */
+	bool luks1;
+	bool cipher_aes;
+	bool reencrypt;
+	uint32_t mem_kb;
+	struct derived_info derived;
+	/* libcryptsetup's messages, for the loop to log: "E" (an error) or
+	 * "D" (debug) and the text, each ending in a newline; cut short. */
+	char log[2048];
 };
 
 static uint32_t peak_kdf_memory_kb(struct crypt_device *cd)
@@ -64,17 +75,20 @@ static uint32_t peak_kdf_memory_kb(struct crypt_device *cd)
 	return peak;
 }
 
-/* The part that reads the disk: in a worker. */
-static int read_header(struct luks_load *job, struct crypt_device **ret_cd)
+/* The part that reads the disk: in the child. */
+static int read_header(const struct luks_load *job, struct hdr_info *info,
+		       struct crypt_device **ret_cd)
 {
 	const char *devnode = job->devnode;
 	if (job->hdr_devnode[0]) {
-		int rc =
-			hdrdev_copy(job->hdr_devnode, job->hdr_fstype,
-				    job->header, job->hdr_copy, &job->hdr_step);
-		if (rc < 0)
+		const char *step = NULL;
+		int rc = hdrdev_copy(job->hdr_devnode, job->hdr_fstype,
+				     job->header, job->hdr_copy, &step);
+		if (rc < 0) {
+			str_copy(info->step, sizeof(info->step),
+				 step ? step : "run");
 			return rc;
-		job->hdr_step = NULL;
+		}
 		return lukshdr_load(job->hdr_copy, devnode, ret_cd);
 	}
 	if (job->header[0])
@@ -82,12 +96,79 @@ static int read_header(struct luks_load *job, struct crypt_device **ret_cd)
 	return lukshdr_load(devnode, NULL, ret_cd); /* the header on the disk */
 }
 
-/* The rest, from the header in memory: on the loop's thread. */
-static int header_loaded(struct luks_member *m)
+/* The child may not log (loop/job.h): its libcryptsetup's messages go
+ * back with the result. */
+static void child_log_cb(int level, const char *msg, void *usrptr)
+{
+	struct hdr_info *info = usrptr;
+	size_t len = strlen(info->log), n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		n--;
+	if (len + n + 3 > sizeof(info->log))
+		return;
+	info->log[len] = level == CRYPT_LOG_ERROR ? 'E' : 'D';
+	memcpy(info->log + len + 1, msg, n);
+	info->log[len + 1 + n] = '\n';
+	info->log[len + 2 + n] = '\0';
+}
+
+static void describe_header(struct crypt_device *cd, struct hdr_info *info)
+{
+	const char *uuid = crypt_get_uuid(cd);
+	info->uuid_ok =
+		uuid && str_copy(info->uuid, sizeof(info->uuid), uuid) == 0;
+	info->luks1 = strcmp(crypt_get_type(cd), CRYPT_LUKS1) == 0;
+	const char *cipher = crypt_get_cipher(cd);
+	info->cipher_aes = cipher && strncmp(cipher, "aes", 3) == 0;
+	info->mem_kb = peak_kdf_memory_kb(cd);
+	info->reencrypt =
+		crypt_reencrypt_status(cd, NULL) != CRYPT_REENCRYPT_NONE;
+	/* A reencryption opens only through libcryptsetup's own activation
+	 * by passphrase: no volume key of ours can help there. */
+	if (!info->reencrypt && !info->luks1)
+		derived_scan(cd, &info->derived);
+}
+
+/* In the child: reads the header, returns what the loop needs of it. */
+static int load_in_child(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	const struct luks_load *job = arg;
+	struct hdr_info *info = buf;
+	if (max < sizeof(*info))
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	*ret_len = sizeof(*info);
+	crypt_set_log_callback(NULL, child_log_cb, info);
+	struct crypt_device *cd = NULL;
+	int rc = read_header(job, info, &cd);
+	if (rc == 0)
+		describe_header(cd, info);
+	crypt_free(cd);
+	return rc;
+}
+
+/* The child's libcryptsetup messages, said by the loop (crypt_log_cb in
+ * luks.c says them the same way). */
+static void say_child_log(char *log)
+{
+	for (char *line = log, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			return;
+		*nl = '\0';
+		if (line[0] == 'E')
+			log_err("cryptsetup: %s", line + 1);
+		else
+			log_debug("cryptsetup: %s", line + 1);
+	}
+}
+
+/* The rest, from what the child read: on the loop's thread. */
+static int header_loaded(struct luks_member *m, const struct hdr_info *info)
 {
 	/* A UUID longer than any LUKS UUID is no partner for derived keys. */
-	const char *uuid = crypt_get_uuid(m->cd);
-	if (!uuid || str_copy(m->uuid, sizeof(m->uuid), uuid) < 0)
+	if (!info->uuid_ok ||
+	    str_copy(m->uuid, sizeof(m->uuid), info->uuid) < 0)
 		m->uuid[0] = '\0';
 	/* A header file named for one UUID must be that volume's. */
 	if (m->cfg->header[0] && m->cfg->spec.kind == DEVSPEC_UUID &&
@@ -95,29 +176,27 @@ static int header_loaded(struct luks_member *m)
 		return -EINVAL;
 	if (m->cfg->name[0])
 		str_copy(m->dm_name, sizeof(m->dm_name), m->cfg->name);
-	else if (str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
-		 str_append(m->dm_name, sizeof(m->dm_name),
-			    crypt_get_uuid(m->cd)) < 0)
+	else if (!m->uuid[0] ||
+		 str_copy(m->dm_name, sizeof(m->dm_name), "luks-") < 0 ||
+		 str_append(m->dm_name, sizeof(m->dm_name), m->uuid) < 0)
 		return -ENAMETOOLONG; /* a LUKS UUID is 36 characters */
-	m->mem_kb = peak_kdf_memory_kb(m->cd);
-	m->reencrypt =
-		crypt_reencrypt_status(m->cd, NULL) != CRYPT_REENCRYPT_NONE;
+	m->mem_kb = info->mem_kb;
+	m->reencrypt = info->reencrypt;
+	m->luks1 = info->luks1;
 	/* A LUKS1 keyslot in a cipher OpenSSL lacks is decrypted through a
 	 * temporary dm device whose name is the same for every thread
 	 * (without the kernel's AF_ALG interface): such a KDF runs alone. */
-	bool luks1 = strcmp(crypt_get_type(m->cd), CRYPT_LUKS1) == 0;
-	const char *cipher = crypt_get_cipher(m->cd);
-	m->exclusive = m->reencrypt ||
-		       (luks1 && (!cipher || strncmp(cipher, "aes", 3) != 0));
-	derived_load(m);
+	m->exclusive = m->reencrypt || (info->luks1 && !info->cipher_aes);
+	derived_load(m, &info->derived);
 	return 0;
 }
 
 /* 1 if m's mapping exists on m's own device, 0 if there is none, -EEXIST
- * if the name is taken by a mapping on something else. */
+ * if the name is taken by a mapping on something else. No disk is read:
+ * device-mapper's ioctls only. */
 static int existing_mapping(const struct luks_member *m)
 {
-	crypt_status_info st = crypt_status(m->cd, m->dm_name);
+	crypt_status_info st = crypt_status(NULL, m->dm_name);
 	if (st != CRYPT_ACTIVE && st != CRYPT_BUSY)
 		return 0;
 	char node[128], slave[PATH_MAX];
@@ -131,7 +210,7 @@ static int existing_mapping(const struct luks_member *m)
 	return access(slave, F_OK) == 0 ? 1 : -EEXIST;
 }
 
-/* m's header is in memory (m->cd): its mapping may exist already. */
+/* m's header is read: its mapping may exist already. */
 static void claimed(struct luks_set *set, struct luks_member *m)
 {
 	int rc = existing_mapping(m);
@@ -149,51 +228,77 @@ static void claimed(struct luks_set *set, struct luks_member *m)
 	}
 	m->state = MEMBER_FOUND;
 	log_info("%s: LUKS%s on %s%s%s%s (KDF memory %u KiB)%s", m->dm_name,
-		 strcmp(crypt_get_type(m->cd), CRYPT_LUKS1) == 0 ? "1" : "2",
-		 m->devnode, m->cfg->header[0] ? " (header " : "",
-		 m->cfg->header, m->cfg->header[0] ? ")" : "", m->mem_kb,
+		 m->luks1 ? "1" : "2", m->devnode,
+		 m->cfg->header[0] ? " (header " : "", m->cfg->header,
+		 m->cfg->header[0] ? ")" : "", m->mem_kb,
 		 m->reencrypt ? "; a reencryption is under way" : "");
 }
 
-static void finish_load(struct luks_set *set, struct luks_member *m,
-			struct luks_load *job)
+/* Why a read that ended without a header failed m. */
+static void load_failed(struct luks_set *set, struct luks_member *m,
+			const struct luks_load *job, const struct job_result *r,
+			const struct hdr_info *info)
 {
-	m->load = NULL;
-	m->cd = job->cd;
-	int rc = job->rc;
-	char why_dev[CFG_PATH_MAX + 160];
-	if (rc < 0 && job->hdr_step)
-		hdrdev_describe(why_dev, sizeof(why_dev), job->header,
-				job->hdr_devnode, rc, job->hdr_step);
-	bool copy_failed = rc < 0 && job->hdr_step;
-	free(job);
-	if (rc >= 0)
-		rc = header_loaded(m);
-	if (copy_failed) {
-		member_fail(set, m, why_dev);
-	} else if (rc < 0 && m->cfg->header[0]) {
-		char why[CFG_PATH_MAX + 96];
+	char why[CFG_PATH_MAX + 160];
+	if (r->end == JOB_TIMED_OUT)
+		snprintf(
+			why, sizeof(why),
+			"no answer from the disk within %d s while reading its LUKS header; the read is left to itself",
+			load_timeout_ms(job) / 1000);
+	else if (r->end != JOB_DONE)
+		snprintf(why, sizeof(why), "its LUKS header read %s: %s",
+			 r->end == JOB_NOT_RUN ? "did not run"
+					       : "ended without an answer",
+			 strerror(r->rc < 0 ? -r->rc : EIO));
+	else if (info && info->step[0])
+		hdrdev_describe(why, sizeof(why), job->header, job->hdr_devnode,
+				r->rc, info->step);
+	else if (m->cfg->header[0])
 		snprintf(why, sizeof(why), "header file %s: %s", m->cfg->header,
-			 rc == -EINVAL && m->cd
+			 r->rc == -EINVAL && info && info->uuid_ok
 				 ? "another volume's (its LUKS UUID differs)"
 				 : "not a readable LUKS header");
-		member_fail(set, m, why);
-	} else if (rc < 0)
-		member_fail(set, m, "LUKS header unreadable or corrupt");
 	else
+		snprintf(why, sizeof(why), "LUKS header unreadable or corrupt");
+	member_fail(set, m, why);
+}
+
+static void finish_load(struct luks_set *set, struct luks_member *m,
+			const struct job_result *r)
+{
+	struct luks_load *job = m->load;
+	m->load = NULL;
+	struct hdr_info info;
+	bool got = r->end == JOB_DONE && r->len == sizeof(info);
+	if (got) {
+		memcpy(&info, r->data, sizeof(info));
+		info.log[sizeof(info.log) - 1] = '\0';
+		info.uuid[sizeof(info.uuid) - 1] = '\0';
+		info.step[sizeof(info.step) - 1] = '\0';
+		say_child_log(info.log);
+	}
+	struct job_result res = *r;
+	if (got && res.rc >= 0)
+		res.rc = header_loaded(m, &info);
+	if (str_copy(m->hdr_copy, sizeof(m->hdr_copy), job->hdr_copy) < 0)
+		m->hdr_copy[0] = '\0';
+	if (res.end == JOB_DONE && !got)
+		res.rc = -EPROTO;
+	if (res.end == JOB_DONE && res.rc >= 0)
 		claimed(set, m);
+	else
+		load_failed(set, m, job, &res, got ? &info : NULL);
+	free(job);
 	members_announce_dups(set, m);
 }
 
-static void *load_worker(void *arg)
+static void on_load_done(void *ctx, const struct job_result *r)
 {
-	struct luks_load *job = arg;
-	job->rc = read_header(job, &job->cd);
-	/* The pipe holds far more than LUKS_MEMBERS_MAX addresses. */
-	struct load_msg msg = {job};
-	while (write(job->notify_fd, &msg, sizeof(msg)) < 0 && errno == EINTR)
-		;
-	return NULL;
+	struct luks_member *m = ctx;
+	/* A read given up on is cancelled (load_give_up): never here. */
+	if (m->state != MEMBER_LOADING || !m->load || r->end == JOB_CANCELLED)
+		return;
+	finish_load(m->load->set, m, r);
 }
 
 /* A header on another device: that device first (waited for as a key
@@ -231,61 +336,87 @@ static bool header_device_ready(struct luks_set *set, struct luks_member *m)
 			"its header file %s is on header device %s%s, which did not appear: it cannot be opened without it",
 			m->cfg->header, devspec_kind_name(hdev->kind),
 			hdev->value);
-	free(job); /* never started: no worker has it */
+	free(job); /* never started */
 	m->load = NULL;
 	member_fail(set, m, why);
 	members_announce_dups(set, m);
 	return false;
 }
 
-/* One header is read at a time: the first crypt_load initialises
- * libcryptsetup's crypto backend, which must not happen in two threads
- * at once; and a job that runs alone (exclusive) waits for reads too.
- * A read given up on still counts while its worker has not returned
- * (set->orphan): it may be inside crypt_init or crypt_load yet. So a disk
- * that never answers holds up every later header read, of this attempt
- * and the next ones, and no second worker is ever started on it. The
- * members queued behind it are not left waiting for ever: load_tick fails
- * them, saying why, LUKS_LOAD_TIMEOUT_MS after they were queued. */
+static void start_load(struct luks_set *set, struct luks_member *m)
+{
+	struct luks_load *job = m->load;
+	char what[96];
+	snprintf(what, sizeof(what), "reading the LUKS header of %s",
+		 job->devnode);
+	struct job_spec spec = {
+		.what = what,
+		.fn = load_in_child,
+		.arg = job,
+		.max = sizeof(struct hdr_info),
+		.timeout_ms = load_timeout_ms(job),
+		.done = on_load_done,
+		.ctx = m,
+	};
+	int rc = set->jobs ? job_start(set->jobs, &spec) : -ENOSYS;
+	if (rc == -EAGAIN)
+		return; /* no room now: the next pass asks again */
+	if (rc < 0) {
+		struct job_result r = {.end = JOB_NOT_RUN, .rc = rc};
+		finish_load(set, m, &r);
+		return;
+	}
+	job->job = rc;
+	job->started_ms = clock_now_ms();
+}
+
+/* Each device's header is read in a child of its own, all at once: a
+ * disk that never answers holds up no other (the children share no
+ * libcryptsetup state). Only a job that must run alone (exclusive) keeps
+ * them waiting. */
 void load_start(struct luks_set *set)
 {
-	if (set->stopping || members_exclusive_running(set) || set->orphan)
+	if (set->stopping || members_exclusive_running(set))
 		return;
 	for (int i = 0; i < set->n; i++) {
-		const struct luks_member *m = &set->m[i];
-		if (m->state == MEMBER_LOADING && m->load->started_ms)
-			return;
-	}
-	for (int i = 0; i < set->n; i++) {
 		struct luks_member *m = &set->m[i];
-		if (m->state != MEMBER_LOADING)
+		if (m->state != MEMBER_LOADING || m->load->job ||
+		    !header_device_ready(set, m))
 			continue;
-		struct luks_load *job = m->load;
-		if (!header_device_ready(set, m))
-			continue;
-		job->notify_fd = set->load_wr;
-		job->started_ms = clock_now_ms();
-		pthread_attr_t attr;
-		pthread_t t;
-		int rc = pthread_attr_init(&attr);
-		if (rc == 0) {
-			pthread_attr_setstacksize(&attr, LOAD_STACK);
-			pthread_attr_setdetachstate(&attr,
-						    PTHREAD_CREATE_DETACHED);
-			rc = pthread_create(&t, &attr, load_worker, job);
-			pthread_attr_destroy(&attr);
-		}
-		if (rc == 0)
-			return;
-		/* No thread: read it here, as a last resort. */
-		log_debug("%s: reading its header on the main thread: %s",
-			  m->dm_name, strerror(rc));
-		job->rc = read_header(job, &job->cd);
-		finish_load(set, m, job);
+		start_load(set, m);
 	}
 }
 
-/* Member m takes the device: its header is read by a worker. */
+bool load_pending(const struct luks_set *set)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].state == MEMBER_LOADING && !set->m[i].load->slow)
+			return true;
+	return false;
+}
+
+long long load_tick(struct luks_set *set)
+{
+	long long now = clock_now_ms(), next = -1;
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		struct luks_load *job = m->load;
+		if (m->state != MEMBER_LOADING || !job->job || job->slow)
+			continue;
+		long long left = job->started_ms + LUKS_LOAD_SLOW_MS - now;
+		if (left > 0) {
+			next = next < 0 || left < next ? left : next;
+			continue;
+		}
+		job->slow = true;
+		log_warn(
+			"%s: no answer yet from %s while its LUKS header is read; the others go on without it (it fails after %d s)",
+			m->dm_name, job->devnode, load_timeout_ms(job) / 1000);
+	}
+	return next;
+}
+
+/* Member m takes the device: its header is read by a job. */
 void load_claim(struct luks_set *set, struct luks_member *m,
 		const struct dev_ids *ids)
 {
@@ -309,127 +440,25 @@ void load_claim(struct luks_set *set, struct luks_member *m,
 		return;
 	}
 	struct luks_load *job = calloc(1, sizeof(*job));
-	if (!job || set->load_wr < 0 ||
+	if (!job ||
 	    str_copy(job->devnode, sizeof(job->devnode), m->devnode) < 0 ||
 	    str_copy(job->header, sizeof(job->header), m->cfg->header) < 0) {
 		free(job);
 		member_fail(set, m, "cannot start reading its LUKS header");
 		return;
 	}
-	job->queued_ms = clock_now_ms();
+	job->set = set;
 	m->load = job;
 	m->state = MEMBER_LOADING; /* started by load_start, in the pass */
-}
-
-/* Only for a job whose address was read back from the load pipe: its
- * worker has returned, so its context is the loop's to free. */
-static void discard_load(struct luks_set *set, struct luks_load *job)
-{
-	if (!job)
-		return;
-	if (job == set->orphan) {
-		log_info("%s: the header read given up on has ended",
-			 job->devnode);
-		set->orphan = NULL;
-	}
-	crypt_free(job->cd);
-	free(job);
-}
-
-/* m's started header read is given up on; its worker may be in
- * libcryptsetup yet: the job is kept, as the orphan, until it is back. */
-static void abandon_load(struct luks_set *set, struct luks_member *m)
-{
-	set->orphan = m->load;
-	m->load = NULL;
-}
-
-void load_collect(struct luks_set *set)
-{
-	struct load_msg done[LUKS_MEMBERS_MAX];
-	ssize_t n;
-	while (set->load_rd >= 0 &&
-	       (n = read(set->load_rd, done, sizeof(done))) > 0)
-		for (size_t k = 0; k < (size_t)n / sizeof(done[0]); k++) {
-			struct luks_load *job = done[k].job;
-			int owner = -1;
-			for (int i = 0; i < set->n; i++)
-				if (set->m[i].state == MEMBER_LOADING &&
-				    set->m[i].load == job)
-					owner = i;
-			if (owner < 0) {
-				discard_load(set, job); /* given up on */
-				continue;
-			}
-			finish_load(set, &set->m[owner], job);
-		}
-}
-
-/* A read that started and got no answer in time, or a queued read
- * behind one given up on (see load_start): its member fails. */
-long long load_tick(struct luks_set *set)
-{
-	long long now = clock_now_ms();
-	long long next = -1;
-	for (int i = 0; i < set->n; i++) {
-		struct luks_member *m = &set->m[i];
-		if (m->state != MEMBER_LOADING || !m->load->started_ms)
-			continue;
-		long long left =
-			m->load->started_ms + LUKS_LOAD_TIMEOUT_MS - now;
-		if (left > 0) {
-			next = next < 0 || left < next ? left : next;
-			continue;
-		}
-		abandon_load(set, m);
-		member_fail(
-			set, m,
-			"no answer from the disk while reading its LUKS header; its worker is left to itself");
-		members_announce_dups(set, m);
-	}
-	/* Queued behind a read given up on (see load_start): bounded too. */
-	for (int i = 0; set->orphan && i < set->n; i++) {
-		struct luks_member *m = &set->m[i];
-		if (m->state != MEMBER_LOADING || m->load->started_ms)
-			continue;
-		long long left =
-			m->load->queued_ms + LUKS_LOAD_TIMEOUT_MS - now;
-		if (left > 0) {
-			next = next < 0 || left < next ? left : next;
-			continue;
-		}
-		free(m->load); /* never started: no worker has it */
-		m->load = NULL;
-		char why[200];
-		snprintf(
-			why, sizeof(why),
-			"its LUKS header is not read: an earlier header read, on %s, still has no answer (one is read at a time)",
-			set->orphan->devnode);
-		member_fail(set, m, why);
-		members_announce_dups(set, m);
-	}
-	return next;
 }
 
 void load_give_up(struct luks_set *set, struct luks_member *m)
 {
 	if (m->state != MEMBER_LOADING)
 		return;
-	if (m->load->started_ms)
-		abandon_load(set, m); /* freed when back */
-	else
-		free(m->load);
+	if (m->load->job && set->jobs)
+		job_cancel(set->jobs, m->load->job);
+	free(m->load);
 	m->load = NULL;
 	m->state = MEMBER_WAITING;
-}
-
-void load_drain(struct luks_set *set)
-{
-	/* Header reads back by now were all given up on. */
-	struct load_msg back[LUKS_MEMBERS_MAX];
-	ssize_t n;
-	while (set->load_rd >= 0 &&
-	       (n = read(set->load_rd, back, sizeof(back))) > 0)
-		for (size_t k = 0; k < (size_t)n / sizeof(back[0]); k++)
-			discard_load(set, back[k].job);
 }

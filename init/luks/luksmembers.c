@@ -1,12 +1,12 @@
 #include "luks/luksmembers.h"
 
-#include <libcryptsetup.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "base/strutil.h"
 #include "luks/lukshdr.h"
+#include "luks/luksload.h"
 
 void member_provisional_name(struct luks_member *m, const char *fallback)
 {
@@ -17,12 +17,9 @@ void member_provisional_name(struct luks_member *m, const char *fallback)
 
 void member_release(struct luks_member *m)
 {
-	secret_free(&m->key);
 	secret_free(&m->own);
 	secret_free(&m->vk);
 	m->vk_ready = false;
-	crypt_free(m->cd);
-	m->cd = NULL;
 }
 
 void member_fail(struct luks_set *set, struct luks_member *m, const char *why)
@@ -164,16 +161,6 @@ int members_list(const struct luks_set *set, char *text, size_t size)
 
 /* The queries of luks.h. */
 
-int luks_notify_fd(const struct luks_set *set)
-{
-	return set->pipe_rd;
-}
-
-int luks_load_fd(const struct luks_set *set)
-{
-	return set->load_rd;
-}
-
 int luks_keydev_ms(const struct luks_set *set)
 {
 	return keydev_next_ms(&set->keydevs);
@@ -181,7 +168,7 @@ int luks_keydev_ms(const struct luks_set *set)
 
 bool luks_loading(const struct luks_set *set)
 {
-	return members_any_in(set, MEMBER_LOADING);
+	return load_pending(set);
 }
 
 bool luks_jobs_running(const struct luks_set *set)

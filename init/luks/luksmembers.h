@@ -5,7 +5,6 @@
 #ifndef LUKSINIT_LUKSMEMBERS_H
 #define LUKSINIT_LUKSMEMBERS_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,12 +13,14 @@
 #include "common/secret.h"
 #include "config/cmdline.h"
 #include "config/devspec.h"
+#include "loop/job.h"
 #include "luks/keydev.h"
 #include "luks/luks.h"
 #include "luks/luksview.h"
 
 struct crypt_device;
 struct luks_load; /* a header read (luksload.c) */
+struct luks_set;
 
 /* Beyond its Argon2 memory a KDF job needs some for itself. */
 #define JOB_OVERHEAD_KB 2048
@@ -31,24 +32,18 @@ struct luks_member {
 	char devnode[64];
 	char dm_name[LUKS_NAME_MAX];
 	char uuid[DTOKEN_UUID_MAX]; /* its LUKS UUID, once the header is read */
-	struct crypt_device *cd;
+	struct luks_set *set;	    /* for its jobs' handlers */
+	/* A header on a header device: the copy it is read from (hdrdev.h),
+	 * else "". */
+	char hdr_copy[CFG_PATH_MAX];
+	bool luks1;
 	uint32_t mem_kb; /* peak KDF memory over its keyslots */
 	/* A LUKS2 reencryption is under way: only libcryptsetup's own
-	 * activation by passphrase can open it (the worker does that, alone:
+	 * activation by passphrase can open it (its job does that, alone:
 	 * see luks_consider). */
 	bool reencrypt;
 	bool exclusive; /* its job runs alone, the loop out of libcryptsetup */
 	struct luks_load *load; /* its header being read, while LOADING */
-	/* Its KDF worker did not end with its attempt (a disk stuck in D
-	 * state): its context and secrets stay with the worker, and it is not
-	 * opened again while the worker runs. The thread stays joinable: once
-	 * worker_done is set, luks_begin_attempt joins it (it only has its
-	 * byte to write and return), wipes its secrets, frees its context and
-	 * tries the member again. */
-	bool stuck;
-	/* Set by the worker (atomically, release) when it no longer touches
-	 * the member: before it writes its notify byte. */
-	bool worker_done;
 	uint32_t activate_flags;
 	int tries_left;
 	bool keyfile_tried;
@@ -66,14 +61,12 @@ struct luks_member {
 	int derived_slot;
 	char primary_uuid[DTOKEN_UUID_MAX];
 
-	/* The running job; touched by the worker only while UNLOCKING. */
-	pthread_t thread;
-	int notify_fd;
-	unsigned char index;
+	/* Its KDF job (lukskdf.h), while UNLOCKING; its child has a copy of
+	 * this member, made when it started. */
+	int kdf_job;
 	enum key_source source;
-	int job_slot;	 /* the keyslot tried, or CRYPT_ANY_SLOT */
-	uint64_t job_kb; /* memory charged to the budget for this job */
-	struct secret key;
+	int job_slot;	   /* the keyslot tried, or CRYPT_ANY_SLOT */
+	uint64_t job_kb;   /* memory charged to the budget for this job */
 	struct secret own; /* typed at its own prompt, for the scheduler */
 	/* The volume key the KDF found; locked memory. Wiped once the member
 	 * is active, unless members derive their keys from it: then once
@@ -83,21 +76,20 @@ struct luks_member {
 	/* Its job has ended with the key: still UNLOCKING, activated by the
 	 * next pass (luks_schedule). */
 	bool key_found;
-	int job_rc;
-	double kdf_start, kdf_end;
+	/* Its job has ended (its handler noted how, for the pass). */
+	bool job_ended;
+	enum job_end job_end;
+	int job_rc; /* the keyslot, or -errno (-EPERM: a wrong key) */
+	bool activation_failed; /* the key was right, device-mapper said no */
+	long long job_ran_ms;
+	double kdf_start;
 };
 
 struct luks_set {
 	const struct boot_config *cfg;
 	struct luks_member m[LUKS_MEMBERS_MAX];
 	int n;
-	int pipe_rd, pipe_wr;
-	int load_rd, load_wr; /* header reads done: their luks_load address */
-	/* A header read given up on (timed out, or its attempt ended) whose
-	 * worker has not returned: it may still be inside libcryptsetup. Only
-	 * one header is read at a time, counting this one, so there is at
-	 * most one; freed (with its context) when its address is read back. */
-	struct luks_load *orphan;
+	struct jobs *jobs; /* where header reads and KDFs run (loop/job.h) */
 	bool stopping;	 /* the attempt ends: finished KDFs activate nothing */
 	bool settle_due; /* jobs ended: the pass settles the shared round */
 	struct secret shared;
@@ -120,8 +112,7 @@ struct luks_set {
 /* m cannot be opened, for the reason why: said once, and the first such
  * member (not swap) is the set's failure. */
 void member_fail(struct luks_set *set, struct luks_member *m, const char *why);
-/* Wipes and frees m's secrets and its libcryptsetup context (never of a
- * member whose worker still runs: it owns them). */
+/* Wipes and frees m's secrets. */
 void member_release(struct luks_member *m);
 /* A name for messages until the header gives the real one. */
 void member_provisional_name(struct luks_member *m, const char *fallback);
@@ -135,9 +126,8 @@ const char *member_keyfile(const struct luks_set *set,
 			   const struct devspec **ret_dev);
 
 bool members_any_in(const struct luks_set *set, enum member_state st);
-/* A worker runs a job that must run alone (see header_loaded in
- * luksload.c): the loop's thread and the header reads stay out of
- * libcryptsetup until it is done too. */
+/* A job that must run alone runs (see header_loaded in luksload.c): the
+ * header reads wait for it. */
 bool members_exclusive_running(const struct luks_set *set);
 /* dup names the disk of member owner again: it follows owner. */
 void members_follow(struct luks_set *set, struct luks_member *dup, int owner);

@@ -200,3 +200,105 @@ def slow_extra_disk_does_not_hold_up_boot():
                      r".*going on without it", b.out),
            "the slow disk is not named in a warning")
     print("  booted at uptime %.1f s" % up)
+
+
+def kernel_time(b, pattern):
+    m = re.search(r"\[\s*([\d.]+)\] [^\n]*" + pattern, b.out)
+    expect(m, "no kernel-timestamped line matching %r" % pattern)
+    return float(m.group(1))
+
+
+def throttle(drive, bps):
+    """QMP: drive's reads and writes limited to bps bytes/s (0: none)."""
+    return qemu_harness.Qmp(
+        "block_set_io_throttle", device=drive, bps=bps, bps_rd=0, bps_wr=0,
+        iops=0, iops_rd=0, iops_wr=0)
+
+
+def named_disks(*images):
+    """QEMU arguments for virtio disks with drive ids (for QMP), in order:
+    [(id, image)] -> /dev/vda, /dev/vdb, ..."""
+    args = []
+    for drive, image in images:
+        args += ["-drive", "file=%s,format=raw,if=none,id=%s,cache=unsafe"
+                 % (os.path.join(FIX, image), drive),
+                 "-device", "virtio-blk-pci,drive=%s,id=%s-dev"
+                 % (drive, drive)]
+    return args
+
+
+@case
+def hung_header_read_fails_one_member_the_other_mounts_degraded():
+    """Review 2026-12-07, M12: member A's disk stops answering once blkid
+    has identified it, while its LUKS header is read (QEMU throttles it to
+    1 byte/s): B's header is read all the same, in a job of its own; A's
+    read is named slow after 5 s, the prompt comes, B unlocks and the root
+    is mounted degraded (rootflags=degraded); the real init runs."""
+    a_uuid = luks_uuid("CRYPT2", 0)
+    b = boot("hung_header_read_fails_one_member_the_other_mounts_degraded",
+             "root=UUID=%s rootflags=subvol=@root,degraded rd.debug "
+             "rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], a_uuid, luks_uuid("CRYPT2", 1)), [],
+             extra_args=named_disks(("diska", "crypt2-a.img"),
+                                    ("diskb", "crypt2-b.img")),
+             script=[(r"type=crypto_LUKS uuid=%s" % a_uuid,
+                      [throttle("diska", 1)], 0),
+                     (r"Passphrase for [^:\n]*: ", PASS + "\n", 0),
+                     # A's killed read ends, so the guest powers off.
+                     (r"RESULT init started", [throttle("diska", 0)], 0)],
+             timeout=120)
+    expect(not b.res.qmp_errors, "QMP refused: %s" % b.res.qmp_errors)
+    expect(not re.search(r"LUKS2 on /dev/vda", b.out),
+           "A's header was read before the throttle took hold: the case "
+           "did not happen (QMP too late?)")
+    booted_to_report(b)
+    root = b.result("root ")
+    expect("degraded" in root, "not mounted degraded: " + root)
+    read = kernel_time(b, r"LUKS2 on /dev/vdb")
+    kernel_time(b, r"luks-%s: no answer yet from /dev/vda while its LUKS "
+                r"header is read" % a_uuid)
+    deg = kernel_time(b, r"WARNING: mounting Btrfs on \S+ DEGRADED")
+    # Bound: 5 s until A's read is named slow, B's KDF (about a second
+    # under TCG); nothing of A's 30 s.
+    expect(deg - read < 20, "mounted degraded %.1f s after B's header was "
+           "read" % (deg - read))
+    print("  degraded mount %.1f s after B's header was read" % (deg - read))
+
+
+@case
+def hung_keyslot_read_fails_its_member_within_a_bound():
+    """Review 2026-12-07, M11: member A's header is read, then its disk
+    stops answering (QEMU throttles it to 1 byte/s before the passphrase
+    is typed; QEMU lets one more request through), so its KDF job hangs
+    reading A's header and keyslot. B
+    unlocks; A's job, seen stuck in the disk for 30 s, is killed and A is
+    named failed; the root is mounted degraded (rootflags=degraded)."""
+    a_uuid = luks_uuid("CRYPT2", 0)
+    b = boot("hung_keyslot_read_fails_its_member_within_a_bound",
+             "root=UUID=%s rootflags=subvol=@root,degraded "
+             "rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], a_uuid, luks_uuid("CRYPT2", 1)), [],
+             extra_args=named_disks(("diska", "crypt2-a.img"),
+                                    ("diskb", "crypt2-b.img")),
+             script=[(r"luks-%s: LUKS2 on " % a_uuid,
+                      [throttle("diska", 1)], 0),
+                     # Typed 2 s later: QEMU has applied the throttle.
+                     (SHARED_PROMPT, PASS + "\n", 2),
+                     (r"RESULT init started", [throttle("diska", 0)], 0)],
+             timeout=150)
+    expect(not b.res.qmp_errors, "QMP refused: %s" % b.res.qmp_errors)
+    booted_to_report(b)
+    root = b.result("root ")
+    expect("degraded" in root, "not mounted degraded: " + root)
+    typed = kernel_time(b, r"KDF started")
+    failed = kernel_time(b, r"luks-%s: no answer from the disk for 30 s "
+                         r"while its unlock job read its header or keyslot"
+                         % a_uuid)
+    deg = kernel_time(b, r"WARNING: mounting Btrfs on \S+ DEGRADED")
+    # Bound: 30 s of no answer (looked at once a second), then at once.
+    expect(failed - typed < 45, "A was named failed %.1f s after the KDFs "
+           "started" % (failed - typed))
+    expect(deg - failed < 10, "mounted degraded %.1f s after A failed"
+           % (deg - failed))
+    print("  A failed %.1f s after the KDFs started; degraded mount %.1f s "
+          "later" % (failed - typed, deg - failed))

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -250,6 +251,86 @@ static void job_child_never_sees_secrets(void)
 	settle(&js);
 }
 
+/* In the child: the input it was sent (locked memory), reversed. */
+static int reverse_input(void *arg, const void *in, size_t in_len, void *buf,
+			 size_t max, size_t *ret_len)
+{
+	(void)arg;
+	unsigned char vec[1];
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t at = (uintptr_t)in & ~((uintptr_t)page - 1);
+	if (in_len > max || mincore((void *)at, (size_t)page, vec) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < in_len; i++)
+		((char *)buf)[i] = ((const char *)in)[in_len - 1 - i];
+	*ret_len = in_len;
+	return (int)in_len;
+}
+
+static void job_input_reaches_the_child(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct secret key = {0};
+	CHECK(secret_alloc(&key) == 0);
+	if (!key.buf)
+		return;
+	memcpy(key.buf, "passphrase", 10);
+	key.len = 10;
+	struct outcome o = {0};
+	struct job_spec s = spec_of(NULL, NULL, SECRET_MAX, 5000, &o);
+	s.input = &key;
+	s.fn_in = reverse_input;
+	s.secret = true;
+	CHECK(job_start(&js, &s) > 0);
+	/* The job has its own copy: the owner may wipe its own at once. */
+	secret_free(&key);
+	serve(&js, 5000);
+	CHECK(o.res.end == JOB_DONE && o.res.rc == 10);
+	CHECK(o.secret.buf && o.secret.len == 10 &&
+	      memcmp(o.secret.buf, "esarhpssap", 10) == 0);
+	secret_free(&o.secret);
+	/* An input without its function: refused. */
+	s.fn_in = NULL;
+	s.input = &o.secret;
+	CHECK(job_start(&js, &s) == -EINVAL);
+	settle(&js);
+}
+
+/* In the child: sleeps uninterruptibly, as in a disk that does not
+ * answer (vfork: the parent waits in D state for the grandchild). */
+static int in_d_state(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	(void)arg, (void)buf, (void)max, (void)ret_len;
+	if (vfork() == 0) {
+		sleep(30);
+		_exit(0);
+	}
+	return 0;
+}
+
+static void job_stall_ends_a_child_stuck_in_d_state(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(in_d_state, NULL, 0, 20000, &o);
+	s.stall_ms = 1500;
+	long long t0 = clock_now_ms();
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 20000);
+	long long took = clock_now_ms() - t0;
+	CHECK(o.res.end == JOB_TIMED_OUT);
+	CHECK(took >= 1500 && took < 8000);
+	/* A child that works (sleeps interruptibly) is no stall. */
+	o = (struct outcome){0};
+	s = spec_of(hello, NULL, 64, 5000, &o);
+	s.stall_ms = 1000;
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	CHECK(o.res.end == JOB_DONE);
+}
+
 /* Shared with the children: how many run at once, and the most seen. */
 struct gauge {
 	atomic_int now, most;
@@ -382,6 +463,8 @@ void job_tests(void)
 	RUN(job_large_result);
 	RUN(job_secret_result_in_locked_memory);
 	RUN(job_child_never_sees_secrets);
+	RUN(job_input_reaches_the_child);
+	RUN(job_stall_ends_a_child_stuck_in_d_state);
 	RUN(job_concurrency_bound);
 	RUN(job_cancel_and_cancel_all);
 	RUN(job_no_new_job_while_all_are_cancelled);
