@@ -18,7 +18,9 @@
  * must not stay read-only), unless it was read-only before. Two jobs
  * mounting the same device (a key and a header on one stick) take turns
  * (flock on the device node), so neither sees the other's flag as the
- * device's own.
+ * device's own. A job killed at its timeout (the device stopped
+ * answering in the mount) leaves the flag set: that device stays
+ * read-only for this boot.
  *
  * Only a short list of types is mounted at all (STICK_FSTYPES): each is
  * parsed by the kernel as a stranger's input, and each is known to write
