@@ -34,6 +34,14 @@ def stick_not_mounted(b):
     mounts = [r for r in b.results if r.startswith("mount ")]
     expect(not any(r.endswith((" vfat", " ext4")) for r in mounts),
            "the key stick is mounted in the booted system: %s" % mounts)
+    not_read_only(b)
+
+
+def not_read_only(b):
+    """The stick was read-only for its mount only: the booted system may
+    mount it read-write (a /boot)."""
+    ro = b.result("read_only_disks=")
+    expect(ro == "read_only_disks=", "a disk stayed read-only: %s" % ro)
 
 
 def sha256(path):
@@ -226,6 +234,7 @@ def keydev_symlink_on_stick_is_not_followed():
     mounts = [r for r in b.results if r.startswith("mount ")]
     expect(not any(" btrfs" in r for r in mounts),
            "the stick is mounted in the booted system: %s" % mounts)
+    not_read_only(b)
 
 
 @case
