@@ -49,18 +49,20 @@ SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c init/base/knob.c \
 	init/base/kmsg.c \
 	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
 	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c \
-	init/console/prompt.c init/luks/keydev.c init/luks/lukshdr.c
+	init/console/prompt.c init/luks/keydev.c init/luks/lukshdr.c \
+	init/luks/stickmount.c
 # The unit binary's stand-ins (tests/unit/test_prompt.c, test_keydev.c,
 # test_kmsghold.c): the kernel-message hold sets the host's console log
 # level, so the prompt's tests replace it, and its own test replaces
 # /dev/kmsg and that knob (open, lseek, knob_console_level/knob_write pass everything
 # else through); mlock and munmap are watched (ASan makes mlock a no-op;
 # a secret must be zero when unmapped); mount and
-# umount2 are watched and bind a directory as the key stick.
+# umount2 are watched and bind a directory as the key stick, whose
+# read-only flag and Btrfs registration ioctl keeps (passing the rest on).
 UNIT_WRAP := -Wl,--wrap=kmsg_hold_start -Wl,--wrap=kmsg_hold_end \
 	-Wl,--wrap=mlock -Wl,--wrap=munmap -Wl,--wrap=mount -Wl,--wrap=umount2 \
 	-Wl,--wrap=open -Wl,--wrap=lseek -Wl,--wrap=knob_console_level \
-	-Wl,--wrap=knob_write
+	-Wl,--wrap=knob_write -Wl,--wrap=ioctl
 # The job mechanism: forks real children, driven by the test itself.
 JOBS := init/loop/job.c init/loop/loop.c init/base/reaper.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)

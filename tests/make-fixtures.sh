@@ -435,14 +435,48 @@ for stick in key-stick:member.key wrong-stick:other-pass.key; do
 done
 # A stick whose /keys/member.key is a symlink to /etc/luks.key: were it
 # followed, the key would come from the initramfs (keydev.c refuses). FAT
-# has no symlinks; Btrfs is the one other filesystem the test kernel has.
+# has no symlinks.
 keytree=$(mktemp -d)
 mkdir "$keytree/keys"
 ln -s /etc/luks.key "$keytree/keys/member.key"
 rm -f "$out/symlink-stick.img"
 truncate -s 128M "$out/symlink-stick.img"
 mkfs.btrfs -q -f -L KEYSTICK --rootdir "$keytree" "$out/symlink-stick.img" >/dev/null
+# The stick the same again, but holding the members' key and made with
+# the CRYPT2 root's filesystem UUID (public: root=UUID=): mounted, Btrfs
+# would register it as a device of the root (review 2026-12-07, M14).
+rm "$keytree/keys/member.key"
+cp "$out/member.key" "$keytree/keys/member.key"
+rm -f "$out/fsid-stick.img"
+truncate -s 128M "$out/fsid-stick.img"
+mkfs.btrfs -q -f -L KEYSTICK -U "$(sed -n 's/^CRYPT2_UUID=//p' "$out/fixtures.env.tmp")" \
+	--rootdir "$keytree" "$out/fsid-stick.img" >/dev/null
 rm -rf "$keytree"
+# An ext4 key stick that needs journal recovery, as a /boot partition that
+# was mounted when the system hibernated (review 2026-12-07, H4): the key
+# is put in place by mke2fs, then the filesystem is mounted, written to,
+# synced and copied while still mounted, so that needs_recovery is set and
+# its journal holds the transaction. A mount that replays it changes the
+# image.
+keytree=$(mktemp -d)
+mkdir "$keytree/keys"
+cp "$out/member.key" "$keytree/keys/member.key"
+rm -f "$out/ext4-stick.img" "$out/ext4-stick.img.tmp"
+truncate -s 16M "$out/ext4-stick.img.tmp"
+mkfs.ext4 -q -F -L KEYSTICK -d "$keytree" "$out/ext4-stick.img.tmp"
+rm -rf "$keytree"
+attach "$out/ext4-stick.img.tmp"
+mount "$attached" "$mnt"
+echo written >"$mnt/written"
+sync
+cp --sparse=always "$out/ext4-stick.img.tmp" "$out/ext4-stick.img"
+umount "$mnt"
+detach_all
+rm -f "$out/ext4-stick.img.tmp"
+if ! dumpe2fs -h "$out/ext4-stick.img" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'; then
+	echo "ext4-stick.img does not need recovery" >&2
+	exit 1
+fi
 echo "KEYSTICK_UUID=4B45-5931" >>"$out/fixtures.env.tmp"
 # A header stick (tests/boot/headerdev.py): a FAT filesystem holding the
 # detached header of hdr-b.img at /hdr/hdr-b.hdr, for rd.luks.header=

@@ -14,6 +14,7 @@
 #include "loop/job.h"
 #include "luks/keydev.h"
 #include "luks/lukshdr.h"
+#include "luks/stickmount.h"
 
 #define COPY_CHUNK ((size_t)64 * 1024)
 
@@ -164,6 +165,15 @@ void hdrdev_describe(char *buf, size_t size, const char *path,
 		snprintf(buf, size,
 			 "header file %s on %s is larger than any LUKS header",
 			 path, devnode);
+	else if (rc == -EMEDIUMTYPE)
+		snprintf(
+			buf, size,
+			"header device %s carries a filesystem that is not mounted to read a header (only " STICK_FSTYPES
+			" are)",
+			devnode);
+	else if (rc == -EROFS || rc == -EPERM)
+		snprintf(buf, size, "header device %s %s", devnode,
+			 keydev_unwritable_why(rc));
 	else if (rc == -EINVAL || rc == -ENODATA)
 		snprintf(buf, size,
 			 "header file %s on %s is not a regular file with data",

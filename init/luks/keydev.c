@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +16,8 @@
 #include "base/strutil.h"
 #include "base/util.h"
 #include "common/io.h"
+#include "luks/lukshdr.h"
+#include "luks/stickmount.h"
 
 static void want(struct keydev_set *k, const struct devspec *spec, bool header)
 {
@@ -53,8 +55,11 @@ void keydev_begin(struct keydev_set *k, const struct boot_config *cfg)
 	struct jobs *jobs = k->jobs;
 	if (jobs)
 		forget_reads(k);
+	/* What Btrfs registered stays registered across attempts. */
+	struct keydev_fsids fsids = k->fsids;
 	memset(k, 0, sizeof(*k));
 	k->jobs = jobs;
+	k->fsids = fsids;
 	k->cfg = cfg;
 	want(k, &cfg->keydev, false);
 	for (int i = 0; i < cfg->nmembers; i++) {
@@ -63,17 +68,58 @@ void keydev_begin(struct keydev_set *k, const struct boot_config *cfg)
 	}
 }
 
+/* A Btrfs filesystem UUID seen on a device that is no key device (a
+ * member's mapping, a plain disk): registered with Btrfs, or about to be. */
+static void remember_fsid(struct keydev_fsids *f, const struct dev_ids *ids)
+{
+	if (strcmp(ids->type, "btrfs") != 0 || !ids->uuid[0])
+		return;
+	for (int i = 0; i < f->n; i++)
+		if (strcasecmp(f->fsid[i], ids->uuid) == 0)
+			return;
+	if (f->n < KEYDEV_FSIDS_MAX &&
+	    str_copy(f->fsid[f->n], sizeof(f->fsid[0]), ids->uuid) == 0)
+		f->n++;
+	else
+		f->overflow = true; /* every Btrfs stick is refused then */
+}
+
+/* A LUKS device, or a disk a listed member's spec names, is never a key
+ * device: named by path (root_keydev=/dev/sdc1), a key device's name may
+ * be a member's, since disks are named in the order they appear. The
+ * member takes it. */
+static const char *member_not_key(const struct keydev_set *k,
+				  const struct dev_ids *ids)
+{
+	for (int i = 0; i < k->cfg->nmembers; i++)
+		if (devspec_matches(lukshdr_find_spec(&k->cfg->members[i]),
+				    ids))
+			return "a LUKS member's disk";
+	return strcmp(ids->type, "crypto_LUKS") == 0 ? "a LUKS device" : NULL;
+}
+
 bool keydev_consider(struct keydev_set *k, const struct dev_ids *ids)
 {
 	/* Our own mappings (and any other dm device) are the root's, even
 	 * if a key device's spec names what they carry. */
-	if (str_starts_with(ids->devnode, "/dev/dm-"))
+	if (str_starts_with(ids->devnode, "/dev/dm-")) {
+		remember_fsid(&k->fsids, ids);
 		return false;
+	}
+	const char *member = k->cfg ? member_not_key(k, ids) : NULL;
 	bool is_key = false;
 	for (int i = 0; i < k->n; i++) {
 		struct keydev_want *w = &k->want[i];
 		if (!devspec_matches(&w->spec, ids))
 			continue;
+		if (member) {
+			log_info(
+				"%s matches %s %s%s, but is %s: not taken as one",
+				ids->devnode, noun(w),
+				devspec_kind_name(w->spec.kind), w->spec.value,
+				member);
+			continue;
+		}
 		is_key = true;
 		if (w->found)
 			continue;
@@ -84,6 +130,8 @@ bool keydev_consider(struct keydev_set *k, const struct dev_ids *ids)
 			 ids->devnode,
 			 ids->type[0] ? ids->type : "no filesystem");
 	}
+	if (!is_key)
+		remember_fsid(&k->fsids, ids);
 	return is_key;
 }
 
@@ -106,6 +154,27 @@ static void expire(struct keydev_want *w)
 		 w->header ? "" : "; asking for the passphrase");
 }
 
+/* Why w's Btrfs device must not be mounted (stickmount.h): mounted, it
+ * would be registered as a device of the root, or of a filesystem whose
+ * devices are registered. NULL if it may be. */
+static const char *btrfs_clash(const struct keydev_set *k,
+			       const struct keydev_want *w)
+{
+	const struct dev_ids *ids = &w->ids;
+	if (strcmp(ids->type, "btrfs") != 0)
+		return NULL;
+	const struct devspec *root = &k->cfg->root;
+	if (root->kind == DEVSPEC_UUID &&
+	    strcasecmp(root->value, ids->uuid) == 0)
+		return "the root's Btrfs filesystem UUID (root=UUID=)";
+	for (int i = 0; i < k->fsids.n; i++)
+		if (strcasecmp(k->fsids.fsid[i], ids->uuid) == 0)
+			return "the Btrfs filesystem UUID of another disk here";
+	if (k->fsids.overflow)
+		return "Btrfs, and too many other Btrfs disks are here to compare it with";
+	return NULL;
+}
+
 enum keydev_wait_rc keydev_wait(struct keydev_set *k,
 				const struct devspec *spec, int timeout_ms,
 				const char *who, const struct dev_ids **ret_ids)
@@ -113,6 +182,15 @@ enum keydev_wait_rc keydev_wait(struct keydev_set *k,
 	struct keydev_want *w = find(k, spec);
 	if (!w)
 		return KEYDEV_GONE; /* more than KEYDEV_MAX: never looked for */
+	const char *clash = w->found && !w->refused ? btrfs_clash(k, w) : NULL;
+	if (clash) {
+		w->refused = true;
+		log_warn("%s: %s %s carries %s: refused, never mounted%s", who,
+			 noun(w), w->ids.devnode, clash,
+			 w->header ? "" : "; asking for the passphrase");
+	}
+	if (w->refused)
+		return KEYDEV_GONE;
 	if (w->found) {
 		*ret_ids = &w->ids;
 		return KEYDEV_READY;
@@ -253,24 +331,28 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 	char dir[] = RUN_DIR "/keydev.XXXXXX";
 	if (!mkdtemp(dir)) /* mode 0700 */
 		return -errno;
-	/* The device's owner chose its contents: nothing on it may run,
-	 * open a device node or gain privileges, and nothing is written. */
-	if (mount(devnode, dir, fstype,
-		  MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC | MS_SILENT,
-		  NULL) < 0) {
-		int err = -errno;
+	/* Read-only down to the device, without recovery: nothing is
+	 * written (stickmount.h). */
+	struct stick stick;
+	int err = stick_mount(&stick, devnode, fstype, dir);
+	if (err < 0) {
 		rmdir(dir);
 		return err;
 	}
 	int rc = read_mounted(dir, path, fn, arg, ret_step);
 	/* At once: the stick never stays mounted, and never reaches the
-	 * root. Busy (it cannot be: nothing else knows the directory), it
-	 * is detached all the same. */
-	if (umount2(dir, 0) < 0)
-		umount2(dir, MNT_DETACH);
+	 * root. */
+	stick_unmount(&stick, devnode, dir);
 	rmdir(dir);
 	rmdir(RUN_DIR); /* if empty: nothing is left for the root */
 	return rc;
+}
+
+const char *keydev_unwritable_why(int rc)
+{
+	return rc == -EPERM
+		       ? "cannot be made read-only: not mounted"
+		       : "cannot be mounted without writing to it (it needs journal recovery, not replayed before a resume): refused";
 }
 
 struct read_dest {
@@ -432,6 +514,13 @@ int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
 			who, ids->devnode);
 		return -EMEDIUMTYPE;
 	}
+	if (!stick_mount_data(fstype)) {
+		log_warn(
+			"%s: key device %s carries %s, which is not mounted to read a key (only " STICK_FSTYPES
+			" are); asking for the passphrase",
+			who, ids->devnode, fstype);
+		return -EMEDIUMTYPE;
+	}
 	struct keydev_want *w = want_of(ids);
 	struct keydev_set *k = w->set;
 	struct keydev_read *r = find_read(k, w, path);
@@ -465,6 +554,9 @@ int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
 		log_warn(
 			"%s: key device %s did not answer within %d s; asking for the passphrase",
 			who, ids->devnode, KEYDEV_READ_TIMEOUT_MS / 1000);
+	else if (rc == -EROFS || rc == -EPERM)
+		log_warn("%s: key device %s (%s) %s; asking for the passphrase",
+			 who, ids->devnode, fstype, keydev_unwritable_why(rc));
 	else
 		log_warn(
 			"%s: key file %s on %s (%s): %s failed: %s; asking for the passphrase",

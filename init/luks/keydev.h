@@ -5,9 +5,10 @@
  * header) can use them: the loop hands every identified device to
  * keydev_consider, which keeps those that match a wanted key device (they
  * are then never taken as part of the root); keydev_wait bounds the wait
- * for one; keydev_read_file mounts it read-only, nodev, nosuid, noexec on
- * a fresh mode-0700 directory under RUN_DIR (/run/luksinit), reads one file, and
- * unmounts it at once.
+ * for one; keydev_read_file mounts it (stickmount.h: read-only down to
+ * the block device, without journal recovery, nodev, nosuid, noexec, only
+ * filesystems of a short list) on a fresh mode-0700 directory under
+ * RUN_DIR (/run/luksinit), reads one file, and unmounts it at once.
  *
  * A key is read by a job (loop/job.h: a child process, the key coming back
  * into locked memory), once per device and path, for every member that
@@ -43,8 +44,9 @@ struct keydev_want {
 	int timeout_ms;
 	bool expired; /* given up on: said once, no more waiting */
 	bool found;
-	bool header; /* holds a detached header (hdrdev.h), not a key */
-	bool hung;   /* a read timed out: it is not read again */
+	bool header;  /* holds a detached header (hdrdev.h), not a key */
+	bool hung;    /* a read timed out: it is not read again */
+	bool refused; /* never mounted (said once): keydev_wait says gone */
 	struct dev_ids ids;
 };
 
@@ -62,9 +64,19 @@ struct keydev_read {
 	int takers; /* members yet to take the key; wiped at 0 */
 };
 
+/* Btrfs filesystem UUIDs seen on devices that are no key devices, for
+ * /init's whole life (what they registered stays registered). */
+#define KEYDEV_FSIDS_MAX 16
+struct keydev_fsids {
+	char fsid[KEYDEV_FSIDS_MAX][40];
+	int n;
+	bool overflow; /* more were seen */
+};
+
 struct keydev_set {
 	const struct boot_config *cfg;
-	struct jobs *jobs; /* kept by keydev_begin */
+	struct jobs *jobs;	   /* kept by keydev_begin */
+	struct keydev_fsids fsids; /* kept by keydev_begin */
 	struct keydev_want want[KEYDEV_MAX];
 	int n;
 	struct keydev_read read[KEYDEV_READS_MAX];
@@ -79,14 +91,18 @@ void keydev_begin(struct keydev_set *k, const struct boot_config *cfg);
 
 /* A device was identified: true if it is a key device named on the
  * command line (it is then remembered, and must not become part of the
- * root). Device-mapper devices are never key devices. */
+ * root). Device-mapper devices, LUKS devices and the disks a listed
+ * member's spec names are never key devices (a key device named by path
+ * may be named after a member's disk: the member takes it). */
 bool keydev_consider(struct keydev_set *k, const struct dev_ids *ids);
 
 enum keydev_wait_rc { KEYDEV_READY, KEYDEV_WAITING, KEYDEV_GONE };
 
 /* spec is needed now: starts its wait (timeout_ms) on the first call.
- * KEYDEV_READY sets *ret_ids; KEYDEV_GONE once the wait ended without it
- * (said once, as a warning, naming who waited). */
+ * KEYDEV_READY sets *ret_ids; KEYDEV_GONE once the wait ended without it,
+ * or if it carries a Btrfs filesystem that must not be mounted (the
+ * root's UUID, root=UUID=, or that of a Btrfs device seen here:
+ * stickmount.h), each said once, as a warning, naming who waited. */
 enum keydev_wait_rc keydev_wait(struct keydev_set *k,
 				const struct devspec *spec, int timeout_ms,
 				const char *who,
@@ -107,7 +123,7 @@ int keydev_next_ms(const struct keydev_set *k);
  * hdrdev.h's copy); it does not log, and each call mounts on a directory
  * of its own. Returns 0 or -errno, and *ret_step names what failed
  * ("mount", "open", "read"). -EFBIG: larger than max; -ENOENT: no such
- * file. */
+ * file; -EMEDIUMTYPE, -EROFS, -EPERM: not mounted (stick_mount's). */
 int keydev_read_file(const char *devnode, const char *fstype, const char *path,
 		     void *buf, size_t max, size_t *ret_len,
 		     const char **ret_step);
@@ -116,6 +132,9 @@ int keydev_read_file(const char *devnode, const char *fstype, const char *path,
 int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 		     int (*fn)(int fd, void *arg), void *arg,
 		     const char **ret_step);
+
+/* Why stick_mount's -EROFS or -EPERM refused a device, for messages. */
+const char *keydev_unwritable_why(int rc);
 
 /* The checks every file read from a device passes: a regular file of
  * 1..max bytes. Returns 0 with *ret_size, -EINVAL (not a regular file),

@@ -24,6 +24,8 @@ def stick_not_mounted(b):
     mounts = [r for r in b.results if r.startswith("mount ")]
     expect(not any(r.endswith(" vfat") for r in mounts),
            "the header stick is mounted in the booted system: %s" % mounts)
+    ro = b.result("read_only_disks=")
+    expect(ro == "read_only_disks=", "a disk stayed read-only: %s" % ro)
 
 
 def joined_with_one_prompt(b, name=None):

@@ -1,21 +1,24 @@
 """Key files on a removable device (genkernel's root_keydev=, dracut's
 rd.luks.key=PATH:KEYDEV, systemd's rd.luks.key=UUID=PATH:DEVICE): the key
 stick is a FAT image holding /keys/member.key, a key both CRYPT2 members
-take (tests/make-fixtures.sh)."""
+take (tests/make-fixtures.sh); ext4-stick.img holds it too, on an ext4
+that needs journal recovery."""
+import hashlib
 import os
 import re
+import shutil
 
 from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
 
 MEMBERS = ["crypt2-a.img", "crypt2-b.img"]
 
 
-def genkernel(extra=""):
+def genkernel(extra="", keydev="LABEL=KEYSTICK"):
     return ("root=UUID=%s rootflags=subvol=@root crypt_roots=UUID=%s "
             "crypt_roots=UUID=%s root_key=/keys/member.key "
-            "root_keydev=LABEL=KEYSTICK %s"
+            "root_keydev=%s %s"
             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
-               luks_uuid("CRYPT2", 1), extra))
+               luks_uuid("CRYPT2", 1), keydev, extra))
 
 
 def systemd(extra=""):
@@ -29,8 +32,32 @@ def systemd(extra=""):
 
 def stick_not_mounted(b):
     mounts = [r for r in b.results if r.startswith("mount ")]
-    expect(not any(r.endswith(" vfat") for r in mounts),
+    expect(not any(r.endswith((" vfat", " ext4")) for r in mounts),
            "the key stick is mounted in the booted system: %s" % mounts)
+    not_read_only(b)
+
+
+def not_read_only(b):
+    """The stick was read-only for its mount only: the booted system may
+    mount it read-write (a /boot)."""
+    ro = b.result("read_only_disks=")
+    expect(ro == "read_only_disks=", "a disk stayed read-only: %s" % ro)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def writable_stick(name, image):
+    """A copy of the fixture image for one boot, attached without
+    -snapshot (what the boot writes stays in it; it is /dev/vdc after two
+    disks), and its sha256 before the boot."""
+    os.makedirs(LOGS, exist_ok=True)
+    path = os.path.join(LOGS, "%s-%s" % (name, image))
+    shutil.copyfile(os.path.join(FIX, image), path)
+    return path, sha256(path), [
+        "-drive", "file=%s,format=raw,if=virtio,snapshot=off" % path]
 
 
 def opened_by_key_file(b):
@@ -56,9 +83,20 @@ def opened_from_stick(b):
 
 @case
 def keydev_genkernel_stick_opens_members_without_prompt():
-    b = boot("keydev_genkernel_stick_opens_members_without_prompt",
-             genkernel(), MEMBERS + ["key-stick.img"])
+    """The stick is an ext4 that needs journal recovery, as a /boot that
+    was mounted when the system hibernated (review 2026-12-07, H4): its
+    key is read without replaying the journal, and nothing on it changes
+    (a replay now would corrupt the filesystem the resumed system still
+    has mounted)."""
+    name = "keydev_genkernel_stick_opens_members_without_prompt"
+    stick, before, args = writable_stick(name, "ext4-stick.img")
+    b = boot(name, genkernel(), MEMBERS, extra_args=args)
     opened_from_stick(b)
+    expect(sha256(stick) == before, "the key stick was written during the "
+           "boot (its sha256 changed)")
+    expect(not re.search(r"EXT4-fs \(vdc\)[^\n]*recover", b.out),
+           "the kernel recovered the stick's journal")
+    os.remove(stick)
 
 
 @case
@@ -95,18 +133,24 @@ def keydev_stick_absent_prompts_after_the_wait():
     """genkernel's 10 s: the prompt comes after it, not before, and not
     much later. The stick is not waited for again in that attempt (a wrong
     passphrase is asked again at once); r at the failure prompt looks for
-    it again, and the passphrase then boots."""
+    it again, and the passphrase then boots. The key device is named by
+    path, and that path is member b's disk (review 2026-12-07, M16): the
+    member takes it, never the key device, and both members open."""
     b = boot("keydev_stick_absent_prompts_after_the_wait",
-             genkernel("rd.luks.tries=2 panic=0"), MEMBERS,
+             genkernel("rd.luks.tries=2 panic=0", keydev="/dev/vdb"),
+             MEMBERS,
              script=[(SHARED_PROMPT, "nope-1\n", 0),
                      (SHARED_PROMPT, "nope-2\n", 0),
                      (PROMPT, "r\n", 0),
                      (SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
     assert_array(b, "CRYPT2", 2)
+    expect("/dev/vdb matches key device /dev/vdb, but is a LUKS member's "
+           "disk: not taken as one" in b.out,
+           "the member's disk was not named as no key device")
     expect(len(prompts(b)) == 3, "expected three prompts: %s" % prompts(b))
-    start = kernel_time(b, r"waiting up to 10 s for key device LABEL=KEYSTICK")
+    start = kernel_time(b, r"waiting up to 10 s for key device /dev/vdb")
     gave_up = kernel_time(
-        b, r"key device LABEL=KEYSTICK did not appear within 10 s; asking for the passphrase")
+        b, r"key device /dev/vdb did not appear within 10 s; asking for the passphrase")
     expect(9.5 <= gave_up - start <= 14,
            "gave up on the stick after %.1f s, not about 10 s"
            % (gave_up - start))
@@ -114,7 +158,7 @@ def keydev_stick_absent_prompts_after_the_wait():
     expect(b.out.find("did not appear within 10 s") <
            b.out.find("Passphrase for"), "the prompt came before the wait ended")
     waits = [m.start() for m in re.finditer(
-        r"waiting up to 10 s for key device LABEL=KEYSTICK", b.out)]
+        r"waiting up to 10 s for key device /dev/vdb", b.out)]
     failed = b.out.find("boot failed: ")
     expect(len(waits) == 2 and failed > 0 and waits[0] < failed < waits[1],
            "not one wait for the stick per attempt (waits at %s, failure at %d)"
@@ -190,6 +234,30 @@ def keydev_symlink_on_stick_is_not_followed():
     mounts = [r for r in b.results if r.startswith("mount ")]
     expect(not any(" btrfs" in r for r in mounts),
            "the stick is mounted in the booted system: %s" % mounts)
+    not_read_only(b)
+
+
+@case
+def keydev_btrfs_stick_with_the_roots_uuid_is_refused():
+    """Review 2026-12-07, M14: a stick labelled KEYSTICK holding the
+    members' key, but made with the root's Btrfs filesystem UUID (public:
+    root=UUID=). Mounted, Btrfs would register it as a device of the
+    root. It is named and refused, never mounted nor registered (the
+    kernel says "scanned by" for each device Btrfs registers); the
+    passphrase boots the real root, of both members."""
+    b = boot("keydev_btrfs_stick_with_the_roots_uuid_is_refused", genkernel(),
+             MEMBERS + ["fsid-stick.img"],
+             script=[(SHARED_PROMPT, PASS + "\n", 0)])
+    assert_array(b, "CRYPT2", 2)
+    expect(not re.search(r"BTRFS[^\n]* /dev/vdc scanned by", b.out),
+           "the stick was registered with Btrfs")
+    expect(re.search(r"key device /dev/vdc carries the root's Btrfs "
+                     r"filesystem UUID \(root=UUID=\): refused, never "
+                     r"mounted; asking for the passphrase", b.out),
+           "the stick was not named and refused")
+    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    expect("(key file;" not in b.out, "a member was opened by the key file "
+           "on the refused stick")
 
 
 @case

@@ -238,6 +238,27 @@ static void print_dm_devices(void)
 		closedir(d);
 }
 
+/* The disks the kernel holds read-only (BLKROSET): /init sets a key
+ * stick so for its mount, and must set it back. */
+static void print_read_only_disks(void)
+{
+	DIR *d = opendir("/sys/block");
+	struct dirent *de;
+	printf("RESULT read_only_disks=");
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "vd", 2) != 0)
+			continue;
+		char path[300], ro[8] = "";
+		snprintf(path, sizeof(path), "/sys/block/%s/ro", de->d_name);
+		read_line(path, ro, sizeof(ro));
+		if (strcmp(ro, "0") != 0)
+			printf(" %s", de->d_name);
+	}
+	printf("\n");
+	if (d)
+		closedir(d);
+}
+
 /* Children that died but were never reaped: /init's orphans are ours now. */
 static void print_zombies(void)
 {
@@ -531,6 +552,7 @@ int main(int argc, char **argv, char **envp)
 	print_run_luksinit();
 	print_btrfs_devices();
 	print_dm_devices();
+	print_read_only_disks();
 	print_zombies();
 	print_kmsg_secret_check();
 	inspect_initramfs();

@@ -1,16 +1,21 @@
-/* Key files on a stick (keydev.c), in a child process with a private
- * mount namespace and a tmpfs on /run: mount() and umount2() are watched
- * (the linker's --wrap, see the Makefile), and the "stick" is a directory
- * bind-mounted where keydev.c mounts the device. The key is read as in
+/* Key files on a stick (keydev.c, stickmount.c), in a child process with
+ * a private mount namespace and tmpfs on /run and /dev: mount(),
+ * umount2() and ioctl() are watched (the linker's --wrap, see the
+ * Makefile), the "stick" is a directory bind-mounted where keydev.c mounts
+ * the device, /dev/sdz1 a file whose read-only flag the ioctl watcher
+ * keeps, and /dev/btrfs-control a file. The key is read as in
  * /init, by a job (loop/job.h): the mount and the unmount happen in the
  * job's child, so what the watchers see is kept in shared memory, and the
  * test serves the jobs as the loop would. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/btrfs.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -31,17 +36,24 @@ int __wrap_mount(const char *src, const char *target, const char *type,
 		 unsigned long flags, const void *data);
 int __real_umount2(const char *target, int flags);
 int __wrap_umount2(const char *target, int flags);
+int __real_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...);
 
 #define STICK "/run/unit-stick"
 /* Only in the child of stick_mounted_read_only_private_and_bounded (and
  * the jobs it starts); everyone else's mount() is the real one. */
 static bool stick_armed;
 struct seen {
-	char src[64], target[128], type[32];
+	char src[64], target[128], type[32], data[64];
 	unsigned long flags;
 	mode_t mode;
 	int mounts, umounts;
 	char umounted[128];
+	/* The device's read-only flag, as BLKROGET tells it; at the mount;
+	 * BLKROSET refused; the mount fails; the device Btrfs forgot. */
+	int ro, ro_at_mount;
+	bool ro_refused, mount_fails;
+	char forgot[64];
 };
 /* Shared with the jobs' children, where the stick is mounted. */
 static struct seen *seen;
@@ -56,9 +68,44 @@ int __wrap_mount(const char *src, const char *target, const char *type,
 	snprintf(seen->src, sizeof(seen->src), "%s", src ? src : "");
 	snprintf(seen->target, sizeof(seen->target), "%s", target);
 	snprintf(seen->type, sizeof(seen->type), "%s", type ? type : "");
+	snprintf(seen->data, sizeof(seen->data), "%s",
+		 data ? (const char *)data : "");
 	seen->flags = flags;
 	seen->mode = stat(target, &st) == 0 ? st.st_mode : 0;
+	seen->ro_at_mount = seen->ro;
+	if (seen->mount_fails) {
+		errno = EINVAL;
+		return -1;
+	}
 	return __real_mount(STICK, target, "none", MS_BIND, NULL);
+}
+
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!stick_armed)
+		return __real_ioctl(fd, req, arg);
+	if (req == BLKROGET) {
+		*(int *)arg = seen->ro;
+		return 0;
+	}
+	if (req == BLKROSET && seen->ro_refused) {
+		errno = EACCES;
+		return -1;
+	}
+	if (req == BLKROSET) {
+		seen->ro = *(const int *)arg;
+		return 0;
+	}
+	if (req == BTRFS_IOC_FORGET_DEV) {
+		const struct btrfs_ioctl_vol_args *v = arg;
+		snprintf(seen->forgot, sizeof(seen->forgot), "%.63s", v->name);
+		return 0;
+	}
+	return __real_ioctl(fd, req, arg);
 }
 
 int __wrap_umount2(const char *target, int flags)
@@ -104,9 +151,13 @@ static bool private_run(void)
 		snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
 		write_file("/proc/self/gid_map", map);
 	}
-	return __real_mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) ==
-		       0 &&
-	       __real_mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") == 0;
+	if (__real_mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    __real_mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") < 0 ||
+	    __real_mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755") < 0)
+		return false;
+	put("/dev/sdz1", 0);
+	put("/dev/btrfs-control", 0);
+	return true;
 }
 
 /* One pass of a loop that only serves jobs (reaping them too). */
@@ -121,6 +172,13 @@ static void serve_jobs(struct jobs *js)
 		jobs_child_exited(js, pid);
 	jobs_run(js, pfd, rc > 0 ? n : 0);
 }
+
+/* For the next read_key: the device's read-only flag before it, and
+ * what fails. */
+static struct {
+	int ro;
+	bool ro_refused, mount_fails;
+} next;
 
 /* The key at path on the stick (/dev/sdz1, blkid's type vfat), as a
  * member asks for it: -EAGAIN while its job runs, the loop serving. */
@@ -145,9 +203,16 @@ static int read_key(const char *fstype, const char *path, size_t *len)
 	      KEYDEV_READY);
 	struct secret key = {0};
 	memset(seen, 0, sizeof(*seen));
-	/* The first answer never waits for the stick. */
+	seen->ro = next.ro;
+	seen->ro_refused = next.ro_refused;
+	seen->mount_fails = next.mount_fails;
+	memset(&next, 0, sizeof(next));
+	/* The first answer never waits for the stick (nor is there one
+	 * for a type never mounted). */
 	int rc = found ? keydev_read_key(found, fstype, path, "luks-unit", &key)
 		       : -ENODEV;
+	if (rc == -EMEDIUMTYPE)
+		return rc;
 	CHECK(rc == -EAGAIN);
 	long long end = clock_now_ms() + 10000;
 	while (rc == -EAGAIN && clock_now_ms() < end) {
@@ -185,9 +250,38 @@ static void stick_checks(void)
 	CHECK_STR(seen->umounted, seen->target);
 	struct stat st;
 	CHECK(stat(RUN_DIR, &st) < 0 && errno == ENOENT);
-	/* root_keydev_fstype= wins over blkid's answer. */
+	/* The device itself read-only while mounted, and read-write again
+	 * after; FAT needs no option; nothing for Btrfs to forget. */
+	CHECK(seen->ro_at_mount == 1 && seen->ro == 0);
+	CHECK_STR(seen->data, "");
+	CHECK_STR(seen->forgot, "");
+	/* root_keydev_fstype= wins over blkid's answer; the journal is
+	 * never replayed. */
 	CHECK(read_key("ext4", "/key", &len) == 0);
 	CHECK_STR(seen->type, "ext4");
+	CHECK_STR(seen->data, "noload");
+	CHECK(read_key("xfs", "/key", &len) == 0);
+	CHECK_STR(seen->data, "norecovery");
+	/* Btrfs: its log not replayed, and the device forgotten again. */
+	CHECK(read_key("btrfs", "/key", &len) == 0);
+	CHECK_STR(seen->data, "rescue=nologreplay");
+	CHECK_STR(seen->forgot, "/dev/sdz1");
+	CHECK(seen->ro_at_mount == 1 && seen->ro == 0);
+	/* Even when the mount fails (Btrfs registered it all the same). */
+	next.mount_fails = true;
+	CHECK(read_key("btrfs", "/key", &len) == -EINVAL);
+	CHECK_STR(seen->forgot, "/dev/sdz1");
+	CHECK(seen->ro == 0);
+	/* Read-only before: so it stays. */
+	next.ro = 1;
+	CHECK(read_key("", "/key", &len) == 0);
+	CHECK(seen->ro_at_mount == 1 && seen->ro == 1);
+	/* A device that cannot be made read-only is not mounted. */
+	next.ro_refused = true;
+	CHECK(read_key("", "/key", &len) == -EPERM && seen->mounts == 0);
+	/* Nor is a type that is not on the list. */
+	CHECK(read_key("f2fs", "/key", &len) == -EMEDIUMTYPE &&
+	      seen->mounts == 0);
 	/* At most 8 KiB, a regular file, no symlink followed: each refused
 	 * (the passphrase is asked), and the stick unmounted all the same. */
 	CHECK(read_key("", "/big", &len) == -EFBIG && seen->umounts >= 1);
@@ -264,8 +358,83 @@ static void dm_devices_are_never_key_devices(void)
 	log_set_fds(2, -1);
 }
 
+/* Review 2026-12-07, M16: a key device named by path (genkernel's
+ * root_keydev=/dev/sdc) never takes a member's disk, nor any LUKS
+ * device; the member does. */
+static void members_and_luks_devices_are_never_key_devices(void)
+{
+	static struct boot_config cfg;
+	char line[] = "crypt_roots=UUID=aaaa crypt_roots=UUID=bbbb root_key=/k "
+		      "root_keydev=/dev/sdc";
+	boot_config_init(&cfg);
+	cmdline_parse(&cfg, line);
+	CHECK(cfg.nproblems == 0);
+	static struct keydev_set k;
+	log_set_fds(-1, -1);
+	keydev_begin(&k, &cfg);
+	struct dev_ids ids = {0};
+	strcpy(ids.devnode, "/dev/sdc");
+	strcpy(ids.type, "crypto_LUKS");
+	strcpy(ids.uuid, "BBBB"); /* member b's, as blkid may print it */
+	CHECK(!keydev_consider(&k, &ids));
+	strcpy(ids.uuid, "cccc"); /* a LUKS disk no member names */
+	CHECK(!keydev_consider(&k, &ids));
+	const struct dev_ids *found = NULL;
+	CHECK(keydev_wait(&k, &cfg.keydev, 1000, "unit", &found) ==
+	      KEYDEV_WAITING);
+	strcpy(ids.type, "vfat");
+	CHECK(keydev_consider(&k, &ids));
+	CHECK(keydev_wait(&k, &cfg.keydev, 1000, "unit", &found) ==
+	      KEYDEV_READY);
+	log_set_fds(2, -1);
+}
+
+/* Review 2026-12-07, M14: a Btrfs stick with the root's filesystem UUID,
+ * or that of a Btrfs device seen in the boot (even in an earlier
+ * attempt), is kept from the root but never mounted. */
+static void btrfs_stick_with_a_known_fsid_is_refused(void)
+{
+	static struct boot_config cfg;
+	char line[] = "root=UUID=R00T crypt_roots=UUID=aaaa root_key=/k "
+		      "root_keydev=LABEL=KEYS";
+	boot_config_init(&cfg);
+	cmdline_parse(&cfg, line);
+	static struct keydev_set k;
+	log_set_fds(-1, -1);
+	keydev_begin(&k, &cfg);
+	struct dev_ids stick = {0}, other = {0};
+	strcpy(stick.devnode, "/dev/sdk");
+	strcpy(stick.type, "btrfs");
+	strcpy(stick.label, "KEYS");
+	strcpy(stick.uuid, "r00t");
+	const struct dev_ids *found = NULL;
+	CHECK(keydev_consider(&k, &stick));
+	CHECK(keydev_wait(&k, &cfg.keydev, 1000, "unit", &found) ==
+	      KEYDEV_GONE);
+	/* A member's mapping carries Btrfs 5eed; the next attempt's stick
+	 * too. */
+	strcpy(other.devnode, "/dev/dm-0");
+	strcpy(other.type, "btrfs");
+	strcpy(other.uuid, "5eed");
+	CHECK(!keydev_consider(&k, &other));
+	keydev_begin(&k, &cfg);
+	strcpy(stick.uuid, "5EED");
+	CHECK(keydev_consider(&k, &stick));
+	CHECK(keydev_wait(&k, &cfg.keydev, 1000, "unit", &found) ==
+	      KEYDEV_GONE);
+	/* Its own UUID: mounted (then forgotten: stickmount.c). */
+	keydev_begin(&k, &cfg);
+	strcpy(stick.uuid, "0wn");
+	CHECK(keydev_consider(&k, &stick));
+	CHECK(keydev_wait(&k, &cfg.keydev, 1000, "unit", &found) ==
+	      KEYDEV_READY);
+	log_set_fds(2, -1);
+}
+
 void keydev_tests(void)
 {
 	RUN(stick_mounted_read_only_private_and_bounded);
 	RUN(dm_devices_are_never_key_devices);
+	RUN(members_and_luks_devices_are_never_key_devices);
+	RUN(btrfs_stick_with_a_known_fsid_is_refused);
 }
