@@ -44,7 +44,7 @@
 
 struct cmdline_problem {
 	char param[48];
-	char item[48]; /* "" or the option / device it is about */
+	char item[96]; /* "" or the option / device(s) it is about */
 	const char *why;
 	int times; /* the same problem again and again counts once */
 };
