@@ -111,8 +111,8 @@ static size_t next_unit(const unsigned char *s, bool *escape)
 		*escape = true;
 		return 2;
 	}
-	*escape = n == 0 && (char_is_control(s[0]) ||
-			     (s[0] >= 0x80 && s[0] <= 0x9f));
+	*escape = n == 0 &&
+		  (char_is_control(s[0]) || (s[0] >= 0x80 && s[0] <= 0x9f));
 	return n ? n : 1;
 }
 

@@ -405,6 +405,28 @@ static void name_equal_to_another_default_name_is_refused(void)
 	CHECK_STR(cfg.members[0].name, "luks-cccc");
 }
 
+/* The rescue shell is an unauthenticated root shell: with LUKS members
+ * it needs rd.shell=1 (review H5); without, rd.shell=0 still forbids it. */
+static void shell_needs_rd_shell_1_with_luks_members(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "root=/dev/vda rd.luks.uuid=aaaa");
+	CHECK(!cmdline_shell_allowed(&cfg));
+	parse(&cfg, "root=/dev/vda crypt_roots=UUID=aaaa rd.shell=0");
+	CHECK(!cmdline_shell_allowed(&cfg));
+	parse(&cfg, "root=/dev/vda rd.luks.uuid=aaaa rd.shell=1");
+	CHECK(cmdline_shell_allowed(&cfg));
+	parse(&cfg, "root=/dev/vda rd.luks.uuid=aaaa rd.shell");
+	CHECK(cmdline_shell_allowed(&cfg));
+	parse(&cfg, "root=/dev/vda");
+	CHECK(cmdline_shell_allowed(&cfg));
+	parse(&cfg, "root=/dev/vda rd.shell=0");
+	CHECK(!cmdline_shell_allowed(&cfg));
+	/* rd.luks=0 opens nothing: a plain boot. */
+	parse(&cfg, "root=/dev/vda rd.luks.uuid=aaaa rd.luks=0");
+	CHECK(cmdline_shell_allowed(&cfg));
+}
+
 static void init_gets_kernel_words_then_init_opts_then_dashes(void)
 {
 	struct boot_config cfg;
@@ -694,4 +716,5 @@ void cmdline_luks_tests(void)
 	RUN(thousand_members_bounded);
 	RUN(one_mapper_name_for_two_devices_is_refused);
 	RUN(name_equal_to_another_default_name_is_refused);
+	RUN(shell_needs_rd_shell_1_with_luks_members);
 }

@@ -65,18 +65,25 @@ static void escape_controls(void)
 static void escape_c1_controls(void)
 {
 	char buf[64];
-	CHECK(str_escape_controls(buf, sizeof(buf), "a\xc2\x9b" "b"));
+	CHECK(str_escape_controls(buf, sizeof(buf),
+				  "a\xc2\x9b"
+				  "b"));
 	CHECK_STR(buf, "a\\xc2\\x9bb");
-	CHECK(str_escape_controls(buf, sizeof(buf), "\xc2\x80\xc2\x9f\xc2\xa0"));
+	CHECK(str_escape_controls(buf, sizeof(buf),
+				  "\xc2\x80\xc2\x9f\xc2\xa0"));
 	CHECK_STR(buf, "\\xc2\\x80\\xc2\\x9f\xc2\xa0");
 	/* Lone bytes: 0x9b is CSI to a console not in UTF-8 mode. */
-	CHECK(str_escape_controls(buf, sizeof(buf), "x\x9b" "2J\x85\xa9"));
-	CHECK_STR(buf, "x\\x9b" "2J\\x85\xa9");
+	CHECK(str_escape_controls(buf, sizeof(buf),
+				  "x\x9b"
+				  "2J\x85\xa9"));
+	CHECK_STR(buf, "x\\x9b"
+		       "2J\\x85\xa9");
 	/* A lead byte without its continuation, then a C1 byte. */
 	CHECK(str_escape_controls(buf, sizeof(buf), "\xe2\x9b"));
 	CHECK_STR(buf, "\xe2\\x9b");
 	/* U+201B and U+1F600 carry 0x80-0x9F bytes inside: text. */
-	CHECK(str_escape_controls(buf, sizeof(buf), "\xe2\x80\x9b\xf0\x9f\x98\x80"));
+	CHECK(str_escape_controls(buf, sizeof(buf),
+				  "\xe2\x80\x9b\xf0\x9f\x98\x80"));
 	CHECK_STR(buf, "\xe2\x80\x9b\xf0\x9f\x98\x80");
 	/* Cut at a whole sequence, never half of one. */
 	CHECK(!str_escape_controls(buf, 3, "a\xe2\x80\x9b"));
