@@ -17,6 +17,7 @@
 #include "base/reaper.h"
 #include "console/prompt.h"
 #include "loop/loop.h"
+#include "loop/sweep.h"
 
 /* Used when the console gives no input at all (EOF): retry now and then
  * instead of spinning or giving up. */
@@ -43,7 +44,7 @@ static void reboot_now(int how)
 
 static int shell_available(const struct boot_config *cfg)
 {
-	if (cfg->shell == 0)
+	if (!cmdline_shell_allowed(cfg))
 		return 0;
 	return access(RESCUE_SHELL, X_OK) == 0;
 }
@@ -82,6 +83,9 @@ static bool run_shell(struct loop *loop)
 	loop_run_until(loop, FOREVER_MS, child_exited, loop);
 	loop_adopt_child(loop, 0);
 	log_notice("rescue shell exited; trying to boot again");
+	/* What it left running (nohup, &) would see the next passphrase
+	 * typed, and live on in the booted system. */
+	loop_sweep(loop, "after the rescue shell");
 	return true;
 }
 

@@ -31,6 +31,7 @@
 #include "handover/rootmount.h"
 #include "handover/switchroot.h"
 #include "loop/loop.h"
+#include "loop/sweep.h"
 #include "luks/hdrdev.h"
 
 /* At hand-over, how long requests still arriving are answered before the
@@ -190,12 +191,15 @@ static int exec_real_init(struct boot *b, struct failure *f)
 	firmware_in_new_root(&b->fw);
 	loop_run_until(&b->loop, clock_now_ms() + HANDOVER_MAX_MS,
 		       firmware_quiet_now, &b->fw);
+	/* Every job's owner is told first (JOB_CANCELLED), then nothing of
+	 * the initramfs runs on into the real system: a job's child, a
+	 * firmware helper, anything a process left. One stuck on a disk is
+	 * waited for at most SWEEP_BOUND_MS; the real init reaps it. */
+	jobs_cancel_all(&b->jobs);
+	loop_sweep(&b->loop, "before the real init runs");
 	firmware_finish(&b->fw);
 	log_peak_memory();
 	restore_kernel_knobs(b);
-	/* Nothing waits for a job: one stuck on a disk is killed, and the
-	 * real init reaps it whenever its I/O returns. */
-	jobs_cancel_all(&b->jobs);
 	loop_close(&b->loop);
 	reaper_reset_sigmask();
 	int rc = switch_root_exec(cfg->init, argv, envp, f);
@@ -320,8 +324,11 @@ int main(int argc, char **argv)
 		if (config_ok)
 			try_boot(&b, &f);
 		/* A shell may have mounted a filesystem (and unmounted it
-		 * again): never resume in this boot after it. */
-		if (emergency(&b.cfg, &b.loop, &f))
+		 * again): never resume in this boot after it. Its exit hung
+		 * up the consoles we opened by name. */
+		if (emergency(&b.cfg, &b.loop, &f)) {
 			resume_forbid(&b.resume, RESUME_SHELL_RAN);
+			consoles_reopen(&b.consoles);
+		}
 	}
 }

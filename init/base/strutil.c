@@ -76,27 +76,69 @@ bool str_has_controls(const char *s)
 	return str_has_controls_n(s, (size_t)-1);
 }
 
+/* The length of the valid UTF-8 sequence at s (2 to 4 bytes; no overlong
+ * form, no surrogate, nothing past U+10FFFF), or 0 if there is none. */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+	size_t n;
+	unsigned min;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, min = 0x10000;
+	else
+		return 0;
+	unsigned cp = s[0] & (0x3f >> (n - 1));
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0; /* also the NUL */
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* How many bytes at s form one unit, and whether they are escaped: a C0
+ * byte or DEL; a C1 control (U+0080..U+009F) in UTF-8; a lone byte
+ * 0x80-0x9F, which a console not in UTF-8 mode takes as C1 (0x9b: CSI). */
+static size_t next_unit(const unsigned char *s, bool *escape)
+{
+	size_t n = utf8_seq_len(s);
+	if (n == 2 && s[0] == 0xc2 && s[1] <= 0x9f) {
+		*escape = true;
+		return 2;
+	}
+	*escape = n == 0 &&
+		  (char_is_control(s[0]) || (s[0] >= 0x80 && s[0] <= 0x9f));
+	return n ? n : 1;
+}
+
 bool str_escape_controls(char *dst, size_t size, const char *src)
 {
 	static const char hex[] = "0123456789abcdef";
 	if (size == 0)
 		return src[0] == '\0';
 	size_t len = 0;
-	for (; *src; src++) {
-		unsigned char c = (unsigned char)*src;
-		bool control = char_is_control(c);
-		size_t need = control ? 4 : 1;
-		if (len + need >= size) {
+	const unsigned char *s = (const unsigned char *)src;
+	while (*s) {
+		bool escape;
+		size_t n = next_unit(s, &escape);
+		if (len + (escape ? 4 * n : n) >= size) {
 			dst[len] = '\0';
 			return false;
 		}
-		if (control) {
+		for (size_t i = 0; i < n; i++, s++) {
+			if (!escape) {
+				dst[len++] = (char)*s;
+				continue;
+			}
 			dst[len++] = '\\';
 			dst[len++] = 'x';
-			dst[len++] = hex[c >> 4];
-			dst[len++] = hex[c & 0xf];
-		} else {
-			dst[len++] = (char)c;
+			dst[len++] = hex[*s >> 4];
+			dst[len++] = hex[*s & 0xf];
 		}
 	}
 	dst[len] = '\0';

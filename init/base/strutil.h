@@ -27,10 +27,13 @@ bool char_is_control(unsigned char c);
  * first n bytes. */
 bool str_has_controls(const char *s);
 bool str_has_controls_n(const char *s, size_t n);
-/* Copies src into dst with C0 control bytes and DEL written as \xNN, so
- * that text from a device or the command line cannot drive a terminal
- * (escape sequences). Cut at the last whole byte or escape that fits;
- * dst is always NUL-terminated. Returns false if src was cut. */
+/* Copies src into dst with control characters written as \xNN, so that
+ * text from a device or the command line cannot drive a terminal (escape
+ * sequences): C0 bytes and DEL; C1 controls (U+0080..U+009F, U+009B is
+ * CSI) in UTF-8; and lone bytes 0x80-0x9F, C1 to a console not in UTF-8
+ * mode. A valid UTF-8 sequence of any other character stays as it is.
+ * Cut at the last whole character or escape that fits; dst is always
+ * NUL-terminated. Returns false if src was cut. */
 bool str_escape_controls(char *dst, size_t size, const char *src);
 
 /* dst = a followed by b (no separator added); -ENAMETOOLONG if it does

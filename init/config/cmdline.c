@@ -212,6 +212,13 @@ static const char *set_shell(struct boot_config *cfg, const char *val)
 	return NULL;
 }
 
+bool cmdline_shell_allowed(const struct boot_config *cfg)
+{
+	if (cfg->shell >= 0)
+		return cfg->shell == 1;
+	return cfg->nmembers == 0;
+}
+
 static const char *set_panic(struct boot_config *cfg, const char *val)
 {
 	/* Kernel semantics: 0 waits forever, N>0 reboots after N seconds,

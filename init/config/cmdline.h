@@ -44,7 +44,7 @@
 
 struct cmdline_problem {
 	char param[48];
-	char item[48]; /* "" or the option / device it is about */
+	char item[96]; /* "" or the option / device(s) it is about */
 	const char *why;
 	int times; /* the same problem again and again counts once */
 };
@@ -107,7 +107,7 @@ struct boot_config {
 	int root_delay_s; /* rootdelay=; cmdline_parse folds it into root_wait_s */
 	bool quiet;
 	bool debug;
-	int shell; /* rd.shell: -1 unset (auto), 0 off, 1 on */
+	int shell; /* rd.shell: -1 unset (cmdline_shell_allowed), 0 off, 1 on */
 	bool panic_set;
 	long panic_s; /* kernel panic= semantics, when panic_set */
 	unsigned long long resume_offset; /* resume_offset=, in pages */
@@ -183,6 +183,12 @@ int luks_member_tries(const struct boot_config *cfg,
  * above, else KEYDEV_WAIT_DEFAULT_MS. */
 int luks_member_keyfile_timeout_ms(const struct boot_config *cfg,
 				   const struct luks_member_cfg *m);
+
+/* Whether a failed boot may start a rescue shell (if there is one): with
+ * LUKS members configured only on rd.shell=1, since whoever is at the
+ * keyboard gets it, unauthenticated (an evil maid); without members
+ * unless rd.shell=0. */
+bool cmdline_shell_allowed(const struct boot_config *cfg);
 
 /* A name that can only mean a keymap file of the initramfs: letters,
  * digits and "._+-", not starting with '.', shorter than KEYMAP_NAME_MAX. */

@@ -603,12 +603,55 @@ static void mark_resume_member(struct boot_config *cfg)
 	}
 }
 
+/* The member whose default mapping name (luks-UUID, no name of its own)
+ * is name, other than m; NULL if none. */
+static const struct luks_member_cfg *
+default_name_owner(const struct boot_config *cfg,
+		   const struct luks_member_cfg *m, const char *name)
+{
+	if (strncasecmp(name, "luks-", 5) != 0)
+		return NULL;
+	for (int i = 0; i < cfg->nmembers; i++) {
+		const struct luks_member_cfg *o = &cfg->members[i];
+		if (o != m && o->listed && !o->name[0] &&
+		    o->spec.kind == DEVSPEC_UUID &&
+		    strcasecmp(o->spec.value, name + 5) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* rd.luks.name=A=luks-B next to rd.luks.uuid=B: two mappings of one name,
+ * and the second would fail at activation, after a whole KDF. Caught
+ * now, whatever the order: A is opened under its default name (which
+ * may clash in turn: again until none does). */
+static void refuse_default_name_clash(struct boot_config *cfg)
+{
+	bool again = false;
+	for (int i = 0; i < cfg->nmembers; i++) {
+		struct luks_member_cfg *m = &cfg->members[i];
+		if (!m->listed || !m->name[0] ||
+		    !default_name_owner(cfg, m, m->name))
+			continue;
+		char item[sizeof(cfg->problems[0].item)];
+		snprintf(item, sizeof(item), "%s=%s", m->spec.value, m->name);
+		cfg_problem_item(
+			cfg, "rd.luks.name", item,
+			"the name is the default one of the other LUKS device listed with that UUID; this one is opened as luks-<its UUID>");
+		m->name[0] = '\0';
+		again = true;
+	}
+	if (again)
+		refuse_default_name_clash(cfg);
+}
+
 /* Once the whole line is read: settings for devices nobody listed are
  * dropped with a warning, and what rd.luks=0 turns off. */
 void cfg_finish_luks(struct boot_config *cfg)
 {
 	name_crypt_root(cfg);
 	name_crypt_swaps(cfg);
+	refuse_default_name_clash(cfg);
 	mark_resume_member(cfg);
 	cfg_apply_root_header(cfg);
 	if (cfg->root_keydev.kind != DEVSPEC_NONE) {

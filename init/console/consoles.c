@@ -106,3 +106,13 @@ void consoles_open(struct consoles *c)
 		c->n = 1;
 	}
 }
+
+void consoles_reopen(struct consoles *c)
+{
+	for (int i = 0; i < c->n; i++)
+		close(c->fd[i]);
+	/* The log must not write to the closed numbers meanwhile. */
+	log_set_consoles(NULL, 0);
+	consoles_open(c);
+	log_set_consoles(c->fd, c->n);
+}

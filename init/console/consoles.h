@@ -27,5 +27,10 @@ int consoles_parse(const char *active, const char *vt_active,
 /* Opens every active console; /dev/console alone when none can be found
  * or opened. Never fails: c->n may be 0 when there is no console at all. */
 void consoles_open(struct consoles *c);
+/* Closes them and opens them again, and gives the log the new ones. A
+ * rescue shell that ends as a session leader hangs up its controlling
+ * tty (not through /dev/console): every fd opened on it by name reads
+ * only end-of-file from then on. */
+void consoles_reopen(struct consoles *c);
 
 #endif

@@ -1,4 +1,5 @@
 """Failure paths and hostile input."""
+import os
 import re
 
 from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
@@ -93,21 +94,56 @@ def hostile_passphrase_input():
     expect("AAAAAAAAAA" not in b.out, "the typed input was echoed")
 
 
+BUSYBOX = "/bin/busybox"
+SHELL_INITRD = ["dir /bin 0755 0 0", "file /bin/busybox %s 0755 0 0" % BUSYBOX,
+                "slink /bin/sh busybox 0777 0 0"]
+SHELL_PROMPT = r"\(initramfs\) # "
+
+
 @case
 def wrong_passphrase_three_times_is_a_clear_failure():
+    """With /bin/sh in the initramfs but no rd.shell=1, three wrong
+    passphrases give the retry/reboot/power-off question, never a shell:
+    whoever is at the keyboard is not the owner yet (review H5)."""
     b = boot("wrong_passphrase_three_times_is_a_clear_failure",
              "root=UUID=%s rootflags=subvol=@root panic=0 rd.luks.uuid=%s "
              "rd.luks.uuid=%s" % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
                                   luks_uuid("CRYPT2", 1)),
              ["crypt2-a.img", "crypt2-b.img"],
+             initrd=overlay_initrd("shell", SHELL_INITRD),
              script=[(SHARED_PROMPT, "nope-1\n", 0), (SHARED_PROMPT, "nope-2\n", 0),
                      (SHARED_PROMPT, "nope-3\n", 0), (PROMPT, "p\n", 0)])
     failed_to_prompt(b, "cannot unlock luks-")
     expect("tries exhausted" in b.out, "the reason does not say the tries ran out")
     expect(len(prompts(b)) == 3, "not exactly rd.luks.tries=3 prompts: %s" % prompts(b))
+    expect("rescue shell" not in b.out and not re.search(SHELL_PROMPT, b.out),
+           "a shell was offered with LUKS members and no rd.shell=1")
 
 
-BUSYBOX = "/bin/busybox"
+@case
+def rescue_shell_leaves_nothing_running():
+    """rd.shell=1 with LUKS members: three wrong passphrases give the shell.
+    What it starts in the background (an evil maid's keylogger; here
+    sleep) is killed before the retry: the booted system has no process
+    its init did not start, and the retry still opens both members."""
+    b = boot("rescue_shell_leaves_nothing_running",
+             "root=UUID=%s rootflags=subvol=@root panic=0 rd.shell=1 "
+             "rd.luks.uuid=%s rd.luks.uuid=%s"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
+             ["crypt2-a.img", "crypt2-b.img"],
+             initrd=overlay_initrd("shell", SHELL_INITRD),
+             script=[(SHARED_PROMPT, "nope-1\n", 0), (SHARED_PROMPT, "nope-2\n", 0),
+                     (SHARED_PROMPT, "nope-3\n", 0),
+                     (SHELL_PROMPT, "sleep 100000 & echo STARTED-$((40+2))\n", 0),
+                     (r"STARTED-42(.|\n)*" + SHELL_PROMPT, "exit\n", 0),
+                     (r"trying to boot again(.|\n)*" + SHARED_PROMPT, PASS + "\n", 0)],
+             timeout=150)
+    expect("STARTED-42" in b.out, "the shell did not start the background process")
+    assert_array(b, "CRYPT2", 2)
+    expect(b.result("strangers=") == "strangers=0:",
+           "processes of the initramfs live on in the booted system: %s"
+           % b.result("strangers="))
+    expect(b.has_result("zombies=0"), "zombies left: %s" % b.result("zombies="))
 
 
 @case
@@ -120,10 +156,8 @@ def rescue_shell_then_retry():
     b = boot("rescue_shell_then_retry",
              "root=UUID=%s rootflags=subvol=@root init=/sbin/nothere panic=0"
              % FX["SINGLE_UUID"], ["single.img"],
-             initrd=overlay_initrd("shell", [
-                 "dir /bin 0755 0 0", "file /bin/busybox %s 0755 0 0" % BUSYBOX,
-                 "slink /bin/sh busybox 0777 0 0"]),
-             script=[(r"\(initramfs\) # ", "ls /init /newroot && echo INTACT-$((40+2))\n", 0),
+             initrd=overlay_initrd("shell", SHELL_INITRD),
+             script=[(SHELL_PROMPT, "sleep 100000 & ls /init /newroot && echo INTACT-$((40+2))\n", 0),
                      (r"INTACT-42(.|\n)*\(initramfs\) # ",
                       "for f in 0 1 2; do echo FD$f=$(readlink /proc/$$/fd/$f); "
                       "done; echo ON-$((40+2))\n", 0),
@@ -151,6 +185,11 @@ def rescue_shell_then_retry():
     ir = b.result("initramfs ")
     expect(re.match(r"initramfs fstype=(ramfs|tmpfs) entries=1: mnt$", ir),
            "the initramfs was not emptied down to the mount point: %s" % ir)
+    # Without LUKS members the shell needs no rd.shell=1, but what it left
+    # (sleep &) is still killed before the retry.
+    expect(b.result("strangers=") == "strangers=0:",
+           "processes of the initramfs live on in the booted system: %s"
+           % b.result("strangers="))
 
 
 @case
@@ -158,9 +197,7 @@ def rd_shell_0_forbids_the_shell():
     b = boot("rd_shell_0_forbids_the_shell",
              "root=UUID=%s rootflags=subvol=@root init=/sbin/nothere panic=0 rd.shell=0"
              % FX["SINGLE_UUID"], ["single.img"],
-             initrd=overlay_initrd("shell", [
-                 "dir /bin 0755 0 0", "file /bin/busybox %s 0755 0 0" % BUSYBOX,
-                 "slink /bin/sh busybox 0777 0 0"]),
+             initrd=overlay_initrd("shell", SHELL_INITRD),
              script=[(PROMPT, "p\n", 0)])
     failed_to_prompt(b, "/sbin/nothere on the new root is not usable")
     expect("rescue shell" not in b.out, "a shell started despite rd.shell=0")
@@ -224,12 +261,22 @@ def btrfs_unavailable_is_said_once():
     failed_to_prompt(b, "root=UUID=%s is Btrfs on" % FX["RAID1_UUID"])
 
 
+# A disk that answers slowly: a read from it is an uninterruptible wait of
+# some seconds, which a SIGKILL does not cut short.
+SLOW_DISK = ["-drive", "file=%s,format=raw,if=virtio,readonly=on,"
+             "throttling.bps-read=262144" % os.path.join(FIX, "swap.img")]
+
+
 @case
 def exec_of_real_init_fails_after_switch_then_retried():
     """The root has moved and the initramfs is gone when execve() of the
-    real init fails (a process holds it open for writing: ETXTBSY). /init
-    stays PID 1 in the new root: the emergency prompt says why, firmware
-    knobs are its own again, and r runs the init once the file is free."""
+    real init fails (a process holds it open for writing: ETXTBSY). Every
+    process is killed before the exec; this one is in uninterruptible disk
+    I/O, so the kill takes effect only when its read returns: /init waits
+    for it a bounded time, says so, and runs the init. /init stays PID 1
+    in the new root: the emergency prompt says why, firmware knobs are its
+    own again, and r runs the init once the holder is gone; nothing of the
+    initramfs runs on in the booted system."""
     b = boot("exec_of_real_init_fails_after_switch_then_retried",
              "root=UUID=%s rootflags=subvol=@root rw panic=0 rdinit=/execblock "
              "rd.luks.uuid=%s rd.luks.uuid=%s"
@@ -237,12 +284,17 @@ def exec_of_real_init_fails_after_switch_then_retried():
              ["crypt2-a.img", "crypt2-b.img"],
              initrd=overlay_initrd("execblock", [
                  "file /execblock %s/execblock 0755 0 0" % BUILD]),
-             script=[(SHARED_PROMPT, PASS + "\n", 0),
-                     # The prompt comes first, then the file is let go.
-                     (PROMPT + r"(.|\n)*EXECBLOCK released", "r\n", 0)],
-             timeout=120)
+             extra_args=SLOW_DISK,
+             # The holder's read takes some seconds; r comes well after.
+             script=[(SHARED_PROMPT, PASS + "\n", 0), (PROMPT, "r\n", 12)],
+             timeout=150)
     expect("EXECBLOCK holding /newroot/sbin/init" in b.out,
            "the init was never held open: the test proves nothing")
+    expect("EXECBLOCK released" not in b.out,
+           "the holder was not killed before the real init ran")
+    expect(re.search(r"processes killed before the real init runs are still "
+                     r"there after \d+ ms", b.out),
+           "the hand-over did not say it went on without a stuck process")
     expect("boot failed: running /sbin/init failed: Text file busy" in b.out,
            "the failed exec was not reported as such")
     expect("luksinit: running /sbin/init again" in b.out,
@@ -252,7 +304,9 @@ def exec_of_real_init_fails_after_switch_then_retried():
     expect(b.has_result("fw_timeout=60") and b.has_result("fw_force_sysfs_fallback=0"),
            "firmware knobs not given back at the second exec: %s %s"
            % (b.result("fw_timeout="), b.result("fw_force_sysfs_fallback=")))
-
+    expect(b.result("strangers=") == "strangers=0:",
+           "processes of the initramfs live on in the booted system: %s"
+           % b.result("strangers="))
 
 
 @case

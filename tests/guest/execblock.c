@@ -2,18 +2,42 @@
  * Test helper, booted as rdinit=/execblock: it makes the exec of the real
  * init fail after /init has switched to the new root. It forks; the parent
  * becomes /init, the child waits for the real root to be mounted (rw) and
- * holds its /sbin/init open for writing, so execve() fails with ETXTBSY,
- * then lets go after a few seconds: a retry from the emergency prompt must
- * then run it.
+ * holds its /sbin/init open for writing, so execve() fails with ETXTBSY.
+ *
+ * /init kills every process before it runs the real init, so the hold
+ * must outlive a SIGKILL for a while: the child then reads from a disk
+ * QEMU throttles (the test's third disk, /dev/vdc), O_DIRECT, which is an
+ * uninterruptible wait of some seconds. The SIGKILL takes effect when the
+ * read returns; the file is let go with the process, and a retry from the
+ * emergency prompt must then run the init.
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "guest.h"
 
 #define TARGET "/newroot/sbin/init"
-#define HOLD_S 4
+#define SLOW_DISK "/dev/vdc"
+/* One read, split into several requests: at the test's 256 KiB/s, the
+ * first passes at once and the rest take some seconds, all of it inside
+ * the one system call (a SIGKILL is taken only when it returns). */
+#define SLOW_READ (2 * 1024 * 1024)
+
+static void hold_in_the_kernel(void)
+{
+	int dev = open(SLOW_DISK, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	void *buf = aligned_alloc(4096, SLOW_READ);
+	if (dev < 0 || !buf) {
+		dprintf(2, "EXECBLOCK cannot read %s\n", SLOW_DISK);
+		sleep(4);
+		return;
+	}
+	/* Away from what blkid read: none of it is cached. */
+	ssize_t n = pread(dev, buf, SLOW_READ, 1 << 20);
+	dprintf(2, "EXECBLOCK read %zd bytes\n", n);
+}
 
 static void child(void)
 {
@@ -22,7 +46,7 @@ static void child(void)
 		int fd = open(TARGET, O_WRONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			dprintf(2, "EXECBLOCK holding %s\n", TARGET);
-			sleep(HOLD_S);
+			hold_in_the_kernel();
 			close(fd);
 			dprintf(2, "EXECBLOCK released\n");
 			_exit(0);

@@ -281,6 +281,58 @@ static void print_zombies(void)
 	printf("RESULT zombies=%d\n", zombies);
 }
 
+/* From /proc/PID/stat: comm, state, parent and flags (0 if unreadable). */
+static int proc_stat(long pid, char *comm, size_t size, char *state, long *ppid,
+		     unsigned long *flags)
+{
+	char path[64], stat[512];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	read_line(path, stat, sizeof(stat));
+	const char *open_paren = strchr(stat, '(');
+	const char *close_paren = strrchr(stat, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren)
+		return -1;
+	snprintf(comm, size, "%.*s", (int)(close_paren - open_paren - 1),
+		 open_paren + 1);
+	/* After "(comm)": state is field 3, ppid 4, flags 9. */
+	if (sscanf(close_paren + 2, "%c %ld %*s %*s %*s %*s %lu", state, ppid,
+		   flags) != 3)
+		return -1;
+	return 0;
+}
+
+/* Processes that this init did not start and that are not the kernel's:
+ * nothing of the initramfs may run on into the booted system (a rescue
+ * shell's "sleep 100000 &", a keylogger). This init has started none yet
+ * (inspect_initramfs comes later), so every other one is a stranger.
+ * Zombies are counted above. */
+static void print_strangers(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+	char list[1024] = "";
+	while (d && (de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		long pid = atol(de->d_name), ppid;
+		char comm[64], state;
+		unsigned long flags;
+		if (pid == getpid() ||
+		    proc_stat(pid, comm, sizeof(comm), &state, &ppid, &flags) <
+			    0 ||
+		    (flags & 0x00200000) /* PF_KTHREAD */ || state == 'Z')
+			continue;
+		n++;
+		size_t len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s%s(%ld)",
+			 len ? "," : "", comm, ppid);
+	}
+	if (d)
+		closedir(d);
+	printf("RESULT strangers=%d:%s\n", n, list);
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -554,6 +606,7 @@ int main(int argc, char **argv, char **envp)
 	print_dm_devices();
 	print_read_only_disks();
 	print_zombies();
+	print_strangers();
 	print_kmsg_secret_check();
 	inspect_initramfs();
 	printf("RESULT done\n");

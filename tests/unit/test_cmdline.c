@@ -376,6 +376,57 @@ static void one_mapper_name_for_two_devices_is_refused(void)
 	CHECK_STR(cfg.problems[0].param, "rd.luks.name");
 }
 
+/* rd.luks.name=A=luks-B next to rd.luks.uuid=B: both mappings would be
+ * luks-B, and the second would fail at activation, after a full KDF
+ * (review L7). Refused while parsing, in either order, naming both; A
+ * is still opened, under its own default name. */
+static void name_equal_to_another_default_name_is_refused(void)
+{
+	static const char *const lines[] = {
+		"rd.luks.name=aaaa=luks-BBBB rd.luks.uuid=bbbb",
+		"rd.luks.uuid=luks-bbbb rd.luks.name=aaaa=luks-bbbb",
+		"crypt_roots=UUID=bbbb rd.luks.name=UUID=aaaa=luks-bbbb",
+	};
+	for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+		struct boot_config cfg;
+		parse(&cfg, lines[k]);
+		CHECK(cfg.nmembers == 2);
+		CHECK(cfg.nproblems == 1);
+		CHECK_STR(cfg.problems[0].param, "rd.luks.name");
+		CHECK(strstr(cfg.problems[0].item, "aaaa") != NULL);
+		CHECK(strcasestr(cfg.problems[0].item, "luks-bbbb") != NULL);
+		for (int i = 0; i < cfg.nmembers; i++)
+			CHECK_STR(cfg.members[i].name, "");
+	}
+	/* A name that only looks like one: no other member has that UUID. */
+	struct boot_config cfg;
+	parse(&cfg, "rd.luks.name=aaaa=luks-cccc rd.luks.uuid=bbbb");
+	CHECK(cfg.nproblems == 0);
+	CHECK_STR(cfg.members[0].name, "luks-cccc");
+}
+
+/* The rescue shell is an unauthenticated root shell: with LUKS members
+ * it needs rd.shell=1 (review H5); without, rd.shell=0 still forbids it. */
+static void shell_needs_rd_shell_1_with_luks_members(void)
+{
+	struct boot_config cfg;
+	parse(&cfg, "root=/dev/vda rd.luks.uuid=aaaa");
+	CHECK(!cmdline_shell_allowed(&cfg));
+	parse(&cfg, "root=/dev/vda crypt_roots=UUID=aaaa rd.shell=0");
+	CHECK(!cmdline_shell_allowed(&cfg));
+	parse(&cfg, "root=/dev/vda rd.luks.uuid=aaaa rd.shell=1");
+	CHECK(cmdline_shell_allowed(&cfg));
+	parse(&cfg, "root=/dev/vda rd.luks.uuid=aaaa rd.shell");
+	CHECK(cmdline_shell_allowed(&cfg));
+	parse(&cfg, "root=/dev/vda");
+	CHECK(cmdline_shell_allowed(&cfg));
+	parse(&cfg, "root=/dev/vda rd.shell=0");
+	CHECK(!cmdline_shell_allowed(&cfg));
+	/* rd.luks=0 opens nothing: a plain boot. */
+	parse(&cfg, "root=/dev/vda rd.luks.uuid=aaaa rd.luks=0");
+	CHECK(cmdline_shell_allowed(&cfg));
+}
+
 static void init_gets_kernel_words_then_init_opts_then_dashes(void)
 {
 	struct boot_config cfg;
@@ -664,4 +715,6 @@ void cmdline_luks_tests(void)
 	RUN(malformed_luks_values);
 	RUN(thousand_members_bounded);
 	RUN(one_mapper_name_for_two_devices_is_refused);
+	RUN(name_equal_to_another_default_name_is_refused);
+	RUN(shell_needs_rd_shell_1_with_luks_members);
 }

@@ -167,6 +167,34 @@ static void job_exit_without_result_fails(void)
 	settle(&js);
 }
 
+/* What the sweep after a rescue shell does to a job (kill(-1, SIGKILL),
+ * here aimed at the one child): the job ends at once as JOB_NO_RESULT,
+ * long before its deadline, nothing hangs, and the next job runs. */
+static void job_killed_from_outside_ends_and_next_runs(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(sleeper, NULL, 16, 20000, &o);
+	long long t0 = clock_now_ms();
+	CHECK(job_start(&js, &s) > 0);
+	CHECK(jobs_children(&js) == 1);
+	if (jobs_children(&js) == 1)
+		kill(js.child[0], SIGKILL);
+	serve(&js, 5000);
+	CHECK(o.calls == 1);
+	CHECK(o.res.end == JOB_NO_RESULT);
+	CHECK(clock_now_ms() - t0 < 5000);
+	settle(&js);
+	CHECK(jobs_children(&js) == 0);
+	struct outcome again = {0};
+	s = spec_of(hello, NULL, 64, 5000, &again);
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	CHECK(again.calls == 1 && again.res.end == JOB_DONE);
+	settle(&js);
+}
+
 #define LARGE ((size_t)512 * 1024) /* eight times a pipe's buffer */
 
 static int large(void *arg, void *buf, size_t max, size_t *ret_len)
@@ -460,6 +488,7 @@ void job_tests(void)
 	RUN(job_result_delivered);
 	RUN(job_deadline_kills_sleeper);
 	RUN(job_exit_without_result_fails);
+	RUN(job_killed_from_outside_ends_and_next_runs);
 	RUN(job_large_result);
 	RUN(job_secret_result_in_locked_memory);
 	RUN(job_child_never_sees_secrets);

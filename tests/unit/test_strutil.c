@@ -57,6 +57,41 @@ static void escape_controls(void)
 	CHECK_STR(buf, "\xc3\xa4 ok");
 }
 
+/* C1 controls (U+0080..U+009F): U+009B is CSI to the Linux VT and xterm,
+ * so a LUKS UUID from a stranger's disk could drive the console (review
+ * L12). Encoded in UTF-8 or as a lone byte (an 8-bit console), they are
+ * escaped; a valid sequence whose bytes merely include 0x80-0x9F is
+ * text. */
+static void escape_c1_controls(void)
+{
+	char buf[64];
+	CHECK(str_escape_controls(buf, sizeof(buf),
+				  "a\xc2\x9b"
+				  "b"));
+	CHECK_STR(buf, "a\\xc2\\x9bb");
+	CHECK(str_escape_controls(buf, sizeof(buf),
+				  "\xc2\x80\xc2\x9f\xc2\xa0"));
+	CHECK_STR(buf, "\\xc2\\x80\\xc2\\x9f\xc2\xa0");
+	/* Lone bytes: 0x9b is CSI to a console not in UTF-8 mode. */
+	CHECK(str_escape_controls(buf, sizeof(buf),
+				  "x\x9b"
+				  "2J\x85\xa9"));
+	CHECK_STR(buf, "x\\x9b"
+		       "2J\\x85\xa9");
+	/* A lead byte without its continuation, then a C1 byte. */
+	CHECK(str_escape_controls(buf, sizeof(buf), "\xe2\x9b"));
+	CHECK_STR(buf, "\xe2\\x9b");
+	/* U+201B and U+1F600 carry 0x80-0x9F bytes inside: text. */
+	CHECK(str_escape_controls(buf, sizeof(buf),
+				  "\xe2\x80\x9b\xf0\x9f\x98\x80"));
+	CHECK_STR(buf, "\xe2\x80\x9b\xf0\x9f\x98\x80");
+	/* Cut at a whole sequence, never half of one. */
+	CHECK(!str_escape_controls(buf, 3, "a\xe2\x80\x9b"));
+	CHECK_STR(buf, "a");
+	CHECK(!str_escape_controls(buf, 9, "a\xc2\x9b"));
+	CHECK_STR(buf, "a");
+}
+
 /* C0 and DEL are control bytes; space, text and bytes >= 0x80 (UTF-8)
  * are not; the _n form stops at n and at the NUL. */
 static void control_bytes_found(void)
@@ -78,6 +113,7 @@ void strutil_tests(void)
 {
 	RUN(dotdot_components);
 	RUN(escape_controls);
+	RUN(escape_c1_controls);
 	RUN(control_bytes_found);
 	RUN(copy_fits_and_truncation_is_error);
 	RUN(parse_uint_checks_everything);
