@@ -294,11 +294,11 @@ static struct wait_state wait_state(struct assembly *a)
  * Btrfs decides whether the rest can mount. */
 static int check_member_failures(struct assembly *a, struct failure *f)
 {
-	const char *failure = luks_failure(a->luks);
-	if (!failure[0])
+	const struct failure *failed = luks_failure(a->luks);
+	if (!failed)
 		return 0;
 	if (!degraded_permitted(a->cfg)) {
-		failure_say(f, -EACCES, "%s", failure);
+		*f = *failed;
 		f->hint =
 			"check the passphrase / key file; the console prompt allows rd.luks.tries= attempts";
 		return -EACCES;

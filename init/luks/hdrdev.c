@@ -191,6 +191,8 @@ void hdrdev_remove_copies(const struct boot_config *cfg)
 		    hdrdev_copy_path(&cfg->members[i], copy, sizeof(copy)) ==
 			    0 &&
 		    unlink(copy) < 0 && errno != ENOENT)
-			log_warn("cannot remove the header copy %s: %m", copy);
+			log_warn_errno(errno,
+				       "cannot remove the header copy %s",
+				       copy);
 	}
 }

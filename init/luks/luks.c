@@ -91,7 +91,7 @@ void luks_begin_attempt(struct luks_set *set)
 	set->shared_gen_opened = false;
 	set->in_use_kb = 0;
 	set->nfailed = 0;
-	set->failure[0] = '\0';
+	failure_clear(&set->failure);
 	set->ndeferred = 0;
 	set->stopping = false;
 	set->settle_due = false;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/failure.h"
 #include "common/secret.h"
 #include "config/cmdline.h"
 #include "config/devspec.h"
@@ -118,9 +119,9 @@ int luks_count(const struct luks_set *set);
 const char *luks_open_name(const struct luks_set *set, int i);
 /* How many members that form the root (not swap) are open. */
 int luks_root_members_open(const struct luks_set *set);
-/* The first member that cannot be opened, in words ("" while none), and
- * how many have failed in this attempt (swap members never count). */
-const char *luks_failure(const struct luks_set *set);
+/* The first member that cannot be opened (NULL while none), and how many
+ * have failed in this attempt (swap members never count). */
+const struct failure *luks_failure(const struct luks_set *set);
 int luks_nfailed(const struct luks_set *set);
 /* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc", then
  * those that failed, e.g. "luks-ab.. on /dev/vdb (failed)". */

@@ -226,8 +226,8 @@ void kdf_start(struct luks_set *set, int i, enum key_source source,
 	int rc = set->jobs ? job_start(set->jobs, &spec) : -ENOSYS;
 	secret_free(key); /* the job has its copy */
 	if (rc < 0) {
-		log_err("%s: cannot start its unlock job: %s", m->dm_name,
-			strerror(-rc));
+		log_err_errno(rc, "%s: cannot start its unlock job",
+			      m->dm_name);
 		return;
 	}
 	m->kdf_job = rc;

@@ -1,5 +1,6 @@
 #include "luks/luksmembers.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,11 +35,11 @@ void member_fail(struct luks_set *set, struct luks_member *m, const char *why)
 	}
 	set->nfailed++;
 	const struct devspec *spec = lukshdr_find_spec(m->cfg);
-	if (!set->failure[0])
-		snprintf(set->failure, sizeof(set->failure),
-			 "cannot unlock %s (%s%s on %s): %s", m->dm_name,
-			 devspec_kind_name(spec->kind), spec->value,
-			 m->devnode[0] ? m->devnode : "no device", why);
+	if (!set->failure.what[0])
+		failure_say(&set->failure, -EACCES,
+			    "cannot unlock %s (%s%s on %s): %s", m->dm_name,
+			    devspec_kind_name(spec->kind), spec->value,
+			    m->devnode[0] ? m->devnode : "no device", why);
 	log_err("%s: %s", m->dm_name, why);
 }
 
@@ -290,9 +291,9 @@ int luks_root_members_open(const struct luks_set *set)
 	return n;
 }
 
-const char *luks_failure(const struct luks_set *set)
+const struct failure *luks_failure(const struct luks_set *set)
 {
-	return set->failure;
+	return set->failure.what[0] ? &set->failure : NULL;
 }
 
 int luks_nfailed(const struct luks_set *set)

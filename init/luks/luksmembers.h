@@ -98,7 +98,7 @@ struct luks_set {
 	uint64_t budget_kb, in_use_kb;
 	int nfailed;
 	bool holding; /* no job starts: devices are still being enumerated */
-	char failure[512]; /* the first member that cannot be opened */
+	struct failure failure; /* the first member that cannot be opened */
 	/* Devices that appeared while a reencrypting member's worker was in
 	 * libcryptsetup: claimed once it is done. */
 	struct dev_ids deferred[LUKS_MEMBERS_MAX];
