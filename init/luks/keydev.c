@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,6 +50,12 @@ static void forget_reads(struct keydev_set *k)
 		secret_free(&r->key);
 	}
 	k->nread = 0;
+}
+
+void keydev_end(struct keydev_set *k)
+{
+	if (k->jobs)
+		forget_reads(k);
 }
 
 void keydev_begin(struct keydev_set *k, const struct boot_config *cfg)
@@ -325,6 +333,14 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 		     int (*fn)(int fd, void *arg), void *arg,
 		     const char **ret_step)
 {
+	/* Mounted in a namespace of this child's own: killed past its
+	 * deadline (even while the kernel still reads the stick), it takes
+	 * the mount with it, and nothing of the stick stays mounted where
+	 * the real root could see it. */
+	*ret_step = "unshare";
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -errno;
 	*ret_step = "mount";
 	if (mkdir(RUN_DIR, 0700) < 0 && errno != EEXIST)
 		return -errno;

@@ -88,6 +88,9 @@ void keydev_attach(struct keydev_set *k, struct jobs *jobs);
 /* Once per attempt: forgets the devices seen, and every key read (a
  * read still running is killed). */
 void keydev_begin(struct keydev_set *k, const struct boot_config *cfg);
+/* The attempt is over: every key read is wiped, one still running is
+ * killed. No key file outlives the attempt that read it. */
+void keydev_end(struct keydev_set *k);
 
 /* A device was identified: true if it is a key device named on the
  * command line (it is then remembered, and must not become part of the

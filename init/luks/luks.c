@@ -622,5 +622,6 @@ void luks_end_attempt(struct luks_set *set)
 	for (int i = 0; i < set->n; i++)
 		member_release(&set->m[i]);
 	secret_free(&set->shared);
+	keydev_end(&set->keydevs);
 	set->stopping = false;
 }
