@@ -318,3 +318,40 @@ def swap_member_at_its_own_prompt_is_waited_for():
     expect("swap" in dm_names(b),
            "the swap member's unlock was dropped: %s" % dm_names(b))
     shutil.rmtree(d, ignore_errors=True)
+
+
+@case
+def swap_plain_root_with_only_a_luks_swap_resumes_from_it():
+    """genkernel's crypt_swap= without crypt_root= (review M15): the root
+    is a plain filesystem and the only LUKS member is the swap. The root
+    must not be held back for members that would never form it: it mounts,
+    the swap member opens at its own prompt, and, before any mount, its
+    mapping is what the kernel is told to resume from (no image on it: the
+    boot goes on)."""
+    b = boot_on("swap_plain_root_with_only_a_luks_swap_resumes_from_it",
+                "root=UUID=%s rootflags=subvol=@root crypt_swap=UUID=%s "
+                "resume=/dev/mapper/swap" % (FX["SINGLE_UUID"],
+                                             FX["SWAP_LUKS"]),
+                FIX, snapshot=True, timeout=150,
+                disks=["single.img", "swap.img"],
+                script=[(r"Passphrase for swap[^:\n]*: ",
+                         PASS + "\n", 0)])
+    booted_to_report(b)
+    root = b.result("root ")
+    expect(root.startswith("root source=/dev/vda ") and
+           "fstype=btrfs" in root and "subpath=/@root" in root,
+           "the plain root is not what was mounted: %s" % root)
+    expect(b.has_result("btrfs fsid=%s devices=1: vda" % FX["SINGLE_UUID"]),
+           "the plain root's filesystem is not the one mounted: %s"
+           % [r for r in b.results if r.startswith("btrfs ")])
+    want = dm_dev_of(b, "swap")
+    expect(want, "the swap member is not open: %s" % dm_names(b))
+    expect(b.result("power_resume=") == "power_resume=" + want,
+           "the kernel was told to resume from %r, not the swap mapping %s"
+           % (b.result("power_resume="), want))
+    look = b.out.find("resume: looking for a hibernation image on /dev/dm-")
+    expect(look >= 0, "/init did not hand the swap mapping to the kernel")
+    for sign in MOUNT_SIGNS:
+        expect(sign not in b.out[:look],
+               "a filesystem was mounted before the resume: %r" % sign)
+    expect("ignoring /dev/vda" not in b.out, "the plain root was refused")
