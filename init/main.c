@@ -134,6 +134,7 @@ static void early_setup(struct boot *b, int argc, char **argv)
 	log_set_console_level(b->cfg.quiet ? LOG_LVL_WARNING : LOG_LVL_INFO);
 	log_info("starting");
 	report_cmdline_problems(&b->cfg);
+	resume_warn_unchecked(&b->cfg);
 	/* Before any prompt: the passphrase is typed in this layout. */
 	vtkeymap_setup(&b->cfg, &b->keymap);
 	firmware_start(&b->fw, &b->cfg);

@@ -171,14 +171,31 @@ def swap_dracut_style_no_image_boots_normally():
                "a filesystem was mounted before the resume: %r" % sign)
 
 
+# A PARTUUID no disk of the tests carries.
+NOBODYS_PARTUUID = "0badc0de-5eed-4b1d-8d1e-000000000024"
+
+
 @case
 def swap_member_absent_root_boots_without_resume():
     """The swap disk is not there: swap is not needed to boot, so the root
-    boots after the bounded wait, with a warning naming it."""
+    boots after the bounded wait, with a warning naming it. resume= is a
+    PARTUUID here (review L24): the kernel resolves that form itself and
+    resumes from any disk carrying it before /init runs, so /init says so
+    at start-up, once, on the console and in the kernel log."""
     b = boot("swap_member_absent_root_boots_without_resume",
-             genkernel_line(), ROOT_DISKS,
+             genkernel_line("resume=PARTUUID=" + NOBODYS_PARTUUID), ROOT_DISKS,
              script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=180, mem=MEM)
     assert_array(b, "SWAPRT", 2)
+    warning = ("resume=PARTUUID=%s: the kernel resumes from this form "
+               "itself" % NOBODYS_PARTUUID)
+    logged = re.findall(r"\[\s*[\d.]+\] luksinit: " + re.escape(warning),
+                        b.out)
+    expect(len(logged) == 1, "the warning that the kernel resumes from "
+           "resume=PARTUUID= unchecked is in the kernel log %d times, not "
+           "once" % len(logged))
+    first_prompt = re.search(SHARED_PROMPT, b.out).start()
+    expect(warning in b.out[:first_prompt],
+           "the warning did not come at start-up, before the prompt")
     m = re.search(r"\[\s*([\d.]+)\] luksinit: swap not found after (\d+) s: UUID=%s"
                   % FX["SWAP_LUKS"], b.out)
     expect(m, "no warning naming the missing swap member")
@@ -189,8 +206,8 @@ def swap_member_absent_root_boots_without_resume():
     waited = float(m.group(1)) - ready
     expect(9.5 <= waited <= 14, "the swap was waited for %.1f s after the root "
            "was ready, not 10" % waited)
-    expect("resume=/dev/mapper/swap: the resume device did not appear"
-           in b.out, "no word that resume is skipped")
+    expect("resume=PARTUUID=%s: the resume device did not appear"
+           % NOBODYS_PARTUUID in b.out, "no word that resume is skipped")
     expect("swap" not in dm_names(b), "a swap mapping appeared from nowhere")
 
 
