@@ -121,6 +121,10 @@ static void kmsg_setup(struct boot *b)
 static void early_setup(struct boot *b, int argc, char **argv)
 {
 	umask(022);
+	/* /proc, the firmware fallback forced, only then /sys: a driver that
+	 * asks the moment /sys appears must find the fallback on. */
+	sysmounts_proc();
+	firmware_init(&b->fw);
 	sysmounts_setup();
 	console_setup();
 	kmsg_setup(b);

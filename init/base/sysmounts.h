@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+/* Mounts proc alone: what must be set before sysfs appears is set in
+ * between (firmware_init). 0 or -errno. */
+int sysmounts_proc(void);
 /* Mounts proc, sysfs, devtmpfs and a tmpfs on /run; already-mounted ones
  * are left alone (the boot may be a retry). Returns 0 or the first -errno. */
 int sysmounts_setup(void);
