@@ -18,6 +18,7 @@
 #include "base/knob.h"
 #include "base/log.h"
 #include "base/reaper.h"
+#include "base/rundir.h"
 #include "base/sysmounts.h"
 #include "base/uevent.h"
 #include "config/cmdline.h"
@@ -222,6 +223,7 @@ static void hand_over(struct boot *b, struct failure *f)
 	int rc = 0;
 	if (!b->in_new_root) {
 		hdrdev_remove_copies(&b->cfg);
+		rundir_remove();
 		log_info("switching to the new root, running %s", init);
 		rc = switch_root_enter(NEWROOT, init);
 		if (rc < 0 && access("/proc/self", F_OK) == 0) {
@@ -293,6 +295,8 @@ static void try_boot(struct boot *b, struct failure *f)
 		hand_over(b, f);
 		return;
 	}
+	/* Before any job may mount or copy below it (base/rundir.h). */
+	rundir_create();
 	struct assembled_root root;
 	if (assemble_root(cfg, &b->keymap, &b->loop, b->luks, &b->ident,
 			  &b->resume, &root, f->reason, sizeof(f->reason),

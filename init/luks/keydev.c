@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "base/rundir.h"
 #include "base/strutil.h"
 #include "base/util.h"
 #include "common/io.h"
@@ -248,8 +249,11 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 		     const char **ret_step)
 {
 	*ret_step = "mount";
-	if (mkdir(RUN_DIR, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	/* PID 1 made it, and only PID 1 removes it (base/rundir.h): another
+	 * job's mount or copy may be under way beside this one. */
+	int rc = rundir_create();
+	if (rc < 0)
+		return rc;
 	char dir[] = RUN_DIR "/keydev.XXXXXX";
 	if (!mkdtemp(dir)) /* mode 0700 */
 		return -errno;
@@ -262,14 +266,13 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 		rmdir(dir);
 		return err;
 	}
-	int rc = read_mounted(dir, path, fn, arg, ret_step);
+	rc = read_mounted(dir, path, fn, arg, ret_step);
 	/* At once: the stick never stays mounted, and never reaches the
 	 * root. Busy (it cannot be: nothing else knows the directory), it
 	 * is detached all the same. */
 	if (umount2(dir, 0) < 0)
 		umount2(dir, MNT_DETACH);
 	rmdir(dir);
-	rmdir(RUN_DIR); /* if empty: nothing is left for the root */
 	return rc;
 }
 

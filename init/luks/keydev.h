@@ -6,8 +6,8 @@
  * keydev_consider, which keeps those that match a wanted key device (they
  * are then never taken as part of the root); keydev_wait bounds the wait
  * for one; keydev_read_file mounts it read-only, nodev, nosuid, noexec on
- * a fresh mode-0700 directory under RUN_DIR (/run/luksinit), reads one file, and
- * unmounts it at once.
+ * a fresh mode-0700 directory under RUN_DIR (/run/luksinit, base/rundir.h),
+ * reads one file, and unmounts it at once.
  *
  * A key is read by a job (loop/job.h: a child process, the key coming back
  * into locked memory), once per device and path, for every member that
