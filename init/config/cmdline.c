@@ -252,8 +252,8 @@ static const char *set_resume(struct boot_config *cfg, const char *val)
 		n = sizeof(cfg->resume_by_kernel) - 1; /* enough to name it */
 	cfg->resume_by_kernel[0] = '\0';
 	if (kernel_resolves(val))
-		str_copy_n(cfg->resume_by_kernel,
-			   sizeof(cfg->resume_by_kernel), val, n);
+		str_copy_n(cfg->resume_by_kernel, sizeof(cfg->resume_by_kernel),
+			   val, n);
 	struct devspec spec;
 	if (devspec_parse(&spec, val) < 0)
 		return "expected UUID=, LABEL=, PARTUUID=, /dev/mapper/NAME or /dev/...";

@@ -158,7 +158,8 @@ static void child(void)
 	}
 	if (at_sys[0]) {
 		struct outcome o = {EPIPE, 0};
-		if (at_sys_fd < 0 || read(at_sys_fd, &o, sizeof(o)) != sizeof(o))
+		if (at_sys_fd < 0 ||
+		    read(at_sys_fd, &o, sizeof(o)) != sizeof(o))
 			o.err = EPIPE;
 		if (at_sys_pid > 0)
 			waitpid(at_sys_pid, NULL, 0);

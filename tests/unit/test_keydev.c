@@ -182,7 +182,8 @@ static bool rundir_empty(void)
 	struct dirent *e;
 	int n = 0;
 	while ((e = readdir(d)))
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+		n += strcmp(e->d_name, ".") != 0 &&
+		     strcmp(e->d_name, "..") != 0;
 	closedir(d);
 	return n == 0;
 }

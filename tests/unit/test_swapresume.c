@@ -142,8 +142,10 @@ static void kernel_resolved_resume_forms_named(void)
 		"resume=8:3",	      "resume=0803",
 	};
 	static const char *const ours[] = {
-		"resume=UUID=abcd",	     "resume=LABEL=sw",
-		"resume=/dev/mapper/swap",   "resume=/dev/dm-1",
+		"resume=UUID=abcd",
+		"resume=LABEL=sw",
+		"resume=/dev/mapper/swap",
+		"resume=/dev/dm-1",
 		"resume=/dev/disk/by-partuuid/p1",
 	};
 	char line[128];
