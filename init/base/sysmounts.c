@@ -43,7 +43,9 @@ int sysmounts_proc(void)
 int sysmounts_setup(void)
 {
 	int first_err = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(api_mounts); i++) {
+	/* Not proc again: a second proc would stack on the first, and stay
+	 * behind in the initramfs at the switch. */
+	for (size_t i = 1; i < ARRAY_SIZE(api_mounts); i++) {
 		int rc = mount_one(&api_mounts[i]);
 		if (!first_err)
 			first_err = rc;
