@@ -46,7 +46,7 @@ PURE := init/config/cmdline.c init/config/cmdline_luks.c \
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/base/sysroot.h).
 SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c init/base/knob.c \
-	init/base/kmsg.c \
+	init/base/kmsg.c init/base/rundir.c \
 	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
 	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c \
 	init/console/prompt.c init/luks/keydev.c init/luks/lukshdr.c \

@@ -19,6 +19,7 @@
 #include "base/knob.h"
 #include "base/log.h"
 #include "base/reaper.h"
+#include "base/rundir.h"
 #include "base/sysmounts.h"
 #include "base/uevent.h"
 #include "config/cmdline.h"
@@ -118,6 +119,10 @@ static void kmsg_setup(struct boot *b)
 static void early_setup(struct boot *b, int argc, char **argv)
 {
 	umask(022);
+	/* /proc, the firmware fallback forced, only then /sys: a driver that
+	 * asks the moment /sys appears must find the fallback on. */
+	sysmounts_proc();
+	firmware_init(&b->fw);
 	sysmounts_setup();
 	console_setup();
 	kmsg_setup(b);
@@ -131,6 +136,7 @@ static void early_setup(struct boot *b, int argc, char **argv)
 	log_set_console_level(b->cfg.quiet ? LOG_LVL_WARNING : LOG_LVL_INFO);
 	log_info("starting");
 	report_cmdline_problems(&b->cfg);
+	resume_warn_unchecked(&b->cfg);
 	/* Before any prompt: the passphrase is typed in this layout. */
 	vtkeymap_setup(&b->cfg, &b->keymap);
 	firmware_start(&b->fw, &b->cfg);
@@ -217,6 +223,7 @@ static void hand_over(struct boot *b, struct failure *f)
 	int rc = 0;
 	if (!b->in_new_root) {
 		hdrdev_remove_copies(&b->cfg);
+		rundir_remove();
 		log_info("switching to the new root, running %s", init);
 		rc = switch_root_enter(NEWROOT, init, f);
 		if (rc < 0 && access("/proc/self", F_OK) == 0) {
@@ -284,6 +291,8 @@ static void try_boot(struct boot *b, struct failure *f)
 		hand_over(b, f);
 		return;
 	}
+	/* Before any job may mount or copy below it (base/rundir.h). */
+	rundir_create();
 	struct assembled_root root;
 	if (assemble_root(cfg, &b->keymap, &b->loop, b->luks, &b->ident,
 			  &b->resume, &root, f) < 0)

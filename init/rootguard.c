@@ -12,7 +12,11 @@
 bool rootguard_hold(struct root_guard *g, const struct luks_set *luks,
 		    const struct devspec *root, const struct dev_ids *ids)
 {
-	if (luks_count(luks) == 0 || luks_owns_mapping(luks, ids->mapper_name))
+	/* Swap members never form the root: a plain root next to an
+	 * encrypted swap alone (genkernel's crypt_swap= without crypt_root=)
+	 * has nothing to be held for. */
+	if (luks_root_count(luks) == 0 ||
+	    luks_owns_mapping(luks, ids->mapper_name))
 		return false;
 	if (strcmp(ids->type, "btrfs") != 0 && !devspec_matches(root, ids))
 		return false;

@@ -1,4 +1,5 @@
-/* Which devices may form the root when LUKS members are configured. A
+/* Which devices may form the root when LUKS members that form it are
+ * configured (swap members alone hold nothing back). A
  * filesystem UUID or label is public (it is on the command line), so any
  * stick can carry it: an unencrypted device that carries Btrfs or matches
  * root= is held back until the members are settled, then admitted only if

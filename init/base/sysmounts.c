@@ -23,20 +23,31 @@ static const struct api_mount api_mounts[] = {
 	{"tmpfs", "/run", "tmpfs", "mode=0755", MS_NOSUID | MS_NODEV},
 };
 
+/* 0, or -errno after saying why. */
+static int mount_one(const struct api_mount *m)
+{
+	mkdir(m->target, 0755);
+	if (mount(m->source, m->target, m->type, m->flags, m->data) == 0 ||
+	    errno == EBUSY)
+		return 0;
+	return log_err_errno(errno, "cannot mount %s on %s", m->type,
+			     m->target);
+}
+
+int sysmounts_proc(void)
+{
+	return mount_one(&api_mounts[0]);
+}
+
 int sysmounts_setup(void)
 {
 	int first_err = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(api_mounts); i++) {
-		const struct api_mount *m = &api_mounts[i];
-		mkdir(m->target, 0755);
-		if (mount(m->source, m->target, m->type, m->flags, m->data) ==
-			    0 ||
-		    errno == EBUSY)
-			continue;
-		log_err_errno(errno, "cannot mount %s on %s", m->type,
-			      m->target);
+	/* Not proc again: a second proc would stack on the first, and stay
+	 * behind in the initramfs at the switch. */
+	for (size_t i = 1; i < ARRAY_SIZE(api_mounts); i++) {
+		int rc = mount_one(&api_mounts[i]);
 		if (!first_err)
-			first_err = -errno;
+			first_err = rc;
 	}
 	return first_err;
 }

@@ -14,7 +14,7 @@
 
 /* /init's own directory on the /run tmpfs (mode 0700): key devices are
  * mounted and detached headers copied below it, and it is removed again
- * before the real init runs. */
+ * before the real init runs (base/rundir.h: who makes and removes it). */
 #define RUN_DIR "/run/luksinit"
 
 #endif

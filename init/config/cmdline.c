@@ -232,10 +232,35 @@ static const char *set_panic(struct boot_config *cfg, const char *val)
 	return NULL;
 }
 
+/* Whether the kernel finds the device val names by itself, before /init
+ * runs (software_resume, a late initcall: name_to_dev_t takes PARTUUID=,
+ * PARTLABEL=, /dev/<disk or partition>, MAJ:MIN and hex numbers). It
+ * cannot resolve a filesystem's UUID= or LABEL=, a device-mapper device
+ * (none exists yet), nor udev's /dev/disk/ links. */
+static bool kernel_resolves(const char *val)
+{
+	if (str_starts_with(val, "PARTUUID=") ||
+	    str_starts_with(val, "PARTLABEL="))
+		return true;
+	if (str_starts_with(val, "/dev/"))
+		return !str_starts_with(val, "/dev/mapper/") &&
+		       !str_starts_with(val, "/dev/dm-") &&
+		       !str_starts_with(val, "/dev/disk/");
+	return val[0] && strspn(val, "0123456789abcdefABCDEF:") == strlen(val);
+}
+
 /* The kernel's resume=: where a hibernation image may be. Its MAJ:MIN
- * form is the kernel's own business (it resumes before /init runs). */
+ * form is the kernel's own business (it resumes before /init runs). The
+ * kernel takes the last one, whatever /init makes of it. */
 static const char *set_resume(struct boot_config *cfg, const char *val)
 {
+	size_t n = strlen(val);
+	if (n >= sizeof(cfg->resume_by_kernel))
+		n = sizeof(cfg->resume_by_kernel) - 1; /* enough to name it */
+	cfg->resume_by_kernel[0] = '\0';
+	if (kernel_resolves(val))
+		str_copy_n(cfg->resume_by_kernel, sizeof(cfg->resume_by_kernel),
+			   val, n);
 	struct devspec spec;
 	if (devspec_parse(&spec, val) < 0)
 		return "expected UUID=, LABEL=, PARTUUID=, /dev/mapper/NAME or /dev/...";

@@ -136,6 +136,10 @@ struct boot_config {
 	bool keyfile_is_root_key;   /* cfg->keyfile came from root_key= */
 	int degraded_after_s;	    /* rd.btrfs.degraded=, -1 = never */
 	struct devspec resume;	    /* resume=; kind NONE if absent */
+	/* The last resume= as given, if it is a form the kernel resolves
+	 * itself before /init runs (PARTUUID=, PARTLABEL=, a disk's /dev/
+	 * path, MAJ:MIN), parsed by /init or not; else "". */
+	char resume_by_kernel[DEVSPEC_VALUE_MAX];
 	bool resume_offset_set;
 	bool noresume;
 	char fw_path[CFG_PATH_MAX]; /* firmware_class.path= */

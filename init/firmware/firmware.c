@@ -279,7 +279,7 @@ static int try_serve(struct firmware *fw, const struct fw_request *rq)
 	log_msg(level_for(fw, rq->name, LOG_LVL_INFO),
 		"firmware %s: served from %s, %zu bytes; the driver waited %lld ms%s",
 		rq->name, found.where, bytes, clock_now_ms() - rq->seen_ms,
-		rq->early ? " (or more: it asked before /init ran)" : "");
+		rq->early ? " (or more: it asked before /init was up)" : "");
 	return 1;
 }
 
@@ -549,20 +549,27 @@ static void restore(const char *knob, struct knob_saved *saved)
 	saved->value[0] = '\0';
 }
 
-void firmware_start(struct firmware *fw, const struct boot_config *cfg)
+void firmware_init(struct firmware *fw)
 {
 	memset(fw, 0, sizeof(*fw));
 	fw->root_fd = -1;
+	/* Without CONFIG_FW_LOADER_USER_HELPER_FALLBACK, plain
+	 * request_firmware() never asks userspace unless forced. Before /sys
+	 * is there: a driver asking the moment it appears (bound by a uevent,
+	 * a USB device) would otherwise fail at once, for good. */
+	save_and_set(FORCE_KNOB, &fw->saved_force, "1");
+}
+
+void firmware_start(struct firmware *fw, const struct boot_config *cfg)
+{
 	set_root(fw, "/", false);
 	struct utsname u;
 	if (uname(&u) == 0)
 		str_copy(fw->release, sizeof(fw->release), u.release);
 	str_copy(fw->custom_path, sizeof(fw->custom_path), cfg->fw_path);
-	/* Without CONFIG_FW_LOADER_USER_HELPER_FALLBACK, plain
-	 * request_firmware() never asks userspace unless forced. First: a
-	 * request that sees our timeout must also see the fallback. */
-	save_and_set(FORCE_KNOB, &fw->saved_force, "1");
-	/* The kernel fixes a request's timeout when it is made. */
+	/* The kernel fixes a request's timeout when it is made; the fallback
+	 * is forced already (firmware_init): a request that sees our timeout
+	 * sees it too. */
 	save_and_set(TIMEOUT_KNOB, &fw->saved_timeout, HOLD_TIMEOUT_S);
 	if (fw->saved_force.value[0])
 		log_info(

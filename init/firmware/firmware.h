@@ -29,7 +29,7 @@ struct fw_request {
 	char sysdir[FW_SYSDIR_LEN]; /* /sys/devices/.../firmware/<name> */
 	long long seen_ms;
 	int async;
-	bool early; /* pending before /init started */
+	bool early; /* pending before /init was up (firmware_start) */
 };
 
 struct firmware {
@@ -56,9 +56,14 @@ struct firmware {
 	struct knob_saved saved_force;
 };
 
-/* Sets a finite timeout for new requests, forces the sysfs fallback while
- * /init runs, reads which devices failed to load firmware before /init ran,
- * and answers requests already pending. */
+/* Right after /proc is mounted and before /sys: forces the sysfs
+ * fallback while /init runs, so that no request made from the moment /sys
+ * appears fails at once (a kernel without _FALLBACK fails it otherwise);
+ * such a request waits in sysfs until firmware_start finds it. */
+void firmware_init(struct firmware *fw);
+/* After firmware_init, once /sys and the log are there: sets a finite
+ * timeout for new requests, reads which devices failed to load firmware
+ * before /init ran, and answers requests already pending. */
 void firmware_start(struct firmware *fw, const struct boot_config *cfg);
 /* A uevent arrived; firmware requests are handled, others ignored. */
 void firmware_on_uevent(struct firmware *fw, const struct uevent *ev);

@@ -29,6 +29,23 @@ bool resume_wanted(const struct boot_config *cfg)
 	return cfg->resume.kind != DEVSPEC_NONE && !cfg->noresume;
 }
 
+bool resume_kernel_unchecked(const struct boot_config *cfg)
+{
+	return cfg->resume_by_kernel[0] && !cfg->noresume &&
+	       cfg->nmembers > 0 && !cfg->luks_off;
+}
+
+void resume_warn_unchecked(const struct boot_config *cfg)
+{
+	if (!resume_kernel_unchecked(cfg))
+		return;
+	char shown[2 * DEVSPEC_VALUE_MAX];
+	str_escape_controls(shown, sizeof(shown), cfg->resume_by_kernel);
+	log_warn(
+		"resume=%s: the kernel resumes from this form itself, before /init runs, from any disk that carries it: a stranger's disk with a crafted image would be restored past the encryption; name the encrypted swap by resume=UUID=, LABEL= or /dev/mapper/NAME",
+		shown);
+}
+
 enum resume_match resume_match(const struct boot_config *cfg,
 			       const struct dev_ids *ids, bool ours)
 {

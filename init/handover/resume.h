@@ -40,6 +40,15 @@ void resume_begin_attempt(struct resume *r);
 /* resume= is given and noresume is not. */
 bool resume_wanted(const struct boot_config *cfg);
 
+/* The kernel itself resumes from resume=PARTUUID=, PARTLABEL=, a disk's
+ * /dev/ path or MAJ:MIN before /init runs (software_resume, a late
+ * initcall), from whichever disk carries it, and /init cannot stop it.
+ * True when that form is given (and noresume is not) while LUKS members
+ * are listed: an image on a stranger's disk would bypass them. */
+bool resume_kernel_unchecked(const struct boot_config *cfg);
+/* Says so, once, at start-up, if it is. */
+void resume_warn_unchecked(const struct boot_config *cfg);
+
 /* Whether ids (identified, ours: a mapping luksinit opened) may be the
  * device resume= names. Restoring an image hands the machine to whatever
  * the image holds, and resume=UUID= is public (it is on the command line):

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "base/rundir.h"
 #include "base/strutil.h"
 #include "base/util.h"
 #include "common/io.h"
@@ -342,8 +343,11 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -errno;
 	*ret_step = "mount";
-	if (mkdir(RUN_DIR, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	/* PID 1 made it, and only PID 1 removes it (base/rundir.h): another
+	 * job's mount or copy may be under way beside this one. */
+	int rc = rundir_create();
+	if (rc < 0)
+		return rc;
 	char dir[] = RUN_DIR "/keydev.XXXXXX";
 	if (!mkdtemp(dir)) /* mode 0700 */
 		return -errno;
@@ -355,12 +359,11 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 		rmdir(dir);
 		return err;
 	}
-	int rc = read_mounted(dir, path, fn, arg, ret_step);
+	rc = read_mounted(dir, path, fn, arg, ret_step);
 	/* At once: the stick never stays mounted, and never reaches the
 	 * root. */
 	stick_unmount(&stick, devnode, dir);
 	rmdir(dir);
-	rmdir(RUN_DIR); /* if empty: nothing is left for the root */
 	return rc;
 }
 

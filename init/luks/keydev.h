@@ -8,7 +8,7 @@
  * for one; keydev_read_file mounts it (stickmount.h: read-only down to
  * the block device, without journal recovery, nodev, nosuid, noexec, only
  * filesystems of a short list) on a fresh mode-0700 directory under
- * RUN_DIR (/run/luksinit), reads one file, and unmounts it at once.
+ * RUN_DIR (/run/luksinit, base/rundir.h), reads one file, and unmounts it at once.
  *
  * A key is read by a job (loop/job.h: a child process, the key coming back
  * into locked memory), once per device and path, for every member that

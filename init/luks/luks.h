@@ -117,6 +117,9 @@ int luks_count(const struct luks_set *set);
 /* Member i's device-mapper name if it is open, else "" (swap members
  * included; an entry naming another's disk again is not open itself). */
 const char *luks_open_name(const struct luks_set *set, int i);
+/* How many members are listed that form the root (not swap): 0 when
+ * only swap is encrypted. */
+int luks_root_count(const struct luks_set *set);
 /* How many members that form the root (not swap) are open. */
 int luks_root_members_open(const struct luks_set *set);
 /* The first member that cannot be opened (NULL while none), and how many

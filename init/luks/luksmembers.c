@@ -283,6 +283,14 @@ const char *luks_open_name(const struct luks_set *set, int i)
 	return set->m[i].dm_name;
 }
 
+int luks_root_count(const struct luks_set *set)
+{
+	int n = 0;
+	for (int i = 0; i < set->n; i++)
+		n += !set->m[i].cfg->swap;
+	return n;
+}
+
 int luks_root_members_open(const struct luks_set *set)
 {
 	int n = 0;

@@ -210,6 +210,31 @@ def firmware_kernel_without_fallback_uses_force_knob():
 
 
 @case
+def firmware_requested_the_moment_sys_appears_is_held():
+    """The recommended kernel (_FALLBACK off: force_sysfs_fallback is 0
+    until /init sets it): a driver asking the moment /init mounts /sys,
+    before /init is up (an early uevent's driver, a USB device), must not
+    fall into a gap where the kernel fails the request at once: the
+    fallback is forced as soon as /proc is there, before /sys, so the
+    request waits in sysfs, is held, and is served from the real root."""
+    b = fw_boot("firmware_requested_the_moment_sys_appears_is_held",
+                ["at-sys:luksinit-test/root-only.bin"],
+                extra="sysctl.kernel.firmware_config.force_sysfs_fallback=0")
+    asked = re.search(r"\[\s*([\d.]+)\] test_firmware: loading "
+                      r"'luksinit-test/root-only.bin'", b.out)
+    up = re.search(r"\[\s*([\d.]+)\] luksinit: starting", b.out)
+    expect(asked and up and float(asked.group(1)) < float(up.group(1)),
+           "the request was not made during /init's start-up (%s, %s): the "
+           "test did not ask early enough" % (asked and asked.group(0),
+                                              up and up.group(0)))
+    r = expect_identical(b, "luksinit-test/root-only.bin", "root-only.bin")
+    expect(r["waited"] > 2000, "the request was not held until the root: %s" % r)
+    expect("firmware luksinit-test/root-only.bin: served from /newroot/lib/firmware/"
+           in b.out, "the request was not served from the real root")
+    expect_clean_firmware_state(b, force="0")
+
+
+@case
 def firmware_class_path_searched_first():
     # One request: a second one, made the moment the first is answered,
     # races the hand-over (issue 10's case, tested there).

@@ -23,14 +23,14 @@ def genkernel_line(extra=""):
                luks_uuid("SWAPRT", 1), FX["SWAP_LUKS"], extra)).strip()
 
 
-def private_copy(name):
+def private_copy(name, disks=ALL_DISKS):
     """The fixture's disks copied for one test: a hibernation image written
     by one boot must be there for the next (the shared fixtures are only
     ever booted with -snapshot)."""
     d = os.path.join(BUILD, "swapcycle", name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
-    for img in ALL_DISKS:
+    for img in disks:
         subprocess.run(["cp", "--sparse=always", os.path.join(FIX, img),
                         os.path.join(d, img)], check=True)
     return d
@@ -53,7 +53,7 @@ def hibernated_copy(name, extra_args=(), disks=ALL_DISKS):
     marker the hibernated process keeps. extra_args: the devices of the
     machine that is to resume it (the kernel refuses an image from a
     machine whose memory map differs)."""
-    d = private_copy(name)
+    d = private_copy(name, disks)
     b = boot_on(name + "_hibernate", genkernel_line("init=/sbin/hibernate"),
                 d, snapshot=False, extra_args=extra_args, disks=disks)
     marker = marker_of(b, "hibernating")
@@ -171,14 +171,31 @@ def swap_dracut_style_no_image_boots_normally():
                "a filesystem was mounted before the resume: %r" % sign)
 
 
+# A PARTUUID no disk of the tests carries.
+NOBODYS_PARTUUID = "0badc0de-5eed-4b1d-8d1e-000000000024"
+
+
 @case
 def swap_member_absent_root_boots_without_resume():
     """The swap disk is not there: swap is not needed to boot, so the root
-    boots after the bounded wait, with a warning naming it."""
+    boots after the bounded wait, with a warning naming it. resume= is a
+    PARTUUID here (review L24): the kernel resolves that form itself and
+    resumes from any disk carrying it before /init runs, so /init says so
+    at start-up, once, on the console and in the kernel log."""
     b = boot("swap_member_absent_root_boots_without_resume",
-             genkernel_line(), ROOT_DISKS,
+             genkernel_line("resume=PARTUUID=" + NOBODYS_PARTUUID), ROOT_DISKS,
              script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=180, mem=MEM)
     assert_array(b, "SWAPRT", 2)
+    warning = ("resume=PARTUUID=%s: the kernel resumes from this form "
+               "itself" % NOBODYS_PARTUUID)
+    logged = re.findall(r"\[\s*[\d.]+\] luksinit: " + re.escape(warning),
+                        b.out)
+    expect(len(logged) == 1, "the warning that the kernel resumes from "
+           "resume=PARTUUID= unchecked is in the kernel log %d times, not "
+           "once" % len(logged))
+    first_prompt = re.search(SHARED_PROMPT, b.out).start()
+    expect(warning in b.out[:first_prompt],
+           "the warning did not come at start-up, before the prompt")
     m = re.search(r"\[\s*([\d.]+)\] luksinit: swap not found after (\d+) s: UUID=%s"
                   % FX["SWAP_LUKS"], b.out)
     expect(m, "no warning naming the missing swap member")
@@ -189,8 +206,8 @@ def swap_member_absent_root_boots_without_resume():
     waited = float(m.group(1)) - ready
     expect(9.5 <= waited <= 14, "the swap was waited for %.1f s after the root "
            "was ready, not 10" % waited)
-    expect("resume=/dev/mapper/swap: the resume device did not appear"
-           in b.out, "no word that resume is skipped")
+    expect("resume=PARTUUID=%s: the resume device did not appear"
+           % NOBODYS_PARTUUID in b.out, "no word that resume is skipped")
     expect("swap" not in dm_names(b), "a swap mapping appeared from nowhere")
 
 
@@ -349,3 +366,53 @@ def swap_disk_hung_in_its_kdf_does_not_hold_the_real_init():
     expect(switch - started < 60, "the hand-over came %.1f s after the KDFs "
            "started" % (switch - started))
     print("  hand-over %.1f s after the KDFs started" % (switch - started))
+
+
+@case
+def swap_plain_root_with_only_a_luks_swap_resumes_from_it():
+    """genkernel's crypt_swap= without crypt_root= (review M15): the root
+    is a plain filesystem and the only LUKS member is the swap. The root
+    must not be held back for members that would never form it: the swap
+    member opens at its own prompt and, before any mount, its mapping is
+    handed to the kernel, which restores the image on it. (The plain root
+    has no hibernating init, so the image comes from the SWAPRT system of
+    the same machine, the plain root's disk attached all along: the memory
+    map must not change, and the restored system finds its disks as it
+    left them.) First, with no image on the swap, the plain root boots."""
+    line = ("root=UUID=%s rootflags=subvol=@root crypt_swap=UUID=%s "
+            "resume=/dev/mapper/swap" % (FX["SINGLE_UUID"], FX["SWAP_LUKS"]))
+    swap_prompt = [(r"Passphrase for swap[^:\n]*: ", PASS + "\n", 0)]
+    b = boot_on("swap_plain_root_with_only_a_luks_swap_resumes_from_it-boot",
+                line, FIX, snapshot=True, timeout=150,
+                disks=["single.img", "swap.img"], script=swap_prompt)
+    booted_to_report(b)
+    root = b.result("root ")
+    expect(root.startswith("root source=/dev/vda ") and
+           "subpath=/@root" in root,
+           "the plain root is not what was mounted: %s" % root)
+    want = dm_dev_of(b, "swap")
+    expect(want, "the swap member is not open: %s" % dm_names(b))
+    expect(b.result("power_resume=") == "power_resume=" + want,
+           "the kernel was told to resume from %r, not the swap mapping %s"
+           % (b.result("power_resume="), want))
+
+    disks = ALL_DISKS + ["single.img"]
+    d, marker = hibernated_copy("plainroot", disks=disks)
+    b = boot_on("swap_plain_root_with_only_a_luks_swap_resumes_from_it",
+                line, d, snapshot=True, timeout=150, disks=disks,
+                script=swap_prompt)
+    shutil.rmtree(d, ignore_errors=True)
+    no_panic(b)
+    expect(not b.res.timed_out, "the resuming boot timed out")
+    expect("ignoring /dev/vdd" not in b.out, "the plain root was refused")
+    expect("swap: unlocked" in b.out, "the swap member did not open")
+    look = b.out.find("resume: looking for a hibernation image on /dev/dm-")
+    expect(look >= 0, "/init did not hand the swap mapping to the kernel")
+    for sign in MOUNT_SIGNS:
+        expect(sign not in b.out[:look],
+               "a filesystem was mounted before the resume: %r" % sign)
+    got = marker_of(b, "resumed")
+    expect(got == marker, "the resumed process did not print the marker "
+           "it held (%r, expected %r)" % (got, marker))
+    expect(not b.has_result("done"), "the report ran: the plain root booted "
+           "instead of the image being restored")

@@ -8,15 +8,23 @@
  * "driver" got:
  * to the console and to /run/fwtest.log (which moves into the new root,
  * where the test root's /sbin/init prints it).
+ *
+ * A first line "at-sys:NAME" asks for NAME asynchronously the moment /init
+ * mounts /sys, long before /init is up: a grandchild, real-time, polls for
+ * the trigger every 100 us from before /init runs, so the request falls
+ * into /init's start-up (an early driver's request).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,17 +50,29 @@ static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
 	return h;
 }
 
-static void request(int trig, int dev, int log, const char *name)
+/* What a request came to: the write's errno (0: the driver got it) and
+ * how long the "driver" waited. */
+struct outcome {
+	int err;
+	long long waited;
+};
+
+static struct outcome ask(int trig, const char *name)
 {
 	long long t0 = now_ms();
 	ssize_t w = write(trig, name, strlen(name));
-	int err = w < 0 ? errno : 0;
-	long long waited = now_ms() - t0;
+	struct outcome o = {w < 0 ? errno : 0, 0};
+	o.waited = now_ms() - t0;
+	return o;
+}
+
+static void log_outcome(int dev, int log, const char *name, struct outcome o)
+{
 	static unsigned char buf[65536];
 	uint64_t h = 1469598103934665603ULL;
 	size_t total = 0;
 	ssize_t n;
-	while (err == 0 &&
+	while (o.err == 0 &&
 	       (n = pread(dev, buf, sizeof(buf), (off_t)total)) > 0) {
 		h = fnv1a(h, buf, (size_t)n);
 		total += (size_t)n;
@@ -61,15 +81,68 @@ static void request(int trig, int dev, int log, const char *name)
 	int len = snprintf(
 		line, sizeof(line),
 		"FWTEST name=%s rc=%d bytes=%zu fnv=%016llx waited_ms=%lld\n",
-		name, err, total, (unsigned long long)h, waited);
+		name, o.err, total, (unsigned long long)h, o.waited);
 	if (len > 0) {
 		write(1, line, (size_t)len);
 		write(log, line, (size_t)len);
 	}
 }
 
+static void request(int trig, int dev, int log, const char *name)
+{
+	log_outcome(dev, log, name, ask(trig, name));
+}
+
+/* The grandchild of "at-sys:": real-time, so it runs the moment its
+ * sleep ends, whatever /init is doing; asks once the trigger exists (/init
+ * mounted /sys) and sends the outcome up the pipe. */
+static void ask_at_sys(const char *name, int out)
+{
+	struct sched_param sp = {.sched_priority = 50};
+	struct outcome o = {ETIMEDOUT, 0};
+	/* musl's sched_setscheduler() is a stub (ENOSYS): the system call. */
+	if (syscall(SYS_sched_setscheduler, 0, SCHED_FIFO, &sp) < 0)
+		dprintf(1, "FWTEST error=at-sys-sched (%s)\n", strerror(errno));
+	long long end = now_ms() + 30000;
+	while (access(TRIGGER_ASYNC, W_OK) < 0 && now_ms() < end)
+		nanosleep(&(struct timespec){0, 100000}, NULL);
+	int trig = open(TRIGGER_ASYNC, O_WRONLY);
+	if (trig >= 0)
+		o = ask(trig, name);
+	write(out, &o, sizeof(o));
+	_exit(0);
+}
+
+/* Starts an "at-sys:" request; returns the pipe its outcome comes on. */
+static int start_at_sys(const char *name, pid_t *ret_pid)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return -1;
+	*ret_pid = fork();
+	if (*ret_pid == 0) {
+		close(p[0]);
+		ask_at_sys(name, p[1]);
+	}
+	close(p[1]);
+	return p[0];
+}
+
 static void child(void)
 {
+	FILE *list = fopen("/fwtest.list", "r");
+	char name[300], at_sys[300] = "";
+	int at_sys_fd = -1;
+	pid_t at_sys_pid = -1;
+	/* Before anything else: /init mounts /sys within milliseconds. */
+	if (list && fgets(name, sizeof(name), list) &&
+	    strncmp(name, "at-sys:", 7) == 0) {
+		name[strcspn(name, "\n")] = '\0';
+		snprintf(at_sys, sizeof(at_sys), "%s", name + 7);
+		at_sys_fd = start_at_sys(at_sys, &at_sys_pid);
+	} else if (list) {
+		rewind(list);
+	}
 	if (wait_for_init() < 0) {
 		dprintf(1, "FWTEST error=init-never-lifted-timeout\n");
 		_exit(1);
@@ -79,12 +152,19 @@ static void child(void)
 	int trig = open(TRIGGER, O_WRONLY);
 	int trig_async = open(TRIGGER_ASYNC, O_WRONLY);
 	int dev = open("/dev/test_firmware", O_RDONLY);
-	FILE *list = fopen("/fwtest.list", "r");
 	if (log < 0 || trig < 0 || trig_async < 0 || dev < 0 || !list) {
 		dprintf(1, "FWTEST error=setup (%s)\n", strerror(errno));
 		_exit(1);
 	}
-	char name[300];
+	if (at_sys[0]) {
+		struct outcome o = {EPIPE, 0};
+		if (at_sys_fd < 0 ||
+		    read(at_sys_fd, &o, sizeof(o)) != sizeof(o))
+			o.err = EPIPE;
+		if (at_sys_pid > 0)
+			waitpid(at_sys_pid, NULL, 0);
+		log_outcome(dev, log, at_sys, o);
+	}
 	while (fgets(name, sizeof(name), list)) {
 		name[strcspn(name, "\n")] = '\0';
 		if (strncmp(name, "sleep:", 6) == 0) {

@@ -115,6 +115,7 @@ static void start(void)
 {
 	struct boot_config cfg;
 	boot_config_init(&cfg);
+	firmware_init(&fw);
 	firmware_start(&fw, &cfg);
 }
 

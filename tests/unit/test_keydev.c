@@ -7,6 +7,7 @@
  * /init, by a job (loop/job.h): the mount and the unmount happen in the
  * job's child, so what the watchers see is kept in shared memory, and the
  * test serves the jobs as the loop would. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/btrfs.h>
@@ -24,6 +25,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/rundir.h"
 #include "base/util.h"
 #include "check.h"
 #include "config/cmdline.h"
@@ -43,6 +45,9 @@ int __wrap_ioctl(int fd, unsigned long req, ...);
 /* Only in the child of stick_mounted_read_only_private_and_bounded (and
  * the jobs it starts); everyone else's mount() is the real one. */
 static bool stick_armed;
+/* Mounts and unmounts that do nothing: a read then fails at "open", and
+ * only the directory handling around them is what runs. */
+static bool mount_noop;
 struct seen {
 	char src[64], target[128], type[32], data[64];
 	unsigned long flags;
@@ -65,6 +70,8 @@ int __wrap_mount(const char *src, const char *target, const char *type,
 	 * stick. */
 	if (!stick_armed || flags == (MS_REC | MS_PRIVATE))
 		return __real_mount(src, target, type, flags, data);
+	if (mount_noop)
+		return 0;
 	struct stat st;
 	seen->mounts++;
 	snprintf(seen->src, sizeof(seen->src), "%s", src ? src : "");
@@ -114,6 +121,8 @@ int __wrap_umount2(const char *target, int flags)
 {
 	if (!stick_armed)
 		return __real_umount2(target, flags);
+	if (mount_noop)
+		return 0;
 	seen->umounts++;
 	snprintf(seen->umounted, sizeof(seen->umounted), "%s", target);
 	return __real_umount2(target, flags);
@@ -231,6 +240,21 @@ static int read_key(const char *fstype, const char *path, size_t *len)
 	return rc;
 }
 
+/* RUN_DIR is there and holds nothing. */
+static bool rundir_empty(void)
+{
+	DIR *d = opendir(RUN_DIR);
+	if (!d)
+		return false;
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") != 0 &&
+		     strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n == 0;
+}
+
 static void stick_checks(void)
 {
 	CHECK(mkdir(STICK, 0755) == 0 && mkdir(STICK "/dir", 0755) == 0);
@@ -240,7 +264,8 @@ static void stick_checks(void)
 	size_t len;
 	/* Read-only, nodev, nosuid, noexec, on a fresh mode-0700 directory
 	 * under /run/luksinit, with blkid's type; unmounted at once, and
-	 * nothing left under /run/luksinit. */
+	 * nothing left under /run/luksinit (which stays, for PID 1 to remove
+	 * at the hand-over: base/rundir.h). */
 	CHECK(read_key("", "/key", &len) == 0 && len == 8192);
 	CHECK_STR(seen->src, "/dev/sdz1");
 	CHECK_STR(seen->type, "vfat");
@@ -250,8 +275,7 @@ static void stick_checks(void)
 	CHECK(S_ISDIR(seen->mode) && (seen->mode & 07777) == 0700);
 	CHECK(seen->umounts >= 1);
 	CHECK_STR(seen->umounted, seen->target);
-	struct stat st;
-	CHECK(stat(RUN_DIR, &st) < 0 && errno == ENOENT);
+	CHECK(rundir_empty());
 	/* The device itself read-only while mounted, and read-write again
 	 * after; FAT needs no option; nothing for Btrfs to forget. */
 	CHECK(seen->ro_at_mount == 1 && seen->ro == 0);
@@ -290,11 +314,76 @@ static void stick_checks(void)
 	CHECK(read_key("", "/link", &len) == -ELOOP && seen->umounts >= 1);
 	CHECK(read_key("", "/dir", &len) < 0 && seen->umounts >= 1);
 	CHECK(read_key("", "/dir/../key", &len) < 0);
+	CHECK(rundir_empty());
+	rundir_remove();
+	struct stat st;
 	CHECK(stat(RUN_DIR, &st) < 0 && errno == ENOENT);
 }
 
-/* The child's verdict comes through a pipe, not its exit status. */
-static void stick_mounted_read_only_private_and_bounded(void)
+static int read_nothing(int fd, void *arg)
+{
+	(void)fd;
+	(void)arg;
+	return 0;
+}
+
+/* One of the two processes below: n reads whose mount does nothing (so
+ * they end at "open", the key not being there), and how many of them
+ * failed before: at "mount", for want of a directory (at most 100: an
+ * exit status). */
+static int read_loop(int n)
+{
+	int failed = 0;
+	for (int i = 0; i < n && failed < 100; i++) {
+		const char *step = "";
+		int rc = keydev_with_file("/dev/sdz1", "vfat", "/key",
+					  read_nothing, NULL, &step);
+		if (rc < 0 && strcmp(step, "mount") == 0 && failed++ == 0)
+			printf("  mount failed: %s\n", strerror(-rc));
+	}
+	return failed;
+}
+
+/* A key read and a header copy may run at once, each in a child of its
+ * own (review L20): neither may find RUN_DIR removed under it by the
+ * other (a spurious "mount failed: No such file or directory", and the
+ * passphrase asked). Two processes, 10^4 reads each, the mounts left out
+ * so that the directory handling runs at full speed. */
+static void concurrent_reads_keep_the_directory(void)
+{
+	pid_t pid[2];
+	mount_noop = true;
+	fflush(stdout);
+	for (int i = 0; i < 2; i++) {
+		pid[i] = fork();
+		if (pid[i] == 0) {
+			int failed = read_loop(10000);
+			fflush(stdout);
+			_exit(failed);
+		}
+	}
+	mount_noop = false;
+	int failed = 0;
+	for (int i = 0; i < 2; i++) {
+		int status = 0;
+		CHECK(pid[i] > 0 && waitpid(pid[i], &status, 0) == pid[i]);
+		CHECK(WIFEXITED(status));
+		failed += WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+	}
+	if (failed)
+		printf("  %d concurrent reads failed at mount\n", failed);
+	CHECK(failed == 0);
+	/* Left, empty, for PID 1 to remove before the switch. */
+	CHECK(rundir_empty());
+	rundir_remove();
+	struct stat st;
+	CHECK(stat(RUN_DIR, &st) < 0 && errno == ENOENT);
+}
+
+/* checks, in a child with a private mount namespace and a tmpfs on /run,
+ * the stick armed. The child's verdict comes through a pipe, not its exit
+ * status. */
+static void with_stick(void (*checks)(void))
 {
 	int verdict[2];
 	CHECK(pipe(verdict) == 0);
@@ -312,7 +401,7 @@ static void stick_mounted_read_only_private_and_bounded(void)
 				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 			CHECK(seen != MAP_FAILED);
 			stick_armed = true;
-			stick_checks();
+			checks();
 			v = check_failures_in_test ? '1' : '0';
 		}
 		fflush(stdout);
@@ -327,6 +416,16 @@ static void stick_mounted_read_only_private_and_bounded(void)
 	close(verdict[0]);
 	int status;
 	waitpid(pid, &status, 0);
+}
+
+static void stick_mounted_read_only_private_and_bounded(void)
+{
+	with_stick(stick_checks);
+}
+
+static void concurrent_reads_keep_run_luksinit(void)
+{
+	with_stick(concurrent_reads_keep_the_directory);
 }
 
 /* A device matching a key device's spec is a key device (never the
@@ -436,6 +535,7 @@ static void btrfs_stick_with_a_known_fsid_is_refused(void)
 void keydev_tests(void)
 {
 	RUN(stick_mounted_read_only_private_and_bounded);
+	RUN(concurrent_reads_keep_run_luksinit);
 	RUN(dm_devices_are_never_key_devices);
 	RUN(members_and_luks_devices_are_never_key_devices);
 	RUN(btrfs_stick_with_a_known_fsid_is_refused);

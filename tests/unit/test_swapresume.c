@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "check.h"
 #include "config/cmdline.h"
 #include "fakesys.h"
@@ -127,6 +128,105 @@ static void resume_only_from_a_trusted_device(void)
 	CHECK(resume_match(&cfg, &ids, false) == RESUME_YES);
 	parse(&cfg, "rd.luks.uuid=r1");
 	CHECK(resume_match(&cfg, &ids, false) == RESUME_NO);
+}
+
+/* The forms the kernel resolves itself before /init runs (review L24):
+ * named once LUKS members are listed, whatever /init makes of them; the
+ * last resume= counts, as for the kernel. */
+static void kernel_resolved_resume_forms_named(void)
+{
+	static struct boot_config cfg;
+	static const char *const kernel[] = {
+		"resume=PARTUUID=p1", "resume=PARTLABEL=swap",
+		"resume=/dev/vdc2",   "resume=/dev/nvme0n1p3",
+		"resume=8:3",	      "resume=0803",
+	};
+	static const char *const ours[] = {
+		"resume=UUID=abcd",
+		"resume=LABEL=sw",
+		"resume=/dev/mapper/swap",
+		"resume=/dev/dm-1",
+		"resume=/dev/disk/by-partuuid/p1",
+	};
+	char line[128];
+	for (size_t i = 0; i < ARRAY_SIZE(kernel); i++) {
+		snprintf(line, sizeof(line), "rd.luks.uuid=r1 %s", kernel[i]);
+		parse(&cfg, line);
+		CHECK(resume_kernel_unchecked(&cfg));
+		CHECK_STR(cfg.resume_by_kernel, kernel[i] + strlen("resume="));
+		/* Only with LUKS members: without, the kernel's way is the
+		 * only one; noresume stops the kernel too. */
+		snprintf(line, sizeof(line), "%s", kernel[i]);
+		parse(&cfg, line);
+		CHECK(!resume_kernel_unchecked(&cfg));
+		snprintf(line, sizeof(line), "rd.luks.uuid=r1 %s noresume",
+			 kernel[i]);
+		parse(&cfg, line);
+		CHECK(!resume_kernel_unchecked(&cfg));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ours); i++) {
+		snprintf(line, sizeof(line), "rd.luks.uuid=r1 %s", ours[i]);
+		parse(&cfg, line);
+		CHECK(!resume_kernel_unchecked(&cfg));
+		CHECK_STR(cfg.resume_by_kernel, "");
+	}
+	/* A swap member alone is a member; rd.luks=0 leaves none. */
+	parse(&cfg, "crypt_swap=UUID=s1 resume=PARTUUID=p1");
+	CHECK(resume_kernel_unchecked(&cfg));
+	parse(&cfg, "rd.luks.uuid=r1 rd.luks=0 resume=PARTUUID=p1");
+	CHECK(!resume_kernel_unchecked(&cfg));
+	/* The last one counts. */
+	parse(&cfg, "rd.luks.uuid=r1 resume=PARTUUID=p1 resume=UUID=abcd");
+	CHECK(!resume_kernel_unchecked(&cfg));
+	parse(&cfg, "rd.luks.uuid=r1 resume=UUID=abcd resume=PARTUUID=p1");
+	CHECK(resume_kernel_unchecked(&cfg));
+	CHECK(cfg.resume.kind == DEVSPEC_PARTUUID);
+	/* Too long to keep whole: named by its start all the same. */
+	static char longline[512];
+	int n = snprintf(longline, sizeof(longline),
+			 "rd.luks.uuid=r1 resume=PARTUUID=");
+	memset(longline + n, 'a', 200);
+	longline[n + 200] = '\0';
+	parse(&cfg, longline);
+	CHECK(resume_kernel_unchecked(&cfg));
+	CHECK(strlen(cfg.resume_by_kernel) == DEVSPEC_VALUE_MAX - 1);
+}
+
+/* /init's own resume path: a device carrying the PARTUUID or PARTLABEL
+ * resume= names, but no mapping luksinit opened, is never the resume
+ * device, and the kernel is never handed it. */
+static void stranger_partition_never_handed_to_the_kernel(void)
+{
+	static struct boot_config cfg;
+	static const char *const lines[] = {
+		"crypt_swap=UUID=s1 resume=PARTUUID=p1",
+		"rd.luks.uuid=r1 resume=PARTLABEL=swap",
+	};
+	struct dev_ids stranger = {0};
+	strcpy(stranger.devnode, "/dev/null"); /* stat()able */
+	strcpy(stranger.type, "swap");
+	strcpy(stranger.partuuid, "p1");
+	strcpy(stranger.partlabel, "swap");
+	char buf[32];
+	fake_setup();
+	fake_put("sys/power/resume", "", 0);
+	fake_put("proc/self/mounts", "", 0);
+	log_set_fds(-1, -1);
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
+		static char line[128];
+		strcpy(line, lines[i]);
+		boot_config_init(&cfg);
+		cmdline_parse(&cfg, line);
+		CHECK(resume_match(&cfg, &stranger, false) == RESUME_REFUSED);
+		struct resume r;
+		resume_init(&r, &cfg);
+		resume_begin_attempt(&r);
+		resume_on_device(&r, &stranger, false);
+		CHECK(!r.found && resume_device_missing(&r));
+		resume_attempt(&r);
+		CHECK(fake_get("sys/power/resume", buf, sizeof(buf)) == 0);
+	}
+	fake_teardown();
 }
 
 /* A block device node for resume_attempt to stat: made in the fake tree
@@ -345,4 +445,6 @@ void swapresume_tests(void)
 	RUN(resume_names_the_swap_member);
 	RUN(resume_device_number);
 	RUN(resume_only_from_a_trusted_device);
+	RUN(kernel_resolved_resume_forms_named);
+	RUN(stranger_partition_never_handed_to_the_kernel);
 }
