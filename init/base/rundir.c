@@ -16,5 +16,6 @@ int rundir_create(void)
 void rundir_remove(void)
 {
 	if (rmdir(RUN_DIR) < 0 && errno != ENOENT)
-		log_warn("cannot remove %s before the switch: %m", RUN_DIR);
+		log_warn_errno(errno, "cannot remove %s before the switch",
+			       RUN_DIR);
 }

@@ -210,9 +210,10 @@ void resume_attempt(struct resume *r)
 		snprintf(off, sizeof(off), "%llu", cfg->resume_offset);
 		int rc = write_knob("/sys/power/resume_offset", off);
 		if (rc < 0) {
-			log_warn(
-				"resume: cannot set resume_offset=%s: %s; not resuming",
-				off, strerror(-rc));
+			log_warn_errno(
+				rc,
+				"resume: not resuming: cannot set resume_offset=%s",
+				off);
 			return;
 		}
 	}
@@ -222,8 +223,8 @@ void resume_attempt(struct resume *r)
 	 * returns: the hibernated system continues instead. */
 	int rc = write_knob("/sys/power/resume", num);
 	if (rc < 0)
-		log_warn("resume from %s failed: %s; booting normally",
-			 dev->devnode, strerror(-rc));
+		log_warn_errno(rc, "resume from %s failed, booting normally",
+			       dev->devnode);
 	else
 		log_info(
 			"resume: no hibernation image restored from %s (see the kernel's lines above); booting normally",

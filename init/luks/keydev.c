@@ -577,8 +577,9 @@ int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
 		log_warn("%s: key device %s (%s) %s; asking for the passphrase",
 			 who, ids->devnode, fstype, keydev_unwritable_why(rc));
 	else
-		log_warn(
-			"%s: key file %s on %s (%s): %s failed: %s; asking for the passphrase",
-			who, path, ids->devnode, fstype, step, strerror(-rc));
+		log_warn_errno(
+			rc,
+			"%s: asking for the passphrase: key file %s on %s (%s): %s failed",
+			who, path, ids->devnode, fstype, step);
 	return rc;
 }

@@ -218,9 +218,10 @@ static int read_key_file(struct luks_set *set, struct luks_member *m,
 	m->keyfile_tried = true;
 	int rc = secret_read_file(key, kf);
 	if (rc < 0)
-		log_warn(
-			"%s: key file %s unusable (%s); asking for the passphrase",
-			m->dm_name, kf, strerror(-rc));
+		log_warn_errno(
+			rc,
+			"%s: asking for the passphrase: key file %s unusable",
+			m->dm_name, kf);
 	return rc;
 }
 

@@ -81,10 +81,10 @@ void derived_load(struct luks_member *m, const struct derived_info *d)
 {
 	m->derived = false;
 	for (int k = 0; k < d->nbad && k < DERIVED_TOKENS_MAX; k++)
-		log_warn(
-			"%s: token %d (%s) unusable: %s; the passphrase opens it",
-			m->dm_name, d->bad[k].id, DTOKEN_TYPE,
-			strerror(d->bad[k].rc < 0 ? -d->bad[k].rc : EINVAL));
+		log_warn_errno(
+			d->bad[k].rc < 0 ? d->bad[k].rc : -EINVAL,
+			"%s: the passphrase opens it: token %d (%s) unusable",
+			m->dm_name, d->bad[k].id, DTOKEN_TYPE);
 	if (!d->found)
 		return;
 	/* From a child: checked again (a keyslot in range, a UUID). */
@@ -154,9 +154,10 @@ void derived_failed(struct luks_set *set, struct luks_member *m)
 			m->dm_name, m->job_slot);
 		return;
 	case DERIVED_TELL_ERROR:
-		log_warn(
-			"%s: the derived key does not open keyslot %d (%s); the passphrase will",
-			m->dm_name, m->job_slot, strerror(-m->job_rc));
+		log_warn_errno(
+			m->job_rc,
+			"%s: the passphrase will open it: the derived key does not open keyslot %d",
+			m->dm_name, m->job_slot);
 		return;
 	}
 }
