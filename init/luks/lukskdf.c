@@ -207,8 +207,6 @@ void kdf_start(struct luks_set *set, int i, enum key_source source,
 	m->job_kb = cost_kb;
 	m->activate_flags = activate_flags(set->cfg, m->cfg);
 	m->set = set;
-	if (source == KEY_SHARED)
-		m->shared_gen_tried = set->shared_gen;
 	char what[96];
 	snprintf(what, sizeof(what), "unlocking %s", m->dm_name);
 	struct job_spec spec = {
@@ -230,6 +228,10 @@ void kdf_start(struct luks_set *set, int i, enum key_source source,
 			      m->dm_name);
 		return;
 	}
+	/* Only now: a job that could not start (no room, say) leaves the
+	 * shared passphrase untried, for the next pass. */
+	if (source == KEY_SHARED)
+		m->shared_gen_tried = set->shared_gen;
 	m->kdf_job = rc;
 	m->kdf_start = uptime_s();
 	m->state = MEMBER_UNLOCKING;
