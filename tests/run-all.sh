@@ -204,7 +204,10 @@ boot_names() {
 }
 
 valgrind_unit() {
-	if valgrind -q --error-exitcode=1 --leak-check=full "$build/unit-valgrind" \
+	# (Valgrind runs vfork as fork: the one test that needs a child in
+	# uninterruptible sleep is left to the ASan run, and says so.)
+	if LUKSINIT_UNIT_UNDER_VALGRIND=1 valgrind -q --error-exitcode=1 \
+		--leak-check=full "$build/unit-valgrind" \
 		>"$build/valgrind.log" 2>&1; then
 		echo "PASS valgrind/unit"
 	else

@@ -340,7 +340,7 @@ int keydev_with_file(const char *devnode, const char *fstype, const char *path,
 	 * the real root could see it. */
 	*ret_step = "unshare";
 	if (unshare(CLONE_NEWNS) < 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		return -errno;
 	*ret_step = "mount";
 	/* PID 1 made it, and only PID 1 removes it (base/rundir.h): another

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -345,11 +347,17 @@ static void job_stall_ends_a_child_stuck_in_d_state(void)
 	struct job_spec s = spec_of(in_d_state, NULL, 0, 20000, &o);
 	s.stall_ms = 1500;
 	long long t0 = clock_now_ms();
-	CHECK(job_start(&js, &s) > 0);
-	serve(&js, 20000);
-	long long took = clock_now_ms() - t0;
-	CHECK(o.res.end == JOB_TIMED_OUT);
-	CHECK(took >= 1500 && took < 8000);
+	/* Valgrind runs vfork as fork: no D state to see there (the ASan
+	 * run of the same test checks it). */
+	if (!getenv("LUKSINIT_UNIT_UNDER_VALGRIND")) {
+		CHECK(job_start(&js, &s) > 0);
+		serve(&js, 20000);
+		long long took = clock_now_ms() - t0;
+		CHECK(o.res.end == JOB_TIMED_OUT);
+		CHECK(took >= 1500 && took < 8000);
+	} else {
+		printf("  (under valgrind: the D-state part is the ASan run's)\n");
+	}
 	/* A child that works (sleeps interruptibly) is no stall. */
 	o = (struct outcome){0};
 	s = spec_of(hello, NULL, 64, 5000, &o);
