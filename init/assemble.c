@@ -294,10 +294,10 @@ static struct wait_state wait_state(struct assembly *a)
  * Btrfs decides whether the rest can mount. */
 static int check_member_failures(struct assembly *a, struct failure *f)
 {
-	const struct failure *failed = luks_failure(a->luks);
-	if (!failed)
-		return 0;
-	if (!degraded_permitted(a->cfg)) {
+	const struct failure *failed;
+	if (degraded_permitted(a->cfg)) {
+		luks_tell_failure(a->luks);
+	} else if ((failed = luks_take_failure(a->luks))) {
 		*f = *failed;
 		f->hint =
 			"check the passphrase / key file; the console prompt allows rd.luks.tries= attempts";
@@ -471,11 +471,13 @@ static int tick_workers(struct assembly *a)
  * failed, with f filled. */
 static int outcome(struct assembly *a, struct wait_state *ws, struct failure *f)
 {
-	if (a->degraded) /* decided: only the swap's wait is left */
-		return 1;
+	/* First: a member failing after the degraded mount was decided is
+	 * said too. */
 	int rc = check_member_failures(a, f);
 	if (rc < 0)
 		return rc;
+	if (a->degraded) /* decided: only the swap's wait is left */
+		return 1;
 	admit_held(a, false);
 	if (whole(a)) {
 		admit_held(a, true); /* decided (and named) before going on */

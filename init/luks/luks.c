@@ -624,5 +624,7 @@ void luks_end_attempt(struct luks_set *set)
 		member_release(&set->m[i]);
 	secret_free(&set->shared);
 	keydev_end(&set->keydevs);
+	/* A member that failed after the root was decided (degraded). */
+	luks_tell_failure(set);
 	set->stopping = false;
 }

@@ -122,9 +122,12 @@ const char *luks_open_name(const struct luks_set *set, int i);
 int luks_root_count(const struct luks_set *set);
 /* How many members that form the root (not swap) are open. */
 int luks_root_members_open(const struct luks_set *set);
-/* The first member that cannot be opened (NULL while none), and how many
- * have failed in this attempt (swap members never count). */
-const struct failure *luks_failure(const struct luks_set *set);
+/* The first member that could not be opened in this attempt, once: NULL
+ * while none, and once taken. The taker says it (the attempt's failure);
+ * luks_tell_failure logs it instead ("<name>: <why>"), if nobody took it.
+ * How many have failed in this attempt (swap members never count). */
+const struct failure *luks_take_failure(struct luks_set *set);
+void luks_tell_failure(struct luks_set *set);
 int luks_nfailed(const struct luks_set *set);
 /* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc", then
  * those that failed, e.g. "luks-ab.. on /dev/vdb (failed)". */

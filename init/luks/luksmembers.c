@@ -34,13 +34,21 @@ void member_fail(struct luks_set *set, struct luks_member *m, const char *why)
 		return;
 	}
 	set->nfailed++;
+	if (set->failure.what[0]) {
+		log_err("%s: %s", m->dm_name, why);
+		return;
+	}
+	/* The first is the attempt's failure: not logged here, but said
+	 * once by whoever takes it (luks_take_failure). */
 	const struct devspec *spec = lukshdr_find_spec(m->cfg);
-	if (!set->failure.what[0])
-		failure_say(&set->failure, -EACCES,
-			    "cannot unlock %s (%s%s on %s): %s", m->dm_name,
-			    devspec_kind_name(spec->kind), spec->value,
-			    m->devnode[0] ? m->devnode : "no device", why);
-	log_err("%s: %s", m->dm_name, why);
+	failure_say(&set->failure, -EACCES,
+		    "cannot unlock %s (%s%s on %s): ", m->dm_name,
+		    devspec_kind_name(spec->kind), spec->value,
+		    m->devnode[0] ? m->devnode : "no device");
+	set->failure_why_at = strlen(set->failure.what);
+	str_append(set->failure.what, sizeof(set->failure.what), why);
+	set->failure_member = (int)(m - set->m);
+	set->failure_told = false;
 }
 
 uint64_t member_cost_kb(const struct luks_member *m)
@@ -299,9 +307,20 @@ int luks_root_members_open(const struct luks_set *set)
 	return n;
 }
 
-const struct failure *luks_failure(const struct luks_set *set)
+const struct failure *luks_take_failure(struct luks_set *set)
 {
-	return set->failure.what[0] ? &set->failure : NULL;
+	if (!set->failure.what[0] || set->failure_told)
+		return NULL;
+	set->failure_told = true;
+	return &set->failure;
+}
+
+void luks_tell_failure(struct luks_set *set)
+{
+	if (!luks_take_failure(set))
+		return;
+	log_err("%s: %s", set->m[set->failure_member].dm_name,
+		set->failure.what + set->failure_why_at);
 }
 
 int luks_nfailed(const struct luks_set *set)

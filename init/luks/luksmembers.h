@@ -98,7 +98,13 @@ struct luks_set {
 	uint64_t budget_kb, in_use_kb;
 	int nfailed;
 	bool holding; /* no job starts: devices are still being enumerated */
-	struct failure failure; /* the first member that cannot be opened */
+	/* The first member that cannot be opened: "cannot unlock <name>
+	 * (<spec> on <device>): <why>", why at failure_why_at; said once
+	 * (failure_told), as the attempt's failure or in the log. */
+	struct failure failure;
+	size_t failure_why_at;
+	int failure_member;
+	bool failure_told;
 	/* Devices that appeared while a reencrypting member's worker was in
 	 * libcryptsetup: claimed once it is done. */
 	struct dev_ids deferred[LUKS_MEMBERS_MAX];
@@ -109,8 +115,8 @@ struct luks_set {
 	unsigned stale_said;
 };
 
-/* m cannot be opened, for the reason why: said once, and the first such
- * member (not swap) is the set's failure. */
+/* m cannot be opened, for the reason why: said once. The first such
+ * member (not swap) is the set's failure (luks_take_failure). */
 void member_fail(struct luks_set *set, struct luks_member *m, const char *why);
 /* Wipes and frees m's secrets. */
 void member_release(struct luks_member *m);
