@@ -26,6 +26,35 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 rm -f "$stamp"
 
+# The images are the same in every clone built from the same recipe (the
+# binaries they hold are reproducible), and making them takes minutes: a
+# finished set is kept in the cache, keyed by $want, and copied from there.
+# The newest three sets are kept (scripts/cache-prune.sh).
+cache=${LUKSINIT_CACHE:-/var/cache/luksinit}
+cached=$cache/fixtures-$want
+# shellcheck source=scripts/cache-prune.sh
+. "$(dirname "$0")/../scripts/cache-prune.sh"
+if [ -f "$cached/fixtures.stamp" ] && [ "$(cat "$cached/fixtures.stamp")" = "$want" ]; then
+	cp -a --sparse=always "$cached/." "$out/"
+	touch "$cached"
+	echo "fixtures: copied from $cached"
+	exit 0
+fi
+
+# finish: the stamp says the set is complete; a copy goes to the cache
+# (best effort: no cache, no copy, and the build still succeeds).
+finish() {
+	echo "$want" >"$stamp"
+	if mkdir -p "$cache" 2>/dev/null && tmp=$(mktemp -d "$cache/fixtures-$want.tmp.XXXXXX"); then
+		if cp -a --sparse=always "$out/." "$tmp/" && mv -T "$tmp" "$cached" 2>/dev/null; then
+			echo "fixtures: kept in $cached"
+		fi
+		rm -rf "$tmp"
+		cache_prune "$cache" 3 "$want" '[0-9a-f]{16}-[a-z]+' 'fixtures-*' ||
+			echo "fixtures: warning: could not prune $cache" >&2
+	fi
+}
+
 # Test passphrases and the key file; never used outside these images.
 PASS=test-pass
 OTHER_PASS=other-pass
@@ -315,7 +344,7 @@ if [ "$set_name" = bench ]; then
 		enrol_copy "b$n-" "d$n-" "$n"
 	done
 	mv "$out/fixtures.env.tmp" "$out/fixtures.env"
-	echo "$want" >"$stamp"
+	finish
 	exit 0
 fi
 make_firmware
@@ -487,4 +516,4 @@ mmd -i "$out/hdr-stick.img" ::/hdr
 mcopy -i "$out/hdr-stick.img" "$out/hdr-b.hdr" ::/hdr/hdr-b.hdr
 echo "HDRSTICK_UUID=4844-5231" >>"$out/fixtures.env.tmp"
 mv "$out/fixtures.env.tmp" "$out/fixtures.env"
-echo "$want" >"$stamp"
+finish
