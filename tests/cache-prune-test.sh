@@ -75,7 +75,14 @@ result $t "$got" "1 3 4 5 | 0"
 t=in_use_lock_is_kept d=$work/$t
 mkdir -p "$d"
 for n in 1 2 3 4 5; do fake_kernel "$d" $n $((100 - n * 10)); done
-flock "$d/kernel-$(hash 2).lock" sleep 60 &
+# The holder is the process that holds the lock (sleep, exec'd), so the
+# kill below ends it; a sleep left behind would keep the step's output
+# pipe open, and the runner waiting, for its whole minute.
+(
+	exec 9<>"$d/kernel-$(hash 2).lock"
+	flock 9
+	exec sleep 60
+) >/dev/null 2>&1 &
 holder=$!
 for _ in $(seq 50); do
 	flock -n "$d/kernel-$(hash 2).lock" true 2>/dev/null || break
