@@ -239,7 +239,7 @@ FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader \
 	btrfssb initcheck fwkmsg dtoken keymap
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 300
-CHECK_FUZZ_SECONDS ?= 10
+CHECK_FUZZ_SECONDS ?= 5
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE) $(HDRS)
 	@mkdir -p $(B)/fuzz

@@ -170,6 +170,7 @@ def quiet_shows_only_warnings():
         expect(info not in b.out, "quiet, yet the console shows %r" % info)
 
 
+@waits
 @case
 def rootwait_forever_reports_progress_then_boots_late_root():
     late = LateDisk("single.img")

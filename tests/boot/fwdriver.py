@@ -81,6 +81,7 @@ DRIVER = ("luksinit_fwtest.sync=%s luksinit_fwtest.nowait=%s"
           % (SYNC_FW[0], NOWAIT_FW[0]))
 
 
+@waits
 @case
 def fwdriver_fallback_y_early_requests_after_70s():
     """_FALLBACK=y (force_fallback=1 does what it does): a platform probe

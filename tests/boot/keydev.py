@@ -129,6 +129,7 @@ def keydev_dracut_stick_key_for_one_member_only():
     stick_not_mounted(b)
 
 
+@waits
 @case
 def keydev_stick_absent_prompts_after_the_wait():
     """genkernel's 10 s: the prompt comes after it, not before, and not
@@ -295,6 +296,7 @@ def fw_requests(b):
 HUNG_ASKS = 10  # firmware requests, one every 2 s, from init's start on
 
 
+@waits
 @case
 def keydev_hung_stick_neither_freezes_the_loop_nor_holds_the_boot():
     """Review 2026-12-07, L19 (and M13 for a key stick): the stick stops

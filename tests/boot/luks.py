@@ -265,6 +265,7 @@ def hung_header_read_fails_one_member_the_other_mounts_degraded():
     print("  degraded mount %.1f s after B's header was read" % (deg - read))
 
 
+@waits
 @case
 def hung_keyslot_read_fails_its_member_within_a_bound():
     """Review 2026-12-07, M11: member A's header is read, then its disk

@@ -175,6 +175,7 @@ def swap_dracut_style_no_image_boots_normally():
 NOBODYS_PARTUUID = "0badc0de-5eed-4b1d-8d1e-000000000024"
 
 
+@waits
 @case
 def swap_member_absent_root_boots_without_resume():
     """The swap disk is not there: swap is not needed to boot, so the root
@@ -337,6 +338,7 @@ def swap_member_at_its_own_prompt_is_waited_for():
     shutil.rmtree(d, ignore_errors=True)
 
 
+@waits
 @case
 def swap_disk_hung_in_its_kdf_does_not_hold_the_real_init():
     """Review 2026-12-07, M13: the swap member's disk stops answering after
