@@ -496,6 +496,7 @@ static struct keydev_read *start_read(struct keydev_set *k,
 		.timeout_ms = KEYDEV_READ_TIMEOUT_MS,
 		.done = read_done,
 		.ctx = r,
+		.dev = job_device(w->ids.devnode),
 	};
 	r->deadline_ms = clock_now_ms() + KEYDEV_READ_TIMEOUT_MS;
 	r->job = job_start(k->jobs, &spec);
@@ -573,6 +574,10 @@ int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
 		log_warn(
 			"%s: key device %s did not answer within %d s; asking for the passphrase",
 			who, ids->devnode, KEYDEV_READ_TIMEOUT_MS / 1000);
+	else if (rc == -EBUSY && !strcmp(step, "run"))
+		log_warn(
+			"%s: key device %s does not answer: a read from before is still stuck; asking for the passphrase",
+			who, ids->devnode);
 	else if (rc == -EROFS || rc == -EPERM)
 		log_warn("%s: key device %s (%s) %s; asking for the passphrase",
 			 who, ids->devnode, fstype, keydev_unwritable_why(rc));
