@@ -33,8 +33,8 @@ static int scan_in_child(void *arg, void *buf, size_t max, size_t *ret_len)
 {
 	const struct btrfs_scan *sc = arg;
 	struct scan_answer a = {.registered = btrfs_register(sc->node)};
-	a.ready = a.registered < 0 ? a.registered
-				   : btrfs_devices_ready(sc->node);
+	a.ready =
+		a.registered < 0 ? a.registered : btrfs_devices_ready(sc->node);
 	if (max < sizeof(a))
 		return -EFBIG;
 	memcpy(buf, &a, sizeof(a));
@@ -146,8 +146,9 @@ bool btrfs_scans_complete(const struct btrfs_scans *s,
 {
 	for (int i = 0; i < s->n; i++) {
 		const struct btrfs_scan *sc = &s->scan[i];
-		bool same = root->uuid[0] ? strcmp(sc->uuid, root->uuid) == 0
-					  : strcmp(sc->node, root->devnode) == 0;
+		bool same = root->uuid[0]
+				    ? strcmp(sc->uuid, root->uuid) == 0
+				    : strcmp(sc->node, root->devnode) == 0;
 		if (same && sc->answered && sc->ready)
 			return true;
 	}

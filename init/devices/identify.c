@@ -123,10 +123,11 @@ static void still_stuck(struct identify *id, const struct identify_job *job,
 			bool current)
 {
 	const struct identify_known *k = known(id, job->dev);
-	log_warn("/dev/%s does not answer: a read from before is still stuck; %s",
-		 job->devname,
-		 k ? "using what it was found to be then"
-		   : "going on without it");
+	log_warn(
+		"/dev/%s does not answer: a read from before is still stuck; %s",
+		job->devname,
+		k ? "using what it was found to be then"
+		  : "going on without it");
 	if (k && current)
 		deliver(id, job, k->rc, &k->ids);
 }

@@ -246,9 +246,10 @@ static void load_failed(struct luks_set *set, struct luks_member *m,
 			"no answer from the disk within %d s while reading its LUKS header; the read is left to itself",
 			load_timeout_ms(job) / 1000);
 	else if (r->end == JOB_NOT_RUN && r->rc == -EBUSY)
-		snprintf(why, sizeof(why),
-			 "%s does not answer: a read from before is still stuck",
-			 job->devnode);
+		snprintf(
+			why, sizeof(why),
+			"%s does not answer: a read from before is still stuck",
+			job->devnode);
 	else if (r->end != JOB_DONE)
 		snprintf(why, sizeof(why), "its LUKS header read %s: %s",
 			 r->end == JOB_NOT_RUN ? "did not run"
