@@ -11,7 +11,7 @@
 #include "base/strutil.h"
 #include "base/uevent.h"
 #include "console/prompt.h"
-#include "devices/btrfs.h"
+#include "devices/btrfsscan.h"
 #include "devices/devices.h"
 #include "devices/identify.h"
 #include "handover/resume.h"
@@ -35,7 +35,7 @@ struct assembly {
 	bool coldplugging;
 	int nfailed_seen;
 	struct root_guard guard;
-	bool btrfs_warned; /* said once that Btrfs cannot be asked */
+	struct btrfs_scans scans;
 	struct prompt prompt;
 	int prompt_member;
 	bool console_gone;
@@ -76,34 +76,16 @@ static void check_complete(struct assembly *a)
 {
 	if (!a->matched)
 		return;
-	if (strcmp(a->root.type, "btrfs") != 0) {
-		a->complete = true;
-		return;
-	}
-	int rc = btrfs_devices_ready(a->root.devnode);
-	/* Once: without Btrfs in the kernel every device would say so. */
-	if (rc < 0 && !a->btrfs_warned) {
-		a->btrfs_warned = true;
-		log_warn_errno(
-			rc,
-			"%s: cannot ask Btrfs whether all devices are present",
-			a->root.devnode);
-	}
-	a->complete = rc == 1;
+	a->complete = strcmp(a->root.type, "btrfs") != 0 ||
+		      btrfs_scans_complete(&a->scans, &a->root);
 }
 
-/* A device that may be part of the root: registered with Btrfs, matched
- * against root=. */
+/* A device that may be part of the root: registered with Btrfs (a job:
+ * the kernel reads its superblock), matched against root=. */
 static void admit(struct assembly *a, const struct dev_ids *ids)
 {
-	if (strcmp(ids->type, "btrfs") == 0) {
-		int rc = btrfs_register(ids->devnode);
-		if (rc < 0 && !a->btrfs_warned) {
-			a->btrfs_warned = true;
-			log_warn_errno(rc, "%s: Btrfs registration failed",
-				       ids->devnode);
-		}
-	}
+	if (strcmp(ids->type, "btrfs") == 0)
+		btrfs_scan(&a->scans, ids);
 	if (!a->matched && devspec_matches(&a->cfg->root, ids)) {
 		a->root = *ids;
 		a->matched = true;
@@ -279,6 +261,7 @@ static struct wait_state wait_state(struct assembly *a)
 		 * while it is not, so no degraded mount is decided. */
 		.person_or_kdf = waiting_on_person_or_kdf(a) ||
 				 identify_pending(a->ident) ||
+				 btrfs_scans_pending(&a->scans) ||
 				 rootguard_busy(&a->guard, a->luks),
 		.awaits_key = luks_awaits_key(a->luks),
 		.degraded_flag = a->cfg->rootflags_degraded,
@@ -428,7 +411,10 @@ static int wait_for_swap(struct assembly *a, int ident_ms)
 static int finish(struct assembly *a, struct assembled_root *out, int ident_ms,
 		  struct failure *f)
 {
-	int rc = wait_for_swap(a, ident_ms);
+	/* Every device admitted is registered (or named) before the mount;
+	 * each scan has a deadline, which wakes the loop. */
+	int rc = btrfs_scans_pending(&a->scans) ? loop_wait(a->loop, ident_ms)
+						: wait_for_swap(a, ident_ms);
 	if (rc == 1) {
 		out->dev = a->root;
 		out->degraded = a->degraded;
@@ -453,6 +439,7 @@ static bool whole(struct assembly *a)
  * worker's next deadline, or -1. */
 static int tick_workers(struct assembly *a)
 {
+	check_complete(a); /* the scans' answers that came in */
 	int ident_ms = identify_tick(a->ident);
 	int luks_ms = luks_tick(a->luks);
 	if (luks_ms >= 0 && (ident_ms < 0 || luks_ms < ident_ms))
@@ -565,6 +552,7 @@ int assemble_root(const struct boot_config *cfg,
 	luks_begin_attempt(luks);
 	identify_begin(ident, on_identified, &a);
 	rootguard_begin(&a.guard, loop->jobs);
+	btrfs_scans_begin(&a.scans, loop->jobs);
 	int rc;
 	long long start = clock_now_ms();
 	a.last_tick = start;
@@ -583,6 +571,7 @@ int assemble_root(const struct boot_config *cfg,
 	prompt_watch(&a.prompt, loop, NULL, NULL);
 	identify_end(ident);
 	rootguard_end(&a.guard);
+	btrfs_scans_end(&a.scans);
 	loop_subscribe_blocks(loop, NULL, NULL, NULL);
 	/* KDFs still running end first, the loop serving meanwhile; one
 	 * stuck on a disk that does not answer is left (luks_end_attempt). */

@@ -113,6 +113,7 @@ static const struct rootguard_read *sb_read(struct root_guard *g,
 		.timeout_ms = ROOTGUARD_READ_MS,
 		.done = read_done,
 		.ctx = r,
+		.dev = job_device(node),
 	};
 	r->job = job_start(g->jobs, &spec);
 	if (r->job > 0)
@@ -195,6 +196,8 @@ static const char *refusal(struct root_guard *g, const struct luks_set *luks,
 	const struct rootguard_read *r = sb_read(g, ids->devnode);
 	if (r && !r->answered && r->rc == -ETIMEDOUT)
 		return "its Btrfs superblock did not answer in time";
+	if (r && !r->answered && r->rc == -EBUSY)
+		return "it does not answer: a read from before is still stuck";
 	if (!r || !r->answered || r->rc < 0)
 		return "its Btrfs superblock is unreadable";
 	const struct btrfs_sb sb = r->sb;

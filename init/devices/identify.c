@@ -26,6 +26,7 @@ struct identify_job {
 	bool stale;
 	bool slow; /* named as slow: nothing waits for it any more */
 	long long started_ms;
+	dev_t dev;
 };
 
 void identify_init(struct identify *id, struct jobs *jobs)
@@ -97,6 +98,40 @@ static void deliver(struct identify *id, const struct identify_job *job, int rc,
 
 static void start_queued(struct identify *id);
 
+static struct identify_known *known(struct identify *id, dev_t dev)
+{
+	for (int i = 0; dev && i < id->nknown; i++)
+		if (id->known[i].dev == dev)
+			return &id->known[i];
+	return NULL;
+}
+
+static void remember(struct identify *id, dev_t dev, int rc,
+		     const struct dev_ids *ids)
+{
+	struct identify_known *k = known(id, dev);
+	if (!k && dev && id->nknown < IDENTIFY_KNOWN_MAX)
+		k = &id->known[id->nknown++];
+	if (!k)
+		return;
+	*k = (struct identify_known){.dev = dev, .rc = rc, .ids = *ids};
+}
+
+/* A read of the device from before is still stuck: what it was found
+ * to be then, if anything, stands in for what cannot be read now. */
+static void still_stuck(struct identify *id, const struct identify_job *job,
+			bool current)
+{
+	const struct identify_known *k = known(id, job->dev);
+	log_warn(
+		"/dev/%s does not answer: a read from before is still stuck; %s",
+		job->devname,
+		k ? "using what it was found to be then"
+		  : "going on without it");
+	if (k && current)
+		deliver(id, job, k->rc, &k->ids);
+}
+
 /* The job's result, or why there is none. */
 static void finished(struct identify_job *job, const struct job_result *r)
 {
@@ -104,7 +139,9 @@ static void finished(struct identify_job *job, const struct job_result *r)
 	id->working--;
 	job->job = 0;
 	bool current = job->gen == id->gen && id->fn && !job->stale;
-	if (r->end == JOB_TIMED_OUT)
+	if (r->end == JOB_NOT_RUN && r->rc == -EBUSY)
+		still_stuck(id, job, current);
+	else if (r->end == JOB_TIMED_OUT)
 		log_info(
 			"/dev/%s: still no answer after %lld s; its identification is given up",
 			job->devname, id->give_up_ms / 1000);
@@ -121,6 +158,7 @@ static void finished(struct identify_job *job, const struct job_result *r)
 				job->devname, r->ran_ms / 1000);
 		struct dev_ids ids;
 		memcpy(&ids, r->data, sizeof(ids));
+		remember(id, job->dev, r->rc, &ids);
 		deliver(id, job, r->rc, &ids);
 	}
 	if (r->end == JOB_DONE && job->again && job->gen == id->gen && id->fn) {
@@ -140,8 +178,10 @@ static void on_job_done(void *ctx, const struct job_result *res)
 
 static void start(struct identify *id, struct identify_job *job)
 {
-	char what[96];
+	char what[96], node[80];
 	snprintf(what, sizeof(what), "identifying /dev/%s", job->devname);
+	snprintf(node, sizeof(node), "/dev/%s", job->devname);
+	job->dev = job_device(node);
 	struct job_spec spec = {
 		.what = what,
 		.fn = identify_in_child,
@@ -150,6 +190,7 @@ static void start(struct identify *id, struct identify_job *job)
 		.timeout_ms = (int)id->give_up_ms,
 		.done = on_job_done,
 		.ctx = job,
+		.dev = job->dev,
 	};
 	int rc = job_start(id->jobs, &spec);
 	if (rc == -EAGAIN)

@@ -16,6 +16,11 @@
  * reaper if it sits in D state) and the device is not looked at again in
  * this phase, unless a uevent asks for it again.
  *
+ * While a child killed on a device has not exited (a read still stuck in
+ * it, loop/job.h), the device is not read again: what it was found to be
+ * before is used (a later reader, a header load say, then names it as
+ * still hung), or, never identified, it is named and left out.
+ *
  * The state lives for /init's whole life; a phase (identify_begin to
  * identify_end) is one device wait, and only its own results reach it. */
 #ifndef LUKSINIT_IDENTIFY_H
@@ -29,6 +34,7 @@
 #define IDENTIFY_WORKERS 4
 #define IDENTIFY_SLOW_MS 5000
 #define IDENTIFY_GIVE_UP_MS 30000
+#define IDENTIFY_KNOWN_MAX 16
 
 struct identify_job;
 
@@ -41,6 +47,13 @@ struct identify_result {
 
 typedef void (*identify_fn)(const struct identify_result *res, void *ctx);
 
+/* What a device was last found to be. */
+struct identify_known {
+	dev_t dev;
+	int rc;
+	struct dev_ids ids;
+};
+
 struct identify {
 	struct jobs *jobs;
 	/* Queued and running, oldest first. */
@@ -50,6 +63,8 @@ struct identify {
 	long long slow_ms, give_up_ms;
 	identify_fn fn; /* the phase's receiver; NULL between phases */
 	void *ctx;
+	struct identify_known known[IDENTIFY_KNOWN_MAX];
+	int nknown;
 };
 
 /* Once, at start. */

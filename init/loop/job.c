@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ void jobs_child_exited(struct jobs *js, pid_t pid)
 	js->nchild--;
 	js->child[i] = js->child[js->nchild];
 	js->killed[i] = js->killed[js->nchild];
+	js->dev[i] = js->dev[js->nchild];
 }
 
 /* Only a child not yet reaped is signalled: its pid cannot have been
@@ -73,6 +75,23 @@ static int stuck(const struct jobs *js)
 	for (int i = 0; i < js->nchild; i++)
 		n += js->killed[i];
 	return n;
+}
+
+/* A child killed on dev has not exited: a read still stuck in it. */
+static bool dev_stuck(const struct jobs *js, dev_t dev)
+{
+	for (int i = 0; dev && i < js->nchild; i++)
+		if (js->killed[i] && js->dev[i] == dev)
+			return true;
+	return false;
+}
+
+dev_t job_device(const char *devnode)
+{
+	struct stat st;
+	if (!devnode || stat(devnode, &st) < 0 || !S_ISBLK(st.st_mode))
+		return 0;
+	return st.st_rdev;
 }
 
 static void drop_buffers(struct job *j)
@@ -242,6 +261,7 @@ static int start_child(struct jobs *js, struct job *j)
 	if (in[1] >= 0)
 		send_input(j, in[1]);
 	js->child[js->nchild] = pid;
+	js->dev[js->nchild] = j->spec.dev;
 	js->killed[js->nchild++] = false;
 	j->pid = pid;
 	j->fd = p[0];
@@ -251,6 +271,10 @@ static int start_child(struct jobs *js, struct job *j)
 static void start(struct jobs *js, struct job *j)
 {
 	long long now = clock_now_ms();
+	if (dev_stuck(js, j->spec.dev)) {
+		end_job(js, j, JOB_NOT_RUN, -EBUSY);
+		return;
+	}
 	int rc = start_child(js, j);
 	if (rc < 0) {
 		log_debug_errno(rc, "%s: cannot start a job", j->what);
@@ -316,6 +340,10 @@ int job_start(struct jobs *js, const struct job_spec *spec)
 	j->asked_ms = clock_now_ms();
 	j->deadline_ms = j->asked_ms + spec->timeout_ms;
 	j->state = JOB_QUEUED;
+	/* Not queued behind others (or a full table of stuck children):
+	 * its owner hears at once. */
+	if (dev_stuck(js, spec->dev))
+		end_job(js, j, JOB_NOT_RUN, -EBUSY);
 	start_queued(js);
 	return (int)j->id;
 }

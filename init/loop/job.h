@@ -21,7 +21,9 @@
  * At most JOBS_RUNNING_MAX children work at once; more are queued, in
  * order. Children killed but not yet gone count apart, up to
  * JOBS_STUCK_MAX: beyond that no job starts (queued ones fail at their
- * deadline), so disks that never answer cannot fill the process table. */
+ * deadline), so disks that never answer cannot fill the process table.
+ * A job on a device with such a child ends at once (job_spec.dev): one
+ * disk stuck across retries holds one child, not one per attempt. */
 #ifndef LUKSINIT_JOB_H
 #define LUKSINIT_JOB_H
 
@@ -94,6 +96,13 @@ struct job_spec {
 	 * past its deadline; 0: the deadline only. For work whose length
 	 * the CPU decides (a KDF) but whose disk reads must not hang. */
 	int stall_ms;
+	/* The device it reads (job_device), or 0. While a child of an
+	 * earlier job on it was killed and has not exited (a read still
+	 * stuck in that disk), a job on it does not start: it ends at once,
+	 * JOB_NOT_RUN with -EBUSY, and its owner names the device as still
+	 * hung. A retry on a disk that never answers costs no bound and
+	 * leaves no further child stuck; other devices' jobs run. */
+	dev_t dev;
 };
 
 enum job_state { JOB_FREE, JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
@@ -126,6 +135,7 @@ struct jobs {
 	 * stuck. */
 	pid_t child[JOBS_RUNNING_MAX + JOBS_STUCK_MAX];
 	bool killed[JOBS_RUNNING_MAX + JOBS_STUCK_MAX];
+	dev_t dev[JOBS_RUNNING_MAX + JOBS_STUCK_MAX]; /* its job's */
 	int nchild;
 	bool closing; /* in jobs_cancel_all: no job starts */
 };
@@ -147,13 +157,17 @@ void jobs_cancel_all(struct jobs *js);
 int jobs_pending(const struct jobs *js);
 /* Children of ours not yet reaped, killed ones among them. */
 int jobs_children(const struct jobs *js);
+/* The device node's number, for job_spec.dev (a stat of the node: no
+ * disk is read), or 0. */
+dev_t job_device(const char *devnode);
 
-/* For a worker thread of PID 1 (the LUKS header reads, until they are
- * jobs themselves): runs spec->fn in a child and waits, in poll(), for its
- * result (into buf, at most spec->max bytes; not a secret) until
- * spec->timeout_ms; past it the child is killed (through a pidfd) and
- * left to the loop's reaper. done and ctx are not used. Never on the
- * loop's thread: it blocks for up to the timeout. */
+/* For a job's child that has a step of its own to bound (hdrdev.c: the
+ * mount and copy of a header on a stick): runs spec->fn in a grandchild
+ * and waits, in poll(), for its result (into buf, at most spec->max bytes;
+ * not a secret) until spec->timeout_ms; past it the grandchild is killed
+ * (through a pidfd). It also dies with the child that asked (killed at
+ * its own deadline). done, ctx and dev are not used. Never on the loop's
+ * thread: it blocks for up to the timeout. */
 void job_run_here(const struct job_spec *spec, void *buf,
 		  struct job_result *ret);
 

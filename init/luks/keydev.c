@@ -496,6 +496,7 @@ static struct keydev_read *start_read(struct keydev_set *k,
 		.timeout_ms = KEYDEV_READ_TIMEOUT_MS,
 		.done = read_done,
 		.ctx = r,
+		.dev = job_device(w->ids.devnode),
 	};
 	r->deadline_ms = clock_now_ms() + KEYDEV_READ_TIMEOUT_MS;
 	r->job = job_start(k->jobs, &spec);
@@ -521,6 +522,39 @@ static int take(struct keydev_read *r, struct secret *ret)
 	if (rc == 0 && --r->takers <= 0)
 		secret_free(&r->key); /* every member has its copy */
 	return rc;
+}
+
+/* Why r gave no key, said once (the member asks for the passphrase). */
+static void say_read_failed(const struct keydev_read *r,
+			    const struct dev_ids *ids, const char *fstype,
+			    const char *who, int rc)
+{
+	const char *path = r->path;
+	const char *step = r->step[0] ? r->step : "read";
+	if (rc == -EFBIG)
+		log_warn(
+			"%s: key file %s on %s is larger than %d bytes; asking for the passphrase",
+			who, path, ids->devnode, SECRET_MAX);
+	else if (rc == -ELOOP)
+		log_warn(
+			"%s: key file %s on %s is a symbolic link, or lies under one: not followed; asking for the passphrase",
+			who, path, ids->devnode);
+	else if (rc == -ETIMEDOUT)
+		log_warn(
+			"%s: key device %s did not answer within %d s; asking for the passphrase",
+			who, ids->devnode, KEYDEV_READ_TIMEOUT_MS / 1000);
+	else if (rc == -EBUSY && !strcmp(step, "run"))
+		log_warn(
+			"%s: key device %s does not answer: a read from before is still stuck; asking for the passphrase",
+			who, ids->devnode);
+	else if (rc == -EROFS || rc == -EPERM)
+		log_warn("%s: key device %s (%s) %s; asking for the passphrase",
+			 who, ids->devnode, fstype, keydev_unwritable_why(rc));
+	else
+		log_warn_errno(
+			rc,
+			"%s: asking for the passphrase: key file %s on %s (%s): %s failed",
+			who, path, ids->devnode, fstype, step);
 }
 
 int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
@@ -560,26 +594,6 @@ int keydev_read_key(const struct dev_ids *ids, const char *fstype_override,
 			 path, ids->devnode, fstype);
 		return 0;
 	}
-	const char *step = r->step[0] ? r->step : "read";
-	if (rc == -EFBIG)
-		log_warn(
-			"%s: key file %s on %s is larger than %d bytes; asking for the passphrase",
-			who, path, ids->devnode, SECRET_MAX);
-	else if (rc == -ELOOP)
-		log_warn(
-			"%s: key file %s on %s is a symbolic link, or lies under one: not followed; asking for the passphrase",
-			who, path, ids->devnode);
-	else if (rc == -ETIMEDOUT)
-		log_warn(
-			"%s: key device %s did not answer within %d s; asking for the passphrase",
-			who, ids->devnode, KEYDEV_READ_TIMEOUT_MS / 1000);
-	else if (rc == -EROFS || rc == -EPERM)
-		log_warn("%s: key device %s (%s) %s; asking for the passphrase",
-			 who, ids->devnode, fstype, keydev_unwritable_why(rc));
-	else
-		log_warn_errno(
-			rc,
-			"%s: asking for the passphrase: key file %s on %s (%s): %s failed",
-			who, path, ids->devnode, fstype, step);
+	say_read_failed(r, ids, fstype, who, rc);
 	return rc;
 }

@@ -470,6 +470,11 @@ static void job_lost(struct luks_set *set, struct luks_member *m)
 		snprintf(why, sizeof(why),
 			 "its KDF did not end within %d s; its job is killed",
 			 LUKS_KDF_TIMEOUT_MS / 1000);
+	else if (m->job_end == JOB_NOT_RUN && m->job_rc == -EBUSY)
+		snprintf(
+			why, sizeof(why),
+			"%s does not answer: a read from before is still stuck",
+			m->devnode);
 	else
 		snprintf(why, sizeof(why),
 			 "its unlock job ended without a result (%s)",

@@ -220,6 +220,7 @@ void kdf_start(struct luks_set *set, int i, enum key_source source,
 		.stall_ms = LUKS_KDF_STALL_MS,
 		.done = on_kdf_done,
 		.ctx = m,
+		.dev = job_device(m->devnode),
 	};
 	int rc = set->jobs ? job_start(set->jobs, &spec) : -ENOSYS;
 	secret_free(key); /* the job has its copy */

@@ -245,6 +245,11 @@ static void load_failed(struct luks_set *set, struct luks_member *m,
 			why, sizeof(why),
 			"no answer from the disk within %d s while reading its LUKS header; the read is left to itself",
 			load_timeout_ms(job) / 1000);
+	else if (r->end == JOB_NOT_RUN && r->rc == -EBUSY)
+		snprintf(
+			why, sizeof(why),
+			"%s does not answer: a read from before is still stuck",
+			job->devnode);
 	else if (r->end != JOB_DONE)
 		snprintf(why, sizeof(why), "its LUKS header read %s: %s",
 			 r->end == JOB_NOT_RUN ? "did not run"
@@ -357,6 +362,7 @@ static void start_load(struct luks_set *set, struct luks_member *m)
 		.timeout_ms = load_timeout_ms(job),
 		.done = on_load_done,
 		.ctx = m,
+		.dev = job_device(job->devnode),
 	};
 	int rc = set->jobs ? job_start(set->jobs, &spec) : -ENOSYS;
 	if (rc == -EAGAIN)

@@ -59,5 +59,6 @@ void keydev_tests(void);
 void kmsghold_tests(void);
 void base_tests(void);
 void job_tests(void);
+void btrfsscan_tests(void);
 
 #endif

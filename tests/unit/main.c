@@ -50,6 +50,7 @@ int main(void)
 	keydev_tests();
 	kmsghold_tests();
 	job_tests();
+	btrfsscan_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

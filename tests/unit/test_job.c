@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -367,6 +368,106 @@ static void job_stall_ends_a_child_stuck_in_d_state(void)
 	CHECK(o.res.end == JOB_DONE);
 }
 
+/* A loop that never reaps: a killed child stays "killed, not yet
+ * exited", as one in uninterruptible sleep on a disk does. */
+static void serve_unreaped(struct jobs *js, int timeout_ms)
+{
+	long long end = clock_now_ms() + timeout_ms;
+	while (jobs_pending(js) && clock_now_ms() < end) {
+		struct pollfd pfd[JOBS_RUNNING_MAX];
+		int n = jobs_pollfds(js, pfd, JOBS_RUNNING_MAX);
+		int ms = jobs_next_ms(js);
+		int rc = poll(pfd, n, ms < 0 || ms > 50 ? 50 : ms);
+		jobs_run(js, pfd, rc > 0 ? n : 0);
+	}
+}
+
+/* A retry on a disk that never answers: while the child killed on it
+ * has not exited, a job on that device ends at once (no second bound, no
+ * second stuck child), another device's job runs, and once the stuck
+ * one is gone the device's jobs start again. */
+static void job_same_device_ends_at_once_while_one_is_stuck(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	dev_t hung = makedev(8, 0), other = makedev(8, 16);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(sleeper, NULL, 16, 200, &o);
+	s.dev = hung;
+	CHECK(job_start(&js, &s) > 0);
+	serve_unreaped(&js, 5000);
+	CHECK(o.res.end == JOB_TIMED_OUT);
+	CHECK(jobs_children(&js) == 1); /* killed, not reaped */
+	for (int i = 0; i < 3; i++) {
+		o = (struct outcome){0};
+		s = spec_of(sleeper, NULL, 16, 5000, &o);
+		s.dev = hung;
+		long long t0 = clock_now_ms();
+		CHECK(job_start(&js, &s) > 0);
+		serve_unreaped(&js, 5000);
+		CHECK(o.calls == 1);
+		CHECK(o.res.end == JOB_NOT_RUN && o.res.rc == -EBUSY);
+		CHECK(clock_now_ms() - t0 < 1000);
+	}
+	CHECK(jobs_children(&js) == 1); /* no child more for the retries */
+	o = (struct outcome){0};
+	s = spec_of(hello, NULL, 64, 5000, &o);
+	s.dev = other;
+	CHECK(job_start(&js, &s) > 0);
+	serve_unreaped(&js, 5000);
+	CHECK(o.res.end == JOB_DONE && o.res.rc == 7);
+	o = (struct outcome){0};
+	s.dev = 0; /* no device named: never held */
+	CHECK(job_start(&js, &s) > 0);
+	serve_unreaped(&js, 5000);
+	CHECK(o.res.end == JOB_DONE && o.res.rc == 7);
+	settle(&js); /* the stuck one exits: jobs_child_exited */
+	CHECK(jobs_children(&js) == 0);
+	o = (struct outcome){0};
+	s.dev = hung;
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	CHECK(o.res.end == JOB_DONE && o.res.rc == 7);
+	settle(&js);
+}
+
+/* A job already queued (no room) when its device's child got stuck
+ * ends at once too, not at its deadline. */
+static void job_queued_on_a_stuck_device_ends_when_its_turn_comes(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	dev_t hung = makedev(8, 0);
+	struct outcome first = {0}, busy[JOBS_RUNNING_MAX], late = {0};
+	memset(busy, 0, sizeof(busy));
+	struct job_spec s = spec_of(sleeper, NULL, 16, 200, &first);
+	s.dev = hung;
+	CHECK(job_start(&js, &s) > 0);
+	for (int i = 1; i < JOBS_RUNNING_MAX; i++) {
+		s = spec_of(sleeper, NULL, 16, 300, &busy[i]);
+		CHECK(job_start(&js, &s) > 0);
+	}
+	s = spec_of(hello, NULL, 64, 20000, &late);
+	s.dev = hung;
+	long long t0 = clock_now_ms();
+	CHECK(job_start(&js, &s) > 0); /* queued: all run */
+	serve_unreaped(&js, 5000);
+	CHECK(first.res.end == JOB_TIMED_OUT);
+	CHECK(late.calls == 1);
+	CHECK(late.res.end == JOB_NOT_RUN && late.res.rc == -EBUSY);
+	CHECK(clock_now_ms() - t0 < 2000);
+	settle(&js);
+	CHECK(jobs_children(&js) == 0);
+}
+
+/* The number job_spec.dev takes: a block device's, else 0. */
+static void job_device_of_a_node(void)
+{
+	CHECK(job_device("/nonexistent/luksinit-test") == 0);
+	CHECK(job_device("/dev/null") == 0); /* not a block device */
+	CHECK(job_device(NULL) == 0);
+}
+
 /* Shared with the children: how many run at once, and the most seen. */
 struct gauge {
 	atomic_int now, most;
@@ -506,4 +607,7 @@ void job_tests(void)
 	RUN(job_cancel_and_cancel_all);
 	RUN(job_no_new_job_while_all_are_cancelled);
 	RUN(job_run_here_result_and_deadline);
+	RUN(job_same_device_ends_at_once_while_one_is_stuck);
+	RUN(job_queued_on_a_stuck_device_ends_when_its_turn_comes);
+	RUN(job_device_of_a_node);
 }

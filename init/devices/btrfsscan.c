@@ -1,0 +1,156 @@
+#include "devices/btrfsscan.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/strutil.h"
+#include "devices/btrfs.h"
+
+void btrfs_scans_begin(struct btrfs_scans *s, struct jobs *jobs)
+{
+	memset(s, 0, sizeof(*s));
+	s->jobs = jobs;
+}
+
+void btrfs_scans_end(struct btrfs_scans *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->scan[i].job > 0)
+			job_cancel(s->jobs, s->scan[i].job);
+	s->n = 0;
+}
+
+/* What the child found: btrfs_register's code, then
+ * btrfs_devices_ready's (1 all there, 0 not, -errno). */
+struct scan_answer {
+	int32_t registered, ready;
+};
+
+static int scan_in_child(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	const struct btrfs_scan *sc = arg;
+	struct scan_answer a = {.registered = btrfs_register(sc->node)};
+	a.ready =
+		a.registered < 0 ? a.registered : btrfs_devices_ready(sc->node);
+	if (max < sizeof(a))
+		return -EFBIG;
+	memcpy(buf, &a, sizeof(a));
+	*ret_len = sizeof(a);
+	return 0;
+}
+
+/* A job that gave no answer: the device is left out, and said so. */
+static void say_lost(const struct btrfs_scan *sc, const struct job_result *r)
+{
+	if (r->end == JOB_TIMED_OUT)
+		log_warn(
+			"%s: no answer within %d s while registering it with Btrfs (a failing disk?); going on without it",
+			sc->node, BTRFS_SCAN_TIMEOUT_MS / 1000);
+	else if (r->end == JOB_NOT_RUN && r->rc == -EBUSY)
+		log_warn(
+			"%s does not answer: a read from before is still stuck; not registered with Btrfs",
+			sc->node);
+	else
+		log_warn_errno(r->end == JOB_DONE ? EPROTO : -r->rc,
+			       "%s: Btrfs registration failed", sc->node);
+}
+
+static void scan_done(void *ctx, const struct job_result *r)
+{
+	struct btrfs_scan *sc = ctx;
+	struct btrfs_scans *s = sc->set;
+	sc->job = 0;
+	struct scan_answer a;
+	if (r->end != JOB_DONE || r->len != sizeof(a)) {
+		say_lost(sc, r);
+		return;
+	}
+	memcpy(&a, r->data, sizeof(a));
+	sc->answered = true;
+	sc->ready = a.ready == 1;
+	if (s->warned || (a.registered >= 0 && a.ready >= 0))
+		return;
+	s->warned = true;
+	if (a.registered < 0)
+		log_warn_errno(a.registered, "%s: Btrfs registration failed",
+			       sc->node);
+	else
+		log_warn_errno(
+			a.ready,
+			"%s: cannot ask Btrfs whether all devices are present",
+			sc->node);
+}
+
+static struct btrfs_scan *slot(struct btrfs_scans *s, const char *node)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->scan[i].node, node) == 0)
+			return &s->scan[i];
+	if (s->n >= BTRFS_SCANS_MAX)
+		return NULL;
+	struct btrfs_scan *sc = &s->scan[s->n];
+	memset(sc, 0, sizeof(*sc));
+	if (str_copy(sc->node, sizeof(sc->node), node) < 0)
+		return NULL;
+	s->n++;
+	return sc;
+}
+
+void btrfs_scan(struct btrfs_scans *s, const struct dev_ids *ids)
+{
+	struct btrfs_scan *sc = slot(s, ids->devnode);
+	if (!sc) {
+		log_warn("%s: not registered with Btrfs: too many devices",
+			 ids->devnode);
+		return;
+	}
+	if (sc->job > 0)
+		return; /* its answer is on its way */
+	sc->set = s;
+	sc->answered = sc->ready = false;
+	str_copy(sc->uuid, sizeof(sc->uuid), ids->uuid);
+	char what[96];
+	snprintf(what, sizeof(what), "registering %s with Btrfs", sc->node);
+	struct job_spec spec = {
+		.what = what,
+		.fn = scan_in_child,
+		.arg = sc,
+		.max = sizeof(struct scan_answer),
+		.timeout_ms = BTRFS_SCAN_TIMEOUT_MS,
+		.done = scan_done,
+		.ctx = sc,
+		.dev = job_device(sc->node),
+	};
+	int rc = s->jobs ? job_start(s->jobs, &spec) : -ENOSYS;
+	if (rc < 0) {
+		struct job_result r = {.end = JOB_NOT_RUN, .rc = rc};
+		say_lost(sc, &r);
+		return;
+	}
+	sc->job = rc;
+}
+
+bool btrfs_scans_pending(const struct btrfs_scans *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->scan[i].job > 0)
+			return true;
+	return false;
+}
+
+bool btrfs_scans_complete(const struct btrfs_scans *s,
+			  const struct dev_ids *root)
+{
+	for (int i = 0; i < s->n; i++) {
+		const struct btrfs_scan *sc = &s->scan[i];
+		bool same = root->uuid[0]
+				    ? strcmp(sc->uuid, root->uuid) == 0
+				    : strcmp(sc->node, root->devnode) == 0;
+		if (same && sc->answered && sc->ready)
+			return true;
+	}
+	return false;
+}
