@@ -42,7 +42,8 @@ PURE := init/config/cmdline.c init/config/cmdline_luks.c \
 	init/handover/initcheck.c init/firmware/fwpolicy.c init/waitpolicy.c \
 	common/derive.c common/dtoken.c init/luks/derivedpolicy.c \
 	init/luks/lukskeys.c init/console/keymap.c init/base/clock.c \
-	init/base/file.c init/base/failure.c common/io.c common/secret.c
+	init/base/file.c init/base/failure.c common/io.c common/secret.c \
+	init/tpm2/tpm2codec.c init/tpm2/tpm2token.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/base/sysroot.h).
 SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c init/base/knob.c \
@@ -237,7 +238,7 @@ unit: $(B)/unit
 
 # libFuzzer targets, one per parser (and the firmware decompressor).
 FUZZ_TARGETS := cmdline keypath uevent fwname devspec mountopts fwreader \
-	btrfssb initcheck fwkmsg dtoken keymap
+	btrfssb initcheck fwkmsg dtoken keymap tpm2token
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_SECONDS ?= 5
@@ -266,7 +267,8 @@ fuzz: fuzz-build
 fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/execblock \
 		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll \
 		$(B)/hibernate $(B)/encrypt-extents
-	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils dosfstools mtools
+	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils dosfstools mtools \
+		swtpm libtss2-esys-3.0.2-0 libtss2-tcti-swtpm0 systemd
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
 demo: all fixtures

@@ -18,6 +18,9 @@ Machine: ``-machine q35 -nodefaults -display none -monitor none -no-reboot``
 and a QMP socket (``-qmp unix:...``) that the harness reads for the guest's
 shutdown event and writes for script actions (``Qmp``: hot-plug a disk,
 press a key),
+with ``tpm=STATE_DIR`` a TPM 2.0 (``-device tpm-tis``) backed by an ``swtpm``
+this harness starts on a copy of STATE_DIR, over a unix socket, and stops
+after the boot (the state directory itself never changes),
 ``-cpu max`` under TCG (AES-NI, XSAVE, AVX exist) or ``-cpu host`` under KVM,
 each disk as ``-drive file=IMG,format=raw,if=virtio,cache=unsafe`` (in order:
 /dev/vda, /dev/vdb, ...), ``-device virtio-rng-pci`` (``rng=False``: no RNG
@@ -337,7 +340,7 @@ def run(kernel: str, initrd: Optional[str] = None, disks: Iterable[str] = (),
         mem: int = 1024, smp: int = 2, script: Iterable = (), accel: str = "auto",
         echo: bool = True, char_delay: float = 0.0, interactive: bool = False,
         snapshot: bool = False, extra_args: Sequence[str] = (),
-        rng: bool = True) -> Result:
+        rng: bool = True, tpm: Optional[str] = None) -> Result:
     """Boot ``kernel`` in QEMU, drive the serial console, return a Result.
 
     kernel, initrd   bzImage and optional external initramfs (-initrd).
@@ -356,6 +359,8 @@ def run(kernel: str, initrd: Optional[str] = None, disks: Iterable[str] = (),
                      console, in raw mode; Ctrl-A x quits, Ctrl-A a sends Ctrl-A.
     extra_args       more qemu arguments.
     rng              attach virtio-rng (False: none, and no RDRAND/RDSEED).
+    tpm              a swtpm state directory: the guest gets a TPM 2.0 on a
+                     copy of it (swtpm is stopped after the boot).
     """
     for p in [kernel, initrd, *disks]:
         if p and not os.path.exists(p):
@@ -365,14 +370,21 @@ def run(kernel: str, initrd: Optional[str] = None, disks: Iterable[str] = (),
     chosen = choose_accel(accel, kernel)
     qmp_dir = tempfile.mkdtemp(prefix="luksinit-qmp-")
     qmp = os.path.join(qmp_dir, "qmp.sock")
+    swtpm = None
     try:
+        extra = list(extra_args)
+        if tpm:
+            swtpm, tpm_args = _start_swtpm(tpm, qmp_dir)
+            extra = tpm_args + extra
         argv = qemu_argv(kernel, initrd=initrd, disks=disks, append=append, mem=mem,
-                         smp=smp, accel=chosen, snapshot=snapshot, extra_args=extra_args,
+                         smp=smp, accel=chosen, snapshot=snapshot, extra_args=extra,
                          qmp=qmp, interactive=interactive, rng=rng)
         return _run_qemu(argv, accel=chosen, timeout=timeout, echo=echo, log=log,
                          script=script, char_delay=char_delay, interactive=interactive,
                          qmp=qmp)
     finally:
+        if swtpm:
+            _kill(swtpm)
         shutil.rmtree(qmp_dir, ignore_errors=True)
 
 
@@ -394,6 +406,33 @@ def _normalize_script(script) -> list:
             text = (text or "").encode("utf-8")
         steps.append((rx, text, float(delay or 0)))
     return steps
+
+
+SWTPM_WAIT = 5.0  # seconds for swtpm's control socket to appear
+
+
+def _start_swtpm(state: str, workdir: str):
+    """An swtpm on a copy of the TPM state directory state, in workdir;
+    returns (process, QEMU's arguments for a tpm-tis device on it)."""
+    if not shutil.which("swtpm"):
+        raise FileNotFoundError("swtpm not found (apt-get install swtpm)")
+    copy = os.path.join(workdir, "tpmstate")
+    shutil.copytree(state, copy)
+    sock = os.path.join(workdir, "swtpm.sock")
+    proc = subprocess.Popen(
+        ["swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + copy,
+         "--ctrl", "type=unixio,path=" + sock, "--terminate"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + SWTPM_WAIT
+    while not os.path.exists(sock):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _kill(proc)
+            raise RuntimeError("swtpm did not start (state %s)" % state)
+        time.sleep(0.05)
+    return proc, ["-chardev", "socket,id=chrtpm,path=" + sock,
+                  "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+                  "-device", "tpm-tis,tpmdev=tpm0"]
 
 
 def _kill(proc: subprocess.Popen) -> None:

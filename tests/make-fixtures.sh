@@ -72,7 +72,9 @@ export BLKID_FILE=/dev/null
 
 mnt=$(mktemp -d)
 loops=()
+swtpm_pid=
 cleanup() {
+	[ -z "$swtpm_pid" ] || kill "$swtpm_pid" 2>/dev/null || true
 	rm -f "$out/volume.key" # encrypt()'s, if it failed half-way
 	mountpoint -q "$mnt" && umount "$mnt"
 	for l in "${loops[@]}"; do
@@ -330,6 +332,40 @@ enrol_copy() {
 	"$enroll" --key-file "$out/pass.key" "${imgs[@]}" >/dev/null
 }
 
+# TPM2 tokens (issue 24): copies of the CRYPT2 members (the same LUKS and
+# filesystem UUIDs), each enrolled by the host's own systemd-cryptenroll
+# (Debian 12: systemd 252), not by a tool of ours, against an swtpm whose
+# state directory, tpm2-state/, the boot harness copies for every boot
+# (qemu_harness.run(tpm=)). Bound to no PCR: what the guest's firmware
+# measures plays no part yet.
+enrol_tpm2() {
+	local st=$out/tpm2-state sock=$out/swtpm.sock img i
+	rm -rf "$st"
+	mkdir -p "$st"
+	for img in a b; do
+		cp --sparse=always "$out/crypt2-$img.img" "$out/tpm2-$img.img"
+		# Without a resource manager, swtpm keeps the sessions each
+		# enrolment leaves until it runs out: one swtpm per enrolment.
+		rm -f "$sock" "$sock.ctrl"
+		swtpm socket --tpm2 --tpmstate dir="$st" --flags startup-clear \
+			--server type=unixio,path="$sock" \
+			--ctrl type=unixio,path="$sock.ctrl" &
+		swtpm_pid=$!
+		for i in $(seq 50); do
+			[ -S "$sock" ] && [ -S "$sock.ctrl" ] && break
+			sleep 0.1
+		done
+		PASSWORD=$PASS systemd-cryptenroll --tpm2-device=swtpm:path="$sock" \
+			--tpm2-pcrs= "$out/tpm2-$img.img" >/dev/null
+		kill "$swtpm_pid"
+		wait "$swtpm_pid" || true
+		swtpm_pid=
+	done
+	rm -f "$sock" "$sock.ctrl"
+	cryptsetup token export --disable-locks --token-id 0 "$out/tpm2-a.img" |
+		grep -q '"type":"systemd-tpm2"'
+}
+
 rm -f "$out/fixtures.env.tmp"
 if [ "$set_name" = bench ]; then
 	for n in 1 2 3 4; do
@@ -410,6 +446,7 @@ for m in c d; do
 		--json-file "$out/token.json" "$img"
 	rm -f "$out/token.json"
 done
+enrol_tpm2
 # A second keyslot holding a binary key file, for the key-file test.
 for img in crypt2-a.img crypt2-b.img; do
 	cryptsetup luksAddKey --batch-mode --disable-locks --pbkdf pbkdf2 \

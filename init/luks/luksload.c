@@ -18,6 +18,7 @@
 #include "luks/hdrdev.h"
 #include "luks/luksderived.h"
 #include "luks/lukshdr.h"
+#include "luks/lukstpm2.h"
 
 /* A header read: what the child needs (its copy of this, made by fork),
  * kept in the member while LOADING. */
@@ -54,6 +55,7 @@ struct hdr_info {
 	bool reencrypt;
 	uint32_t mem_kb;
 	struct derived_info derived;
+	struct tpm2_info tpm2;
 	/* libcryptsetup's messages, for the loop to log: "E" (an error) or
 	 * "D" (debug) and the text, each ending in a newline; cut short. */
 	char log[2048];
@@ -125,8 +127,10 @@ static void describe_header(struct crypt_device *cd, struct hdr_info *info)
 		crypt_reencrypt_status(cd, NULL) != CRYPT_REENCRYPT_NONE;
 	/* A reencryption opens only through libcryptsetup's own activation
 	 * by passphrase: no volume key of ours can help there. */
-	if (!info->reencrypt && !info->luks1)
+	if (!info->reencrypt && !info->luks1) {
 		derived_scan(cd, &info->derived);
+		tpm2_scan(cd, &info->tpm2);
+	}
 }
 
 /* In the child: reads the header, returns what the loop needs of it. */
@@ -188,6 +192,7 @@ static int header_loaded(struct luks_member *m, const struct hdr_info *info)
 	 * (without the kernel's AF_ALG interface): such a KDF runs alone. */
 	m->exclusive = m->reencrypt || (info->luks1 && !info->cipher_aes);
 	derived_load(m, &info->derived);
+	tpm2_load(m, &info->tpm2);
 	return 0;
 }
 

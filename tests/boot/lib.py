@@ -163,7 +163,7 @@ def run_guest(runner=None, report=None, **kw):
 
 
 def boot(name, append, disks, script=(), timeout=90, initrd=None,
-         extra_args=(), kernel=None, mem=1024, rng=True, smp=None):
+         extra_args=(), kernel=None, mem=1024, rng=True, smp=None, tpm=None):
     os.makedirs(LOGS, exist_ok=True)
     res = run_guest(
         kernel=kernel or KERNEL,
@@ -179,6 +179,7 @@ def boot(name, append, disks, script=(), timeout=90, initrd=None,
         mem=mem,
         rng=rng,
         smp=smp or _default_smp(),
+        **({"tpm": os.path.join(FIX, tpm)} if tpm else {}),
     )
     return Boot(res)
 

@@ -264,6 +264,34 @@ static void print_read_only_disks(void)
 		closedir(d);
 }
 
+/* The TPMs the kernel found: what the TPM2 tests' harness (swtpm) gave
+ * the guest, and that the other boots have none. With one, the first
+ * bytes of PCRs 0-7 (SHA-256) show what the firmware measured: what a
+ * token bound to them would need. */
+static void print_tpms(void)
+{
+	DIR *d = opendir("/sys/class/tpm");
+	struct dirent *de;
+	printf("RESULT tpm=");
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			printf(" %s", de->d_name);
+	printf("\n");
+	if (d)
+		closedir(d);
+	if (access("/sys/class/tpm/tpm0/pcr-sha256/7", R_OK) != 0)
+		return;
+	printf("RESULT pcrs-sha256=");
+	for (int i = 0; i < 8; i++) {
+		char path[64], v[80] = "";
+		snprintf(path, sizeof(path),
+			 "/sys/class/tpm/tpm0/pcr-sha256/%d", i);
+		read_line(path, v, sizeof(v));
+		printf(" %d:%.16s", i, v);
+	}
+	printf("\n");
+}
+
 /* Children that died but were never reaped: /init's orphans are ours now. */
 static void print_zombies(void)
 {
@@ -610,6 +638,7 @@ int main(int argc, char **argv, char **envp)
 	print_btrfs_devices();
 	print_dm_devices();
 	print_read_only_disks();
+	print_tpms();
 	print_zombies();
 	print_strangers();
 	print_kmsg_secret_check();

@@ -49,6 +49,7 @@ void fwsysfs_tests(void);
 void devsysfs_tests(void);
 void derive_tests(void);
 void dtoken_tests(void);
+void tpm2token_tests(void);
 void derivedpolicy_tests(void);
 void lukskeys_tests(void);
 void consoles_tests(void);

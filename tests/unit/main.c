@@ -41,6 +41,7 @@ int main(void)
 	devsysfs_tests();
 	derive_tests();
 	dtoken_tests();
+	tpm2token_tests();
 	derivedpolicy_tests();
 	lukskeys_tests();
 	consoles_tests();
