@@ -32,7 +32,7 @@
 #   above the last; more than one is "FAIL boot: N guests were booted again
 #   after an early reset (at most 1 allowed)".
 # - The closing block shows what changes what is tested (LUKSINIT_TEST_KERNEL,
-#   LUKSINIT_ACCEL, CHECK_FUZZ_SECONDS, BOOT_TESTS, any timeout override),
+#   LUKSINIT_TEST_INITRD, LUKSINIT_ACCEL, CHECK_FUZZ_SECONDS, BOOT_TESTS, any timeout override),
 #   "SUBSET: BOOT_TESTS=..." when only some boot tests were expected, each
 #   step's time, the 10 slowest tests (the "(12.3 s)" ending PASS lines),
 #   every FAIL line, "N retried" and "N passed, N failed".
@@ -315,7 +315,7 @@ passed=$(grep -c '^PASS ' "$log")
 failed=$(grep -c '^FAIL ' "$log")
 echo
 echo "What changes what is tested:"
-for v in LUKSINIT_TEST_KERNEL LUKSINIT_ACCEL CHECK_FUZZ_SECONDS BOOT_TESTS \
+for v in LUKSINIT_TEST_KERNEL LUKSINIT_TEST_INITRD LUKSINIT_ACCEL CHECK_FUZZ_SECONDS BOOT_TESTS \
 	$(compgen -v LUKSINIT_TIMEOUT_); do
 	if [ -n "${!v+set}" ]; then
 		echo "  $v=${!v}"

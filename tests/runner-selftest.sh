@@ -163,6 +163,7 @@ case_env() {
 	step_hangs_hits_timeout) echo LUKSINIT_TIMEOUT_kconfig=2 ;;
 	environment_is_shown)
 		echo LUKSINIT_TEST_KERNEL=/elsewhere/bzImage
+		echo LUKSINIT_TEST_INITRD=/elsewhere/initramfs.cpio.gz
 		echo LUKSINIT_ACCEL=tcg
 		echo CHECK_FUZZ_SECONDS=7 ;;
 	two_retries) echo "FAKE_RETRY=x y" ;;
@@ -184,6 +185,7 @@ want() {
 	all_good)
 		echo '^What changes what is tested:$'
 		echo '^  LUKSINIT_TEST_KERNEL unset$'
+		echo '^  LUKSINIT_TEST_INITRD unset$'
 		echo '^  LUKSINIT_ACCEL unset$'
 		echo '^  CHECK_FUZZ_SECONDS unset$'
 		echo '^  BOOT_TESTS unset$'
@@ -245,6 +247,7 @@ want() {
 		echo '^  LUKSINIT_TIMEOUT_kconfig=2$' ;;
 	environment_is_shown)
 		echo '^  LUKSINIT_TEST_KERNEL=/elsewhere/bzImage$'
+		echo '^  LUKSINIT_TEST_INITRD=/elsewhere/initramfs.cpio.gz$'
 		echo '^  LUKSINIT_ACCEL=tcg$'
 		echo '^  CHECK_FUZZ_SECONDS=7$'
 		echo '^  BOOT_TESTS unset$' ;;
@@ -292,7 +295,7 @@ matches() {
 }
 
 # What changes what run-all.sh tests, cleared for the fakes.
-clear_env=(-u BOOT_TESTS -u LUKSINIT_TEST_KERNEL -u LUKSINIT_ACCEL -u CHECK_FUZZ_SECONDS)
+clear_env=(-u BOOT_TESTS -u LUKSINIT_TEST_KERNEL -u LUKSINIT_TEST_INITRD -u LUKSINIT_ACCEL -u CHECK_FUZZ_SECONDS)
 for v in $(compgen -v LUKSINIT_TIMEOUT_); do clear_env+=(-u "$v"); done
 
 # run_case CASE: its "PASS runner/CASE" or "FAIL runner/CASE: why" (with the

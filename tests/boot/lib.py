@@ -20,6 +20,10 @@ FIX = os.path.join(BUILD, "fixtures")
 # LUKSINIT_TEST_KERNEL: boot another kernel (say, one with an older /init
 # embedded, to see a test fail without the behaviour it proves).
 KERNEL = os.environ.get("LUKSINIT_TEST_KERNEL") or os.path.join(BUILD, "bzImage")
+# LUKSINIT_TEST_INITRD: an initramfs given to QEMU as -initrd by every case
+# that brings none of its own (with a kernel that embeds no /init, say, as
+# tests/deps-build-test.sh boots a /init built another way).
+INITRD = os.environ.get("LUKSINIT_TEST_INITRD") or None
 # LUKSINIT_TEST_LOGS: where the console logs go (another suite booting
 # these cases with its own kernel keeps its logs apart).
 LOGS = os.environ.get("LUKSINIT_TEST_LOGS") or os.path.join(BUILD, "logs")
@@ -167,7 +171,7 @@ def boot(name, append, disks, script=(), timeout=90, initrd=None,
     os.makedirs(LOGS, exist_ok=True)
     res = run_guest(
         kernel=kernel or KERNEL,
-        initrd=initrd,
+        initrd=initrd or INITRD,
         disks=[os.path.join(FIX, d) for d in disks],
         append=append,
         log=os.path.join(LOGS, name + ".log"),
