@@ -34,12 +34,21 @@ cache=${LUKSINIT_CACHE:-/var/cache/luksinit}
 cached=$cache/fixtures-$want
 # shellcheck source=scripts/cache-prune.sh
 . "$(dirname "$0")/../scripts/cache-prune.sh"
+# The stamp is written last, and only if the whole copy succeeded (another
+# clone may prune the set while it is copied: then it is made here).
 if [ -f "$cached/fixtures.stamp" ] && [ "$(cat "$cached/fixtures.stamp")" = "$want" ]; then
-	cp -a --sparse=always "$cached/." "$out/"
 	touch "$cached"
-	echo "fixtures: copied from $cached"
-	exit 0
+	if (cd "$cached" && find . -mindepth 1 -maxdepth 1 ! -name fixtures.stamp \
+		-exec cp -a --sparse=always -t "$out/" {} +) 2>/dev/null &&
+		[ "$(cat "$cached/fixtures.stamp" 2>/dev/null)" = "$want" ]; then
+		echo "$want" >"$stamp"
+		echo "fixtures: copied from $cached"
+		exit 0
+	fi
+	echo "fixtures: the cached set $cached went away while copied; making it"
 fi
+# Copies a killed run left half-made.
+find "$cache" -maxdepth 1 -name 'fixtures-*.tmp.*' -mmin +120 -exec rm -rf {} + 2>/dev/null || true
 
 # finish: the stamp says the set is complete; a copy goes to the cache
 # (best effort: no cache, no copy, and the build still succeeds).
