@@ -24,8 +24,8 @@ BUILD = os.path.abspath(sys.argv[1])
 OUT = os.path.join(BUILD, "bench")
 FIX = os.path.join(OUT, "fixtures")
 RUNS = int(os.environ.get("RUNS", "3"))
-# A dracut boot takes five times a luksinit one; it is booted on plain and
-# on derived disks at each N, so fewer runs keep make bench near 15 min.
+# A dracut boot takes several times a luksinit one and is booted on plain
+# and on derived disks at each N: fewer runs keep make bench under 20 min.
 DRACUT_RUNS = int(os.environ.get("DRACUT_RUNS", "2"))
 NS = (2, 3, 4, 8)  # members in the boot table; 8: the largest arrays in use
 KINDS = ("plain", "derived")  # keyslots; "derived": the "d" fixtures
