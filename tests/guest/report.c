@@ -243,6 +243,28 @@ static void print_dm_devices(void)
 		closedir(d);
 }
 
+/* Each disk's sequence number: the kernel counts up one for every disk
+ * it makes, so a mapping made before a disk was plugged in has a lower
+ * one than that disk, and one made again would have a higher one. */
+static void print_diskseqs(void)
+{
+	DIR *d = opendir("/sys/block");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "vd", 2) != 0 &&
+		    strncmp(de->d_name, "dm-", 3) != 0)
+			continue;
+		char path[300], seq[32] = "";
+		snprintf(path, sizeof(path), "/sys/block/%s/diskseq",
+			 de->d_name);
+		read_line(path, seq, sizeof(seq));
+		printf("RESULT diskseq %s=%s\n", de->d_name,
+		       seq[0] ? seq : "?");
+	}
+	if (d)
+		closedir(d);
+}
+
 /* The disks the kernel holds read-only (BLKROSET): /init sets a key
  * stick so for its mount, and must set it back. */
 static void print_read_only_disks(void)
@@ -610,6 +632,7 @@ int main(int argc, char **argv, char **envp)
 	print_btrfs_devices();
 	print_dm_devices();
 	print_read_only_disks();
+	print_diskseqs();
 	print_zombies();
 	print_strangers();
 	print_kmsg_secret_check();
