@@ -148,6 +148,34 @@ class Qmp:
         return (json.dumps(msg) + "\n").encode()
 
 
+class QemuMarker:
+    """A script step's marker that QEMU writes, not the guest: a regex
+    looked for in QEMU's stderr, where its trace events go (``-trace
+    NAME`` on the command line). For readiness the guest cannot print,
+    e.g. its driver polling a device, while a prompt holds back the
+    kernel's lines."""
+
+    def __init__(self, pattern: str, whole: bool = False):
+        """whole: look at all QEMU wrote, not only after the previous
+        QemuMarker's match (a pattern may name an earlier line)."""
+        self.rx = re.compile(pattern, re.M)
+        self.whole = whole
+        self.pattern = "QEMU stderr: " + pattern
+
+    def search(self, text: str, pos: int):
+        return self.rx.search(text, 0 if self.whole else pos)
+
+
+class Again:
+    """A script step's QMP action, sent when its marker matches and again
+    every ``every`` seconds until the next step's marker matches: a probe
+    repeated until the guest shows it arrived."""
+
+    def __init__(self, action, every: float):
+        self.action = [action] if isinstance(action, Qmp) else list(action)
+        self.every = every
+
+
 def _note(msg: str) -> None:
     sys.stderr.write("run-qemu: %s\n" % msg)
     sys.stderr.flush()
@@ -400,7 +428,11 @@ def _normalize_script(script) -> list:
             raise ValueError("script step must be (regex, text[, delay]): %r" % (step,))
         if isinstance(rx, str):
             rx = re.compile(rx, re.M)
+        elif not hasattr(rx, "search"):
+            raise ValueError("script step marker must be a regex: %r" % (rx,))
         if isinstance(text, Qmp):
+            text = [text]
+        elif isinstance(text, Again):
             text = [text]
         if not isinstance(text, list):
             text = (text or "").encode("utf-8")
@@ -541,6 +573,8 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
     step_i = 0
     step_times = []
     search_from = 0
+    err_from = 0            # the same, in QEMU's stderr (QemuMarker)
+    again = again_at = None  # an Again action and when it is sent next
     send_at = None          # when the pending text may start
     pending = b""           # bytes of the current step's text still to send
     ctrl_a = False
@@ -579,6 +613,12 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
         open_fds = {out_r, err_r}
         panic_grace = None  # after a kernel panic: time to print its trace
 
+        def send_qmp(cmd: Qmp) -> None:
+            if qmpc:
+                qmpc.send(cmd)
+            else:
+                _note("cannot send %s: no QMP connection" % cmd.command)
+
         def send(data: bytes) -> None:
             try:
                 os.write(in_w, data)
@@ -598,10 +638,10 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
             if send_at is not None and now >= send_at:
                 if isinstance(pending, list):
                     for cmd in pending:
-                        if qmpc:
-                            qmpc.send(cmd)
-                        else:
-                            _note("cannot send %s: no QMP connection" % cmd.command)
+                        if isinstance(cmd, Again):
+                            again, again_at = cmd, now + cmd.every
+                        for c in (cmd.action if isinstance(cmd, Again) else [cmd]):
+                            send_qmp(c)
                     pending = b""
                     send_at = None
                     step_i += 1
@@ -617,11 +657,24 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
                     step_i += 1
                 continue
 
+            if again is not None and now >= again_at:
+                for c in again.action:
+                    send_qmp(c)
+                again_at = now + again.every
+                continue
+
             # scripted matching
             if send_at is None and step_i < len(steps):
-                m = steps[step_i][0].search(text, search_from)
-                if m:
+                rx = steps[step_i][0]
+                on_qemu = isinstance(rx, QemuMarker)
+                m = (rx.search(err_buf.decode("utf-8", "replace"), err_from)
+                     if on_qemu else rx.search(text, search_from))
+                if m and on_qemu:
+                    err_from = m.end()
+                elif m:
                     search_from = m.end()
+                if m:
+                    again = None
                     step_times.append(now - start)
                     pending = steps[step_i][1]
                     send_at = now + steps[step_i][2]
@@ -634,6 +687,8 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
                 waits.append(panic_grace - now)
             if send_at is not None:
                 waits.append(send_at - now)
+            if again is not None:
+                waits.append(again_at - now)
             wait = max(0.0, min(waits)) if waits else None
             rlist = list(open_fds) + ([tty_fd] if tty_fd is not None else [])
             if qmpc:

@@ -147,7 +147,7 @@ def fwdriver_recommended_config_reprobes_early_failures():
 def keys(device, text):
     """Script steps typing text, key by key, on the keyboard bound to the
     display device (usb-kbd,display=...)."""
-    names = {"-": "minus", "\n": "ret", " ": "spc"}
+    names = {"-": "minus", "\n": "ret", " ": "spc", "\x00": "num_lock"}
     steps = []
     for ch in text:
         q = names.get(ch, ch)
@@ -158,6 +158,34 @@ def keys(device, text):
                             qemu_harness.Qmp("input-send-event", device=device,
                                              events=[ev(False)])], 0.15))
     return steps
+
+
+# The USB keyboard (xHCI root port 2) is polled once the console's
+# keyboard handler opens it: the guest kicks its interrupt endpoint
+# (endpoint 1 IN, xHCI endpoint ID 3). SeaBIOS polls it too, before
+# Linux: Linux's enumeration is the one that addresses the slot twice in
+# a row (an Address Device command with BSR=1, then one without). usbhid
+# then drops what comes in its first 50 ms, so readiness is a key that
+# arrived: NumLock (it changes no key of the passphrase), typed until the
+# console sets the LEDs, a control transfer (endpoint ID 1) after the poll.
+KBD_TRACE = ["-trace", "usb_xhci_slot_address", "-trace", "usb_xhci_ep_kick"]
+_LINUX_KBD = (r"usb_xhci_slot_address slotid (\d+), port 2$"
+              r"(?:(?!usb_xhci_slot_address)(?s:.))*?"
+              r"usb_xhci_slot_address slotid \1, port 2$"
+              r"(?s:.*?)usb_xhci_ep_kick slotid \1, epid 3,")
+KBD_POLLED = qemu_harness.QemuMarker(_LINUX_KBD, whole=True)
+KBD_LEDS_SET = qemu_harness.QemuMarker(
+    _LINUX_KBD + r"(?s:.*?)usb_xhci_ep_kick slotid \1, epid 1,", whole=True)
+TRACE_OFF = qemu_harness.Qmp("trace-event-set-state", name="usb_xhci_*", enable=False)
+
+
+def keyboard_ready(device):
+    """Script steps: NumLock, every 0.5 s from the keyboard's first poll
+    until QEMU sees the LEDs set (a key reached the guest's console);
+    then the trace stops."""
+    numlock = keys(device, "\x00")[0][1]
+    return [(KBD_POLLED, qemu_harness.Again(numlock, 0.5), 0),
+            (KBD_LEDS_SET, TRACE_OFF, 0)]
 
 
 @serial
@@ -174,11 +202,12 @@ def fwdriver_usb_probe_does_not_block_usb_keyboard():
              ["crypt2-a.img", "crypt2-b.img"],
              extra_args=["-device", "VGA,id=vga0"] + XHCI + USB_SERIAL_ARGS + [
                  "-device", "usb-serial,chardev=usbser,bus=xhci.0,port=1",
-                 "-device", "usb-kbd,id=ukbd,bus=xhci.0,port=2,display=vga0"],
+                 "-device", "usb-kbd,id=ukbd,bus=xhci.0,port=2,display=vga0"]
+             + KBD_TRACE,
              # The kernel's "input:" line is held back while the prompt
-             # waits (shown on the serial console too): give the keyboard
-             # time to appear, as a person would.
-             script=[(SHARED_PROMPT, "", 10)] +
+             # waits (shown on the serial console too): type once QEMU
+             # shows a key typed on it reached the console.
+             script=[(SHARED_PROMPT, "", 0)] + keyboard_ready("vga0") +
              keys("vga0", PASS + "\n"), timeout=150)
     expect(not b.res.qmp_errors, "typing failed: %s" % b.res.qmp_errors[:1])
     booted_to_report(b)
@@ -191,6 +220,9 @@ def fwdriver_usb_probe_does_not_block_usb_keyboard():
     expect("luksinit-test/path-first.bin: aborted (not in the initramfs; the requester "
            "waits for it" in b.out, "the request was not refused at once")
     expect(re.search(r"probing usb:1-1:1\.0 again", b.out), "no re-probe of the USB device")
+    t = b.res.step_times
+    print("  QEMU saw the keyboard polled %.1f s and its NumLock lit %.1f s after the "
+          "prompt" % (t[1] - t[0], t[2] - t[0]))
 
 
 @case

@@ -232,6 +232,8 @@ def detached_header_retry_after_data_disk_plugged():
            "the retry did not ask for the detached member alone: %s" % p)
     kdf_a = b.out.count("luks-%s: KDF started" % a_uuid)
     expect(kdf_a == 1, "a's KDF ran %d times" % kdf_a)
+    # The kernel's count: a's mapping is the first attempt's, kept open.
+    expect_mapping_older_than(b, "luks-%s" % a_uuid, "vdb")
 
 
 @case

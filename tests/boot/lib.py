@@ -277,6 +277,21 @@ def assert_array(b, fs, ndev):
            "a passphrase appeared on the console")
 
 
+def expect_mapping_older_than(b, mapper, disk):
+    """The kernel numbers every disk it makes, in order (diskseq, in the
+    guest's report): the mapping named mapper has a lower number than
+    disk, so it was made before that disk appeared and never made again."""
+    dm = [r.split()[1] for r in b.results
+          if re.match(r"dmdev dm-\d+ name=%s dev=" % re.escape(mapper), r)]
+    seq = dict(re.match(r"diskseq (\S+)=(\d+)$", r).groups()
+               for r in b.results if re.match(r"diskseq \S+=\d+$", r))
+    expect(len(dm) == 1 and dm[0] in seq and disk in seq,
+           "no disk sequence numbers for %s and %s: %s" % (mapper, disk, seq))
+    expect(int(seq[dm[0]]) < int(seq[disk]),
+           "%s (%s, disk #%s) was made after %s (disk #%s) appeared: opened "
+           "again" % (mapper, dm[0], seq[dm[0]], disk, seq[disk]))
+
+
 def scratch_path(path):
     """A name beside path that no other thread or process uses, for a file
     to be renamed over path when complete (cases run side by side)."""

@@ -71,6 +71,8 @@ def retry_after_partial_unlock_reuses_open_member():
            "the retry did not ask for B alone: %s" % p)
     expect(kdf_starts(b, a_uuid) == 1, "A's KDF ran %d times" % kdf_starts(b, a_uuid))
     expect("already exists" not in b.out, "a mapping was made twice")
+    # The kernel's count: A's mapping is the first attempt's, kept open.
+    expect_mapping_older_than(b, "luks-%s" % a_uuid, "vdb")
 
 
 @case

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -68,6 +69,16 @@ static void print_cpu_time(void)
 	unsigned long long per = (unsigned long long)(hz > 0 ? hz : 100);
 	printf("RESULT cpu_ms=%llu\n", (ut + st) * 1000ULL / per);
 	printf("RESULT children_cpu_ms=%llu\n", (cut + cst) * 1000ULL / per);
+}
+
+/* The most memory this process ever had resident, as the kernel counts
+ * it: execve() keeps the old image's high-water mark, so this is /init's
+ * peak (PID 1 before us; its jobs are children and not in it). */
+static void print_peak_rss(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		printf("RESULT maxrss_kb=%ld\n", ru.ru_maxrss);
 }
 
 /* Whether a console's echo is on, as /init must leave it after a prompt
@@ -238,6 +249,28 @@ static void print_dm_devices(void)
 		       de->d_name, name, slaves,
 		       strcmp(discard, "0") == 0 || !discard[0] ? "no" : "yes",
 		       opts[0] ? opts : "-");
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Each disk's sequence number: the kernel counts up one for every disk
+ * it makes, so a mapping made before a disk was plugged in has a lower
+ * one than that disk, and one made again would have a higher one. */
+static void print_diskseqs(void)
+{
+	DIR *d = opendir("/sys/block");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "vd", 2) != 0 &&
+		    strncmp(de->d_name, "dm-", 3) != 0)
+			continue;
+		char path[300], seq[32] = "";
+		snprintf(path, sizeof(path), "/sys/block/%s/diskseq",
+			 de->d_name);
+		read_line(path, seq, sizeof(seq));
+		printf("RESULT diskseq %s=%s\n", de->d_name,
+		       seq[0] ? seq : "?");
 	}
 	if (d)
 		closedir(d);
@@ -614,6 +647,7 @@ int main(int argc, char **argv, char **envp)
 	print_fwdrv("start");
 	print_file_line("uptime", "/proc/uptime");
 	print_cpu_time();
+	print_peak_rss();
 	/* A file a test wrote on the root before this boot (a rescue shell). */
 	print_file_line("marker", "/marker");
 	print_file_line("cmdline", "/proc/cmdline");
@@ -639,6 +673,7 @@ int main(int argc, char **argv, char **envp)
 	print_dm_devices();
 	print_read_only_disks();
 	print_tpms();
+	print_diskseqs();
 	print_zombies();
 	print_strangers();
 	print_kmsg_secret_check();
