@@ -439,6 +439,7 @@ static bool whole(struct assembly *a)
  * worker's next deadline, or -1. */
 static int tick_workers(struct assembly *a)
 {
+	btrfs_scans_tick(&a->scans);
 	check_complete(a); /* the scans' answers that came in */
 	int ident_ms = identify_tick(a->ident);
 	int luks_ms = luks_tick(a->luks);
@@ -462,6 +463,11 @@ static int outcome(struct assembly *a, struct wait_state *ws, struct failure *f)
 	 * said too. */
 	int rc = check_member_failures(a, f);
 	if (rc < 0)
+		return rc;
+	/* A registration stuck in the kernel holds Btrfs's lock: a mount
+	 * would hang PID 1. */
+	if ((!a->matched || strcmp(a->root.type, "btrfs") == 0) &&
+	    (rc = btrfs_scans_failed(&a->scans, f)) < 0)
 		return rc;
 	if (a->degraded) /* decided: only the swap's wait is left */
 		return 1;
