@@ -99,9 +99,11 @@ static void admit(struct assembly *a, const struct dev_ids *ids)
  * they are, decide which may join. */
 static void admit_held(struct assembly *a, bool now)
 {
-	/* Not before the members' own mappings have been identified: whether
-	 * the root is ours decides what a held device may be. */
-	if (!now && identify_pending(a->ident))
+	/* Not before the members' own mappings have been identified and
+	 * registered (Btrfs answers in a job): whether the root is ours and
+	 * complete decides what a held device may be. */
+	if (!now &&
+	    (identify_pending(a->ident) || btrfs_scans_pending(&a->scans)))
 		return;
 	struct dev_ids ok[ROOTGUARD_HELD_MAX];
 	int n = rootguard_release(&a->guard, a->luks, a->complete, a->matched,
