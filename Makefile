@@ -45,13 +45,14 @@ PURE := init/config/cmdline.c init/config/cmdline_luks.c \
 	init/base/file.c init/base/failure.c common/io.c common/secret.c \
 	init/tpm2/tpm2codec.c init/tpm2/tpm2token.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
-# temporary directory (init/base/sysroot.h).
+# temporary directory (init/base/sysroot.h). With them the LUKS members'
+# bookkeeping (luksmembers.c: it asks keydev.c, so not among the pure).
 SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c init/base/knob.c \
 	init/base/kmsg.c init/base/rundir.c \
 	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
 	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c \
 	init/console/prompt.c init/luks/keydev.c init/luks/lukshdr.c \
-	init/luks/stickmount.c
+	init/luks/stickmount.c init/luks/luksmembers.c
 # The unit binary's stand-ins (tests/unit/test_prompt.c, test_keydev.c,
 # test_kmsghold.c): the kernel-message hold sets the host's console log
 # level, so the prompt's tests replace it, and its own test replaces

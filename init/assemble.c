@@ -99,9 +99,11 @@ static void admit(struct assembly *a, const struct dev_ids *ids)
  * they are, decide which may join. */
 static void admit_held(struct assembly *a, bool now)
 {
-	/* Not before the members' own mappings have been identified: whether
-	 * the root is ours decides what a held device may be. */
-	if (!now && identify_pending(a->ident))
+	/* Not before the members' own mappings have been identified and
+	 * registered (Btrfs answers in a job): whether the root is ours and
+	 * complete decides what a held device may be. */
+	if (!now &&
+	    (identify_pending(a->ident) || btrfs_scans_pending(&a->scans)))
 		return;
 	struct dev_ids ok[ROOTGUARD_HELD_MAX];
 	int n = rootguard_release(&a->guard, a->luks, a->complete, a->matched,
@@ -439,6 +441,7 @@ static bool whole(struct assembly *a)
  * worker's next deadline, or -1. */
 static int tick_workers(struct assembly *a)
 {
+	btrfs_scans_tick(&a->scans);
 	check_complete(a); /* the scans' answers that came in */
 	int ident_ms = identify_tick(a->ident);
 	int luks_ms = luks_tick(a->luks);
@@ -462,6 +465,11 @@ static int outcome(struct assembly *a, struct wait_state *ws, struct failure *f)
 	 * said too. */
 	int rc = check_member_failures(a, f);
 	if (rc < 0)
+		return rc;
+	/* A registration stuck in the kernel holds Btrfs's lock: a mount
+	 * would hang PID 1. */
+	if ((!a->matched || strcmp(a->root.type, "btrfs") == 0) &&
+	    (rc = btrfs_scans_failed(&a->scans, f)) < 0)
 		return rc;
 	if (a->degraded) /* decided: only the swap's wait is left */
 		return 1;

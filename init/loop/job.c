@@ -42,18 +42,21 @@ void jobs_child_exited(struct jobs *js, pid_t pid)
 	js->nchild--;
 	js->child[i] = js->child[js->nchild];
 	js->killed[i] = js->killed[js->nchild];
+	js->hung[i] = js->hung[js->nchild];
 	js->dev[i] = js->dev[js->nchild];
 }
 
 /* Only a child not yet reaped is signalled: its pid cannot have been
- * reused. */
-static void kill_child(struct jobs *js, pid_t pid)
+ * reused. hung: killed for not answering (its deadline, a stall), not
+ * because its owner no longer wanted it. */
+static void kill_child(struct jobs *js, pid_t pid, bool hung)
 {
 	int i = child_slot(js, pid);
 	if (i < 0)
 		return;
 	kill(pid, SIGKILL);
 	js->killed[i] = true;
+	js->hung[i] |= hung;
 }
 
 int jobs_children(const struct jobs *js)
@@ -77,13 +80,20 @@ static int stuck(const struct jobs *js)
 	return n;
 }
 
-/* A child killed on dev has not exited: a read still stuck in it. */
+/* A child killed on dev for not answering has not exited: a read still
+ * stuck in it. One cancelled (a phase ended) says nothing of the disk. */
 static bool dev_stuck(const struct jobs *js, dev_t dev)
 {
 	for (int i = 0; dev && i < js->nchild; i++)
-		if (js->killed[i] && js->dev[i] == dev)
+		if (js->hung[i] && js->dev[i] == dev)
 			return true;
 	return false;
+}
+
+bool jobs_child_hung(const struct jobs *js, pid_t pid)
+{
+	int i = pid > 0 ? child_slot(js, pid) : -1;
+	return i >= 0 && js->hung[i];
 }
 
 dev_t job_device(const char *devnode)
@@ -113,7 +123,7 @@ static void end_job(struct jobs *js, struct job *j, enum job_end end, int rc)
 	if (j->state == JOB_RUNNING) {
 		js->running--;
 		if (end != JOB_DONE && rc != -EPIPE)
-			kill_child(js, j->pid);
+			kill_child(js, j->pid, end == JOB_TIMED_OUT);
 	}
 	if (j->fd >= 0)
 		close(j->fd);
@@ -125,6 +135,7 @@ static void end_job(struct jobs *js, struct job *j, enum job_end end, int rc)
 		.end = end,
 		.rc = rc,
 		.ran_ms = clock_now_ms() - from,
+		.pid = j->pid,
 	};
 	j->state = JOB_FINISHED;
 }
@@ -262,6 +273,7 @@ static int start_child(struct jobs *js, struct job *j)
 		send_input(j, in[1]);
 	js->child[js->nchild] = pid;
 	js->dev[js->nchild] = j->spec.dev;
+	js->hung[js->nchild] = false;
 	js->killed[js->nchild++] = false;
 	j->pid = pid;
 	j->fd = p[0];

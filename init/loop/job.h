@@ -60,6 +60,7 @@ struct job_result {
 	 * otherwise it is wiped after the call. */
 	struct secret *secret;
 	long long ran_ms; /* since the child started (or the job was asked) */
+	pid_t pid;	  /* its child, or 0: for jobs_child_hung */
 };
 
 /* Runs in the child: writes at most max bytes of result to buf and sets
@@ -135,6 +136,9 @@ struct jobs {
 	 * stuck. */
 	pid_t child[JOBS_RUNNING_MAX + JOBS_STUCK_MAX];
 	bool killed[JOBS_RUNNING_MAX + JOBS_STUCK_MAX];
+	/* Killed for not answering (JOB_TIMED_OUT), not cancelled: what
+	 * job_spec.dev's rule and jobs_child_hung look at. */
+	bool hung[JOBS_RUNNING_MAX + JOBS_STUCK_MAX];
 	dev_t dev[JOBS_RUNNING_MAX + JOBS_STUCK_MAX]; /* its job's */
 	int nchild;
 	bool closing; /* in jobs_cancel_all: no job starts */
@@ -157,6 +161,9 @@ void jobs_cancel_all(struct jobs *js);
 int jobs_pending(const struct jobs *js);
 /* Children of ours not yet reaped, killed ones among them. */
 int jobs_children(const struct jobs *js);
+/* The child of a job that timed out (job_result.pid) was killed and has
+ * not exited: still stuck in what it was doing. */
+bool jobs_child_hung(const struct jobs *js, pid_t pid);
 /* The device node's number, for job_spec.dev (a stat of the node: no
  * disk is read), or 0. */
 dev_t job_device(const char *devnode);

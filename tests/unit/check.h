@@ -52,6 +52,7 @@ void dtoken_tests(void);
 void tpm2token_tests(void);
 void derivedpolicy_tests(void);
 void lukskeys_tests(void);
+void luksmembers_tests(void);
 void consoles_tests(void);
 void keymap_tests(void);
 void swapresume_tests(void);

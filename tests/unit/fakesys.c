@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "base/log.h"
+
+int (*fake_btrfs_ioctl)(unsigned long req, const char *devnode);
 #include "base/sysroot.h"
 
 static char base[PATH_MAX];

@@ -21,4 +21,11 @@ void fake_remove(const char *rel);
 /* Reads the file into buf (NUL-terminated); its length or -1. */
 ssize_t fake_get(const char *rel, char *buf, size_t size);
 
+/* A stand-in for Btrfs's control device in the unit binary's wrapped
+ * open() and ioctl() (test_kmsghold.c, test_keydev.c): while set, an
+ * open of /dev/btrfs-control gives /dev/null, and SCAN_DEV and
+ * DEVICES_READY return what it returns for the device's name (it may
+ * set errno, or never return). */
+extern int (*fake_btrfs_ioctl)(unsigned long req, const char *devnode);
+
 #endif

@@ -44,6 +44,7 @@ int main(void)
 	tpm2token_tests();
 	derivedpolicy_tests();
 	lukskeys_tests();
+	luksmembers_tests();
 	consoles_tests();
 	keymap_tests();
 	swapresume_tests();

@@ -435,6 +435,37 @@ static void job_same_device_ends_at_once_while_one_is_stuck(void)
 	settle(&js);
 }
 
+/* A child killed because its owner no longer wanted it (a phase ended)
+ * says nothing of the disk: a new job on that device runs, though the
+ * child is not reaped yet; one that timed out is named hung. */
+static void job_cancelled_child_does_not_hold_its_device(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	dev_t dev = makedev(8, 32);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(sleeper, NULL, 16, 5000, &o);
+	s.dev = dev;
+	int id = job_start(&js, &s);
+	CHECK(id > 0);
+	job_cancel(&js, id);
+	CHECK(jobs_children(&js) == 1); /* killed, not reaped */
+	s = spec_of(hello, NULL, 64, 5000, &o);
+	s.dev = dev;
+	CHECK(job_start(&js, &s) > 0);
+	serve_unreaped(&js, 5000);
+	CHECK(o.res.end == JOB_DONE && o.res.rc == 7);
+	CHECK(!jobs_child_hung(&js, o.res.pid));
+	o = (struct outcome){0};
+	s = spec_of(sleeper, NULL, 16, 200, &o);
+	CHECK(job_start(&js, &s) > 0);
+	serve_unreaped(&js, 5000);
+	CHECK(o.res.end == JOB_TIMED_OUT && o.res.pid > 0);
+	CHECK(jobs_child_hung(&js, o.res.pid));
+	settle(&js);
+	CHECK(!jobs_child_hung(&js, o.res.pid)); /* reaped */
+}
+
 /* A job already queued (no room) when its device's child got stuck
  * ends at once too, not at its deadline. */
 static void job_queued_on_a_stuck_device_ends_when_its_turn_comes(void)
@@ -613,5 +644,6 @@ void job_tests(void)
 	RUN(job_run_here_result_and_deadline);
 	RUN(job_same_device_ends_at_once_while_one_is_stuck);
 	RUN(job_queued_on_a_stuck_device_ends_when_its_turn_comes);
+	RUN(job_cancelled_child_does_not_hold_its_device);
 	RUN(job_device_of_a_node);
 }

@@ -29,6 +29,7 @@
 #include "base/util.h"
 #include "check.h"
 #include "config/cmdline.h"
+#include "fakesys.h"
 #include "loop/job.h"
 #include "luks/keydev.h"
 
@@ -95,6 +96,10 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
+	if (fake_btrfs_ioctl &&
+	    (req == BTRFS_IOC_SCAN_DEV || req == BTRFS_IOC_DEVICES_READY))
+		return fake_btrfs_ioctl(
+			req, ((const struct btrfs_ioctl_vol_args *)arg)->name);
 	if (!stick_armed)
 		return __real_ioctl(fd, req, arg);
 	if (req == BLKROGET) {
