@@ -129,7 +129,12 @@ def key_file_in_initramfs_no_prompt():
              "root=UUID=%s rootflags=subvol=@root rd.luks.key=/etc/luks.key "
              "rd.luks.uuid=%s rd.luks.uuid=%s rd.luks.options=password-cache=yes"
              % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
-             ["crypt2-a.img", "crypt2-b.img"], initrd=keyfile_initrd())
+             ["crypt2-a.img", "crypt2-b.img"],
+             # A text key file (the passphrase's own bytes, keyslot 0): one
+             # a list of NUL-separated passphrases could hold.
+             initrd=overlay_initrd("keyfile-text", [
+                 "dir /etc 0755 0 0",
+                 "file /etc/luks.key %s/pass.key 0400 0 0" % FIX]))
     assert_array(b, "CRYPT2", 2)
     expect(not prompts(b), "a prompt appeared despite the key file")
     expect(b.out.count("(key file;") == 2, "key file not used for both")
