@@ -43,7 +43,7 @@ PURE := init/config/cmdline.c init/config/cmdline_luks.c \
 	common/derive.c common/dtoken.c init/luks/derivedpolicy.c \
 	init/luks/lukskeys.c init/console/keymap.c init/base/clock.c \
 	init/base/file.c init/base/failure.c common/io.c common/secret.c \
-	init/tpm2/tpm2codec.c init/tpm2/tpm2token.c
+	init/tpm2/tpm2codec.c init/tpm2/tpm2token.c init/luks/pwcache.c
 # Parts that read and write sysfs: unit-tested against a fake tree in a
 # temporary directory (init/base/sysroot.h). With them the LUKS members'
 # bookkeeping (luksmembers.c: it asks keydev.c, so not among the pure).

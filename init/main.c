@@ -208,6 +208,7 @@ static int exec_real_init(struct boot *b, struct failure *f)
 	restore_kernel_knobs(b);
 	loop_close(&b->loop);
 	reaper_reset_sigmask();
+	luks_hand_on(b->luks);
 	int rc = switch_root_exec(cfg->init, argv, envp, f);
 	/* Still PID 1, now inside the new root: keep serving. */
 	loop_open(&b->loop, &b->fw, &b->jobs);

@@ -62,6 +62,7 @@ enum luks_opt {
  * the global one for that device, as in systemd). */
 struct luks_opts {
 	bool set;
+	bool password_cache;	/* password-cache=yes */
 	unsigned flags;		/* enum luks_opt */
 	int tries;		/* 0: not given */
 	int keyfile_timeout_ms; /* keyfile-timeout=; 0: not given */
@@ -187,6 +188,10 @@ int luks_member_tries(const struct boot_config *cfg,
  * above, else KEYDEV_WAIT_DEFAULT_MS. */
 int luks_member_keyfile_timeout_ms(const struct boot_config *cfg,
 				   const struct luks_member_cfg *m);
+/* Whether the passphrase that opens m is handed on to the booted system
+ * (password-cache=yes of the options above; no by default). */
+bool luks_member_password_cache(const struct boot_config *cfg,
+				const struct luks_member_cfg *m);
 
 /* Whether a failed boot may start a rescue shell (if there is one): with
  * LUKS members configured only on rd.shell=1, since whoever is at the

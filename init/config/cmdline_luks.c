@@ -378,6 +378,23 @@ static int parse_span_ms(const char *text, int *ret_ms)
 	return 0;
 }
 
+/* systemd's password-cache=: yes or no (its booleans), or read-only, which
+ * there reads passphrases cached earlier without adding any. Nothing is
+ * cached before the initramfs runs, so here read-only hands nothing on:
+ * as no. */
+static void password_cache_option(struct boot_config *cfg, const char *opt,
+				  struct luks_opts *o)
+{
+	const char *val = opt + strlen("password-cache=");
+	int on = strcmp(val, "read-only") == 0 ? 0 : cfg_parse_bool(val);
+	if (on < 0)
+		cfg_problem_item(
+			cfg, "rd.luks.options", opt,
+			"expected password-cache=yes, no or read-only");
+	else
+		o->password_cache = on;
+}
+
 /* One crypttab option into o. Each option stands alone, as in systemd:
  * the known ones apply, every other is named in a warning. */
 static void luks_option(struct boot_config *cfg, const char *opt,
@@ -406,6 +423,10 @@ static void luks_option(struct boot_config *cfg, const char *opt,
 				"expected keyfile-timeout=N with s (the default), ms or min; at most 1 h");
 		else
 			o->keyfile_timeout_ms = ms;
+		return;
+	}
+	if (str_starts_with(opt, "password-cache=")) {
+		password_cache_option(cfg, opt, o);
 		return;
 	}
 	cfg_problem_item(cfg, "rd.luks.options", opt,
@@ -531,6 +552,13 @@ int luks_member_keyfile_timeout_ms(const struct boot_config *cfg,
 	const struct luks_opts *o = m->opts.set ? &m->opts : &cfg->luks_opts;
 	return o->keyfile_timeout_ms > 0 ? o->keyfile_timeout_ms
 					 : KEYDEV_WAIT_DEFAULT_MS;
+}
+
+bool luks_member_password_cache(const struct boot_config *cfg,
+				const struct luks_member_cfg *m)
+{
+	const struct luks_opts *o = m->opts.set ? &m->opts : &cfg->luks_opts;
+	return o->password_cache;
 }
 
 /* genkernel's crypt_root= is /dev/mapper/root, if given once and not

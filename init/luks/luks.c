@@ -16,6 +16,7 @@
 #include "luks/lukskeys.h"
 #include "luks/luksload.h"
 #include "luks/luksmembers.h"
+#include "luks/pwcache.h"
 
 static void crypt_log_cb(int level, const char *msg, void *usrptr)
 {
@@ -487,6 +488,8 @@ static void job_lost(struct luks_set *set, struct luks_member *m)
 static void collect_job(struct luks_set *set, struct luks_member *m)
 {
 	m->job_ended = false;
+	if (m->job_end != JOB_DONE || m->job_rc < 0)
+		secret_free(&m->pass); /* it opened nothing */
 	if (m->job_end != JOB_DONE) {
 		job_lost(set, m);
 		return;
@@ -513,6 +516,7 @@ static int activate_member(struct luks_set *set, struct luks_member *m)
 		return -1;
 	}
 	m->state = MEMBER_OPEN;
+	member_opened_by(set, m);
 	if (m->source == KEY_SHARED && m->shared_gen_tried == set->shared_gen)
 		set->shared_gen_opened = true;
 	log_notice("%s: unlocked (keyslot %d%s) as /dev/mapper/%s", m->dm_name,
@@ -603,6 +607,9 @@ void luks_stop(struct luks_set *set)
 		bool opened = m->key_found ||
 			      (m->job_end == JOB_DONE && m->job_rc >= 0);
 		m->key_found = m->job_ended = false;
+		if (opened)
+			member_opened_by(set, m);
+		secret_free(&m->pass);
 		secret_free(&m->vk);
 		m->vk_ready = false;
 		m->state = opened ? MEMBER_OPEN : MEMBER_FOUND;
@@ -632,4 +639,19 @@ void luks_end_attempt(struct luks_set *set)
 	/* A member that failed after the root was decided (degraded). */
 	luks_tell_failure(set);
 	set->stopping = false;
+}
+
+void luks_hand_on(struct luks_set *set)
+{
+	if (!set)
+		return;
+	int n = pwcache_hand_on(&set->handon);
+	if (n < 0)
+		log_warn_errno(
+			n,
+			"password-cache=yes: the passphrase is not handed on to the booted system (kernel keyring)");
+	else if (n > 0)
+		log_info(
+			"password-cache=yes: %d passphrase%s handed on to the booted system (key \"%s\" in root's user keyring, for %d s)",
+			n, n == 1 ? "" : "s", PWCACHE_KEY, PWCACHE_TIMEOUT_S);
 }

@@ -129,6 +129,10 @@ int luks_root_members_open(const struct luks_set *set);
 const struct failure *luks_take_failure(struct luks_set *set);
 void luks_tell_failure(struct luks_set *set);
 int luks_nfailed(const struct luks_set *set);
+/* Just before the real init runs, once: the passphrases that opened
+ * members with password-cache=yes go to the kernel keyring for the booted
+ * system (pwcache.h), and are wiped here. A failure is a warning. */
+void luks_hand_on(struct luks_set *set);
 /* Lists members that never appeared, e.g. "UUID=ab.., /dev/vdc", then
  * those that failed, e.g. "luks-ab.. on /dev/vdb (failed)". */
 void luks_describe_missing(const struct luks_set *set, char *buf, size_t size);

@@ -188,6 +188,9 @@ static void on_kdf_done(void *ctx, const struct job_result *r)
 	}
 	/* The attempt ends: what the child activated stays open. */
 	bool opened = r->end == JOB_DONE && m->job_rc >= 0;
+	if (opened)
+		member_opened_by(set, m);
+	secret_free(&m->pass);
 	secret_free(&m->vk);
 	m->vk_ready = false;
 	m->state = opened ? MEMBER_OPEN : MEMBER_FOUND;
@@ -223,6 +226,15 @@ void kdf_start(struct luks_set *set, int i, enum key_source source,
 		.dev = job_device(m->devnode),
 	};
 	int rc = set->jobs ? job_start(set->jobs, &spec) : -ENOSYS;
+	/* A passphrase (not a key file, not a derived key) may be handed on,
+	 * once it opened m. */
+	secret_free(&m->pass);
+	if (rc >= 0 && (source == KEY_OWN || source == KEY_SHARED) &&
+	    luks_member_password_cache(set->cfg, m->cfg) &&
+	    secret_dup(&m->pass, key) < 0)
+		log_warn(
+			"%s: no locked memory to keep its passphrase for the booted system",
+			m->dm_name);
 	secret_free(key); /* the job has its copy */
 	if (rc < 0) {
 		log_err_errno(rc, "%s: cannot start its unlock job",

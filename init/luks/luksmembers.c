@@ -8,6 +8,7 @@
 #include "base/strutil.h"
 #include "luks/lukshdr.h"
 #include "luks/luksload.h"
+#include "luks/pwcache.h"
 
 void member_provisional_name(struct luks_member *m, const char *fallback)
 {
@@ -19,8 +20,24 @@ void member_provisional_name(struct luks_member *m, const char *fallback)
 void member_release(struct luks_member *m)
 {
 	secret_free(&m->own);
+	secret_free(&m->pass);
 	secret_free(&m->vk);
 	m->vk_ready = false;
+}
+
+void member_opened_by(struct luks_set *set, struct luks_member *m)
+{
+	if (!m->pass.buf)
+		return;
+	int rc = pwcache_add(&set->handon, m->pass.buf, m->pass.len);
+	secret_free(&m->pass);
+	if (rc == -EINVAL)
+		log_warn(
+			"%s: its passphrase is not handed on: a NUL byte in it cannot be in the keyring's list",
+			m->dm_name);
+	else if (rc < 0)
+		log_warn_errno(rc, "%s: its passphrase is not handed on",
+			       m->dm_name);
 }
 
 void member_fail(struct luks_set *set, struct luks_member *m, const char *why)

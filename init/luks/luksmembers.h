@@ -68,6 +68,9 @@ struct luks_member {
 	int job_slot;	   /* the keyslot tried, or CRYPT_ANY_SLOT */
 	uint64_t job_kb;   /* memory charged to the budget for this job */
 	struct secret own; /* typed at its own prompt, for the scheduler */
+	/* The passphrase its job tries, kept while password-cache=yes: it
+	 * joins the set's handon once it opened m (member_opened_by). */
+	struct secret pass;
 	/* The volume key the KDF found; locked memory. Wiped once the member
 	 * is active, unless members derive their keys from it: then once
 	 * none of them needs it any more (derived_wipe_unneeded). */
@@ -93,6 +96,10 @@ struct luks_set {
 	bool stopping;	 /* the attempt ends: finished KDFs activate nothing */
 	bool settle_due; /* jobs ended: the pass settles the shared round */
 	struct secret shared;
+	/* The passphrases that opened members with password-cache=yes, for
+	 * the booted system (pwcache.h): kept across attempts, handed on
+	 * once, just before the real init runs (luks_hand_on). */
+	struct secret handon;
 	unsigned shared_gen;	/* bumped for each passphrase typed */
 	bool shared_gen_opened; /* it opened at least one member */
 	uint64_t budget_kb, in_use_kb;
@@ -120,6 +127,9 @@ struct luks_set {
 void member_fail(struct luks_set *set, struct luks_member *m, const char *why);
 /* Wipes and frees m's secrets. */
 void member_release(struct luks_member *m);
+/* m's job opened it: the passphrase it tried (m->pass) joins set's
+ * handon; it is wiped from m either way. */
+void member_opened_by(struct luks_set *set, struct luks_member *m);
 /* A name for messages until the header gives the real one. */
 void member_provisional_name(struct luks_member *m, const char *fallback);
 /* The memory m's KDF job is charged: the largest of its keyslots' (any

@@ -5,13 +5,43 @@ import re
 from .lib import *  # noqa: F401,F403 (the tests' vocabulary)
 
 
+# ---- password-cache= (issue 24, item 5) ---------------------------------
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for c in data:
+        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def assert_pwcache(b, passphrases):
+    """The booted system's root user keyring holds the "user" key
+    "cryptsetup" as systemd-cryptsetup writes it: the passphrases,
+    NUL-separated (none after the last), and it expires (150 s); with
+    passphrases empty, there is no such key."""
+    r = b.result("pwcache")
+    if not passphrases:
+        expect(r.startswith("pwcache=absent"),
+               "a passphrase was handed on to the booted system: %s" % r)
+        return
+    want = b"\0".join(p.encode() for p in passphrases)
+    m = re.match(r"pwcache len=(\d+) fnv=([0-9a-f]{16}) expires=(\S+)$", r)
+    expect(m, "no cryptsetup key in root's user keyring: %s" % r)
+    expect(int(m.group(1)) == len(want) and
+           int(m.group(2), 16) == fnv1a64(want),
+           "the cryptsetup key does not hold exactly %d passphrase(s) %s: %s"
+           % (len(passphrases), "NUL-separated", r))
+    expect(re.match(r"^(\d+s|[12]m)$", m.group(3)),
+           "the cryptsetup key does not expire within 150 s: %s" % r)
+
+
 # ---- LUKS members + Btrfs RAID (issue 3) --------------------------------
 @case
 def luks2_raid1_dracut_one_prompt():
     b = boot("luks2_raid1_dracut_one_prompt",
              "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
-             "rd.luks.uuid=luks-%s" % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
-                                      luks_uuid("CRYPT2", 1)),
+             "rd.luks.uuid=luks-%s rd.luks.options=password-cache=yes"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
+                luks_uuid("CRYPT2", 1)),
              ["crypt2-a.img", "crypt2-b.img"],
              script=[(SHARED_PROMPT, PASS + "\n", 0)])
     assert_array(b, "CRYPT2", 2)
@@ -22,6 +52,8 @@ def luks2_raid1_dracut_one_prompt():
         expect("luks-%s: unlocked" % luks_uuid("CRYPT2", i) in b.out,
                "member %d not reported unlocked" % i)
     check_handover(b)
+    # One passphrase opened both: handed on once.
+    assert_pwcache(b, [PASS])
 
 
 @case
@@ -48,14 +80,17 @@ def luks1_and_luks2_members():
     assert_array(b, "MIXED", 2)
     expect(": LUKS1 on /dev/vda" in b.out and ": LUKS2 on /dev/vdb" in b.out,
            "LUKS versions not as expected")
+    # No password-cache=yes: nothing is handed on.
+    assert_pwcache(b, [])
 
 
 @case
 def wrong_passphrase_then_right():
     b = boot("wrong_passphrase_then_right",
              "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
-             "rd.luks.uuid=%s" % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
-                                  luks_uuid("CRYPT2", 1)),
+             "rd.luks.uuid=%s rd.luks.options=%s=password-cache=yes"
+             % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0),
+                luks_uuid("CRYPT2", 1), luks_uuid("CRYPT2", 1)),
              ["crypt2-a.img", "crypt2-b.img"],
              script=[(SHARED_PROMPT, "wrong-pass\n", 0),
                      (SHARED_PROMPT, PASS + "\n", 0)])
@@ -64,6 +99,9 @@ def wrong_passphrase_then_right():
     expect("no key available with this passphrase (2 tries left)" in b.out,
            "no clear message after the wrong passphrase")
     expect("wrong-pass" not in b.out, "the wrong passphrase was shown")
+    # The option for one member (by its UUID): the passphrase that opened
+    # it is handed on, the wrong one is not.
+    assert_pwcache(b, [PASS])
 
 
 @case
@@ -71,7 +109,8 @@ def different_passphrases_second_prompt_only_for_refuser():
     b_uuid = luks_uuid("DIFF", 1)
     b = boot("different_passphrases_second_prompt_only_for_refuser",
              "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
-             "rd.luks.uuid=%s" % (FX["DIFF_UUID"], luks_uuid("DIFF", 0), b_uuid),
+             "rd.luks.uuid=%s rd.luks.options=password-cache=yes"
+             % (FX["DIFF_UUID"], luks_uuid("DIFF", 0), b_uuid),
              ["diff-a.img", "diff-b.img"],
              script=[(SHARED_PROMPT, PASS + "\n", 0),
                      (r"Passphrase for luks-%s \(/dev/vdb\): " % b_uuid,
@@ -80,20 +119,29 @@ def different_passphrases_second_prompt_only_for_refuser():
     p = prompts(b)
     expect(len(p) == 2 and p[1] == "Passphrase for luks-%s (/dev/vdb): "
            % b_uuid, "expected a shared prompt then one naming member B: %s" % p)
+    # Both passphrases, in the order they opened members.
+    assert_pwcache(b, [PASS, "other-pass"])
 
 
 @case
 def key_file_in_initramfs_no_prompt():
     b = boot("key_file_in_initramfs_no_prompt",
              "root=UUID=%s rootflags=subvol=@root rd.luks.key=/etc/luks.key "
-             "rd.luks.uuid=%s rd.luks.uuid=%s"
+             "rd.luks.uuid=%s rd.luks.uuid=%s rd.luks.options=password-cache=yes"
              % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)),
-             ["crypt2-a.img", "crypt2-b.img"], initrd=keyfile_initrd())
+             ["crypt2-a.img", "crypt2-b.img"],
+             # A text key file (the passphrase's own bytes, keyslot 0): one
+             # a list of NUL-separated passphrases could hold.
+             initrd=overlay_initrd("keyfile-text", [
+                 "dir /etc 0755 0 0",
+                 "file /etc/luks.key %s/pass.key 0400 0 0" % FIX]))
     assert_array(b, "CRYPT2", 2)
     expect(not prompts(b), "a prompt appeared despite the key file")
     expect(b.out.count("(key file;") == 2, "key file not used for both")
     # The key file was in the initramfs, which is now empty.
     check_handover(b)
+    # A key file is no passphrase: not handed on, even when asked.
+    assert_pwcache(b, [])
 
 
 @case

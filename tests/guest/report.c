@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dm-ioctl.h>
+#include <linux/keyctl.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -444,6 +446,36 @@ static void print_kmsg_secret_check(void)
 	printf("RESULT kmsg records=%d with_secret=%d\n", records, found);
 }
 
+/* The passphrases /init handed on (password-cache=yes): a "user" key
+ * "cryptsetup" in root's user keyring, as systemd-cryptsetup leaves it.
+ * Its content is shown only as a length and an FNV-1a hash (the host
+ * computes the same over the NUL-separated list it expects), with what
+ * /proc/keys says of its expiry ("perm": none). */
+static void print_password_cache(void)
+{
+	long id = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_USER_KEYRING,
+			  "user", "cryptsetup", 0);
+	if (id < 0) {
+		printf("RESULT pwcache=absent (%s)\n", strerror(errno));
+		return;
+	}
+	unsigned char buf[8192];
+	long n = syscall(SYS_keyctl, KEYCTL_READ, id, buf, sizeof(buf));
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	for (long i = 0; i < n && i < (long)sizeof(buf); i++)
+		h = (h ^ buf[i]) * 0x100000001b3ULL;
+	char expires[32] = "unknown", line[256], want[24];
+	snprintf(want, sizeof(want), "%08lx ", id);
+	FILE *f = fopen("/proc/keys", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, want, strlen(want)) == 0)
+			sscanf(line, "%*s %*s %*s %31s", expires);
+	if (f)
+		fclose(f);
+	printf("RESULT pwcache len=%ld fnv=%016llx expires=%s\n", n, h,
+	       expires);
+}
+
 /* What /init left in /run/luksinit (a header copied from a stick must
  * not be handed to the booted system). */
 static void print_run_luksinit(void)
@@ -677,6 +709,7 @@ int main(int argc, char **argv, char **envp)
 	print_zombies();
 	print_strangers();
 	print_kmsg_secret_check();
+	print_password_cache();
 	inspect_initramfs();
 	printf("RESULT done\n");
 	fflush(stdout);

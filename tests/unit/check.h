@@ -33,6 +33,7 @@ void run_test(const char *name, test_fn fn);
 
 void cmdline_tests(void);
 void cmdline_luks_tests(void);
+void pwcache_tests(void);
 void cmdline_header_tests(void);
 void devspec_tests(void);
 void mountopts_tests(void);

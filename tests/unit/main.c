@@ -26,6 +26,7 @@ int main(void)
 	strutil_tests();
 	cmdline_tests();
 	cmdline_luks_tests();
+	pwcache_tests();
 	cmdline_header_tests();
 	devspec_tests();
 	mountopts_tests();

@@ -698,12 +698,40 @@ static void luks_off_timeouts_and_crypttab(void)
 	CHECK(cfg.nproblems == 1);
 }
 
+static void password_cache_global_per_member_and_refused(void)
+{
+	/* Issue 24 item 5: off unless asked; a member's own options replace
+	 * the global ones, as for tries=; a bad value is named. */
+	struct boot_config cfg;
+	parse(&cfg, "rd.luks.uuid=aaaa rd.luks.uuid=bbbb rd.luks.uuid=cccc "
+		    "rd.luks.options=password-cache=yes "
+		    "rd.luks.options=bbbb=tries=2 "
+		    "rd.luks.options=cccc=password-cache=read-only");
+	CHECK(cfg.nproblems == 0);
+	CHECK(luks_member_password_cache(&cfg, &cfg.members[0]));
+	CHECK(!luks_member_password_cache(&cfg, &cfg.members[1]));
+	CHECK(!luks_member_password_cache(&cfg, &cfg.members[2]));
+	parse(&cfg, "rd.luks.uuid=aaaa rd.luks.uuid=bbbb "
+		    "rd.luks.options=aaaa=password-cache=on "
+		    "rd.luks.options=bbbb=password-cache=no");
+	CHECK(cfg.nproblems == 0);
+	CHECK(luks_member_password_cache(&cfg, &cfg.members[0]));
+	CHECK(!luks_member_password_cache(&cfg, &cfg.members[1]));
+	parse(&cfg, "rd.luks.uuid=aaaa");
+	CHECK(!luks_member_password_cache(&cfg, &cfg.members[0]));
+	parse(&cfg, "rd.luks.uuid=aaaa rd.luks.options=password-cache=maybe");
+	CHECK(cfg.nproblems == 1);
+	CHECK_STR(cfg.problems[0].item, "password-cache=maybe");
+	CHECK(!luks_member_password_cache(&cfg, &cfg.members[0]));
+}
+
 void cmdline_luks_tests(void)
 {
 	RUN(init_gets_kernel_words_then_init_opts_then_dashes);
 	RUN(hostile_kernel_words_are_bounded);
 	RUN(luks_options_global_and_per_member);
 	RUN(luks_options_unknown_named_known_applied);
+	RUN(password_cache_global_per_member_and_refused);
 	RUN(per_device_settings_do_not_add_members);
 	RUN(genkernel_crypt_root_is_mapper_root);
 	RUN(genkernel_unsupported_are_named);
