@@ -36,17 +36,29 @@ cached=$cache/fixtures-$want
 . "$(dirname "$0")/../scripts/cache-prune.sh"
 # The stamp is written last, and only if the whole copy succeeded (another
 # clone may prune the set while it is copied: then it is made here).
-if [ -f "$cached/fixtures.stamp" ] && [ "$(cat "$cached/fixtures.stamp")" = "$want" ]; then
+copy_cached() {
+	[ -f "$cached/fixtures.stamp" ] && [ "$(cat "$cached/fixtures.stamp")" = "$want" ] ||
+		return 1
 	touch "$cached"
 	if (cd "$cached" && find . -mindepth 1 -maxdepth 1 ! -name fixtures.stamp \
 		-exec cp -a --sparse=always -t "$out/" {} +) 2>/dev/null &&
 		[ "$(cat "$cached/fixtures.stamp" 2>/dev/null)" = "$want" ]; then
 		echo "$want" >"$stamp"
 		echo "fixtures: copied from $cached"
-		exit 0
+		return 0
 	fi
 	echo "fixtures: the cached set $cached went away while copied; making it"
-fi
+	return 1
+}
+copy_cached && exit 0
+# One set made at a time on this machine: the images share their Btrfs
+# UUIDs, and the kernel's Btrfs device list is one for the whole host (two
+# builds at once can mount each other's loop devices). The one that waited
+# then finds the other's set in the cache, if it is the same.
+mkdir -p "$cache" 2>/dev/null || true
+exec 8>"${LUKSINIT_FIXTURES_LOCK:-/run/luksinit-make-fixtures.lock}"
+flock -w 3600 8 || { echo "fixtures: another build held the lock for an hour" >&2; exit 1; }
+copy_cached && exit 0
 # Copies a killed run left half-made.
 find "$cache" -maxdepth 1 -name 'fixtures-*.tmp.*' -mmin +120 -exec rm -rf {} + 2>/dev/null || true
 
