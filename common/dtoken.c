@@ -45,8 +45,7 @@ static const char *get_string(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-/* The one keyslot the token names, or -EINVAL. */
-static int parse_keyslot(struct json_object *o)
+int luks2_token_keyslot(struct json_object *o)
 {
 	struct json_object *arr;
 	if (!json_object_object_get_ex(o, "keyslots", &arr) ||
@@ -87,7 +86,7 @@ static int parse_object(struct json_object *o, struct dtoken *out)
 	if (!primary || !uuid_ok(primary))
 		return -EINVAL;
 	snprintf(out->primary, sizeof(out->primary), "%s", primary);
-	int slot = parse_keyslot(o);
+	int slot = luks2_token_keyslot(o);
 	if (slot < 0)
 		return slot;
 	out->keyslot = slot;

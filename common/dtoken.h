@@ -28,4 +28,9 @@ int dtoken_format(char *buf, size_t size, const char *primary_uuid,
  * another version or context (made by a newer tool), -EINVAL if malformed. */
 int dtoken_parse(const char *json, struct dtoken *out);
 
+struct json_object;
+/* The one keyslot a LUKS2 token's "keyslots" names (["N"], N below
+ * 32: a LUKS2 keyslot), or -EINVAL: luksinit's token and systemd's alike. */
+int luks2_token_keyslot(struct json_object *token);
+
 #endif

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/dtoken.h"
 #include "tpm2/tpm2codec.h"
 
-#define KEYSLOTS_MAX 32 /* LUKS2 */
 
 static const struct {
 	const char *name;
@@ -46,24 +46,6 @@ static struct json_object *get(struct json_object *o, const char *key,
 static bool has(struct json_object *o, const char *key)
 {
 	return json_object_object_get_ex(o, key, NULL);
-}
-
-/* The one keyslot the token names, or -EINVAL. */
-static int parse_keyslot(struct json_object *o)
-{
-	struct json_object *arr = get(o, "keyslots", json_type_array);
-	if (!arr || json_object_array_length(arr) != 1)
-		return -EINVAL;
-	struct json_object *v = json_object_array_get_idx(arr, 0);
-	if (!json_object_is_type(v, json_type_string))
-		return -EINVAL;
-	const char *s = json_object_get_string(v);
-	char *end = NULL;
-	errno = 0;
-	long slot = strtol(s, &end, 10);
-	if (!s[0] || *end || errno || slot < 0 || slot >= KEYSLOTS_MAX)
-		return -EINVAL;
-	return (int)slot;
 }
 
 /* What later systemd versions seal in ways this build cannot unseal. A
@@ -208,7 +190,7 @@ static int parse_object(struct json_object *o, struct tpm2token *t)
 		return fail(t, -EINVAL, "type");
 	if (strcmp(json_object_get_string(type), TPM2TOKEN_TYPE) != 0)
 		return -ENOENT;
-	int slot = parse_keyslot(o);
+	int slot = luks2_token_keyslot(o);
 	if (slot < 0)
 		return fail(t, -EINVAL, "keyslots");
 	t->keyslot = slot;
