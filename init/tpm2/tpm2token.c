@@ -8,7 +8,6 @@
 #include "common/dtoken.h"
 #include "tpm2/tpm2codec.h"
 
-
 static const struct {
 	const char *name;
 	uint16_t alg;
