@@ -52,7 +52,8 @@ SYSFS := init/firmware/firmware.c init/firmware/fwreprobe.c init/base/knob.c \
 	init/devices/devices.c init/base/sysmounts.c init/base/sysroot.c \
 	init/console/consoles.c init/console/kmsghold.c init/handover/resume.c \
 	init/console/prompt.c init/luks/keydev.c init/luks/lukshdr.c \
-	init/luks/stickmount.c init/luks/luksmembers.c
+	init/luks/stickmount.c init/luks/luksmembers.c init/remote/session.c \
+	init/remote/client.c
 # The unit binary's stand-ins (tests/unit/test_prompt.c, test_keydev.c,
 # test_kmsghold.c): the kernel-message hold sets the host's console log
 # level, so the prompt's tests replace it, and its own test replaces

@@ -34,6 +34,8 @@
 #include "loop/loop.h"
 #include "loop/sweep.h"
 #include "luks/hdrdev.h"
+#include "remote/client.h"
+#include "sshunlock.h"
 
 /* At hand-over, how long requests still arriving are answered before the
  * real init runs regardless (a driver asking in a tight loop). */
@@ -51,6 +53,7 @@ struct boot {
 	struct consoles consoles;
 	struct keymap_status keymap; /* the layout the prompt is typed in */
 	struct resume resume;	     /* a retry must not resume after a mount */
+	struct sshunlock ssh;	     /* another console, from afar */
 	int luks_rc;
 	/* The root moved and the initramfs is gone, but the exec of the real
 	 * init failed: a retry can only run it again. */
@@ -143,6 +146,7 @@ static void early_setup(struct boot *b, int argc, char **argv)
 	b->luks_rc = luks_init(&b->luks, &b->cfg);
 	luks_attach_jobs(b->luks, &b->jobs);
 	identify_init(&b->ident, &b->jobs);
+	sshunlock_start(&b->ssh, &b->cfg, &b->loop, &b->consoles);
 }
 
 static void restore_kernel_knobs(struct boot *b)
@@ -197,6 +201,9 @@ static int exec_real_init(struct boot *b, struct failure *f)
 	firmware_in_new_root(&b->fw);
 	loop_run_until(&b->loop, clock_now_ms() + HANDOVER_MAX_MS,
 		       firmware_quiet_now, &b->fw);
+	/* The SSH sessions see the hand-over, then the server and they end
+	 * and the network is left as the documentation says. */
+	sshunlock_stop(&b->ssh, cfg->neednet);
 	/* Every job's owner is told first (JOB_CANCELLED), then nothing of
 	 * the initramfs runs on into the real system: a job's child, a
 	 * firmware helper, anything a process left. One stuck on a disk is
@@ -320,6 +327,9 @@ static void try_boot(struct boot *b, struct failure *f)
 
 int main(int argc, char **argv)
 {
+	/* The same binary is every SSH session's unlock client. */
+	if (getpid() != 1 && argc > 0 && unlock_client_called(argv[0]))
+		return unlock_client_main();
 	/* Static: the firmware queue is large for PID 1's stack. */
 	static struct boot b = {.kmsg_fd = -1};
 	/* The uevent socket first, so no event is missed. */

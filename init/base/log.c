@@ -23,6 +23,7 @@ struct log_sinks {
 	int nconsoles;
 	int kmsg_fd;
 	enum log_level console_max;
+	void (*tap)(const char *text, size_t n);
 	int kernel_console_level;
 	int debug;
 	/* The question open on every console, shown again below each line
@@ -60,6 +61,11 @@ void log_set_consoles(const int *fds, int n)
 void log_set_prompt(const char *text)
 {
 	sinks.prompt = text;
+}
+
+void log_set_tap(void (*fn)(const char *text, size_t n))
+{
+	sinks.tap = fn;
 }
 
 void log_set_console_level(enum log_level max)
@@ -197,11 +203,13 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		      write(sinks.kmsg_fd, line, len) == (ssize_t)len;
 	int kernel_echoed = in_kmsg && (int)lvl < sinks.kernel_console_level;
 	int wanted = lvl <= sinks.console_max || sinks.debug;
-	if (wanted && !kernel_echoed) {
-		/* The console gets the text without the "<N>" prefix. */
-		const char *text = strchr(line, '>') + 1;
-		consoles_write(text, len - (size_t)(text - line));
-	}
+	/* The consoles get the text without the "<N>" prefix. */
+	const char *text = strchr(line, '>') + 1;
+	size_t n = len - (size_t)(text - line);
+	if (wanted && !kernel_echoed)
+		consoles_write(text, n);
+	if (wanted && sinks.tap)
+		sinks.tap(text, n);
 	errno = saved;
 }
 

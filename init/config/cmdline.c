@@ -212,6 +212,23 @@ static const char *set_shell(struct boot_config *cfg, const char *val)
 	return NULL;
 }
 
+/* The kernel itself parses ip= (CONFIG_IP_PNP) before /init runs; we only
+ * need to know whether it was asked to configure anything. */
+static const char *set_ip(struct boot_config *cfg, const char *val)
+{
+	cfg->net = strcmp(val, "off") != 0 && strcmp(val, "none") != 0;
+	return NULL;
+}
+
+static const char *set_neednet(struct boot_config *cfg, const char *val)
+{
+	int on = val ? cfg_parse_bool(val) : 1;
+	if (on < 0)
+		return "expected 0 or 1";
+	cfg->neednet = on == 1;
+	return NULL;
+}
+
 bool cmdline_shell_allowed(const struct boot_config *cfg)
 {
 	if (cfg->shell >= 0)
@@ -412,6 +429,8 @@ static const struct param_def params[] = {
 	{"rd.debug", VAL_NONE, set_debug},
 	{"rd.shell", VAL_OPTIONAL, set_shell},
 	{"panic", VAL_REQUIRED, set_panic},
+	{"ip", VAL_REQUIRED, set_ip},
+	{"rd.neednet", VAL_OPTIONAL, set_neednet},
 	{"crypt_root", VAL_REQUIRED, set_crypt_root},
 	{"crypt_roots", VAL_REQUIRED, set_crypt_roots},
 	{"root_key", VAL_REQUIRED, set_root_key},

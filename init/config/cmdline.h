@@ -109,6 +109,10 @@ struct boot_config {
 	bool quiet;
 	bool debug;
 	int shell; /* rd.shell: -1 unset (cmdline_shell_allowed), 0 off, 1 on */
+	/* ip= asks the kernel to configure a network interface (not "off"
+	 * or "none"): SSH unlock listens on it, if the initramfs has it. */
+	bool net;
+	bool neednet; /* rd.neednet=1: leave it configured after us */
 	bool panic_set;
 	long panic_s; /* kernel panic= semantics, when panic_set */
 	unsigned long long resume_offset; /* resume_offset=, in pages */

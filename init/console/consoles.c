@@ -109,10 +109,12 @@ void consoles_open(struct consoles *c)
 
 void consoles_reopen(struct consoles *c)
 {
+	struct remote *remote = c->remote;
 	for (int i = 0; i < c->n; i++)
 		close(c->fd[i]);
 	/* The log must not write to the closed numbers meanwhile. */
 	log_set_consoles(NULL, 0);
 	consoles_open(c);
+	c->remote = remote;
 	log_set_consoles(c->fd, c->n);
 }

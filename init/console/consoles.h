@@ -6,6 +6,8 @@
 
 #include "base/log.h"
 
+struct remote;
+
 /* One number for both: the log writes to every console opened here. */
 #define CONSOLES_MAX LOG_CONSOLES_MAX
 #define CONSOLE_NAME_MAX 32
@@ -14,6 +16,9 @@ struct consoles {
 	int n;
 	int fd[CONSOLES_MAX]; /* O_RDWR | O_NONBLOCK, each a tty */
 	char name[CONSOLES_MAX][CONSOLE_NAME_MAX];
+	/* Unlock sessions from another machine (remote/session.h), when
+	 * SSH unlock serves: asked too. Kept across consoles_reopen. */
+	struct remote *remote;
 };
 
 /* Pure: the names in /sys/class/tty/console/active ("tty0 ttyS0"), with

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/strutil.h"
+#include "remote/session.h"
 
 /* The longest passphrase accepted at the prompt: cryptsetup's own limit
  * for typed passphrases. The tty's line buffer (4095 bytes in canonical
@@ -59,7 +60,8 @@ int prompt_start(struct prompt *p, const struct consoles *cons,
 		 const char *text, bool secret)
 {
 	memset(p, 0, sizeof(*p));
-	if (!cons || cons->n == 0)
+	/* A machine without a console may still be answered over SSH. */
+	if (!cons || (cons->n == 0 && !remote_serving(cons->remote)))
 		return -ENOTTY;
 	p->cons = cons;
 	p->secret = secret;
@@ -88,6 +90,8 @@ int prompt_start(struct prompt *p, const struct consoles *cons,
 		say(p, i, p->text);
 	}
 	log_set_prompt(p->text);
+	/* Only a passphrase may be given from afar (remote/session.h). */
+	remote_ask(cons->remote, p->text, secret);
 	p->active = true;
 	return 0;
 }
@@ -101,6 +105,7 @@ void prompt_stop(struct prompt *p)
 		tty_stop(p, i);
 		say(p, i, "\n");
 	}
+	remote_ask_end(p->cons->remote);
 	p->active = false;
 	kmsg_hold_end(&p->hold);
 }
@@ -113,6 +118,10 @@ void prompt_watch(const struct prompt *p, struct loop *l, loop_fd_fn fn,
 		loop_unwatch(l, c->fd[i]);
 		if (fn && p->active && p->cons == c && !p->tty[i].gone)
 			loop_watch(l, c->fd[i], POLLIN, fn, ctx);
+	}
+	if (c) {
+		bool asked = fn && p->active && p->cons == c;
+		remote_on_answer(c->remote, asked ? fn : NULL, ctx);
 	}
 }
 
@@ -138,6 +147,8 @@ static int take(struct prompt_tty *t, const char *chunk, size_t n,
 
 static bool all_gone(const struct prompt *p)
 {
+	if (remote_serving(p->cons->remote))
+		return false;
 	for (int i = 0; i < p->cons->n; i++)
 		if (!p->tty[i].gone)
 			return false;
@@ -160,14 +171,16 @@ static void on_eof(struct prompt *p, int i)
 	log_notice("empty input (Ctrl-D); asking again");
 }
 
-static void tell_others(struct prompt *p, int winner)
+/* winner: a console's index, or -1 for the session named who. */
+static void tell_others(struct prompt *p, int winner, const char *who)
 {
-	char note[CONSOLE_NAME_MAX + 32];
+	char note[CONSOLE_NAME_MAX + REMOTE_NAME_MAX + 32];
 	snprintf(note, sizeof(note), "\n(answered on %s)",
-		 p->cons->name[winner]);
+		 winner >= 0 ? p->cons->name[winner] : who);
 	for (int i = 0; i < p->cons->n; i++)
 		if (i != winner && !p->tty[i].gone)
 			say(p, i, note);
+	remote_say(p->cons->remote, winner >= 0 ? NULL : who, note);
 }
 
 /* One console's input. Returns PROMPT_DONE with the line in *out. */
@@ -206,7 +219,7 @@ enum prompt_status prompt_read(struct prompt *p, struct secret *out)
 			break;
 		case PROMPT_DONE:
 			p->answered_on = i;
-			tell_others(p, i);
+			tell_others(p, i, NULL);
 			prompt_stop(p);
 			return PROMPT_DONE;
 		case PROMPT_ERROR:
@@ -220,6 +233,14 @@ enum prompt_status prompt_read(struct prompt *p, struct secret *out)
 		case PROMPT_EOF:
 			break;
 		}
+	}
+	char who[REMOTE_NAME_MAX];
+	if (p->active && p->secret &&
+	    remote_take(p->cons->remote, out, who, sizeof(who))) {
+		p->answered_on = -1;
+		tell_others(p, -1, who);
+		prompt_stop(p);
+		return PROMPT_DONE;
 	}
 	return p->active && all_gone(p) ? PROMPT_EOF : PROMPT_MORE;
 }

@@ -64,6 +64,14 @@ void loop_subscribe_blocks(struct loop *l,
 	l->block_ctx = ctx;
 }
 
+void loop_subscribe_exits(struct loop *l,
+			  void (*fn)(void *ctx, pid_t pid, int status),
+			  void *ctx)
+{
+	l->on_exit = fn;
+	l->exit_ctx = ctx;
+}
+
 void loop_adopt_child(struct loop *l, pid_t pid)
 {
 	l->child = pid;
@@ -135,6 +143,8 @@ static void reap(struct loop *l)
 		firmware_on_child_exit(l->fw, pid, status);
 		if (l->jobs)
 			jobs_child_exited(l->jobs, pid);
+		if (l->on_exit)
+			l->on_exit(l->exit_ctx, pid, status);
 		if (pid == l->child && !l->child_exited) {
 			l->child_exited = true;
 			l->child_status = status;

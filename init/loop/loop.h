@@ -19,7 +19,9 @@
  * loop's clients, never used by the loop itself. */
 struct consoles;
 
-#define LOOP_WATCH_MAX (4 + LOG_CONSOLES_MAX)
+/* A phase's few, every console, and SSH unlock's: its socket, its
+ * sessions (remote/session.h) and the network's news. */
+#define LOOP_WATCH_MAX (4 + LOG_CONSOLES_MAX + 8)
 
 typedef void (*loop_fd_fn)(void *ctx, short revents);
 
@@ -43,6 +45,9 @@ struct loop {
 	void (*on_block)(const struct uevent *ev, void *ctx);
 	void (*on_rescan)(void *ctx); /* events were lost: look again */
 	void *block_ctx;
+	/* A service's children (the SSH server): told when one exits. */
+	void (*on_exit)(void *ctx, pid_t pid, int status);
+	void *exit_ctx;
 	/* A phase's own child (the rescue shell): its exit status. */
 	pid_t child;
 	bool child_exited;
@@ -67,6 +72,10 @@ void loop_unwatch(struct loop *l, int fd);
 void loop_subscribe_blocks(struct loop *l,
 			   void (*on_block)(const struct uevent *, void *),
 			   void (*on_rescan)(void *), void *ctx);
+/* fn(ctx, pid, status) for every child reaped; NULL: nobody. */
+void loop_subscribe_exits(struct loop *l,
+			  void (*fn)(void *ctx, pid_t pid, int status),
+			  void *ctx);
 /* Remembers pid as the phase's child; loop_wait records its exit. */
 void loop_adopt_child(struct loop *l, pid_t pid);
 

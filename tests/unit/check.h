@@ -58,6 +58,7 @@ void consoles_tests(void);
 void keymap_tests(void);
 void swapresume_tests(void);
 void prompt_tests(void);
+void remote_tests(void);
 void keydev_tests(void);
 void kmsghold_tests(void);
 void base_tests(void);

@@ -50,6 +50,7 @@ int main(void)
 	keymap_tests();
 	swapresume_tests();
 	prompt_tests();
+	remote_tests();
 	keydev_tests();
 	kmsghold_tests();
 	job_tests();
