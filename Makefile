@@ -184,8 +184,15 @@ $(B)/hibernate: tests/guest/hibernate.c $(B)/deps.prefix
 
 # The same kernel with no initramfs of ours embedded (only the kernel's
 # default /dev/console and /root), to boot build/initramfs.cpio.gz as -initrd.
+# It depends on nothing of this clone but the list, so it is kept in the
+# cached kernel tree (keyed by the list's content; pruned with the tree)
+# and a fresh clone copies it instead of linking it again.
 $(B)/bzImage-plain: $(B)/kernel.dir tests/plain.list
-	scripts/link-kernel.sh "$$(cat $(B)/kernel.dir)" $(abspath tests/plain.list) $@
+	k=$$(cat $(B)/kernel.dir); \
+	kept=$$k/.luksinit-plain-$$(sha256sum tests/plain.list | cut -c1-16); \
+	if [ -f "$$kept" ]; then cp "$$kept" $@.tmp.$$$$ && mv -f $@.tmp.$$$$ $@; \
+	else scripts/link-kernel.sh "$$k" $(abspath tests/plain.list) $@ && \
+		cp $@ "$$kept.tmp.$$$$" && mv -f "$$kept.tmp.$$$$" "$$kept"; fi
 
 
 # Keyboard layouts embedded in the initramfs (docs/BUILDING.md: "Keymaps"):
