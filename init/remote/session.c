@@ -184,13 +184,15 @@ static void session_start(struct remote *r, int fd)
 		close(fd);
 		return;
 	}
-	s->fd = fd;
 	snprintf(s->name, sizeof(s->name), "ssh-%d", ++r->next_id);
+	/* Said on the consoles before the session joins the log's tap: the
+	 * person at the machine sees that someone came in from afar. */
+	log_info("unlock session %s opened", s->name);
+	s->fd = fd;
 	if (secret_alloc(&s->line) < 0) {
 		session_end(r, s, "luksinit: cannot lock memory; try again\n");
 		return;
 	}
-	log_info("unlock session %s opened", s->name);
 	char hello[64];
 	snprintf(hello, sizeof(hello), "luksinit: unlock session %s\n",
 		 s->name);
