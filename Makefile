@@ -270,7 +270,7 @@ fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/execblock
 		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll \
 		$(B)/hibernate $(B)/encrypt-extents
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils dosfstools mtools \
-		swtpm libtss2-esys-3.0.2-0 libtss2-tcti-swtpm0 systemd
+		swtpm libtss2-esys-3.0.2-0 libtss2-tcti-swtpm0 systemd openssh-client
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
 demo: all fixtures
