@@ -25,6 +25,8 @@ RUN_TIMEOUT = 30
 # gives the guest 10.0.2.15).
 LISTENING = r"luksinit: SSH unlock: listening on 10\.0\.2\.15 port 22 \(eth0\)"
 HANDOVER = "luksinit: handing over to the real init; closing this session"
+# From /init's listening line to dropbear's answer.
+ANSWER_BOUND = 10
 # The flood's connections, all made at once.
 FLOOD_CONNECT = 30
 
@@ -120,16 +122,6 @@ class Keys:
             "file /bin/busybox /bin/busybox 0755 0 0",
             "slink /bin/sh busybox 0777 0 0"])
 
-
-def remove_overlay(path):
-    """An overlay made for one boot's keys (made anew each run): gone
-    after the boot."""
-    for p in (path, path[:-len(".cpio.gz")] + ".list"):
-        try:
-            os.remove(p)
-        except OSError:
-            pass
-
     def argv(self, port, key="client", args=(), command=()):
         """The host's ssh with no configuration of the user's or the
         machine's, checking the host key; key None: no key at all."""
@@ -163,6 +155,34 @@ def remove_overlay(path):
             rc = None
         return rc, out.decode("utf-8", "replace"), err.decode("utf-8",
                                                               "replace")
+
+
+def remove_overlay(path):
+    """An overlay made for one boot's keys (made anew each run): gone
+    after the boot."""
+    for p in (path, path[:-len(".cpio.gz")] + ".list"):
+        try:
+            os.remove(p)
+        except OSError:
+            pass
+
+
+def wait_answering(port, bound=ANSWER_BOUND):
+    """Until the server behind the forwarded port sends its SSH version
+    line: /init's "listening on" line may come a moment before dropbear
+    has its socket (QEMU then resets the connection)."""
+    deadline = time.monotonic() + bound
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 2) as s:
+                s.settimeout(2)
+                if s.recv(4) == b"SSH-":
+                    return
+        except OSError:
+            pass
+        expect(time.monotonic() < deadline, "nothing answered SSH on the "
+               "forwarded port %d s after the listening line" % bound)
+        time.sleep(0.1)
 
 
 class Session:
