@@ -154,8 +154,9 @@ $(B)/init: $(OBJS) $(B)/deps.flags
 		-o $@ $(OBJS) $(call DF,LIBS)
 	$(STRIP) --strip-all $@
 
-$(B)/report: tests/guest/report.c $(B)/deps.prefix
-	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
+$(B)/report: tests/guest/report.c tests/guest/netreport.c tests/guest/netreport.h \
+		$(B)/deps.prefix
+	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $(filter %.c,$^)
 	strip --strip-all $@
 
 $(B)/fwtrigger: tests/guest/fwtrigger.c tests/guest/guest.h $(B)/deps.prefix
@@ -277,7 +278,7 @@ fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/execblock
 		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll \
 		$(B)/hibernate $(B)/encrypt-extents
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils dosfstools mtools \
-		swtpm libtss2-esys-3.0.2-0 libtss2-tcti-swtpm0 systemd
+		swtpm libtss2-esys-3.0.2-0 libtss2-tcti-swtpm0 systemd openssh-client
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
 
 demo: all fixtures

@@ -47,8 +47,11 @@ Script steps are ``(regex, text, delay)`` (or ``(regex, text)``), processed in
 order: once the console output since the previous step's match matches
 ``regex`` (``re.search``, multiline), ``text`` is sent after ``delay``
 seconds (``None`` or "" sends nothing: the step only waits; a ``Qmp`` or a
-list of them is sent to QEMU's monitor instead of the console). The next
-step is looked for only after that. ``text`` is sent literally (a newline is
+list of them is sent to QEMU's monitor instead of the console; a ``Host``
+runs a function on the host, say one that starts an SSH client while the
+guest runs). The next step is looked for only after that. A marker may
+also be a ``QemuMarker`` (QEMU's stderr) or a ``HostMarker`` (a function
+on the host says when, e.g. once the SSH client showed a prompt). ``text`` is sent literally (a newline is
 "\\n"); with ``char_delay`` it is typed one character at a time.
 """
 
@@ -174,6 +177,29 @@ class Again:
     def __init__(self, action, every: float):
         self.action = [action] if isinstance(action, Qmp) else list(action)
         self.every = every
+
+
+class Host:
+    """A script step's action run on the host, in the harness's loop, when
+    the step's marker matches: ``fn()`` must return at once (start a
+    process or a thread, send a line to one). What it raises ends the run
+    (QEMU is stopped) and is raised by ``run()``: an AssertionError there
+    fails the test with its message."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+class HostMarker:
+    """A script step's marker that the host shows, not the guest: ``fn()``
+    is asked every ``every`` seconds and the step matches once it returns
+    true (e.g. an SSH client printed the prompt). What it raises ends the
+    run as with ``Host``. ``what`` names it in the timeout's message."""
+
+    def __init__(self, fn, what: str = "", every: float = 0.05):
+        self.fn = fn
+        self.every = every
+        self.pattern = "host: " + (what or getattr(fn, "__name__", "?"))
 
 
 def _note(msg: str) -> None:
@@ -428,11 +454,9 @@ def _normalize_script(script) -> list:
             raise ValueError("script step must be (regex, text[, delay]): %r" % (step,))
         if isinstance(rx, str):
             rx = re.compile(rx, re.M)
-        elif not hasattr(rx, "search"):
+        elif not hasattr(rx, "search") and not isinstance(rx, HostMarker):
             raise ValueError("script step marker must be a regex: %r" % (rx,))
-        if isinstance(text, Qmp):
-            text = [text]
-        elif isinstance(text, Again):
+        if isinstance(text, (Qmp, Again, Host)):
             text = [text]
         if not isinstance(text, list):
             text = (text or "").encode("utf-8")
@@ -638,6 +662,9 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
             if send_at is not None and now >= send_at:
                 if isinstance(pending, list):
                     for cmd in pending:
+                        if isinstance(cmd, Host):
+                            cmd.fn()
+                            continue
                         if isinstance(cmd, Again):
                             again, again_at = cmd, now + cmd.every
                         for c in (cmd.action if isinstance(cmd, Again) else [cmd]):
@@ -667,9 +694,15 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
             if send_at is None and step_i < len(steps):
                 rx = steps[step_i][0]
                 on_qemu = isinstance(rx, QemuMarker)
-                m = (rx.search(err_buf.decode("utf-8", "replace"), err_from)
-                     if on_qemu else rx.search(text, search_from))
-                if m and on_qemu:
+                if isinstance(rx, HostMarker):
+                    m = bool(rx.fn())
+                elif on_qemu:
+                    m = rx.search(err_buf.decode("utf-8", "replace"), err_from)
+                else:
+                    m = rx.search(text, search_from)
+                if m is True:
+                    pass
+                elif m and on_qemu:
                     err_from = m.end()
                 elif m:
                     search_from = m.end()
@@ -689,6 +722,9 @@ def _run_qemu(argv, accel, timeout, echo, log, script, char_delay, interactive,
                 waits.append(send_at - now)
             if again is not None:
                 waits.append(again_at - now)
+            if (send_at is None and step_i < len(steps) and
+                    isinstance(steps[step_i][0], HostMarker)):
+                waits.append(steps[step_i][0].every)
             wait = max(0.0, min(waits)) if waits else None
             rlist = list(open_fds) + ([tty_fd] if tty_fd is not None else [])
             if qmpc:

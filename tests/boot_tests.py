@@ -13,7 +13,7 @@ from boot import (basic, documented, luks, luks_state, firmware,  # noqa: F401
                   failures, initcheck, fwdriver, entropy,
                   derived, consoles, keymap, params,
                   header, swap, keydev,
-                  headerdev, tpm2)  # (importing registers the cases)
+                  headerdev, tpm2, ssh)  # (importing registers the cases)
 
 if __name__ == "__main__":
     sys.exit(lib.main())

@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -204,6 +205,25 @@ class LateDisk:
         self.plug = qemu_harness.Qmp("device_add", driver="virtio-blk-pci",
                                      drive=self.id, bus="hp%d" % slot,
                                      id=self.id + "-dev")
+
+
+def free_port():
+    """A TCP port on the loopback address that nothing listens on now, for
+    QEMU to forward (cases run side by side: each asks for its own)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def user_net(port, guest_port=22):
+    """QEMU arguments for a virtio NIC on QEMU's user networking: the
+    guest gets its address from QEMU's own DHCP server (10.0.2.15), and
+    host port port on 127.0.0.1 only is forwarded to guest_port.
+    restrict=on: the guest reaches nothing on the host or beyond (the
+    forwarding still works, and so does the DHCP server)."""
+    return ["-netdev", "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:%d"
+            % (port, guest_port),
+            "-device", "virtio-net-pci,netdev=n0"]
 
 
 def expect(cond, msg):

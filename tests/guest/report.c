@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netreport.h"
+
 #define RAMFS_MAGIC_ 0x858458f6
 #define TMPFS_MAGIC_ 0x01021994
 
@@ -708,6 +710,10 @@ int main(int argc, char **argv, char **envp)
 	print_diskseqs();
 	print_zombies();
 	print_strangers();
+	print_procs_named("dropbear");
+	print_procs_named("luksinit-unlock");
+	print_tcp_listen();
+	print_netifs();
 	print_kmsg_secret_check();
 	print_password_cache();
 	inspect_initramfs();
