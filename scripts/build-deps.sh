@@ -688,8 +688,8 @@ build_cryptsetup() {
 # authenticates is cut off after AUTH_TIMEOUT (20 s, not 300), and at most
 # MAX_UNAUTH_CLIENTS such connections (MAX_UNAUTH_PER_IP from one address)
 # are served at once: a flood costs the boot a bounded handful of processes.
-# Logins are only as the user dropbear runs as (root in the initramfs):
-# no setuid code. Host keys are ed25519 (the documented one); RSA and ECDSA
+# (DROPBEAR_SVR_MULTIUSER stays: dropbear refuses to run without it on a
+# kernel with CONFIG_MULTIUSER, whatever user logs in.) Host keys are ed25519 (the documented one); RSA and ECDSA
 # stay for users' keys in authorized_keys; SHA-1 key exchange and ssh-rsa
 # SHA-1 signatures are off (OpenSSH clients never need them).
 build_dropbear() {
@@ -700,7 +700,6 @@ build_dropbear() {
 #define DROPBEAR_SVR_PASSWORD_AUTH 0
 #define DROPBEAR_SVR_PAM_AUTH 0
 #define DROPBEAR_SVR_PUBKEY_AUTH 1
-#define DROPBEAR_SVR_MULTIUSER 0
 #define DROPBEAR_SVR_LOCALTCPFWD 0
 #define DROPBEAR_SVR_REMOTETCPFWD 0
 #define DROPBEAR_SVR_AGENTFWD 0
