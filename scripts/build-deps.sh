@@ -688,10 +688,11 @@ build_cryptsetup() {
 # authenticates is cut off after AUTH_TIMEOUT (20 s, not 300), and at most
 # MAX_UNAUTH_CLIENTS such connections (MAX_UNAUTH_PER_IP from one address)
 # are served at once: a flood costs the boot a bounded handful of processes.
-# (DROPBEAR_SVR_MULTIUSER stays: dropbear refuses to run without it on a
-# kernel with CONFIG_MULTIUSER, whatever user logs in.) Host keys are ed25519 (the documented one); RSA and ECDSA
-# stay for users' keys in authorized_keys; SHA-1 key exchange and ssh-rsa
-# SHA-1 signatures are off (OpenSSH clients never need them).
+# DROPBEAR_SVR_MULTIUSER stays: without it dropbear refuses to run on a
+# kernel with CONFIG_MULTIUSER, whoever logs in. The host key is ed25519
+# (the one luksinit(7) has users make); RSA and ECDSA stay for users' keys
+# in authorized_keys; SHA-1 key exchange and ssh-rsa SHA-1 signatures are
+# off (OpenSSH clients do not need them).
 build_dropbear() {
     cd "$BUILD/dropbear"
     cat >localoptions.h <<'OPTS'
