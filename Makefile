@@ -107,10 +107,14 @@ endif
 # One line of $(B)/deps.flags (CC, CPPFLAGS, CFLAGS, LDFLAGS, LIBS).
 DF = $$(sed -n 's/^$(1)=//p' $(B)/deps.flags)
 
+# What ssh.list takes from the build directory (see below).
+SSH_FILES := $(B)/dropbear $(B)/dropbearkey $(B)/ssh/passwd $(B)/ssh/group \
+	$(B)/ssh/shells
+
 .PHONY: all init demo check unit fixtures fuzz fuzz-build lint bench clean \
 	update-deps-lock install uninstall print-host-tools enroll-test FORCE
 ifeq ($(DEPS),)
-all: $(B)/bzImage $(B)/initramfs.cpio.gz $(B)/luksinit-enroll
+all: $(B)/bzImage $(B)/initramfs.cpio.gz $(B)/luksinit-enroll $(SSH_FILES)
 else
 all: $(B)/init
 endif
@@ -182,6 +186,22 @@ $(B)/nobtrfsctl: tests/guest/nobtrfsctl.c $(B)/deps.prefix
 $(B)/hibernate: tests/guest/hibernate.c $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
+
+# SSH unlock (ssh.list; man luksinit(7), "Unlocking over SSH"): dropbear
+# and dropbearkey (to make the initramfs's host key) from the deps prefix,
+# and the initramfs's /etc files dropbear reads (SSH_FILES): one user,
+# root, whose login shell is the unlock client (dropbear refuses a shell
+# not listed in /etc/shells), so every session runs that and nothing else.
+$(B)/dropbear: $(B)/deps.prefix
+	install -m 0755 $(DEPS_PREFIX)/sbin/dropbear $@
+$(B)/dropbearkey: $(B)/deps.prefix
+	install -m 0755 $(DEPS_PREFIX)/bin/dropbearkey $@
+SSH_ETC_passwd := root:x:0:0:root:/root:/bin/luksinit-unlock
+SSH_ETC_group := root:x:0:
+SSH_ETC_shells := /bin/luksinit-unlock
+$(B)/ssh/%: Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' '$(SSH_ETC_$*)' >$@
 
 # The same kernel with no initramfs of ours embedded (only the kernel's
 # default /dev/console and /root), to boot build/initramfs.cpio.gz as -initrd.
@@ -276,7 +296,7 @@ fuzz: fuzz-build
 
 fixtures: $(B)/report $(B)/fwtrigger $(B)/fakeuevent $(B)/orphans $(B)/execblock \
 		$(B)/nobtrfsctl $(B)/bzImage-plain $(B)/luksinit-enroll \
-		$(B)/hibernate $(B)/encrypt-extents
+		$(B)/hibernate $(B)/encrypt-extents $(SSH_FILES)
 	scripts/ensure-packages.sh qemu-system-x86 btrfs-progs cryptsetup-bin util-linux fdisk python3 zstd xz-utils busybox-static gcc libc6-dev binutils dosfstools mtools \
 		swtpm libtss2-esys-3.0.2-0 libtss2-tcti-swtpm0 systemd openssh-client
 	tests/make-fixtures.sh $(B)/fixtures $(B)/report
@@ -329,7 +349,13 @@ INSTALLED_MAN = $(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))
 print-host-tools:
 	@echo $(notdir $(HOST_TOOLS))
 
-install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list $(B)/keymaps.list
+# SSH unlock (Debian path only: dropbear comes from the deps prefix): dropbear,
+# dropbearkey, the /etc files and ssh.list naming them and SSH_KEYDIR.
+SSH_KEYDIR ?= /etc/luksinit/ssh
+ifeq ($(DEPS),)
+INSTALL_SSH := $(SSH_FILES) ssh.list
+endif
+install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list $(B)/keymaps.list $(INSTALL_SSH)
 	@$(foreach t,$(HOST_TOOLS),[ -n "$(call host_man,$(t))" ] || \
 		{ echo "no man page man/$(notdir $(t)).N for host tool $(t)" >&2; exit 1; };) true
 	install -d $(DESTDIR)$(LUKSINITDIR) $(DESTDIR)$(BINDIR)
@@ -342,11 +368,29 @@ install: $(B)/init $(HOST_TOOLS) $(MAN_PAGES) initramfs.list $(B)/keymaps.list
 	install -m 0755 $(HOST_TOOLS) $(DESTDIR)$(BINDIR)/
 	$(foreach m,$(MAN_PAGES),install -D -m 0644 $(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
+ifeq ($(DEPS),)
+	install -d $(DESTDIR)$(LUKSINITDIR)/ssh
+	install -m 0755 $(B)/dropbear $(B)/dropbearkey $(DESTDIR)$(LUKSINITDIR)/
+	install -m 0644 $(B)/ssh/passwd $(B)/ssh/group $(B)/ssh/shells \
+		$(DESTDIR)$(LUKSINITDIR)/ssh/
+	{ echo '# SSH unlock, as installed by make install (the repository'"'"'s ssh.list);'; \
+	  echo '# see luksinit(7), "Unlocking over SSH". The host key and authorized_keys'; \
+	  echo '# are yours, in $(SSH_KEYDIR).'; \
+	  sed -e '/^#/d' -e 's#$${LUKSINIT_BUILD}#$(LUKSINITDIR)#' \
+		-e 's#$${LUKSINIT_SSH}#$(SSH_KEYDIR)#' ssh.list; \
+	} >$(DESTDIR)$(LUKSINITDIR)/ssh.list.tmp
+	! grep -n '\$$' $(DESTDIR)$(LUKSINITDIR)/ssh.list.tmp
+	mv -f $(DESTDIR)$(LUKSINITDIR)/ssh.list.tmp $(DESTDIR)$(LUKSINITDIR)/ssh.list
+endif
 
 # Exactly what install put there; the directory of /init only if it is
 # then empty (something of the user's there stays).
 uninstall:
 	scripts/keymaps.sh --uninstall "$(DESTDIR)" $(LUKSINITDIR)
+	rm -f $(addprefix $(DESTDIR)$(LUKSINITDIR)/,dropbear dropbearkey ssh.list \
+		ssh/passwd ssh/group ssh/shells)
+	if [ -d $(DESTDIR)$(LUKSINITDIR)/ssh ]; then \
+		rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LUKSINITDIR)/ssh; fi
 	rm -f $(DESTDIR)$(LUKSINITDIR)/init $(DESTDIR)$(LUKSINITDIR)/initramfs.list \
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(HOST_TOOLS))) \
 		$(addprefix $(DESTDIR),$(INSTALLED_MAN))

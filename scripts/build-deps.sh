@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the static musl libraries /init links against -- libcryptsetup with its
 # dependency closure (libdevmapper, json-c, libcrypto, libblkid, libuuid),
-# plus libzstd, liblzma and mimalloc (replacing musl's malloc) -- from Debian
+# plus libzstd, liblzma and mimalloc (replacing musl's malloc) -- and the
+# SSH server of the optional SSH unlock (dropbear, dropbearkey) from Debian
 # *source* packages, into a cached prefix.
 #
 # Usage:  PREFIX=$(scripts/build-deps.sh | tail -n1)
@@ -38,7 +39,7 @@ SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
 . "$(dirname -- "$SELF")/cache-prune.sh"
 
 # Debian *source* package names (zstd's source package is "libzstd").
-SRC_PKGS=(openssl json-c lvm2 util-linux cryptsetup libzstd xz-utils mimalloc)
+SRC_PKGS=(openssl json-c lvm2 util-linux cryptsetup libzstd xz-utils mimalloc dropbear)
 
 # Host tools: musl-gcc and musl libc, the kernel UAPI headers, dpkg-source,
 # the autotools chain cryptsetup's and util-linux's autogen.sh need (the
@@ -335,7 +336,7 @@ update_lock() {
     {
         cat <<'HEADER'
 # Debian source packages scripts/build-deps.sh builds the static libraries
-# from, pinned: <source package> <version> <sha256 of its .dsc>.
+# (and dropbear) from, pinned: <source package> <version> <sha256 of its .dsc>.
 # The build downloads exactly these versions (apt-get source PKG=VERSION)
 # and checks each .dsc against the sha256 here (dpkg-source then checks the
 # other files against the .dsc); the deps prefix is keyed by these lines.
@@ -677,6 +678,75 @@ build_cryptsetup() {
         -e '$a Libs.private: -pthread' "$PT/lib/pkgconfig/libcryptsetup.pc"
 }
 
+# dropbear, the SSH server of the optional SSH unlock (man luksinit(7)):
+# /init starts it with a forced command, so every session runs the unlock
+# client. What an unlock never needs is compiled out rather than switched
+# off by options: password and PAM logins, TCP/agent/X11 forwarding, sftp,
+# the motd, inetd mode. With them gone, dropbear rejects -s, -g, -j, -k and
+# -m as unknown options; -E stays (syslog is compiled in, -E bypasses it,
+# and there is no /dev/log in an initramfs anyway). A client that never
+# authenticates is cut off after AUTH_TIMEOUT (20 s, not 300), and at most
+# MAX_UNAUTH_CLIENTS such connections (MAX_UNAUTH_PER_IP from one address)
+# are served at once: a flood costs the boot a bounded handful of processes.
+# DROPBEAR_SVR_MULTIUSER stays: without it dropbear refuses to run on a
+# kernel with CONFIG_MULTIUSER, whoever logs in. The host key is ed25519
+# (the one luksinit(7) has users make); RSA and ECDSA stay for users' keys
+# in authorized_keys; SHA-1 key exchange and ssh-rsa SHA-1 signatures are
+# off (OpenSSH clients do not need them).
+build_dropbear() {
+    cd "$BUILD/dropbear"
+    cat >localoptions.h <<'OPTS'
+/* Written by luksinit scripts/build-deps.sh: see build_dropbear there. */
+#define INETD_MODE 0
+#define DROPBEAR_SVR_PASSWORD_AUTH 0
+#define DROPBEAR_SVR_PAM_AUTH 0
+#define DROPBEAR_SVR_PUBKEY_AUTH 1
+#define DROPBEAR_SVR_LOCALTCPFWD 0
+#define DROPBEAR_SVR_REMOTETCPFWD 0
+#define DROPBEAR_SVR_AGENTFWD 0
+#define DROPBEAR_X11FWD 0
+#define DROPBEAR_SFTPSERVER 0
+#define DO_MOTD 0
+#define AUTH_TIMEOUT 20
+#define MAX_UNAUTH_CLIENTS 10
+#define MAX_UNAUTH_PER_IP 5
+#define MAX_AUTH_TRIES 5
+#define DROPBEAR_ED25519 1
+#define DROPBEAR_DSS 0
+#define DROPBEAR_DH_GROUP14_SHA1 0
+#define DROPBEAR_RSA_SHA1 0
+OPTS
+    # The bundled libtomcrypt/libtommath: nothing from the host. No
+    # login records: an initramfs has no utmp/wtmp/lastlog to write.
+    env -u CPPFLAGS -u LDFLAGS ./configure --enable-static --enable-bundled-libtom \
+        --disable-zlib --disable-pam --disable-shadow --disable-plugin \
+        --disable-lastlog --disable-utmp --disable-utmpx --disable-wtmp \
+        --disable-wtmpx --disable-loginfunc --disable-pututline --disable-pututxline
+    make -j"$JOBS" PROGRAMS="dropbear dropbearkey"
+    install -D -s -m 0755 dropbear "$PT/sbin/dropbear"
+    install -D -s -m 0755 dropbearkey "$PT/bin/dropbearkey"
+}
+
+# The installed dropbear is static, makes and reads an ed25519 host key,
+# and really lacks password logins and forwarding (their options unknown).
+self_check_dropbear() {
+    local dir=$BUILD/selfcheck-dropbear opt
+    mkdir -p "$dir"
+    file "$PT/sbin/dropbear" "$PT/bin/dropbearkey" | tee "$dir/file.txt"
+    [[ $(grep -c 'statically linked' "$dir/file.txt") -eq 2 ]]
+    "$PT/bin/dropbearkey" -t ed25519 -f "$dir/host_key"
+    "$PT/bin/dropbearkey" -y -f "$dir/host_key" | grep '^ssh-ed25519 '
+    "$PT/sbin/dropbear" -V
+    for opt in -s -j -k; do
+        if "$PT/sbin/dropbear" "$opt" -V 2>"$dir/err.txt"; then
+            echo "dropbear accepts $opt: compiled in"
+            return 1
+        fi
+        grep -q "Invalid option $opt" "$dir/err.txt"
+    done
+    ls -l "$PT/sbin/dropbear" "$PT/bin/dropbearkey"
+}
+
 # Each pkg-config file must resolve from the final location; libtool
 # archives are useless for static linking and would carry the .tmp path.
 finalize_prefix() {
@@ -743,7 +813,9 @@ step build_xz
 step build_util_linux
 step build_lvm2
 step build_cryptsetup
+step build_dropbear
 step self_check
+step self_check_dropbear
 step finalize_prefix
 
 {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make install / make uninstall: into a temporary DESTDIR (the tree, the
-# list naming the final path, the man pages), uninstall removing exactly
-# that, and a kernel linked with an installed list booting (installed with
-# PREFIX alone, so the list's path exists; nothing exported).
+# lists naming the final paths: initramfs.list, ssh.list; the man pages),
+# uninstall removing exactly that, and a kernel linked with an installed
+# list booting (installed with PREFIX alone, so the list's path exists;
+# nothing exported).
 # Prints "PLAN N", then "PASS install/<case>" or "FAIL install/<case>: why".
 set -uo pipefail
 build=$(cd "${1:?usage: install-test.sh BUILD_DIR}" && pwd)
@@ -34,7 +35,9 @@ fi
 read -r -a tools <<<"$(umake print-host-tools)"
 want=(usr/bin/other-tool usr/share/man/man1/other-tool.1
 	usr/lib/luksinit/init usr/lib/luksinit/initramfs.list
-	usr/share/man/man7/luksinit.7 usr/lib/luksinit/keymaps.list)
+	usr/share/man/man7/luksinit.7 usr/lib/luksinit/keymaps.list
+	usr/lib/luksinit/dropbear usr/lib/luksinit/dropbearkey usr/lib/luksinit/ssh.list
+	usr/lib/luksinit/ssh/passwd usr/lib/luksinit/ssh/group usr/lib/luksinit/ssh/shells)
 # The keymaps the build embeds (KEYMAPS=), installed for a list of their own.
 while read -r k; do
 	want+=("usr/lib/luksinit/keymaps/$k")
@@ -64,6 +67,11 @@ elif grep -v '^#' "$list" | grep -qF '$'; then
 	fail list "a \${VAR} is left"
 elif ! diff <(body "$here/initramfs.list") <(body "$list") >/dev/null; then
 	fail list "it differs from initramfs.list in more than /init"
+elif grep -v '^#' "$dest/usr/lib/luksinit/ssh.list" | grep -qF '$'; then
+	fail list "a \${VAR} is left in ssh.list"
+elif ! grep -qx 'file /sbin/dropbear /usr/lib/luksinit/dropbear 0755 0 0' "$dest/usr/lib/luksinit/ssh.list" ||
+	! grep -q '^file /root/.ssh/authorized_keys /etc/luksinit/ssh/authorized_keys ' "$dest/usr/lib/luksinit/ssh.list"; then
+	fail list "ssh.list does not name the installed dropbear and /etc/luksinit/ssh: $(grep -v '^#' "$dest/usr/lib/luksinit/ssh.list" | tr '\n' ' ')"
 else
 	pass list
 fi

@@ -19,11 +19,12 @@ flock "$kdir/.luksinit-link.lock" cp "$kdir/.config" "$base"
 required=(BLK_DEV_INITRD BINFMT_ELF DEVTMPFS PROC_FS SYSFS TMPFS NET FUTEX
 	SIGNALFD BLOCK BTRFS_FS BLK_DEV_DM DM_CRYPT CRYPTO_XTS
 	FW_LOADER_USER_HELPER)
-optional=(VT HIBERNATION SWAP VFAT_FS)
+optional=(VT HIBERNATION SWAP VFAT_FS IP_PNP IP_PNP_DHCP)
 others=(clean aes_generic_and_ni btrfs_module fallback_is_a_warning
 	no_fallback_no_word disk_driver_module initramfs_source_missing
 	initramfs_source_installed serpent_header default_proc_config_gz
-	default_usr_src_first not_a_config hostile_values)
+	default_usr_src_first not_a_config hostile_values ssh_nic_module
+	ssh_no_nic ssh_no_ptys)
 echo "PLAN $((${#required[@]} + ${#optional[@]} + ${#others[@]}))"
 
 # edit OUT SED-EXPRESSION...: a copy of the test kernel's .config, edited.
@@ -80,6 +81,15 @@ check initramfs_source_installed 0 ': nothing required is missing' 'INITRAMFS_SO
 	"$(edit src2 "$(set_opt INITRAMFS_SOURCE "\"$work/installed.list\"")")"
 check serpent_header 1 '^error: CONFIG_CRYPTO_SERPENT is not set.*serpent-xts-plain64' '' -- \
 	--cipher serpent-xts-plain64 "$(edit serpent "$(unset_opt CRYPTO_SERPENT)")"
+# SSH unlock (asked of a kernel with IP_PNP, as the test kernel's): the
+# network card's driver as a module, none built in, no devpts ptys: each a
+# warning, nothing required.
+check ssh_nic_module 0 '^warning: CONFIG_VIRTIO_NET=m: SSH unlock' '^error:' -- \
+	"$(edit nicm "$(set_opt VIRTIO_NET m)")"
+check ssh_no_nic 0 '^warning: no network driver is built in' '^error:' -- \
+	"$(edit nic0 "$(unset_opt VIRTIO_NET)")"
+check ssh_no_ptys 0 '^warning: CONFIG_UNIX98_PTYS is not set: SSH unlock' '^error:' -- \
+	"$(edit ptys "$(unset_opt UNIX98_PTYS)")"
 # The defaults, below a fake root: /proc/config.gz when there is no
 # /usr/src/linux/.config, and the latter first when both are there.
 mkdir -p "$work/root/proc" "$work/root/usr/src/linux"
