@@ -69,17 +69,19 @@ static void exec_sshd(bool debug)
 		dup2(null, 1);
 		dup2(err >= 0 ? err : null, 2);
 	}
-	/* -F: in the foreground, our child; -c: whatever a client asks to
-	 * run, the unlock client runs (and ignores what was asked). Password
-	 * logins, forwarding and syslog are not built in at all
-	 * (scripts/build-deps.sh), so neither are their options (-s, -j,
-	 * -k, -E): messages go to stderr. No pid file: its default place,
-	 * /var/run, is not in the initramfs. */
+	/* -F: in the foreground, our child; -E: its messages to stderr (the
+	 * kernel log with rd.debug); -c: whatever a client asks to run, the
+	 * unlock client runs (and ignores what was asked). Password logins
+	 * and forwarding are not built in at all (scripts/build-deps.sh), so
+	 * neither are their options (-s, -j, -k). No pid file: its default
+	 * place, /var/run, is not in the initramfs. argv[0] is the full
+	 * path: dropbear runs itself again from it for each connection. */
 	char port[8];
 	snprintf(port, sizeof(port), "%d", SSHD_PORT);
-	char *const argv[] = {
-		SSHD_PATH,	    "-F", "-p", port, "-r", SSHD_HOST_KEY, "-c",
-		UNLOCK_CLIENT_PATH, NULL};
+	char *const argv[] = {SSHD_PATH,     "-F", "-E",
+			      "-p",	     port, "-r",
+			      SSHD_HOST_KEY, "-c", UNLOCK_CLIENT_PATH,
+			      NULL};
 	char *const envp[] = {"PATH=/sbin:/bin", "HOME=/root", NULL};
 	execve(SSHD_PATH, argv, envp);
 	_exit(127);
