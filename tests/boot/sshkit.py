@@ -21,8 +21,8 @@ ROOT = os.path.dirname(HERE)
 ALIAS = "luksinit-test"
 # One client run, its handshake with dropbear under TCG included.
 RUN_TIMEOUT = 30
-# What /init says once dropbear listens (SSH-CONTRACT: QEMU's DHCP server
-# gives the guest 10.0.2.15).
+# What /init says once it has started dropbear and knows the address
+# (QEMU's DHCP server gives the guest 10.0.2.15).
 LISTENING = r"luksinit: SSH unlock: listening on 10\.0\.2\.15 port 22 \(eth0\)"
 HANDOVER = "luksinit: handing over to the real init; closing this session"
 # From /init's listening line to dropbear's answer.
@@ -38,30 +38,9 @@ def _tool(name):
     return path
 
 
-# Until ssh.list is in the tree: SSH-CONTRACT's files, the accounts
-# from build/ssh/ as make writes them.
-CONTRACT_LIST = """
-dir /sbin 0755 0 0
-file /sbin/dropbear ${LUKSINIT_BUILD}/dropbear 0755 0 0
-dir /bin 0755 0 0
-slink /bin/luksinit-unlock /init 0777 0 0
-dir /etc 0755 0 0
-file /etc/passwd ${LUKSINIT_BUILD}/ssh/passwd 0644 0 0
-file /etc/group ${LUKSINIT_BUILD}/ssh/group 0644 0 0
-file /etc/shells ${LUKSINIT_BUILD}/ssh/shells 0644 0 0
-dir /etc/dropbear 0700 0 0
-file /etc/dropbear/dropbear_ed25519_host_key ${LUKSINIT_SSH}/dropbear_ed25519_host_key 0600 0 0
-dir /root 0700 0 0
-dir /root/.ssh 0700 0 0
-file /root/.ssh/authorized_keys ${LUKSINIT_SSH}/authorized_keys 0600 0 0
-"""
-
-
 def _ssh_list():
-    path = os.path.join(ROOT, "ssh.list")
-    if not os.path.exists(path):
-        return CONTRACT_LIST
-    with open(path) as f:
+    """The documented list (ssh.list), as a user adds it."""
+    with open(os.path.join(ROOT, "ssh.list")) as f:
         return f.read()
 
 
