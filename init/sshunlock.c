@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +28,15 @@ static void say_address(struct sshunlock *u)
 		return;
 	log_notice("SSH unlock: listening on %s port %d (%s)", addr, SSHD_PORT,
 		   name);
+	/* quiet shows only warnings, but the person must learn where to
+	 * connect: on every console all the same. */
+	if (u->quiet) {
+		char text[128];
+		snprintf(text, sizeof(text),
+			 "luksinit: SSH unlock: listening on %s port %d (%s)\n",
+			 addr, SSHD_PORT, name);
+		log_console_text(text);
+	}
 	if (u->nl_fd >= 0) {
 		loop_unwatch(u->loop, u->nl_fd);
 		close(u->nl_fd);
@@ -106,6 +116,7 @@ void sshunlock_start(struct sshunlock *u, const struct boot_config *cfg,
 	u->loop = l;
 	u->cons = cons;
 	u->debug = cfg->debug;
+	u->quiet = cfg->quiet;
 	int rc = remote_listen(&u->sessions, l);
 	if (rc < 0) {
 		log_warn_errno(rc, "SSH unlock: cannot open the unlock socket");

@@ -22,6 +22,7 @@ struct sshunlock {
 	int restarts;
 	long long started_ms;
 	bool debug;
+	bool quiet;
 	int nl_fd; /* address news, until one is known; -1 */
 	struct remote sessions;
 };

@@ -208,7 +208,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	size_t n = len - (size_t)(text - line);
 	if (wanted && !kernel_echoed)
 		consoles_write(text, n);
-	if (wanted && sinks.tap)
+	/* A session asked to see the progress: quiet is the screen's. */
+	if ((lvl <= LOG_LVL_INFO || sinks.debug) && sinks.tap)
 		sinks.tap(text, n);
 	errno = saved;
 }

@@ -31,10 +31,10 @@ void log_set_prompt(const char *text);
 /* Text as is (no tag, not in kmsg) to every console: kernel messages held
  * back while a prompt was open. */
 void log_console_text(const char *text);
-/* Also hands every line a console would show to fn (text without the
- * level, newline included), even one the kernel echoes itself: a sink
- * that is no kernel console (an SSH session) sees it only this way.
- * NULL: none. */
+/* Also hands every line up to info (debug too with debug on) to fn (text
+ * without the level, newline included), even one the kernel echoes
+ * itself or quiet keeps off the consoles: a sink that is no kernel
+ * console (an SSH session) sees the progress only this way. NULL: none. */
 void log_set_tap(void (*fn)(const char *text, size_t n));
 /* Highest level still shown on the console (kmsg gets everything but debug
  * unless debug is on). */

@@ -60,8 +60,10 @@ int prompt_start(struct prompt *p, const struct consoles *cons,
 		 const char *text, bool secret)
 {
 	memset(p, 0, sizeof(*p));
-	/* A machine without a console may still be answered over SSH. */
-	if (!cons || (cons->n == 0 && !remote_serving(cons->remote)))
+	/* A machine without a console may still be given a passphrase over
+	 * SSH; nothing else (remote/session.h). */
+	if (!cons ||
+	    (cons->n == 0 && !(secret && remote_serving(cons->remote))))
 		return -ENOTTY;
 	p->cons = cons;
 	p->secret = secret;
@@ -147,7 +149,7 @@ static int take(struct prompt_tty *t, const char *chunk, size_t n,
 
 static bool all_gone(const struct prompt *p)
 {
-	if (remote_serving(p->cons->remote))
+	if (p->secret && remote_serving(p->cons->remote))
 		return false;
 	for (int i = 0; i < p->cons->n; i++)
 		if (!p->tty[i].gone)

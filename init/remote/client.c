@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -127,6 +128,8 @@ static void serve(int sock)
 
 int unlock_client_main(void)
 {
+	/* What passes through here is a passphrase: never to swap. */
+	mlockall(MCL_CURRENT | MCL_FUTURE);
 	signal(SIGPIPE, SIG_IGN);
 	int sock = connect_pid1();
 	if (sock < 0) {

@@ -59,9 +59,11 @@ static void session_end(struct remote *r, struct remote_session *s,
 	loop_unwatch(r->loop, s->fd);
 	close(s->fd);
 	secret_free(&s->line);
-	log_info("unlock session %s closed", s->name);
+	char name[REMOTE_NAME_MAX];
+	memcpy(name, s->name, sizeof(name));
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	log_info("unlock session %s closed", name);
 }
 
 static void on_session_input(void *ctx, short revents);
@@ -125,7 +127,7 @@ static size_t take(struct remote_session *s, const char *chunk, size_t n,
 			*ended = true;
 			return i + 1;
 		}
-		if (s->discarding)
+		if (s->discarding || !s->line.buf)
 			continue;
 		if (s->line.len >= REMOTE_LINE_MAX) {
 			s->discarding = true;
@@ -154,7 +156,8 @@ static void on_session_input(void *ctx, short revents)
 			continue;
 		}
 		size_t at = 0;
-		while (at < (size_t)n && !s->ready) {
+		/* The answer's owner may have ended the session meanwhile. */
+		while (at < (size_t)n && !s->ready && s->fd >= 0) {
 			bool ended = false;
 			at += take(s, chunk + at, (size_t)n - at, &ended);
 			if (ended)
@@ -285,15 +288,19 @@ void remote_ask_end(struct remote *r)
 	r->question = NULL;
 	r->answerable = false;
 	remote_say(r, NULL, "\n");
-	/* An answer not taken in time (a console's came first) is void. */
+	/* An answer not taken in time (a console's came first) is void, and
+	 * so is what was half typed: it must not begin the next answer. */
 	for (int i = 0; i < REMOTE_SESSIONS_MAX; i++) {
 		struct remote_session *s = &r->s[i];
-		if (s->fd < 0 || !s->ready)
+		if (s->fd < 0)
 			continue;
 		explicit_bzero(s->line.buf, s->line.len);
 		s->line.len = 0;
-		s->ready = false;
-		session_watch(r, s);
+		s->discarding = false;
+		if (s->ready) {
+			s->ready = false;
+			session_watch(r, s);
+		}
 	}
 }
 

@@ -41,6 +41,9 @@ void sshd_missing(char *what, size_t size)
 
 static void mount_pts(void)
 {
+	/* A restarted server must not stack a second instance on it. */
+	if (pts_mounted)
+		return;
 	mkdir("/dev/pts", 0755);
 	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		  "mode=0620,ptmxmode=0666") == 0)
@@ -62,8 +65,8 @@ static void exec_sshd(bool debug)
 {
 	reaper_reset_sigmask();
 	setsid();
-	int null = open("/dev/null", O_RDWR);
-	int err = debug ? open("/dev/kmsg", O_WRONLY) : -1;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int err = debug ? open("/dev/kmsg", O_WRONLY | O_CLOEXEC) : -1;
 	if (null >= 0) {
 		dup2(null, 0);
 		dup2(null, 1);
@@ -78,9 +81,20 @@ static void exec_sshd(bool debug)
 	 * path: dropbear runs itself again from it for each connection. */
 	char port[8];
 	snprintf(port, sizeof(port), "%d", SSHD_PORT);
-	char *const argv[] = {SSHD_PATH,     "-F", "-E",
-			      "-p",	     port, "-r",
-			      SSHD_HOST_KEY, "-c", UNLOCK_CLIENT_PATH,
+	/* -K 10: a keepalive every 10 s; a connection that vanished without
+	 * a word (a laptop's lid shut) is closed after 3 unanswered ones, and
+	 * its unlock session with it: it does not hold a place for ever. */
+	char *const argv[] = {SSHD_PATH,
+			      "-F",
+			      "-E",
+			      "-K",
+			      "10",
+			      "-p",
+			      port,
+			      "-r",
+			      SSHD_HOST_KEY,
+			      "-c",
+			      UNLOCK_CLIENT_PATH,
 			      NULL};
 	char *const envp[] = {"PATH=/sbin:/bin", "HOME=/root", NULL};
 	execve(SSHD_PATH, argv, envp);

@@ -102,7 +102,9 @@ def ssh_one_passphrase_opens_three_members_console_untouched():
     name = "ssh_one_passphrase_opens_three_members_console_untouched"
     port = free_port()
     keys = sshkit.Keys(name)
-    session = sshkit.Session(keys, port, command=COMMAND)
+    # On a terminal, as a person connects (ssh -t): what is typed must
+    # not be shown by the session's own terminal either.
+    session = sshkit.Session(keys, port, command=COMMAND, tty=True)
     steps = unlocked_by_ssh_steps(keys, port, session)
     initrd = keys.overlay()
     try:

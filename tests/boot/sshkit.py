@@ -5,6 +5,7 @@ run against QEMU's forwarded loopback port while the guest boots.
 Every client run checks the server's identity (the initramfs's own host
 key, in a known_hosts file of the test's) and is bounded in time."""
 import os
+import pty
 import re
 import select
 import shutil
@@ -166,10 +167,18 @@ def wait_answering(port, bound=ANSWER_BOUND):
 
 class Session:
     """An ssh session in the background (started by a script step), its
-    output collected as it arrives, for markers to look at."""
+    output collected as it arrives, for markers to look at. tty: on a
+    terminal of its own, as a person runs ssh -t (what the man page
+    says to do): the session's pty must then keep what is typed off the
+    screen, since ssh puts the local terminal in raw mode and echoes
+    nothing itself."""
 
-    def __init__(self, keys, port, command=()):
+    def __init__(self, keys, port, command=(), tty=False):
         self.argv = keys.argv(port, command=command)
+        if tty:
+            self.argv[self.argv.index("-T")] = "-tt"
+        self.tty = tty
+        self.master = None
         self.proc = None
         self.out = b""
         self.err = b""
@@ -177,11 +186,19 @@ class Session:
         self.readers = []
 
     def start(self):
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-        for stream, attr in ((self.proc.stdout, "out"),
-                             (self.proc.stderr, "err")):
+        if self.tty:
+            self.master, slave = pty.openpty()
+            self.proc = subprocess.Popen(self.argv, stdin=slave,
+                                         stdout=slave,
+                                         stderr=subprocess.PIPE)
+            os.close(slave)
+            outputs = ((self.master, "out"), (self.proc.stderr, "err"))
+        else:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE)
+            outputs = ((self.proc.stdout, "out"), (self.proc.stderr, "err"))
+        for stream, attr in outputs:
             t = threading.Thread(target=self._read, args=(stream, attr),
                                  daemon=True)
             t.start()
@@ -189,7 +206,11 @@ class Session:
 
     def _read(self, stream, attr):
         while True:
-            data = stream.read1(4096)
+            try:
+                data = (os.read(stream, 4096) if isinstance(stream, int)
+                        else stream.read1(4096))
+            except OSError:  # EIO: the terminal's other side closed
+                data = b""
             if not data:
                 return
             with self.lock:
@@ -215,6 +236,10 @@ class Session:
         return False
 
     def send(self, text):
+        """A line typed: Enter is a carriage return on a terminal."""
+        if self.tty:
+            os.write(self.master, text.replace("\n", "\r").encode())
+            return
         self.proc.stdin.write(text.encode())
         self.proc.stdin.flush()
 
@@ -230,6 +255,9 @@ class Session:
             self.proc.wait()
             for t in self.readers:
                 t.join(5)
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
 
 
 class Background:

@@ -2,6 +2,7 @@
  * (remote/client.c), over the real abstract socket, in a network
  * namespace of the test's own (the name is global per namespace). The
  * loop is driven here: poll its watches, call their handlers. */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -17,6 +18,7 @@
 #include "base/log.h"
 #include "check.h"
 #include "common/secret.h"
+#include "console/prompt.h"
 #include "loop/loop.h"
 #include "remote/client.h"
 #include "remote/session.h"
@@ -224,6 +226,87 @@ static void client_relays_until_closed(void)
 	close(out[0]);
 }
 
+/* Half typed when the question ended (a console answered): wiped, not
+ * the start of the next answer. */
+static void half_typed_line_void_when_the_question_ends(void)
+{
+	in_own_network();
+	static struct remote r;
+	setup(&r);
+	int s = connect_session();
+	remote_ask(&r, "Passphrase: ", true);
+	heard(s);
+	CHECK(write(s, "stale", 5) == 5);
+	dispatch(1000);
+	remote_ask_end(&r);
+	remote_ask(&r, "Passphrase: ", true);
+	CHECK(write(s, "new\n", 4) == 4);
+	dispatch(1000);
+	struct secret out = {0};
+	char who[REMOTE_NAME_MAX];
+	CHECK(remote_take(&r, &out, who, sizeof(who)));
+	CHECK(out.len == 3 && memcmp(out.buf, "new", 3) == 0);
+	secret_free(&out);
+	close(s);
+	remote_close(&r, NULL);
+}
+
+/* Only root's processes may connect: another user's is closed unheard. */
+static void session_from_another_user_refused(void)
+{
+	in_own_network();
+	static struct remote r;
+	setup(&r);
+	int sv[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		memcpy(a.sun_path + 1, REMOTE_SOCKET_NAME,
+		       strlen(REMOTE_SOCKET_NAME));
+		socklen_t len =
+			(socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+				    strlen(REMOTE_SOCKET_NAME));
+		if (connect(fd, (struct sockaddr *)&a, len) < 0)
+			_exit(3);
+		char buf[64];
+		ssize_t n = read(fd, buf, sizeof(buf));
+		_exit(n == 0 ? 0 : 1); /* closed without a word */
+	}
+	close(sv[1]);
+	for (int i = 0; i < 20; i++)
+		dispatch(100);
+	int status = -1;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(r.s[0].fd == -1 && r.next_id == 0);
+	close(sv[0]);
+	remote_close(&r, NULL);
+}
+
+/* With no console, sessions are asked for a passphrase, but the failure's
+ * choices have nobody to answer them: the prompt says so at once (the
+ * emergency path then retries on its own) instead of waiting for ever. */
+static void no_console_only_a_passphrase_goes_to_sessions(void)
+{
+	in_own_network();
+	static struct remote r;
+	setup(&r);
+	struct consoles none = {.n = 0, .remote = &r};
+	static struct prompt p;
+	CHECK(prompt_start(&p, &none, "Press r + Enter to retry: ", false) ==
+	      -ENOTTY);
+	CHECK(prompt_start(&p, &none, "Passphrase: ", true) == 0);
+	struct secret line = {0};
+	CHECK(prompt_read(&p, &line) == PROMPT_MORE); /* not given up */
+	prompt_stop(&p);
+	remote_close(&r, NULL);
+}
+
 static void client_known_by_its_name(void)
 {
 	CHECK(unlock_client_called("/bin/luksinit-unlock"));
@@ -240,5 +323,8 @@ void remote_tests(void)
 	RUN(session_lines_refused_but_never_taken);
 	RUN(fifth_session_turned_away);
 	RUN(client_relays_until_closed);
+	RUN(half_typed_line_void_when_the_question_ends);
+	RUN(session_from_another_user_refused);
+	RUN(no_console_only_a_passphrase_goes_to_sessions);
 	RUN(client_known_by_its_name);
 }
