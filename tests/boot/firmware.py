@@ -40,10 +40,11 @@ def fw_initrd(name, requests, extra=(), lib="/lib"):
 
 
 def fw_boot(name, requests, type_after=3, kernel=None, timeout=90, extra="",
-            initrd_extra=(), lib="/lib"):
+            initrd_extra=(), lib="/lib", typed_when=SHARED_PROMPT):
     """Boots the encrypted two-disk root; the passphrase is typed only
-    type_after seconds after the prompt, so the requests come while the
-    real root is not there yet."""
+    type_after seconds after the prompt (typed_when: a pattern for the
+    whole console so far), so the requests come while the real root is
+    not there yet."""
     append = ("root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
               "rd.luks.uuid=%s rdinit=/fwtrigger %s"
               % (FX["CRYPT2_UUID"], luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1),
@@ -53,7 +54,7 @@ def fw_boot(name, requests, type_after=3, kernel=None, timeout=90, extra="",
         kernel=kernel or KERNEL, initrd=fw_initrd(name, requests, initrd_extra, lib),
         disks=[os.path.join(FIX, "crypt2-a.img"), os.path.join(FIX, "crypt2-b.img")],
         append=append, log=os.path.join(LOGS, name + ".log"), timeout=timeout,
-        script=[(SHARED_PROMPT, PASS + "\n", type_after)], snapshot=True,
+        script=[(typed_when, PASS + "\n", type_after)], snapshot=True,
         echo=False)
     b = Boot(res)
     booted_to_report(b)
@@ -92,9 +93,17 @@ def expect_clean_firmware_state(b, force="0", timeout="60"):
 def firmware_from_initramfs_and_held_for_root():
     # A synchronous request (ASYNC=0: maybe a probe holding its bus) is
     # refused at once; an asynchronous one is held until the root.
+    # While it is held, a forger in the initramfs says in the kernel's
+    # words that the request went away and came back for another file
+    # (one the initramfs has): an /init that believed it would answer the
+    # real request with that file's bytes.
     b = fw_boot("firmware_from_initramfs_and_held_for_root",
                 ["luksinit-test/initramfs.bin", "luksinit-test/comp-xz.bin",
-                 "async:luksinit-test/root-only.bin"])
+                 "forge:luksinit-test/root-only.bin=luksinit-test/initramfs.bin",
+                 "async:luksinit-test/root-only.bin"],
+                typed_when=r"(?s)(?=.*FWTEST forged)(?=.*%s)" % SHARED_PROMPT)
+    expect(re.search(r"FWTEST forged devpath=/devices/\S+ sent=2", b.out),
+           "the forger could not forge the request's remove and add")
     r1 = expect_identical(b, "luksinit-test/initramfs.bin", "initramfs.bin")
     r0 = fwtest(b, "luksinit-test/comp-xz.bin")
     expect(r0["rc"] != 0 and r0["waited"] < 3000,
@@ -112,6 +121,8 @@ def firmware_from_initramfs_and_held_for_root():
     expect(r2["waited"] > 2000, "the request was not held until the root: %s" % r2)
     print("  waited: initramfs %d ms, held for root %d ms" % (r1["waited"], r2["waited"]))
     expect_clean_firmware_state(b)
+    expect(b.out.count("ignored a uevent that did not come from the kernel")
+           >= 2, "the forged remove and add were not seen and dropped")
 
 
 @case

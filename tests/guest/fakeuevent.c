@@ -6,27 +6,12 @@
  * firmware request. /init must ignore both (they are not from the kernel).
  */
 #include <fcntl.h>
-#include <linux/netlink.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "guest.h"
-
-static int send_fake(int fd, const char *fields)
-{
-	char msg[512];
-	size_t n = strlen(fields);
-	memcpy(msg, fields, n + 1);
-	for (size_t i = 0; i < n; i++)
-		if (msg[i] == '|')
-			msg[i] = '\0';
-	struct sockaddr_nl to = {.nl_family = AF_NETLINK, .nl_groups = 1};
-	return sendto(fd, msg, n + 1, 0, (struct sockaddr *)&to, sizeof(to)) < 0
-		       ? -1
-		       : 0;
-}
 
 static void child(void)
 {
@@ -36,22 +21,23 @@ static void child(void)
 	struct sockaddr_nl me = {.nl_family = AF_NETLINK};
 	bind(fd, (struct sockaddr *)&me, sizeof(me));
 	int sent = 0;
-	sent += send_fake(
+	sent += forge_uevent(
 			fd,
 			"add@/devices/virtual/block/vdz|ACTION=add|"
 			"DEVPATH=/devices/virtual/block/vdz|SUBSYSTEM=block|"
 			"DEVNAME=vdz|DEVTYPE=disk|MAJOR=254|MINOR=99|SEQNUM=9000") ==
 		0;
-	sent += send_fake(
+	sent += forge_uevent(
 			fd,
 			"add@/devices/virtual/misc/test_firmware/fake.bin|"
 			"ACTION=add|DEVPATH=/devices/virtual/misc/test_firmware/fake.bin|"
 			"SUBSYSTEM=firmware|FIRMWARE=luksinit-test/fake.bin|SEQNUM=9001") ==
 		0;
-	sent += send_fake(fd,
-			  "add@/devices/virtual/block/vdy|ACTION=add|"
-			  "DEVPATH=/devices/virtual/block/vdy|SUBSYSTEM=block|"
-			  "DEVNAME=../../etc/shadow|SEQNUM=9002") == 0;
+	sent += forge_uevent(
+			fd,
+			"add@/devices/virtual/block/vdy|ACTION=add|"
+			"DEVPATH=/devices/virtual/block/vdy|SUBSYSTEM=block|"
+			"DEVNAME=../../etc/shadow|SEQNUM=9002") == 0;
 	dprintf(1, "FAKEUEVENT sent=%d\n", sent);
 	_exit(0);
 }

@@ -14,8 +14,10 @@
  * the trigger every 100 us from before /init runs, so the request falls
  * into /init's start-up (an early driver's request).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -113,6 +115,102 @@ static void ask_at_sys(const char *name, int out)
 	_exit(0);
 }
 
+/* Whether /dev/kmsg (read from its start) gets a record holding text
+ * within ms. */
+static int kmsg_says(const char *text, int ms)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	char rec[1024];
+	long long end = now_ms() + ms;
+	int found = 0;
+	while (fd >= 0 && !found && now_ms() < end) {
+		ssize_t n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EAGAIN) {
+			nanosleep(&(struct timespec){0, 5000000}, NULL);
+			continue;
+		}
+		if (n < 0 && errno != EPIPE)
+			break;
+		rec[n > 0 ? n : 0] = '\0';
+		found = strstr(rec, text) != NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	return found;
+}
+
+/* The device path of the pending request for name (/sys/class/firmware/
+ * X, whose uevent says FIRMWARE=name), into devpath; 0 or -1. */
+static int pending_devpath(const char *name, char *devpath, size_t size)
+{
+	DIR *d = opendir("/sys/class/firmware");
+	struct dirent *e;
+	char want[320], path[PATH_MAX], text[1024], real[PATH_MAX];
+	snprintf(want, sizeof(want), "FIRMWARE=%s\n", name);
+	int rc = -1;
+	while (d && rc < 0 && (e = readdir(d))) {
+		snprintf(path, sizeof(path), "/sys/class/firmware/%s/uevent",
+			 e->d_name);
+		int fd = open(path, O_RDONLY);
+		ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			continue;
+		text[n] = '\0';
+		snprintf(path, sizeof(path), "/sys/class/firmware/%s",
+			 e->d_name);
+		if (strstr(text, want) && realpath(path, real) &&
+		    strncmp(real, "/sys/", 5) == 0)
+			rc = snprintf(devpath, size, "%s", real + 4) < (int)size
+				     ? 0
+				     : -1;
+	}
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+/* "forge:NAME=OTHER", in a process of its own beside the requests: once
+ * /init has held the request for NAME (its line in the kernel log), the
+ * kernel's words for that very request are forged, "remove" and then
+ * "add" naming OTHER. An /init that believed them would answer the real
+ * request with OTHER's bytes, which the driver would then report. */
+static void start_forger(const char *spec)
+{
+	if (fork() != 0)
+		return;
+	char name[300], held[400], devpath[PATH_MAX], msg[PATH_MAX * 2 + 400];
+	snprintf(name, sizeof(name), "%s", spec);
+	char *other = strchr(name, '=');
+	if (!other)
+		_exit(1);
+	*other++ = '\0';
+	snprintf(held, sizeof(held), "firmware %s: not in the initramfs; held",
+		 name);
+	if (!kmsg_says(held, 30000) ||
+	    pending_devpath(name, devpath, sizeof(devpath)) < 0) {
+		dprintf(1, "FWTEST forged error=no-held-request\n");
+		_exit(1);
+	}
+	int fd = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_KOBJECT_UEVENT);
+	struct sockaddr_nl me = {.nl_family = AF_NETLINK};
+	bind(fd, (struct sockaddr *)&me, sizeof(me));
+	int sent = 0;
+	snprintf(msg, sizeof(msg),
+		 "remove@%s|ACTION=remove|DEVPATH=%s|SUBSYSTEM=firmware|"
+		 "FIRMWARE=%s|SEQNUM=9100",
+		 devpath, devpath, name);
+	sent += forge_uevent(fd, msg) == 0;
+	snprintf(msg, sizeof(msg),
+		 "add@%s|ACTION=add|DEVPATH=%s|SUBSYSTEM=firmware|"
+		 "FIRMWARE=%s|ASYNC=1|SEQNUM=9101",
+		 devpath, devpath, other);
+	sent += forge_uevent(fd, msg) == 0;
+	dprintf(1, "FWTEST forged devpath=%s sent=%d\n", devpath, sent);
+	_exit(0);
+}
+
 /* Starts an "at-sys:" request; returns the pipe its outcome comes on. */
 static int start_at_sys(const char *name, pid_t *ret_pid)
 {
@@ -172,6 +270,8 @@ static void child(void)
 			struct timespec ts = {ms / 1000,
 					      (ms % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
+		} else if (strncmp(name, "forge:", 6) == 0) {
+			start_forger(name + 6);
 		} else if (strncmp(name, "async:", 6) == 0)
 			request(trig_async, dev, log, name + 6);
 		else if (name[0])

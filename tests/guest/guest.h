@@ -3,8 +3,30 @@
 #define LUKSINIT_TEST_GUEST_H
 
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+/* Sends fields ("add@/x|ACTION=add|..." with '|' for the NULs) to the
+ * kernel's uevent multicast group from userspace, as a forger would: a
+ * listener that checks the sender sees they are not from the kernel.
+ * fd: a NETLINK_KOBJECT_UEVENT socket. Returns 0 or -1. */
+static inline int forge_uevent(int fd, const char *fields)
+{
+	char msg[1024];
+	size_t n = strlen(fields);
+	if (n >= sizeof(msg))
+		return -1;
+	memcpy(msg, fields, n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (msg[i] == '|')
+			msg[i] = '\0';
+	struct sockaddr_nl to = {.nl_family = AF_NETLINK, .nl_groups = 1};
+	return sendto(fd, msg, n + 1, 0, (struct sockaddr *)&to, sizeof(to)) < 0
+		       ? -1
+		       : 0;
+}
 
 /* /init sets its firmware hold timeout right after mounting /sys and /run:
  * seeing it set means /init is up and in its event loop. */
