@@ -499,6 +499,10 @@ cryptsetup luksConvertKey --batch-mode --disable-locks --key-file "$out/pass.key
 # test initramfs): hdr-b.img itself carries no signature, all of it data.
 # Same passphrase, so one prompt opens both.
 make_fs HDR hdr raid1 hdr-a.img:luks2 hdr-b.img
+# Member b as it was made, unencrypted: next to hdr-a.img, a mixed plain +
+# LUKS array (tests/boot/luks_state.py), the plain half admitted by the
+# root guard because the unlocked array really lacks it.
+cp --sparse=always "$out/hdr-b.img" "$out/plainmix-b.img"
 encrypt "$out/hdr-b.img" luks2 "$out/pass.key" "$out/hdr-b.hdr"
 # The point of the fixture: nothing on hdr-b.img says what it is.
 if cryptsetup isLuks "$out/hdr-b.img" || [ -n "$(blkid -p -o value -s TYPE "$out/hdr-b.img" || true)" ]; then
