@@ -21,9 +21,9 @@ def genkernel(extra="", keydev="LABEL=KEYSTICK"):
                luks_uuid("CRYPT2", 1), keydev, extra))
 
 
-def systemd(extra=""):
+def systemd(extra="", dev=None):
     a, b = luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)
-    dev = "UUID=%s" % FX["KEYSTICK_UUID"]
+    dev = dev or "UUID=%s" % FX["KEYSTICK_UUID"]
     return ("root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
             "rd.luks.uuid=%s rd.luks.key=%s=/keys/member.key:%s "
             "rd.luks.key=%s=/keys/member.key:%s %s"
@@ -172,12 +172,17 @@ def keydev_stick_absent_prompts_after_the_wait():
 
 @case
 def keydev_systemd_keyfile_timeout_bounds_the_wait():
+    """The key device named is the root's own filesystem UUID (public:
+    root=UUID=), which no stick here carries: the wait ends, the passphrase
+    opens the members, and their mappings, which carry that UUID, are the
+    root's, never taken as the key device (a mapping taken so would be
+    left out of the root, and the boot would fail)."""
+    dev = "UUID=" + FX["CRYPT2_UUID"]
     b = boot("keydev_systemd_keyfile_timeout_bounds_the_wait",
-             systemd("rd.luks.options=keyfile-timeout=3s"), MEMBERS,
+             systemd("rd.luks.options=keyfile-timeout=3s", dev=dev), MEMBERS,
              script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
     assert_array(b, "CRYPT2", 2)
     expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
-    dev = "UUID=" + FX["KEYSTICK_UUID"]
     start = kernel_time(b, r"waiting up to 3 s for key device " + dev)
     gave_up = kernel_time(
         b, r"key device %s did not appear within 3 s; asking for the passphrase" % dev)
