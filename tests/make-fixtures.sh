@@ -563,6 +563,12 @@ cp "$out/member.key" "$keytree/keys/member.key"
 rm -f "$out/ext4-stick.img" "$out/ext4-stick.img.tmp"
 truncate -s 16M "$out/ext4-stick.img.tmp"
 mkfs.ext4 -q -F -L KEYSTICK -d "$keytree" "$out/ext4-stick.img.tmp"
+# The key on an ext2 (blkid: ext2), for root_keydev_fstype=ext4: the kernel
+# says so when it mounts an ext2 with the ext4 driver as ext2, and not when
+# as ext4 (tests/boot/keydev.py).
+rm -f "$out/ext2-stick.img"
+truncate -s 2M "$out/ext2-stick.img"
+mkfs.ext2 -q -F -L KEYSTICK -d "$keytree" "$out/ext2-stick.img"
 rm -rf "$keytree"
 attach "$out/ext4-stick.img.tmp"
 mount "$attached" "$mnt"

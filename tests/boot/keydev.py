@@ -101,6 +101,21 @@ def keydev_genkernel_stick_opens_members_without_prompt():
 
 
 @case
+def keydev_genkernel_fstype_names_the_sticks_type():
+    """genkernel's root_keydev_fstype=: the stick is an ext2 (so blkid
+    says), mounted as the named ext4. The kernel's ext4 driver says when
+    it mounts an ext2 as ext2; here it must not."""
+    b = boot("keydev_genkernel_fstype_names_the_sticks_type",
+             genkernel("root_keydev_fstype=ext4"), MEMBERS + ["ext2-stick.img"],
+             timeout=60)
+    opened_from_stick(b)
+    expect(re.search(r"EXT4-fs \(vdc\): mounted filesystem", b.out),
+           "the kernel did not say it mounted the stick")
+    expect(not re.search(r"EXT4-fs \(vdc\): mounting ext2 file system", b.out),
+           "the stick was mounted as ext2, not as the named ext4")
+
+
+@case
 def keydev_systemd_stick_opens_members_without_prompt():
     b = boot("keydev_systemd_stick_opens_members_without_prompt",
              systemd(), MEMBERS + ["key-stick.img"])
