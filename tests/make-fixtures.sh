@@ -499,6 +499,10 @@ cryptsetup luksConvertKey --batch-mode --disable-locks --key-file "$out/pass.key
 # test initramfs): hdr-b.img itself carries no signature, all of it data.
 # Same passphrase, so one prompt opens both.
 make_fs HDR hdr raid1 hdr-a.img:luks2 hdr-b.img
+# Member b as it was made, unencrypted: next to hdr-a.img, a mixed plain +
+# LUKS array (tests/boot/luks_state.py), the plain half admitted by the
+# root guard because the unlocked array really lacks it.
+cp --sparse=always "$out/hdr-b.img" "$out/plainmix-b.img"
 encrypt "$out/hdr-b.img" luks2 "$out/pass.key" "$out/hdr-b.hdr"
 # The point of the fixture: nothing on hdr-b.img says what it is.
 if cryptsetup isLuks "$out/hdr-b.img" || [ -n "$(blkid -p -o value -s TYPE "$out/hdr-b.img" || true)" ]; then
@@ -559,6 +563,12 @@ cp "$out/member.key" "$keytree/keys/member.key"
 rm -f "$out/ext4-stick.img" "$out/ext4-stick.img.tmp"
 truncate -s 16M "$out/ext4-stick.img.tmp"
 mkfs.ext4 -q -F -L KEYSTICK -d "$keytree" "$out/ext4-stick.img.tmp"
+# The key on an ext2 (blkid: ext2), for root_keydev_fstype=ext4: the kernel
+# says so when it mounts an ext2 with the ext4 driver as ext2, and not when
+# as ext4 (tests/boot/keydev.py).
+rm -f "$out/ext2-stick.img"
+truncate -s 2M "$out/ext2-stick.img"
+mkfs.ext2 -q -F -L KEYSTICK -d "$keytree" "$out/ext2-stick.img"
 rm -rf "$keytree"
 attach "$out/ext4-stick.img.tmp"
 mount "$attached" "$mnt"

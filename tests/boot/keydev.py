@@ -21,9 +21,9 @@ def genkernel(extra="", keydev="LABEL=KEYSTICK"):
                luks_uuid("CRYPT2", 1), keydev, extra))
 
 
-def systemd(extra=""):
+def systemd(extra="", dev=None):
     a, b = luks_uuid("CRYPT2", 0), luks_uuid("CRYPT2", 1)
-    dev = "UUID=%s" % FX["KEYSTICK_UUID"]
+    dev = dev or "UUID=%s" % FX["KEYSTICK_UUID"]
     return ("root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s "
             "rd.luks.uuid=%s rd.luks.key=%s=/keys/member.key:%s "
             "rd.luks.key=%s=/keys/member.key:%s %s"
@@ -101,6 +101,21 @@ def keydev_genkernel_stick_opens_members_without_prompt():
 
 
 @case
+def keydev_genkernel_fstype_names_the_sticks_type():
+    """genkernel's root_keydev_fstype=: the stick is an ext2 (so blkid
+    says), mounted as the named ext4. The kernel's ext4 driver says when
+    it mounts an ext2 as ext2; here it must not."""
+    b = boot("keydev_genkernel_fstype_names_the_sticks_type",
+             genkernel("root_keydev_fstype=ext4"), MEMBERS + ["ext2-stick.img"],
+             timeout=60)
+    opened_from_stick(b)
+    expect(re.search(r"EXT4-fs \(vdc\): mounted filesystem", b.out),
+           "the kernel did not say it mounted the stick")
+    expect(not re.search(r"EXT4-fs \(vdc\): mounting ext2 file system", b.out),
+           "the stick was mounted as ext2, not as the named ext4")
+
+
+@case
 def keydev_systemd_stick_opens_members_without_prompt():
     b = boot("keydev_systemd_stick_opens_members_without_prompt",
              systemd(), MEMBERS + ["key-stick.img"])
@@ -172,12 +187,17 @@ def keydev_stick_absent_prompts_after_the_wait():
 
 @case
 def keydev_systemd_keyfile_timeout_bounds_the_wait():
+    """The key device named is the root's own filesystem UUID (public:
+    root=UUID=), which no stick here carries: the wait ends, the passphrase
+    opens the members, and their mappings, which carry that UUID, are the
+    root's, never taken as the key device (a mapping taken so would be
+    left out of the root, and the boot would fail)."""
+    dev = "UUID=" + FX["CRYPT2_UUID"]
     b = boot("keydev_systemd_keyfile_timeout_bounds_the_wait",
-             systemd("rd.luks.options=keyfile-timeout=3s"), MEMBERS,
+             systemd("rd.luks.options=keyfile-timeout=3s", dev=dev), MEMBERS,
              script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=150)
     assert_array(b, "CRYPT2", 2)
     expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
-    dev = "UUID=" + FX["KEYSTICK_UUID"]
     start = kernel_time(b, r"waiting up to 3 s for key device " + dev)
     gave_up = kernel_time(
         b, r"key device %s did not appear within 3 s; asking for the passphrase" % dev)

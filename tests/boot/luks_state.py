@@ -123,6 +123,28 @@ def plain_disk_with_the_root_uuid_is_ignored():
     expect("NOT encrypted" not in b.out, "the impostor joined the array")
 
 
+@case
+def mixed_plain_and_luks_array_admits_the_plain_half():
+    """A RAID1 of one LUKS member (hdr-a) and one unencrypted disk (member
+    b of the same array, never encrypted): the plain disk is held until
+    the member is open, then admitted, loudly, because the unlocked array
+    really lacks it; the root is the whole array, both devices."""
+    b = boot("mixed_plain_and_luks_array_admits_the_plain_half",
+             "root=UUID=%s rootflags=subvol=@root rd.luks.uuid=%s"
+             % (FX["HDR_UUID"], luks_uuid("HDR", 0)),
+             ["hdr-a.img", "plainmix-b.img"],
+             script=[(r"Passphrase for [^:\n]*: ", PASS + "\n", 0)],
+             timeout=60)
+    booted_to_report(b)
+    devs = b.result("btrfs fsid=%s" % FX["HDR_UUID"])
+    expect(re.search(r"devices=2: (dm-\d+ vdb|vdb dm-\d+)$", devs),
+           "the array is not the unlocked member and the plain disk: " + devs)
+    root = b.result("root ")
+    expect("degraded" not in root, "mounted degraded: " + root)
+    expect("WARNING: /dev/vdb is NOT encrypted but joins the root array as "
+           "devid 2" in b.out, "the plain disk's admission was not said")
+
+
 def kdf_spans(b):
     return [(float(s), float(e)) for s, e in re.findall(
         r"KDF ended; ran from ([\d.]+) s to ([\d.]+) s", b.out)]
