@@ -62,10 +62,8 @@ static int connect_pid1(void)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	memcpy(a.sun_path + 1, REMOTE_SOCKET_NAME, strlen(REMOTE_SOCKET_NAME));
-	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-				    strlen(REMOTE_SOCKET_NAME));
+	struct sockaddr_un a;
+	socklen_t len = remote_socket_addr(&a);
 	if (connect(fd, (struct sockaddr *)&a, len) < 0) {
 		int rc = -errno;
 		close(fd);

@@ -221,6 +221,15 @@ static void on_listen(void *ctx, short revents)
 	}
 }
 
+socklen_t remote_socket_addr(struct sockaddr_un *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	size_t n = strlen(REMOTE_SOCKET_NAME);
+	memcpy(a->sun_path + 1, REMOTE_SOCKET_NAME, n);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+}
+
 int remote_listen(struct remote *r, struct loop *l)
 {
 	memset(r, 0, sizeof(*r));
@@ -231,10 +240,8 @@ int remote_listen(struct remote *r, struct loop *l)
 		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->listen_fd < 0)
 		return -errno;
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	memcpy(a.sun_path + 1, REMOTE_SOCKET_NAME, strlen(REMOTE_SOCKET_NAME));
-	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-				    strlen(REMOTE_SOCKET_NAME));
+	struct sockaddr_un a;
+	socklen_t len = remote_socket_addr(&a);
 	int rc = 0;
 	if (bind(r->listen_fd, (struct sockaddr *)&a, len) < 0 ||
 	    listen(r->listen_fd, REMOTE_SESSIONS_MAX) < 0)

@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "common/secret.h"
 #include "loop/loop.h"
@@ -43,6 +45,11 @@ struct remote {
 	loop_fd_fn on_answer;
 	void *answer_ctx;
 };
+
+/* Fills a with the unlock socket's address; returns its length (an
+ * abstract name is counted, not NUL-terminated). For PID 1 and the
+ * client alike. */
+socklen_t remote_socket_addr(struct sockaddr_un *a);
 
 /* Listens on the unlock socket and serves it from the loop; sessions see
  * the log from now on. Returns 0 or -errno (nothing listens then). */

@@ -47,6 +47,7 @@ def late_member_with_key_file_no_prompt():
     expect(b.out.count("(key file;") == 2, "key file not used for both")
 
 
+@serial
 @case
 def retry_after_partial_unlock_reuses_open_member():
     """A opens, B is missing: the boot fails. B is plugged in, r is pressed:

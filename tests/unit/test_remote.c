@@ -62,10 +62,8 @@ static void dispatch(int ms)
 static int connect_session(void)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	memcpy(a.sun_path + 1, REMOTE_SOCKET_NAME, strlen(REMOTE_SOCKET_NAME));
-	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-				    strlen(REMOTE_SOCKET_NAME));
+	struct sockaddr_un a;
+	socklen_t len = remote_socket_addr(&a);
 	CHECK(connect(fd, (struct sockaddr *)&a, len) == 0);
 	dispatch(1000); /* accepted */
 	return fd;
@@ -265,12 +263,8 @@ static void session_from_another_user_refused(void)
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(2);
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		struct sockaddr_un a = {.sun_family = AF_UNIX};
-		memcpy(a.sun_path + 1, REMOTE_SOCKET_NAME,
-		       strlen(REMOTE_SOCKET_NAME));
-		socklen_t len =
-			(socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-				    strlen(REMOTE_SOCKET_NAME));
+		struct sockaddr_un a;
+		socklen_t len = remote_socket_addr(&a);
 		if (connect(fd, (struct sockaddr *)&a, len) < 0)
 			_exit(3);
 		char buf[64];
