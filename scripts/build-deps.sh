@@ -19,8 +19,9 @@
 # (musl-gcc + kernel UAPI headers), and lib/pkgconfig/*.pc for
 #   PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig pkg-config --static ...
 #
-# The prefix name is a hash of this script, of the pinned source versions
-# (scripts/deps.lock) and of the installed musl/linux-libc-dev, so editing
+# The prefix name is a hash of this script, of our patches on Debian's
+# sources (scripts/deps-patches/<source>-*.patch), of the pinned source
+# versions (scripts/deps.lock) and of the installed musl/linux-libc-dev, so editing
 # the recipe or the pins yields a fresh build, while an unchanged setup is a
 # sub-second no-op that needs neither network nor apt indexes.
 #
@@ -46,7 +47,8 @@ SRC_PKGS=(openssl json-c lvm2 util-linux cryptsetup libzstd xz-utils mimalloc dr
 # latter refuses to run without bison), perl for OpenSSL's Configure, cmake
 # for json-c, file for the self-check.
 HOST_PKGS=(musl-tools musl-dev dpkg-dev build-essential autoconf automake
-    libtool autopoint gettext bison pkg-config perl linux-libc-dev cmake file)
+    libtool autopoint gettext bison pkg-config perl linux-libc-dev cmake file
+    patch)
 
 # Progress goes to the caller's stderr even from inside build steps whose
 # stdout/stderr are redirected to the log.
@@ -367,7 +369,11 @@ read_lock
 # musl and the kernel headers end up in the result too.
 toolchain=$(for pkg in musl-tools musl-dev linux-libc-dev; do echo "$pkg ${HOST_VERSION[$pkg]}"; done)
 
-HASH=$( { cat -- "$SELF"; printf '%s\n' "$PINNED" "$toolchain"; } | sha256sum | cut -c1-16)
+PATCHES=()
+for p in "$(dirname -- "$SELF")"/deps-patches/*.patch; do
+    if [[ -f $p ]]; then PATCHES+=("$p"); fi
+done
+HASH=$( { cat -- "$SELF" "${PATCHES[@]}"; printf '%s\n' "$PINNED" "$toolchain"; } | sha256sum | cut -c1-16)
 PREFIX=$CACHE/deps-$HASH
 STAMP=$PREFIX/.stamp
 
@@ -648,6 +654,13 @@ EOF
 
 build_cryptsetup() {
     cd "$BUILD/cryptsetup"
+    # Our patches on top of Debian's (scripts/deps-patches/, each says why).
+    local p
+    for p in "${PATCHES[@]}"; do
+        if [[ $(basename -- "$p") == cryptsetup-* ]]; then
+            patch -p1 --forward <"$p"
+        fi
+    done
     ./autogen.sh
     # configure looks for an "openssl" pkg-config module (libssl + libcrypto),
     # but only libcrypto is used and installed: hand it libcrypto directly.

@@ -108,6 +108,7 @@ fi
 d=$work/lock
 mkdir -p "$d/scripts"
 cp "$here/scripts/build-deps.sh" "$here/scripts/cache-prune.sh" "$d/scripts/"
+cp -r "$here/scripts/deps-patches" "$d/scripts/"
 zeros=$(printf '0%.0s' {1..64})
 sed -E -e "s/^(json-c [^ ]+) [0-9a-f]{64}\$/\\1 $zeros/" \
 	-e 's/^(lvm2) [^ ]+ /\1 0.0-0gone /' "$here/scripts/deps.lock" >"$d/scripts/deps.lock"
