@@ -67,6 +67,19 @@ bool derived_needs_key(const struct luks_view *v, int p)
 	return false;
 }
 
+bool derived_may_need_key(const struct luks_view *v, int p)
+{
+	if (!v->m[p].uuid[0] || v->m[p].reencrypt)
+		return false;
+	if (derived_needs_key(v, p))
+		return true;
+	for (int i = 0; i < v->n; i++)
+		if (i != p && (v->m[i].state == MEMBER_WAITING ||
+			       v->m[i].state == MEMBER_LOADING))
+			return true;
+	return false;
+}
+
 const char *derived_slot_problem(const char *kdf_type, uint32_t iterations)
 {
 	if (!kdf_type || strcmp(kdf_type, "pbkdf2") != 0)

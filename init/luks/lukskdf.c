@@ -63,10 +63,48 @@ static int load_header(const struct luks_member *m,
 	return lukshdr_load(m->devnode, NULL, ret_cd);
 }
 
+/* The KDF and the activation in one call: the key's digest is checked
+ * once. Whether a failure was the key's or device-mapper's is asked again
+ * only then, without activating. Returns the keyslot, or -errno. */
+static int open_by_keyslot(struct crypt_device *cd, const struct luks_member *m,
+			   int slot, const void *key, size_t key_len,
+			   unsigned char *stage)
+{
+	int rc = crypt_activate_by_passphrase(cd, m->dm_name, slot, key,
+					      key_len, m->activate_flags);
+	if (rc >= 0 || rc == -EPERM)
+		return rc;
+	if (crypt_activate_by_passphrase(cd, NULL, slot, key, key_len, 0) >= 0)
+		*stage = KDF_AT_ACTIVATION;
+	return rc;
+}
+
+/* The KDF, then the activation by the volume key it found, which comes
+ * back to the loop (kept while members derive their keys from it). */
+static int open_keeping_key(struct crypt_device *cd,
+			    const struct luks_member *m, const void *key,
+			    size_t key_len, unsigned char *out, size_t max,
+			    size_t *ret_len)
+{
+	size_t vk_len = max - 1;
+	int rc = crypt_volume_key_get(cd, m->job_slot, (char *)out + 1, &vk_len,
+				      key, key_len);
+	if (rc < 0)
+		return rc;
+	int act = crypt_activate_by_volume_key(cd, m->dm_name, (char *)out + 1,
+					       vk_len, m->activate_flags);
+	if (act < 0) {
+		out[0] = KDF_AT_ACTIVATION;
+		return act;
+	}
+	*ret_len = 1 + vk_len;
+	return rc;
+}
+
 /* In the child (its copy of m, made by fork): the header again, the KDF
  * on the key it was sent, the activation. The result, a secret: the
- * stage, then the volume key (kept by the loop while members derive their
- * keys from it). Returns the keyslot, or -errno (-EPERM: a wrong key). */
+ * stage, then the volume key if m->keep_vk. Returns the keyslot, or
+ * -errno (-EPERM: a wrong key). */
 static int kdf_in_child(void *arg, const void *key, size_t key_len, void *buf,
 			size_t max, size_t *ret_len)
 {
@@ -79,25 +117,12 @@ static int kdf_in_child(void *arg, const void *key, size_t key_len, void *buf,
 	out[0] = KDF_AT_KEY;
 	*ret_len = 1;
 	int rc = load_header(m, &cd);
-	if (rc >= 0 && m->reencrypt) {
-		rc = crypt_activate_by_passphrase(cd, m->dm_name,
-						  CRYPT_ANY_SLOT, key, key_len,
-						  m->activate_flags);
-	} else if (rc >= 0) {
-		size_t vk_len = max - 1;
-		rc = crypt_volume_key_get(cd, m->job_slot, (char *)out + 1,
-					  &vk_len, key, key_len);
-		int act = rc < 0 ? 0
-				 : crypt_activate_by_volume_key(
-					   cd, m->dm_name, (char *)out + 1,
-					   vk_len, m->activate_flags);
-		if (act < 0) {
-			out[0] = KDF_AT_ACTIVATION;
-			rc = act;
-		} else if (rc >= 0) {
-			*ret_len = 1 + vk_len;
-		}
-	}
+	if (rc >= 0 && m->reencrypt)
+		rc = open_by_keyslot(cd, m, CRYPT_ANY_SLOT, key, key_len, out);
+	else if (rc >= 0 && !m->keep_vk)
+		rc = open_by_keyslot(cd, m, m->job_slot, key, key_len, out);
+	else if (rc >= 0)
+		rc = open_keeping_key(cd, m, key, key_len, out, max, ret_len);
 	crypt_free(cd);
 	return rc;
 }
@@ -162,7 +187,7 @@ static void take_result(struct luks_member *m, const struct job_result *r)
 		memcpy(m->vk.buf, res->buf + 1, res->len - 1);
 		m->vk.len = res->len - 1;
 	}
-	if (r->end == JOB_DONE && r->rc >= 0 && !m->vk.buf && !m->reencrypt)
+	if (r->end == JOB_DONE && r->rc >= 0 && !m->vk.buf && m->keep_vk)
 		m->job_rc = -ENOMEM; /* no locked memory for the key */
 }
 
@@ -210,6 +235,9 @@ void kdf_start(struct luks_set *set, int i, enum key_source source,
 	m->job_kb = cost_kb;
 	m->activate_flags = activate_flags(set->cfg, m->cfg);
 	m->set = set;
+	struct luks_view v;
+	members_view(set, &v);
+	m->keep_vk = derived_may_need_key(&v, i);
 	char what[96];
 	snprintf(what, sizeof(what), "unlocking %s", m->dm_name);
 	struct job_spec spec = {

@@ -24,7 +24,8 @@ uint64_t kdf_memory_budget_kb(void);
 /* Starts the KDF job for member i with key (wiped here: the job has its
  * copy) on keyslot slot (CRYPT_ANY_SLOT: every keyslot), charging cost_kb
  * to the budget. If no job can start, says why and leaves i FOUND. When
- * it ends, m->job_ended is set (m->job_rc, m->job_end, m->vk,
+ * it ends, m->job_ended is set (m->job_rc, m->job_end, m->vk if a member
+ * may derive its key from it (derived_may_need_key),
  * m->activation_failed say how) for the pass to go on; if the attempt is
  * ending (set->stopping), m becomes OPEN (the child activated it) or
  * FOUND at once. */

@@ -76,6 +76,9 @@ struct luks_member {
 	 * none of them needs it any more (derived_wipe_unneeded). */
 	struct secret vk;
 	bool vk_ready; /* vk holds the volume key its job found */
+	/* Its job brings the volume key back (derived_may_need_key, as the
+	 * job started); if not, the job opens it by its keyslot alone. */
+	bool keep_vk;
 	/* Its job has ended with the key: still UNLOCKING, activated by the
 	 * next pass (luks_schedule). */
 	bool key_found;

@@ -116,6 +116,40 @@ static void the_key_is_kept_only_while_a_present_member_needs_it(void)
 	CHECK(!derived_needs_key(&set, 0));
 }
 
+/* A job brings its volume key back only if a member may derive from it:
+ * one seen that names it, or one whose header is not read yet. Any other
+ * member is opened by its keyslot alone (one digest check). */
+static void the_key_comes_back_only_if_a_member_may_derive_from_it(void)
+{
+	struct luks_view set;
+	three(&set);
+	CHECK(derived_may_need_key(&set, 0));  /* b and c name a */
+	CHECK(!derived_may_need_key(&set, 1)); /* nobody names b */
+	CHECK(!derived_may_need_key(&set, 2));
+	/* A header still being read, or a listed disk not seen yet: it may
+	 * name anyone. */
+	set.m[2].state = MEMBER_LOADING;
+	CHECK(derived_may_need_key(&set, 1));
+	set.m[2].state = MEMBER_WAITING;
+	CHECK(derived_may_need_key(&set, 1));
+	/* Every header read, none naming a: no key to keep. */
+	three(&set);
+	set.m[1].derived = set.m[2].derived = false;
+	set.m[1].primary_uuid = set.m[2].primary_uuid = "";
+	CHECK(!derived_may_need_key(&set, 0));
+	/* Members that fell back to the passphrase need it no more. */
+	three(&set);
+	set.m[1].derived_failed = set.m[2].derived_failed = true;
+	CHECK(!derived_may_need_key(&set, 0));
+	/* A reencrypting member opens by passphrase: never a key. */
+	three(&set);
+	set.m[0].reencrypt = true;
+	CHECK(!derived_may_need_key(&set, 0));
+	set.m[0].reencrypt = false;
+	set.m[0].uuid = ""; /* its header not read: nothing to decide */
+	CHECK(!derived_may_need_key(&set, 0));
+}
+
 /* A token naming a keyslot whose KDF is costly (an edited header): its
  * KDF would run outside the memory budget, so the token is ignored. */
 static void only_cheap_pbkdf2_keyslots_are_derived(void)
@@ -156,4 +190,5 @@ void derivedpolicy_tests(void)
 	RUN(a_refused_derived_key_is_not_tried_again);
 	RUN(members_naming_each_other_never_wait);
 	RUN(the_key_is_kept_only_while_a_present_member_needs_it);
+	RUN(the_key_comes_back_only_if_a_member_may_derive_from_it);
 }
