@@ -23,6 +23,11 @@ int hkdf_sha256(const void *salt, size_t salt_len, const void *ikm,
 		size_t ikm_len, const void *info, size_t info_len,
 		unsigned char *out, size_t out_len);
 
+/* Sets up what hkdf_sha256 needs (OpenSSL's tables, kept for the
+ * process), so that the first derivation after a KDF does not wait for it.
+ * Returns 0 or -ENOSYS. Optional: hkdf_sha256 does it when needed. */
+int derive_prepare(void);
+
 /* The key of member_uuid's derived keyslot: HKDF-SHA256 with salt
  * DERIVE_CONTEXT, the primary's volume key as input keying material and
  * the member's LUKS UUID (as its header stores it) as

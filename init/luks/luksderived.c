@@ -98,6 +98,11 @@ void derived_load(struct luks_member *m, const struct derived_info *d)
 		return;
 	m->derived = true;
 	m->derived_slot = d->token.keyslot;
+	/* While the person types and the primary's KDF runs, not after. */
+	if (derive_prepare() < 0)
+		log_warn(
+			"%s: no HKDF in libcrypto: its derived key cannot be made",
+			m->dm_name);
 	memcpy(m->primary_uuid, primary, sizeof(m->primary_uuid));
 	log_info("%s: keyslot %d opens with a key derived from LUKS UUID %s",
 		 m->dm_name, d->token.keyslot, primary);
