@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -218,10 +219,13 @@ static void run_child(const struct job_spec *spec, int wfd, int infd)
 	_exit(0);
 }
 
-/* Nothing of the parent's jobs but its own pipes. */
+/* Nothing of the parent's jobs but its own pipes. A job is the loop's
+ * background work: when both want a CPU, the loop (the prompt, uevents,
+ * the next job to start or finish) goes first. */
 static void child_main(struct jobs *js, struct job *j, int rfd, int wfd,
 		       int infd)
 {
+	setpriority(PRIO_PROCESS, 0, JOB_NICE);
 	close(rfd);
 	for (int i = 0; i < JOBS_MAX; i++)
 		if (js->job[i].fd >= 0)

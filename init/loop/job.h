@@ -38,6 +38,7 @@
 #define JOBS_RUNNING_MAX 8 /* children working at once */
 #define JOBS_STUCK_MAX 16  /* killed past their deadline, not yet exited */
 #define JOB_RESULT_MAX ((size_t)1 << 20)
+#define JOB_NICE 5 /* a job's nice value; the loop's is 0 */
 
 enum job_end {
 	JOB_DONE,      /* the child sent its result: rc, and the bytes */
