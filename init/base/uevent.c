@@ -138,6 +138,12 @@ bool uevent_is_block_add(const struct uevent *ev)
 	return uevent_devname_ok(ev->devname);
 }
 
+bool uevent_is_dm_created(const struct uevent *ev)
+{
+	return ev->action && strcmp(ev->action, "add") == 0 && ev->devname &&
+	       strncmp(ev->devname, "dm-", 3) == 0;
+}
+
 int uevent_open(void)
 {
 	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,

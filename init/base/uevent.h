@@ -39,6 +39,11 @@ bool uevent_devname_ok(const char *devname);
 /* Is this uevent a block device (disk or partition) appearing or changing? */
 bool uevent_is_block_add(const struct uevent *ev);
 
+/* Is this device-mapper's "add", sent as the device is created, before it
+ * has a table? What it will hold can be read only once it is resumed,
+ * which always sends a "change": that one is the event to act on. */
+bool uevent_is_dm_created(const struct uevent *ev);
+
 /* Opens the NETLINK_KOBJECT_UEVENT socket, non-blocking, close-on-exec,
  * with credentials passing on. Returns the fd or -errno. */
 int uevent_open(void);

@@ -204,6 +204,12 @@ void btrfs_scan(struct btrfs_scans *s, const struct dev_ids *ids)
 	}
 	if (sc->job > 0)
 		return; /* its answer is on its way */
+	/* Seen again with the same filesystem (device-mapper's "add", then
+	 * "change" on resume, both identified): registered already, and
+	 * whether all its devices are there is answered by the scans of the
+	 * others, the last one to come in saying yes. */
+	if (sc->set == s && sc->answered && strcmp(sc->uuid, ids->uuid) == 0)
+		return;
 	sc->set = s;
 	sc->answered = sc->ready = false;
 	sc->wanted = true;

@@ -138,6 +138,32 @@ static void btrfs_scans_run_one_at_a_time(void)
 	reap_all(&js);
 }
 
+/* A device identified twice (device-mapper's "add" and "change") is
+ * registered once; one whose filesystem changed is registered again. */
+static void a_device_seen_again_is_registered_once(void)
+{
+	static struct jobs js;
+	static struct btrfs_scans s;
+	jobs_init(&js);
+	btrfs_scans_begin(&s, &js);
+	fake_btrfs_ioctl = fake_kernel;
+	struct dev_ids a = btrfs_dev("/dev/fake-a", "fs-a");
+	btrfs_scan(&s, &a);
+	serve(&js, 5000);
+	CHECK(s.scan[0].answered);
+	btrfs_scan(&s, &a);
+	CHECK(s.scan[0].job == 0 && !btrfs_scans_pending(&s));
+	CHECK(btrfs_scans_complete(&s, &a));
+	struct dev_ids changed = btrfs_dev("/dev/fake-a", "fs-c");
+	btrfs_scan(&s, &changed);
+	CHECK(s.scan[0].job > 0);
+	serve(&js, 5000);
+	CHECK(btrfs_scans_complete(&s, &changed));
+	fake_btrfs_ioctl = NULL;
+	btrfs_scans_end(&s);
+	reap_all(&js);
+}
+
 /* A scan that does not answer (its child stuck, holding the kernel's
  * lock): no other scan starts, in this phase or the next, and the
  * attempt fails naming the device, until the child is gone. */
@@ -227,6 +253,7 @@ void btrfsscan_tests(void)
 	RUN(btrfs_scan_that_fails_ends_and_completes_nothing);
 	RUN(btrfs_scans_complete_only_for_the_roots_filesystem);
 	RUN(btrfs_scans_run_one_at_a_time);
+	RUN(a_device_seen_again_is_registered_once);
 	RUN(btrfs_scan_stuck_stops_scans_and_fails_the_mount);
 	RUN(btrfs_scan_errors_named_for_each_device);
 }

@@ -33,6 +33,31 @@ static void parses_block_add(void)
 	CHECK(uevent_is_block_add(&ev));
 }
 
+/* A mapping's "add" comes before its table; its "change" is acted on. */
+static void dm_add_is_not_acted_on_its_change_is(void)
+{
+	char buf[UEVENT_MSG_MAX + 1];
+	size_t n = build(buf, "add@/devices/virtual/block/dm-3|ACTION=add|"
+			      "DEVPATH=/devices/virtual/block/dm-3|"
+			      "SUBSYSTEM=block|DEVNAME=dm-3|DEVTYPE=disk|"
+			      "MAJOR=253|MINOR=3");
+	struct uevent ev;
+	CHECK(uevent_parse(&ev, buf, n) == 0);
+	CHECK(uevent_is_block_add(&ev) && uevent_is_dm_created(&ev));
+	n = build(buf, "change@/devices/virtual/block/dm-3|ACTION=change|"
+		       "DEVPATH=/devices/virtual/block/dm-3|"
+		       "SUBSYSTEM=block|DEVNAME=dm-3|DEVTYPE=disk|"
+		       "MAJOR=253|MINOR=3");
+	CHECK(uevent_parse(&ev, buf, n) == 0);
+	CHECK(uevent_is_block_add(&ev) && !uevent_is_dm_created(&ev));
+	n = build(buf, "add@/devices/pci/virtio1/block/vda|ACTION=add|"
+		       "DEVPATH=/devices/pci/virtio1/block/vda|"
+		       "SUBSYSTEM=block|DEVNAME=vda|DEVTYPE=disk|"
+		       "MAJOR=254|MINOR=0");
+	CHECK(uevent_parse(&ev, buf, n) == 0);
+	CHECK(!uevent_is_dm_created(&ev));
+}
+
 static void parses_firmware_request(void)
 {
 	char buf[UEVENT_MSG_MAX + 1];
@@ -116,6 +141,7 @@ static void sysfs_uevent_file(void)
 void uevent_tests(void)
 {
 	RUN(parses_block_add);
+	RUN(dm_add_is_not_acted_on_its_change_is);
 	RUN(parses_firmware_request);
 	RUN(rejects_non_kernel_messages);
 	RUN(whole_key_match);
