@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "assemble.h"
@@ -168,9 +169,24 @@ static bool firmware_settled(void *arg)
 	return !firmware_reprobing(arg);
 }
 
-static bool firmware_quiet_now(void *arg)
+/* Until no firmware request arrived for a moment (or HANDOVER_MAX_MS):
+ * the loop waits exactly as long as that moment lasts, not a whole slice. */
+static void drain_firmware_requests(struct boot *b)
 {
-	return firmware_quiet(arg, clock_now_ms());
+	long long deadline = clock_now_ms() + HANDOVER_MAX_MS;
+	for (;;) {
+		long long now = clock_now_ms();
+		int quiet_in = firmware_quiet_in(&b->fw, now);
+		if (quiet_in == 0 || now >= deadline)
+			return;
+		long long left = deadline - now;
+		int wait_ms = left < quiet_in ? (int)left : quiet_in;
+		if (loop_wait(&b->loop, wait_ms) < 0) {
+			/* poll itself failed (no memory): do not spin. */
+			struct timespec ts = {0, wait_ms * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
 }
 
 /* Drivers left without firmware get it now, before the real init runs:
@@ -199,8 +215,7 @@ static int exec_real_init(struct boot *b, struct failure *f)
 	 * own loader takes over from here, and what is already waiting in
 	 * sysfs is served before the exec. */
 	firmware_in_new_root(&b->fw);
-	loop_run_until(&b->loop, clock_now_ms() + HANDOVER_MAX_MS,
-		       firmware_quiet_now, &b->fw);
+	drain_firmware_requests(b);
 	/* The SSH sessions see the hand-over, then the server and they end
 	 * and the network is left as the documentation says. */
 	sshunlock_stop(&b->ssh, cfg->neednet);

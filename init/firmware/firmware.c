@@ -26,8 +26,11 @@
  * person types within minutes. Past it the driver's own failure path runs
  * (some unbind themselves, and are probed again once the root is there). */
 #define HOLD_TIMEOUT_S "300"
-/* At hand-over: no new request for this long means none is on its way. */
-#define QUIET_MS 100
+/* At hand-over: no new request for this long means none is on its way.
+ * Once the forced fallback is lifted, a request takes the kernel's own
+ * loader; only one that read the knob just before, and has yet to show
+ * in sysfs, is still ours: microseconds in the kernel, a bounded moment. */
+#define QUIET_MS 25
 /* The first few requests for a name are logged, then only counted. */
 #define LOG_REPEATS 5
 
@@ -599,9 +602,12 @@ void firmware_exec_failed(struct firmware *fw)
 	scan_pending(fw, false);
 }
 
-bool firmware_quiet(const struct firmware *fw, long long now)
+int firmware_quiet_in(const struct firmware *fw, long long now)
 {
-	return fw->nheld == 0 && now - fw->last_request_ms >= QUIET_MS;
+	long long since = now - fw->last_request_ms;
+	if (fw->nheld > 0 || since < 0)
+		return QUIET_MS;
+	return since >= QUIET_MS ? 0 : (int)(QUIET_MS - since);
 }
 
 void firmware_finish(struct firmware *fw)

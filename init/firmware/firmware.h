@@ -87,8 +87,9 @@ void firmware_in_new_root(struct firmware *fw);
  * new root (its emergency prompt, a retry of the exec), so requests wait
  * for it again and are served from "/". */
 void firmware_exec_failed(struct firmware *fw);
-/* True once no request arrived for a moment and none is held. */
-bool firmware_quiet(const struct firmware *fw, long long now_ms);
+/* 0 once no request arrived for a moment (QUIET_MS) and none is held;
+ * otherwise how many ms to wait before asking again. */
+int firmware_quiet_in(const struct firmware *fw, long long now_ms);
 /* Right before exec: answer everything still pending. */
 void firmware_finish(struct firmware *fw);
 

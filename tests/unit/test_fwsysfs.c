@@ -188,7 +188,7 @@ static void async_request_held_then_served(void)
 		    "luksinit-unit/async.bin", 1);
 	/* Held: nothing written, nothing answered. */
 	CHECK_STR(attr("foo.0", "luksinit-unit!async.bin", "loading"), "");
-	CHECK(!firmware_quiet(&fw, 1LL << 60));
+	CHECK(firmware_quiet_in(&fw, 1LL << 60) > 0);
 	static const char bytes[] = "plain firmware\nwith\0a NUL";
 	put_root("lib/firmware/luksinit-unit/async.bin", bytes, sizeof(bytes));
 	root_mounted();
@@ -250,7 +250,7 @@ static void expired_held_request_reprobed(void)
 	/* Its timeout ran out before the root came. */
 	request_gone("foo.0", "late.bin");
 	send_uevent("remove", "foo.0", "late.bin", "late.bin", 1);
-	CHECK(firmware_quiet(&fw, 1LL << 60));
+	CHECK(firmware_quiet_in(&fw, 1LL << 60) == 0);
 	put_root("lib/firmware/late.bin", "x", 1);
 	root_mounted();
 	CHECK_STR(probed(), "foo.0");
@@ -337,7 +337,7 @@ static void malformed_sysfs_refused_or_ignored(void)
 	fake_put("outside/firmware/up.bin/loading", "", 0);
 	send_uevent("add", "../../../outside", "up.bin", "up.bin", 1);
 	CHECK(fake_get("outside/firmware/up.bin/loading", t, sizeof(t)) == 0);
-	CHECK(firmware_quiet(&fw, 1LL << 60));
+	CHECK(firmware_quiet_in(&fw, 1LL << 60) == 0);
 	request_gone("foo.0", "garbage.bin");
 	request_gone("foo.0", "ue.bin");
 	request_gone("foo.0", "..!x");
@@ -534,8 +534,24 @@ static void merged_usr_root_served(void)
 	finish();
 }
 
+/* At hand-over the loop waits exactly until QUIET_MS passed since the
+ * last request, and while one is held, a slice at a time. */
+static void quiet_counts_down_from_the_last_request(void)
+{
+	static struct firmware f;
+	memset(&f, 0, sizeof(f));
+	f.last_request_ms = 1000;
+	CHECK(firmware_quiet_in(&f, 1000) == 25);
+	CHECK(firmware_quiet_in(&f, 1010) == 15);
+	CHECK(firmware_quiet_in(&f, 1025) == 0);
+	CHECK(firmware_quiet_in(&f, 990) == 25); /* the clock went back */
+	f.nheld = 1;
+	CHECK(firmware_quiet_in(&f, 5000) == 25);
+}
+
 void fwsysfs_tests(void)
 {
+	RUN(quiet_counts_down_from_the_last_request);
 	RUN(sync_request_refused_unbound_device_reprobed);
 	RUN(bound_device_never_reprobed);
 	RUN(async_request_held_then_served);
