@@ -16,6 +16,10 @@
  * KDFBENCH_SLOT=N tries only keyslot N (a derived keyslot, say) instead
  * of every keyslot.
  *
+ * KDFBENCH_KEEP_KEY=1 (with KDFBENCH_SLOT) gets the volume key and checks
+ * it as an activation by volume key does, the way /init opens a member
+ * whose key others derive theirs from: two digest checks instead of one.
+ *
  * KDFBENCH_PARALLEL=N (default 1) runs N such verifications at once, each
  * in its own thread with its own crypt_device, the way /init runs the KDFs
  * of several members in worker threads (init/luks/luks.c); S then covers all.
@@ -77,7 +81,22 @@ struct job {
 	size_t len;
 	int r;
 	const char *what;
+	int keep_key; /* KDFBENCH_KEEP_KEY */
 };
+
+/* What /init does for a member whose volume key it keeps (others derive
+ * theirs from it): the key from the keyslot, then the check an activation
+ * by volume key makes (a second digest check). */
+static int keep_key(struct crypt_device *cd, const struct job *j)
+{
+	char vk[256];
+	size_t vk_len = sizeof(vk);
+	int r = crypt_volume_key_get(cd, j->slot, vk, &vk_len, j->pass, j->len);
+	if (r >= 0)
+		r = crypt_activate_by_volume_key(cd, NULL, vk, vk_len, 0);
+	memset(vk, 0, sizeof(vk));
+	return r;
+}
 
 /* crypt_init + crypt_load + passphrase check, as cryptsetup open
  * --test-passphrase does. */
@@ -93,8 +112,10 @@ static void *verify(void *arg)
 	j->r = crypt_load(cd, CRYPT_LUKS, NULL);
 	if (j->r >= 0) {
 		j->what = "passphrase check";
-		j->r = crypt_activate_by_passphrase(cd, NULL, j->slot, j->pass,
-						    j->len, 0);
+		j->r = j->keep_key
+			       ? keep_key(cd, j)
+			       : crypt_activate_by_passphrase(
+					 cd, NULL, j->slot, j->pass, j->len, 0);
 	}
 	crypt_free(cd);
 	return NULL;
@@ -127,10 +148,12 @@ int main(int argc, char **argv)
 	struct job jobs[64];
 	pthread_t tids[64];
 	for (int i = 0; i < n; i++)
-		jobs[i] = (struct job){.slot = slot,
-				       .path = argv[1],
-				       .pass = pass,
-				       .len = len};
+		jobs[i] = (struct job){
+			.keep_key = getenv("KDFBENCH_KEEP_KEY") != NULL,
+			.slot = slot,
+			.path = argv[1],
+			.pass = pass,
+			.len = len};
 
 	double t0 = now();
 	if (n == 1) {

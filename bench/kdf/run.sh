@@ -45,7 +45,7 @@ ROOT=$(cd -- "$HERE/../.." && pwd)
 KDFS=${KDFBENCH_KDFS:-pbkdf2 argon2id}
 PAR=${KDFBENCH_PARALLEL:-1}
 
-"$ROOT/scripts/ensure-packages.sh" cryptsetup-bin pkg-config
+"$ROOT/scripts/ensure-packages.sh" cryptsetup-bin pkg-config binutils
 CRYPTSETUP=$(command -v cryptsetup || echo /usr/sbin/cryptsetup)
 [[ -x $CRYPTSETUP ]] || { echo "run.sh: no cryptsetup binary" >&2; exit 1; }
 
@@ -207,3 +207,47 @@ awk -F'\t' -v par="$PAR" '
                 p[2], par, p[1], om, dm, om / dm, omin, dmin, omin / dmin, ocm, dcm, ocm / dcm, n[k]
         }
     }' "$TSV"
+
+# --- which Argon2 code each side runs ---------------------------------------
+# Read from the binaries themselves: the object libcryptsetup's internal
+# Argon2 was built from (opt.c, the SIMD code, or ref.c) and the vector
+# instructions in it; Debian's cryptsetup links libargon2 (package named
+# by dpkg). pmuludq: the SSE2 code's multiply; pshufb: SSSE3 rotations;
+# ymm: AVX2.
+simd() {
+    local dis
+    dis=$(objdump -d "$1")
+    printf 'pmuludq=%s pshufb=%s ymm=%s' "$(grep -c pmuludq <<<"$dis")" \
+        "$(grep -c pshufb <<<"$dis")" "$(grep -c ymm <<<"$dis")"
+}
+argon2_code() {
+    local counts
+    counts=$(simd "$1")
+    case $counts in
+    *" ymm="[1-9]*) echo "AVX2 ($counts)" ;;
+    *pshufb=[1-9]*) echo "SSSE3 ($counts)" ;;
+    pmuludq=[1-9]*) echo "SSE2 ($counts)" ;;
+    *) echo "scalar reference code, no SIMD ($counts)" ;;
+    esac
+}
+for v in $KDFBENCH_VARIANTS; do
+    label=${v%%=*} prefix=${v#*=}
+    tmp=$(mktemp -d)
+    member=$(ar t "$prefix/lib/libcryptsetup.a" | grep -E '^libargon2_la-(opt|ref)\.o$' || true)
+    if [[ -n $member ]]; then
+        (cd "$tmp" && ar x "$prefix/lib/libcryptsetup.a" "$member")
+        echo "ARGON2 variant=$label libcryptsetup's internal Argon2, built from $(sed -e "s/^libargon2_la-//" -e "s/\.o$/.c/" <<<"$member"): $(argon2_code "$tmp/$member")"
+    else
+        echo "ARGON2 variant=$label no internal Argon2 in libcryptsetup.a (an external libargon2)"
+    fi
+    rm -rf -- "$tmp"
+done
+lib=$(ldd "$CRYPTSETUP" | awk '/libargon2/ { print $3 }')
+if [[ -n $lib ]]; then
+    real=$(readlink -f -- "$lib")
+    deb_pkg=$(dpkg -S "$real" 2>/dev/null | cut -d: -f1,2 | head -n1)
+    ver=$(dpkg-query -W -f '${Version}' "$deb_pkg" 2>/dev/null || echo "?")
+    echo "ARGON2 debian $(basename -- "$real") from ${deb_pkg:-?} $ver: $(argon2_code "$real")"
+else
+    echo "ARGON2 debian no libargon2 linked (Argon2 from OpenSSL or libcryptsetup itself)"
+fi
