@@ -24,22 +24,25 @@
  * derives one key per member on its loop's thread). The key, the salt and
  * the pseudorandom key live in a KDF context freed after each call;
  * OpenSSL wipes them (OPENSSL_clear_free, OPENSSL_cleanse). */
-static EVP_KDF *hkdf_fetched(void)
+static EVP_KDF *hkdf_kdf;
+
+/* 0, -ENOMEM (no library context) or -ENOSYS (no HKDF in it). */
+static int hkdf_fetch(void)
 {
 	static OSSL_LIB_CTX *lib;
-	static EVP_KDF *kdf;
-	if (kdf)
-		return kdf;
+	if (hkdf_kdf)
+		return 0;
 	if (!lib)
 		lib = OSSL_LIB_CTX_new();
-	if (lib)
-		kdf = EVP_KDF_fetch(lib, "HKDF", NULL);
-	return kdf;
+	if (!lib)
+		return -ENOMEM;
+	hkdf_kdf = EVP_KDF_fetch(lib, "HKDF", NULL);
+	return hkdf_kdf ? 0 : -ENOSYS;
 }
 
 int derive_prepare(void)
 {
-	return hkdf_fetched() ? 0 : -ENOSYS;
+	return hkdf_fetch();
 }
 
 int hkdf_sha256(const void *salt, size_t salt_len, const void *ikm,
@@ -66,12 +69,11 @@ int hkdf_sha256(const void *salt, size_t salt_len, const void *ikm,
 						  (void *)info, info_len),
 		OSSL_PARAM_construct_end(),
 	};
-	int rc;
 	EVP_KDF_CTX *ctx = NULL;
-	EVP_KDF *kdf = hkdf_fetched();
-	if (!kdf)
-		rc = -ENOSYS;
-	else if (!(ctx = EVP_KDF_CTX_new(kdf)))
+	int rc = hkdf_fetch();
+	if (rc < 0)
+		; /* rc says why */
+	else if (!(ctx = EVP_KDF_CTX_new(hkdf_kdf)))
 		rc = -ENOMEM;
 	else
 		rc = EVP_KDF_derive(ctx, out, out_len, params) == 1 ? 0

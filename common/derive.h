@@ -25,7 +25,8 @@ int hkdf_sha256(const void *salt, size_t salt_len, const void *ikm,
 
 /* Sets up what hkdf_sha256 needs (OpenSSL's tables, kept for the
  * process), so that the first derivation after a KDF does not wait for it.
- * Returns 0 or -ENOSYS. Optional: hkdf_sha256 does it when needed. */
+ * Returns 0, -ENOMEM or -ENOSYS (no HKDF in libcrypto). Optional:
+ * hkdf_sha256 does it when needed. */
 int derive_prepare(void);
 
 /* The key of member_uuid's derived keyslot: HKDF-SHA256 with salt

@@ -130,7 +130,9 @@ static void on_choice_input(void *arg, short revents)
 
 /* A disk plugged in while the question waits (the one that was missing,
  * perhaps): say so, and that a retry would see it. Only additions: a
- * "change" is no news to the person. */
+ * "change" is no news to the person. (A mapping's "add" never comes here,
+ * see loop.c: while the question waits nothing makes one; the person's
+ * own in a rescue shell are made before it.) */
 static void on_block(const struct uevent *ev, void *arg)
 {
 	(void)arg;

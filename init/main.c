@@ -183,7 +183,8 @@ static void drain_firmware_requests(struct boot *b)
 		int wait_ms = left < quiet_in ? (int)left : quiet_in;
 		if (loop_wait(&b->loop, wait_ms) < 0) {
 			/* poll itself failed (no memory): do not spin. */
-			struct timespec ts = {0, wait_ms * 1000000L};
+			struct timespec ts = {wait_ms / 1000,
+					      (wait_ms % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
 		}
 	}

@@ -245,7 +245,8 @@ done
 lib=$(ldd "$CRYPTSETUP" | awk '/libargon2/ { print $3 }')
 if [[ -n $lib ]]; then
     real=$(readlink -f -- "$lib")
-    deb_pkg=$(dpkg -S "$real" 2>/dev/null | cut -d: -f1,2 | head -n1)
+    # dpkg may know the file by its /lib or its /usr/lib name.
+    deb_pkg=$({ dpkg -S "$real" || dpkg -S "$lib"; } 2>/dev/null | cut -d: -f1,2 | head -n1 || true)
     ver=$(dpkg-query -W -f '${Version}' "$deb_pkg" 2>/dev/null || echo "?")
     echo "ARGON2 debian $(basename -- "$real") from ${deb_pkg:-?} $ver: $(argon2_code "$real")"
 else

@@ -128,6 +128,7 @@ static void scan_done(void *ctx, const struct job_result *r)
 	} else {
 		memcpy(&a, r->data, sizeof(a));
 		sc->answered = true;
+		sc->registered = a.registered >= 0 && a.ready >= 0;
 		sc->ready = a.ready == 1;
 		say_answer(s, sc, &a);
 	}
@@ -204,14 +205,15 @@ void btrfs_scan(struct btrfs_scans *s, const struct dev_ids *ids)
 	}
 	if (sc->job > 0)
 		return; /* its answer is on its way */
-	/* Seen again with the same filesystem (device-mapper's "add", then
-	 * "change" on resume, both identified): registered already, and
-	 * whether all its devices are there is answered by the scans of the
-	 * others, the last one to come in saying yes. */
-	if (sc->set == s && sc->answered && strcmp(sc->uuid, ids->uuid) == 0)
+	/* Seen again with the same filesystem (a member's mapping is
+	 * identified as the unlock reports it and on its uevent): registered
+	 * already, and whether all its devices are there is answered by the
+	 * scans of the others, the last one to come in saying yes. A failed
+	 * registration is tried again. */
+	if (sc->set == s && sc->registered && strcmp(sc->uuid, ids->uuid) == 0)
 		return;
 	sc->set = s;
-	sc->answered = sc->ready = false;
+	sc->answered = sc->registered = sc->ready = false;
 	sc->wanted = true;
 	str_copy(sc->uuid, sizeof(sc->uuid), ids->uuid);
 	start_next(s);

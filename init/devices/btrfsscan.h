@@ -36,7 +36,8 @@ struct btrfs_scan {
 	int job;		      /* while it runs */
 	bool wanted;		      /* asked for, not started yet */
 	bool answered;
-	bool ready; /* the kernel said its filesystem has every device */
+	bool registered; /* and the kernel took it, and answered readiness */
+	bool ready;	 /* the kernel said its filesystem has every device */
 };
 
 struct btrfs_scans {

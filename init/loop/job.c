@@ -225,7 +225,10 @@ static void run_child(const struct job_spec *spec, int wfd, int infd)
 static void child_main(struct jobs *js, struct job *j, int rfd, int wfd,
 		       int infd)
 {
-	setpriority(PRIO_PROCESS, 0, JOB_NICE);
+	/* Best effort: at the loop's priority, a job only waits longer.
+	 * (Its best-effort I/O priority follows its nice value, one level
+	 * lower, under the schedulers that use it.) */
+	(void)setpriority(PRIO_PROCESS, 0, JOB_NICE);
 	close(rfd);
 	for (int i = 0; i < JOBS_MAX; i++)
 		if (js->job[i].fd >= 0)

@@ -124,7 +124,8 @@ static void drain_uevents(struct loop *l)
 		if (n == 0 || uevent_parse(&ev, buf, (size_t)n) < 0)
 			continue;
 		firmware_on_uevent(l->fw, &ev);
-		/* A new mapping is looked at once, on its "change". */
+		/* A new mapping is looked at on its "change" (resumed, with
+		 * its table), not on the "add" before it has one. */
 		if (l->on_block && uevent_is_block_add(&ev) &&
 		    !uevent_is_dm_created(&ev))
 			l->on_block(&ev, l->block_ctx);

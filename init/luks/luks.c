@@ -502,7 +502,7 @@ static void collect_job(struct luks_set *set, struct luks_member *m)
 			job_failed(set, m);
 		return;
 	}
-	m->vk_ready = !m->reencrypt;
+	m->vk_ready = m->vk.buf != NULL; /* only if its job brought it */
 	m->key_found = true;
 }
 

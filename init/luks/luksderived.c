@@ -99,9 +99,11 @@ void derived_load(struct luks_member *m, const struct derived_info *d)
 	m->derived = true;
 	m->derived_slot = d->token.keyslot;
 	/* While the person types and the primary's KDF runs, not after. */
-	if (derive_prepare() < 0)
-		log_warn(
-			"%s: no HKDF in libcrypto: its derived key cannot be made",
+	int rc = derive_prepare();
+	if (rc < 0)
+		log_warn_errno(
+			rc,
+			"%s: cannot set up HKDF (libcrypto) for its derived key yet",
 			m->dm_name);
 	memcpy(m->primary_uuid, primary, sizeof(m->primary_uuid));
 	log_info("%s: keyslot %d opens with a key derived from LUKS UUID %s",

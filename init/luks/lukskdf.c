@@ -65,14 +65,15 @@ static int load_header(const struct luks_member *m,
 
 /* The KDF and the activation in one call: the key's digest is checked
  * once. Whether a failure was the key's or device-mapper's is asked again
- * only then, without activating. Returns the keyslot, or -errno. */
+ * only then, without activating; a wrong key, a KDF out of memory or an
+ * unreadable keyslot are the key's. Returns the keyslot, or -errno. */
 static int open_by_keyslot(struct crypt_device *cd, const struct luks_member *m,
 			   int slot, const void *key, size_t key_len,
 			   unsigned char *stage)
 {
 	int rc = crypt_activate_by_passphrase(cd, m->dm_name, slot, key,
 					      key_len, m->activate_flags);
-	if (rc >= 0 || rc == -EPERM)
+	if (rc >= 0 || rc == -EPERM || rc == -ENOMEM || rc == -EIO)
 		return rc;
 	if (crypt_activate_by_passphrase(cd, NULL, slot, key, key_len, 0) >= 0)
 		*stage = KDF_AT_ACTIVATION;

@@ -138,8 +138,9 @@ static void btrfs_scans_run_one_at_a_time(void)
 	reap_all(&js);
 }
 
-/* A device identified twice (device-mapper's "add" and "change") is
- * registered once; one whose filesystem changed is registered again. */
+/* A device identified twice (a mapping, as its unlock reports it and on
+ * its uevent) is registered once; one whose filesystem changed, or whose
+ * registration failed, is registered again. */
 static void a_device_seen_again_is_registered_once(void)
 {
 	static struct jobs js;
@@ -159,6 +160,13 @@ static void a_device_seen_again_is_registered_once(void)
 	CHECK(s.scan[0].job > 0);
 	serve(&js, 5000);
 	CHECK(btrfs_scans_complete(&s, &changed));
+	struct dev_ids failing = btrfs_dev("/dev/fake-eio", "fs-a");
+	btrfs_scan(&s, &failing);
+	serve(&js, 5000);
+	CHECK(s.scan[1].answered && !s.scan[1].registered);
+	btrfs_scan(&s, &failing);
+	CHECK(s.scan[1].job > 0); /* tried again */
+	serve(&js, 5000);
 	fake_btrfs_ioctl = NULL;
 	btrfs_scans_end(&s);
 	reap_all(&js);
