@@ -240,8 +240,18 @@ for v in $KDFBENCH_VARIANTS; do
     else
         echo "ARGON2 variant=$label no internal Argon2 in libcryptsetup.a (an external libargon2)"
     fi
+    # Its memory: mapped by the wrapper with huge pages asked for (it
+    # calls madvise), or malloc's.
+    (cd "$tmp" && ar x "$prefix/lib/libcryptsetup.a" libcrypto_backend_la-argon2_generic.o 2>/dev/null) || true
+    if nm "$tmp/libcrypto_backend_la-argon2_generic.o" 2>/dev/null | grep -qw madvise; then
+        echo "ARGON2 variant=$label memory: mapped with transparent huge pages asked for (madvise)"
+    else
+        echo "ARGON2 variant=$label memory: malloc's"
+    fi
     rm -rf -- "$tmp"
 done
+thp=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true)
+echo "ARGON2 host transparent_hugepage=${thp:-absent} (always: every large mapping may get huge pages; madvise: only those that ask; never: none)"
 lib=$(ldd "$CRYPTSETUP" | awk '/libargon2/ { print $3 }')
 if [[ -n $lib ]]; then
     real=$(readlink -f -- "$lib")
@@ -249,6 +259,11 @@ if [[ -n $lib ]]; then
     deb_pkg=$({ dpkg -S "$real" || dpkg -S "$lib"; } 2>/dev/null | cut -d: -f1,2 | head -n1 || true)
     ver=$(dpkg-query -W -f '${Version}' "$deb_pkg" 2>/dev/null || echo "?")
     echo "ARGON2 debian $(basename -- "$real") from ${deb_pkg:-?} $ver: $(argon2_code "$real")"
+    if nm -D "$real" 2>/dev/null | grep -qw madvise; then
+        echo "ARGON2 debian memory: calls madvise (huge pages may be asked for)"
+    else
+        echo "ARGON2 debian memory: malloc's (libargon2 never calls madvise)"
+    fi
 else
     echo "ARGON2 debian no libargon2 linked (Argon2 from OpenSSL or libcryptsetup itself)"
 fi
