@@ -10,7 +10,6 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "assemble.h"
@@ -180,13 +179,8 @@ static void drain_firmware_requests(struct boot *b)
 		if (quiet_in == 0 || now >= deadline)
 			return;
 		long long left = deadline - now;
-		int wait_ms = left < quiet_in ? (int)left : quiet_in;
-		if (loop_wait(&b->loop, wait_ms) < 0) {
-			/* poll itself failed (no memory): do not spin. */
-			struct timespec ts = {wait_ms / 1000,
-					      (wait_ms % 1000) * 1000000L};
-			nanosleep(&ts, NULL);
-		}
+		loop_wait_at_most(&b->loop,
+				  left < quiet_in ? (int)left : quiet_in);
 	}
 }
 

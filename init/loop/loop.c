@@ -196,6 +196,16 @@ int loop_wait(struct loop *l, int timeout_ms)
 	return 0;
 }
 
+void loop_wait_at_most(struct loop *l, int timeout_ms)
+{
+	if (loop_wait(l, timeout_ms) < 0) {
+		/* poll itself failed (no memory): do not spin. */
+		struct timespec ts = {timeout_ms / 1000,
+				      (timeout_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
 void loop_run_until(struct loop *l, long long deadline_ms,
 		    bool (*done)(void *ctx), void *ctx)
 {
@@ -205,10 +215,6 @@ void loop_run_until(struct loop *l, long long deadline_ms,
 		long long left = deadline_ms - clock_now_ms();
 		if (left <= 0)
 			return;
-		if (loop_wait(l, left > 100 ? 100 : (int)left) < 0) {
-			/* poll itself failed (no memory): do not spin. */
-			struct timespec ts = {0, 100 * 1000000L};
-			nanosleep(&ts, NULL);
-		}
+		loop_wait_at_most(l, left > 100 ? 100 : (int)left);
 	}
 }

@@ -63,6 +63,9 @@ int loop_open(struct loop *l, struct firmware *fw, struct jobs *jobs);
 /* Serves firmware, children and jobs, plus the watches, for up to timeout_ms
  * (-1: until something happens). Returns 0, or -errno if poll failed. */
 int loop_wait(struct loop *l, int timeout_ms);
+/* loop_wait for up to timeout_ms (>= 0); if poll itself fails, sleeps
+ * that long instead, so that a caller's loop never spins. */
+void loop_wait_at_most(struct loop *l, int timeout_ms);
 /* Keeps serving until deadline_ms (clock_now_ms()) or until done(ctx). */
 void loop_run_until(struct loop *l, long long deadline_ms,
 		    bool (*done)(void *ctx), void *ctx);

@@ -114,15 +114,21 @@ static void btrfs_scans_complete_only_for_the_roots_filesystem(void)
 	CHECK(!btrfs_scans_complete(&s, &root));
 }
 
+/* A phase of scans on jobs of their own, the kernel faked. */
+static void begin_faked(struct jobs *js, struct btrfs_scans *s)
+{
+	jobs_init(js);
+	btrfs_scans_begin(s, js);
+	fake_btrfs_ioctl = fake_kernel;
+}
+
 /* The kernel holds one lock while it reads a device for these calls:
  * one scan runs at a time, the next when it has answered. */
 static void btrfs_scans_run_one_at_a_time(void)
 {
 	static struct jobs js;
 	static struct btrfs_scans s;
-	jobs_init(&js);
-	btrfs_scans_begin(&s, &js);
-	fake_btrfs_ioctl = fake_kernel;
+	begin_faked(&js, &s);
 	struct dev_ids a = btrfs_dev("/dev/fake-a", "fs-a");
 	struct dev_ids b = btrfs_dev("/dev/fake-b", "fs-b");
 	btrfs_scan(&s, &a);
@@ -145,9 +151,7 @@ static void a_device_seen_again_is_registered_once(void)
 {
 	static struct jobs js;
 	static struct btrfs_scans s;
-	jobs_init(&js);
-	btrfs_scans_begin(&s, &js);
-	fake_btrfs_ioctl = fake_kernel;
+	begin_faked(&js, &s);
 	struct dev_ids a = btrfs_dev("/dev/fake-a", "fs-a");
 	btrfs_scan(&s, &a);
 	serve(&js, 5000);
