@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest.h"
@@ -25,6 +26,13 @@
  * the one system call (a SIGKILL is taken only when it returns). */
 #define SLOW_READ (2 * 1024 * 1024)
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 static void hold_in_the_kernel(void)
 {
 	int dev = open(SLOW_DISK, O_RDONLY | O_DIRECT | O_CLOEXEC);
@@ -35,8 +43,11 @@ static void hold_in_the_kernel(void)
 		return;
 	}
 	/* Away from what blkid read: none of it is cached. */
+	long long start = monotonic_ms();
 	ssize_t n = pread(dev, buf, SLOW_READ, 1 << 20);
-	dprintf(2, "EXECBLOCK read %zd bytes\n", n);
+	/* Printed only if no SIGKILL came while it lasted. */
+	dprintf(2, "EXECBLOCK read %zd bytes in %lld ms\n", n,
+		monotonic_ms() - start);
 }
 
 static void child(void)
