@@ -309,7 +309,7 @@ def fw_requests(b):
     """Each firmware request fwtrigger made: (position in the console
     output, rc, milliseconds the requesting driver waited)."""
     return [(m.start(), int(m.group(1)), int(m.group(2))) for m in re.finditer(
-        r"FWTEST name=%s rc=(-?\d+) bytes=\d+ fnv=\w+ waited_ms=(\d+)"
+        r"FWTEST name=%s rc=(-?\d+) waited_ms=(\d+)"
         % re.escape(HUNG_FW), b.out)]
 
 

@@ -497,23 +497,39 @@ static void print_run_luksinit(void)
 	closedir(d);
 }
 
-/* Lines logged by the fwtrigger test helper, which may still be writing. */
+/* Lines logged by the fwtrigger test helper: final, as /init killed it
+ * (and waited for it) before this init ran. */
 static void print_fwtest(void)
 {
 	char buf[8192];
-	for (int i = 0; i < 300; i++) {
-		int fd = open("/run/fwtest.log", O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return;
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		buf[n > 0 ? n : 0] = '\0';
-		if (strstr(buf, "FWTEST end"))
-			break;
-		usleep(50000);
-	}
+	int fd = open("/run/fwtest.log", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
 		printf("RESULT %s\n", line);
+}
+
+/* What the kernel's test_firmware driver holds now: the firmware it got
+ * last (FNV-1a, as fwtrigger hashes it). */
+static void print_test_firmware(void)
+{
+	int fd = open("/dev/test_firmware", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	static unsigned char buf[65536];
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	size_t total = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 0x100000001b3ULL;
+		total += (size_t)n;
+	}
+	close(fd);
+	printf("RESULT test_firmware bytes=%zu fnv=%016llx\n", total, h);
 }
 
 /* The test kernel's firmware test driver (luksinit_fwtest), one line per
@@ -699,6 +715,7 @@ int main(int argc, char **argv, char **envp)
 		"/proc/sys/kernel/firmware_config/force_sysfs_fallback");
 	printf("RESULT fw_pending=%d\n", count_pending_firmware());
 	print_fwtest();
+	print_test_firmware();
 	wait_chain_done();
 	booted_missing_request();
 	print_mounts();
