@@ -165,9 +165,10 @@ static void schedule_luks(struct assembly *a)
 {
 	char opened[OPENED_MAX][32];
 	int n = luks_schedule(a->luks, opened, OPENED_MAX);
-	/* Don't wait for the dm uevent: the device is usable now. */
+	/* Don't wait for the dm uevent: the device is usable now. Its
+	 * "change" may have come already: one identification, not two. */
 	for (int i = 0; i < n; i++)
-		consider_device(a, opened[i]);
+		identify_ensure(a->ident, opened[i]);
 }
 
 static void update_prompt(struct assembly *a)

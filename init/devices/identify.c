@@ -255,6 +255,15 @@ void identify_submit(struct identify *id, const char *devname)
 	start_queued(id);
 }
 
+void identify_ensure(struct identify *id, const char *devname)
+{
+	for (const struct identify_job *job = id->list; job; job = job->next)
+		if (strcmp(job->devname, devname) == 0 && job->gen == id->gen &&
+		    !job->stale)
+			return;
+	identify_submit(id, devname);
+}
+
 int identify_tick(struct identify *id)
 {
 	start_queued(id); /* the jobs' table may have room again */

@@ -78,6 +78,12 @@ void identify_end(struct identify *id);
  * the loop (loop_wait). Asked again while it runs: identified once more
  * after that. */
 void identify_submit(struct identify *id, const char *devname);
+/* The same, unless this phase has asked for it already (queued or
+ * running): for a device whose content was final before anything could
+ * ask (a mapping /init made and resumed; its "change" uevent, which may
+ * have come first, is what started that run). A change after it comes
+ * as a uevent of its own, and identify_submit runs it again. */
+void identify_ensure(struct identify *id, const char *devname);
 /* Names devices whose identification is slow (a warning), starts queued
  * jobs. Returns milliseconds until the next is due, or -1. */
 int identify_tick(struct identify *id);

@@ -64,5 +64,6 @@ void kmsghold_tests(void);
 void base_tests(void);
 void job_tests(void);
 void btrfsscan_tests(void);
+void identify_tests(void);
 
 #endif

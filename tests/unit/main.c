@@ -55,6 +55,7 @@ int main(void)
 	kmsghold_tests();
 	job_tests();
 	btrfsscan_tests();
+	identify_tests();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
