@@ -19,8 +19,10 @@ enroll=${LUKSINIT_ENROLL:-$(dirname "$report")/luksinit-enroll}
 hibernate=$(dirname "$report")/hibernate
 # The host tool that encrypts an image's extents (tests/host/).
 encrypt_extents=$(dirname "$report")/encrypt-extents
+# The one that gives a LUKS2 header's data another cipher (tests/host/).
+segment_cipher=$(dirname "$0")/host/luks2-segment-cipher.py
 stamp="$out/fixtures.stamp"
-want=$(cat "$0" "$report" "$enroll" "$encrypt_extents" $([ -f "$hibernate" ] && echo "$hibernate") | sha256sum | cut -c1-16)-$set_name
+want=$(cat "$0" "$report" "$enroll" "$encrypt_extents" "$segment_cipher" $([ -f "$hibernate" ] && echo "$hibernate") | sha256sum | cut -c1-16)-$set_name
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	exit 0
 fi
@@ -481,6 +483,13 @@ done
 cp --sparse=always "$out/crypt2-b.img" "$out/corrupt-b.img"
 dd if=/dev/urandom of="$out/corrupt-b.img" bs=4096 seek=1 count=3 conv=notrunc status=none
 dd if=/dev/urandom of="$out/corrupt-b.img" bs=4096 seek=5 count=3 conv=notrunc status=none
+# A member whose keyslot opens with the passphrase (its own cipher is
+# aes) but whose mapping the test kernel cannot make: its data is
+# serpent, which that kernel lacks. A copy of diff-a (same LUKS UUID),
+# never booted beside it.
+cp --sparse=always "$out/diff-a.img" "$out/nocipher.img"
+python3 "$segment_cipher" "$out/nocipher.img" serpent-xts-plain64
+cryptsetup luksDump --disable-locks "$out/nocipher.img" | grep -q 'cipher: serpent-xts-plain64'
 # A member whose LUKS2 reencryption was set up (a new volume key, the
 # online-reencrypt requirement in the header) but not run: cryptsetup opens
 # it only through its own activation path. Its new keyslot and its

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -136,6 +137,7 @@ static void end_job(struct jobs *js, struct job *j, enum job_end end, int rc)
 		.end = end,
 		.rc = rc,
 		.ran_ms = clock_now_ms() - from,
+		.cpu_ms = end == JOB_DONE ? j->cpu_ms : -1,
 		.pid = j->pid,
 	};
 	j->state = JOB_FINISHED;
@@ -184,6 +186,15 @@ static int read_input(int fd, struct secret *in)
 	return 0;
 }
 
+/* What the child has run on a CPU so far (user and system). */
+static uint32_t child_cpu_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 /* The child's work: the result in a buffer of its own (locked for a
  * secret), sent, and wiped (with its input) before _exit. */
 static void run_child(const struct job_spec *spec, int wfd, int infd)
@@ -208,9 +219,11 @@ static void run_child(const struct job_spec *spec, int wfd, int infd)
 	if (in.buf)
 		explicit_bzero(in.buf, SECRET_MAX + 1);
 	uint32_t len32 = (uint32_t)len;
-	unsigned char head[8];
+	uint32_t cpu_ms = child_cpu_ms();
+	unsigned char head[JOB_HEAD_LEN];
 	memcpy(head, &rc, 4);
 	memcpy(head + 4, &len32, 4);
+	memcpy(head + 8, &cpu_ms, 4);
 	if (write_all(wfd, head, sizeof(head)) == 0 && len)
 		write_all(wfd, buf, len);
 	/* A secret may sit anywhere in its buffer, even on failure. */
@@ -392,11 +405,14 @@ static int take_head(struct job *j)
 {
 	int32_t rc;
 	uint32_t len;
+	uint32_t cpu_ms;
 	memcpy(&rc, j->head, 4);
 	memcpy(&len, j->head + 4, 4);
+	memcpy(&cpu_ms, j->head + 8, 4);
 	if (len > j->spec.max)
 		return -EPROTO;
 	j->res.rc = rc;
+	j->cpu_ms = cpu_ms;
 	j->len = len;
 	if (j->spec.secret)
 		return secret_alloc(&j->secret);
@@ -636,18 +652,19 @@ static void kill_by_pidfd(int pidfd, pid_t pid)
 		kill(pid, SIGKILL); /* no pidfd (before Linux 5.3) */
 }
 
-/* The frame: rc and length, then the bytes. */
+/* The frame: rc, length and CPU time, then the bytes. */
 static int read_frame(int fd, void *buf, size_t max, long long deadline_ms,
 		      struct job_result *ret)
 {
-	unsigned char head[8];
+	unsigned char head[JOB_HEAD_LEN];
 	int rc = read_by(fd, head, sizeof(head), deadline_ms);
 	if (rc < 0)
 		return rc;
 	int32_t fn_rc;
-	uint32_t len;
+	uint32_t len, cpu_ms;
 	memcpy(&fn_rc, head, 4);
 	memcpy(&len, head + 4, 4);
+	memcpy(&cpu_ms, head + 8, 4);
 	if (len > max)
 		return -EPROTO;
 	rc = read_by(fd, buf, len, deadline_ms);
@@ -655,6 +672,7 @@ static int read_frame(int fd, void *buf, size_t max, long long deadline_ms,
 		return rc;
 	ret->rc = fn_rc;
 	ret->len = len;
+	ret->cpu_ms = cpu_ms;
 	return 0;
 }
 

@@ -38,7 +38,8 @@
 #define JOBS_RUNNING_MAX 8 /* children working at once */
 #define JOBS_STUCK_MAX 16  /* killed past their deadline, not yet exited */
 #define JOB_RESULT_MAX ((size_t)1 << 20)
-#define JOB_NICE 5 /* a job's nice value; the loop's is 0 */
+#define JOB_NICE 5	/* a job's nice value; the loop's is 0 */
+#define JOB_HEAD_LEN 12 /* a result's header: rc, length, CPU ms */
 
 enum job_end {
 	JOB_DONE,      /* the child sent its result: rc, and the bytes */
@@ -61,7 +62,10 @@ struct job_result {
 	 * otherwise it is wiped after the call. */
 	struct secret *secret;
 	long long ran_ms; /* since the child started (or the job was asked) */
-	pid_t pid;	  /* its child, or 0: for jobs_child_hung */
+	/* JOB_DONE: the CPU time the child had used when it sent its
+	 * result, as the kernel counts it; -1 otherwise. */
+	long long cpu_ms;
+	pid_t pid; /* its child, or 0: for jobs_child_hung */
 };
 
 /* Runs in the child: writes at most max bytes of result to buf and sets
@@ -117,10 +121,12 @@ struct job {
 	pid_t pid;
 	int fd; /* the pipe's read end, while running */
 	long long asked_ms, started_ms, deadline_ms;
-	/* The frame: a header (rc, length), then the bytes. */
-	unsigned char head[8];
+	/* The frame: a header (rc, length, the child's CPU time in ms),
+	 * then the bytes. */
+	unsigned char head[JOB_HEAD_LEN];
 	size_t head_got;
 	size_t len, got;
+	long long cpu_ms;    /* from the header */
 	unsigned char *data; /* not secret: malloc'd, len bytes */
 	struct secret secret;
 	struct secret input;	    /* until written to the child */

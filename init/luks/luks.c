@@ -483,6 +483,18 @@ static void job_lost(struct luks_set *set, struct luks_member *m)
 	member_fail(set, m, why);
 }
 
+/* The key was right (its keyslot opened); the kernel would not make the
+ * mapping. Not the person's fault: no try is spent, nothing is asked. */
+static void activation_refused(struct luks_set *set, struct luks_member *m)
+{
+	char why[192];
+	snprintf(
+		why, sizeof(why),
+		"its key is right, but device-mapper refused the mapping (%s): does the kernel have its cipher (cryptsetup luksDump names it) and dm-crypt?",
+		strerror(-m->job_rc));
+	member_fail(set, m, why);
+}
+
 /* m's job has ended: what it found is noted; a member whose job found
  * its key (and activated it) is finished by activate_found. */
 static void collect_job(struct luks_set *set, struct luks_member *m)
@@ -497,7 +509,7 @@ static void collect_job(struct luks_set *set, struct luks_member *m)
 	if (m->job_rc < 0) {
 		secret_free(&m->vk);
 		if (m->activation_failed)
-			member_fail(set, m, "device-mapper activation failed");
+			activation_refused(set, m);
 		else
 			job_failed(set, m);
 		return;

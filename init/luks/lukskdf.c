@@ -202,11 +202,18 @@ static void on_kdf_done(void *ctx, const struct job_result *r)
 	set->in_use_kb -= m->job_kb;
 	take_result(m, r);
 	double end = uptime_s();
-	log_info("%s: %s ended; ran from %.3f s to %.3f s (%.3f s), %s",
+	/* Its CPU time beside its span: what it shared the CPUs with. */
+	char cpu[32] = "";
+	if (r->cpu_ms >= 0)
+		snprintf(cpu, sizeof(cpu), "; CPU %.3f s",
+			 (double)r->cpu_ms / 1000);
+	log_info("%s: %s ended; ran from %.3f s to %.3f s (%.3f s%s), %s",
 		 m->dm_name,
 		 m->source == KEY_DERIVED ? "derived keyslot" : "KDF",
-		 m->kdf_start, end, end - m->kdf_start,
-		 m->job_rc >= 0 ? "key found" : "no key");
+		 m->kdf_start, end, end - m->kdf_start, cpu,
+		 m->job_rc >= 0		? "key found"
+		 : m->activation_failed ? "key found, mapping refused"
+					: "no key");
 	if (!set->stopping) {
 		m->job_ended = true; /* the pass goes on from here */
 		set->settle_due = true;

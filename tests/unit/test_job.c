@@ -124,6 +124,18 @@ static void job_result_delivered(void)
 	CHECK(jobs_children(&js) == 0);
 }
 
+/* 150 ms on a CPU, then 150 ms asleep. */
+static int burner(void *arg, void *buf, size_t max, size_t *ret_len)
+{
+	(void)arg, (void)buf, (void)max, (void)ret_len;
+	struct timespec ts;
+	do
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	while (ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < 150);
+	usleep(150 * 1000);
+	return 0;
+}
+
 static int sleeper(void *arg, void *buf, size_t max, size_t *ret_len)
 {
 	(void)arg, (void)buf, (void)max, (void)ret_len;
@@ -148,6 +160,29 @@ static void job_deadline_kills_sleeper(void)
 	/* Killed: the reaper collects it at once, nothing waited for it. */
 	settle(&js);
 	CHECK(jobs_children(&js) == 0);
+}
+
+/* The child says how much CPU it used: what it ran, not how long it
+ * took; a job that ends without a result has no such figure. */
+static void job_result_says_its_cpu_time(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	struct outcome o = {0};
+	struct job_spec s = spec_of(burner, NULL, 16, 5000, &o);
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	CHECK(o.res.end == JOB_DONE);
+	/* Its sleep is in its span, not in its CPU time. */
+	CHECK(o.res.cpu_ms >= 150);
+	CHECK(o.res.cpu_ms + 100 <= o.res.ran_ms);
+	settle(&js);
+	struct outcome t = {0};
+	s = spec_of(sleeper, NULL, 16, 200, &t);
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 5000);
+	CHECK(t.res.end == JOB_TIMED_OUT && t.res.cpu_ms == -1);
+	settle(&js);
 }
 
 static int dies(void *arg, void *buf, size_t max, size_t *ret_len)
@@ -631,6 +666,7 @@ void job_tests(void)
 {
 	RUN(job_result_delivered);
 	RUN(job_deadline_kills_sleeper);
+	RUN(job_result_says_its_cpu_time);
 	RUN(job_exit_without_result_fails);
 	RUN(job_killed_from_outside_ends_and_next_runs);
 	RUN(job_large_result);
