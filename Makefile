@@ -158,12 +158,12 @@ $(B)/init: $(OBJS) $(B)/deps.flags
 		-o $@ $(OBJS) $(call DF,LIBS)
 	$(STRIP) --strip-all $@
 
-$(B)/report: tests/guest/report.c tests/guest/netreport.c tests/guest/netreport.h \
+$(B)/report: tests/guest/report.c tests/guest/netreport.c tests/guest/netreport.h tests/guest/fnv.h \
 		$(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $(filter %.c,$^)
 	strip --strip-all $@
 
-$(B)/fwtrigger: tests/guest/fwtrigger.c tests/guest/guest.h $(B)/deps.prefix
+$(B)/fwtrigger: tests/guest/fwtrigger.c tests/guest/guest.h tests/guest/fnv.h $(B)/deps.prefix
 	$(MUSL_CC) $(CSTD) $(WARN) -Os -static -o $@ $<
 	strip --strip-all $@
 

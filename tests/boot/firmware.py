@@ -61,14 +61,28 @@ def fw_boot(name, requests, type_after=3, kernel=None, timeout=90, extra="",
     return b
 
 
+def held_last(b, name):
+    """What the kernel's test driver holds in the booted system (the
+    report hashes it), if name is the firmware it loaded last, else None.
+    The kernel logs "loading" before it takes the driver's lock, so its
+    order is the load order only because fwtrigger makes one request at
+    a time (the at-sys one ends before the list starts)."""
+    loaded = re.findall(r"test_firmware: loading '([^']*)'", b.out)
+    held = [re.match(r"test_firmware bytes=(\d+) fnv=(\w+)$", r)
+            for r in b.results if r.startswith("test_firmware bytes=")]
+    if not (loaded and loaded[-1] == name and held and held[0]):
+        return None
+    return dict(bytes=int(held[0].group(1)), fnv=held[0].group(2))
+
+
 def fwtest(b, name):
     """What the "driver" (fwtrigger) got for name: its outcome line (rc,
     how long it waited), and the bytes it got. Those come in a second
     line, once hashed; /init may kill the helper before it (it kills
     every process just before the real init runs, a moment after it
     answers a request held for the root). Then the booted system's view
-    stands in, if name is the last firmware the kernel's test driver
-    loaded: the report hashes what that driver holds."""
+    stands in, if name is the last firmware the driver loaded; when both
+    are there, they must agree."""
     out = data = None
     for r in b.results:
         m = re.match(r"FWTEST name=(\S+) rc=(\d+) waited_ms=(\d+)$", r)
@@ -79,16 +93,17 @@ def fwtest(b, name):
             data = dict(bytes=int(m.group(2)), fnv=m.group(3))
     if out is None:
         raise AssertionError("no FWTEST result for %s" % name)
+    held = held_last(b, name) if out["rc"] == 0 else None
+    if data and held:
+        expect(data == held, "%s: the helper hashed %s, the booted system's "
+               "driver holds %s" % (name, data, held))
     if data is None:
-        loaded = re.findall(r"test_firmware: loading '([^']*)'", b.out)
-        held = re.match(r"test_firmware bytes=(\d+) fnv=(\w+)$",
-                        b.result("test_firmware bytes="))
-        if not (loaded and loaded[-1] == name and held):
+        if held is None:
             raise AssertionError("no FWTEST data for %s, and it is not the "
                                  "firmware the driver holds last" % name)
         print("  %s: the helper was killed before it hashed it; the "
               "booted system's driver holds it" % name)
-        data = dict(bytes=int(held.group(1)), fnv=held.group(2))
+        data = held
     out.update(data)
     return out
 

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fnv.h"
 #include "guest.h"
 
 #define TRIGGER "/sys/devices/virtual/misc/test_firmware/trigger_request"
@@ -43,13 +45,6 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
 }
 
 /* What a request came to: the write's errno (0: the driver got it) and
@@ -68,23 +63,41 @@ static struct outcome ask(int trig, const char *name)
 	return o;
 }
 
-/* The outcome first, at once: /init kills every process just before the
- * real init runs, which may be a moment after a request held until the
- * root was mounted is answered. What the "driver" got comes in a second
- * line, once hashed; the booted system's report hashes the firmware the
- * driver holds last (report.c), for a line that never came. */
-static void log_outcome(int dev, int log, const char *name, struct outcome o)
+/* Real-time while a request is out (FIFO, below the at-sys grandchild):
+ * its outcome is logged the moment it returns, whatever /init is doing;
+ * /init kills every process just before the real init runs, which may be
+ * a moment after it answers a request held for the root. The hashing
+ * after runs at the normal priority, not taking a CPU from /init. */
+static void realtime(bool on)
 {
-	char line[512];
-	int len = snprintf(line, sizeof(line),
-			   "FWTEST name=%s rc=%d waited_ms=%lld\n", name, o.err,
-			   o.waited);
+	struct sched_param sp = {.sched_priority = on ? 40 : 0};
+	/* musl's sched_setscheduler() is a stub (ENOSYS): the system call. */
+	if (syscall(SYS_sched_setscheduler, 0, on ? SCHED_FIFO : SCHED_OTHER,
+		    &sp) < 0)
+		dprintf(1, "FWTEST error=sched (%s)\n", strerror(errno));
+}
+
+static void log_line(int log, const char *line, int len)
+{
 	if (len > 0) {
 		write(log, line, (size_t)len);
 		write(1, line, (size_t)len);
 	}
+}
+
+/* The outcome first, then what the "driver" got, once hashed. Should
+ * /init kill the helper in between, the booted system's report hashes
+ * the firmware the driver holds last (report.c). */
+static void log_outcome(int dev, int log, const char *name, struct outcome o)
+{
+	char line[512];
+	log_line(log, line,
+		 snprintf(line, sizeof(line),
+			  "FWTEST name=%s rc=%d waited_ms=%lld\n", name, o.err,
+			  o.waited));
+	realtime(false);
 	static unsigned char buf[65536];
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FWTEST_FNV_START;
 	size_t total = 0;
 	ssize_t n;
 	while (o.err == 0 &&
@@ -92,17 +105,15 @@ static void log_outcome(int dev, int log, const char *name, struct outcome o)
 		h = fnv1a(h, buf, (size_t)n);
 		total += (size_t)n;
 	}
-	len = snprintf(line, sizeof(line),
-		       "FWTEST data name=%s bytes=%zu fnv=%016llx\n", name,
-		       total, (unsigned long long)h);
-	if (len > 0) {
-		write(log, line, (size_t)len);
-		write(1, line, (size_t)len);
-	}
+	log_line(log, line,
+		 snprintf(line, sizeof(line),
+			  "FWTEST data name=%s bytes=%zu fnv=%016llx\n", name,
+			  total, (unsigned long long)h));
 }
 
 static void request(int trig, int dev, int log, const char *name)
 {
+	realtime(true);
 	log_outcome(dev, log, name, ask(trig, name));
 }
 
@@ -239,11 +250,6 @@ static int start_at_sys(const char *name, pid_t *ret_pid)
 
 static void child(void)
 {
-	/* Real-time (below the at-sys grandchild): an answered request is
-	 * logged the moment it returns, whatever /init is doing. */
-	struct sched_param sp = {.sched_priority = 40};
-	if (syscall(SYS_sched_setscheduler, 0, SCHED_FIFO, &sp) < 0)
-		dprintf(1, "FWTEST error=sched (%s)\n", strerror(errno));
 	FILE *list = fopen("/fwtest.list", "r");
 	char name[300], at_sys[300] = "";
 	int at_sys_fd = -1;
@@ -272,6 +278,7 @@ static void child(void)
 	}
 	if (at_sys[0]) {
 		struct outcome o = {EPIPE, 0};
+		realtime(true);
 		if (at_sys_fd < 0 ||
 		    read(at_sys_fd, &o, sizeof(o)) != sizeof(o))
 			o.err = EPIPE;

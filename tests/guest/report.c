@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fnv.h"
 #include "netreport.h"
 
 #define RAMFS_MAGIC_ 0x858458f6
@@ -497,8 +498,9 @@ static void print_run_luksinit(void)
 	closedir(d);
 }
 
-/* Lines logged by the fwtrigger test helper: final, as /init killed it
- * (and waited for it) before this init ran. */
+/* Lines logged by the fwtrigger test helper: final, as /init sent it a
+ * SIGKILL before this init ran, and a killed process writes nothing more
+ * (one stuck in the kernel stays so until it dies). */
 static void print_fwtest(void)
 {
 	char buf[8192];
@@ -520,16 +522,16 @@ static void print_test_firmware(void)
 	if (fd < 0)
 		return;
 	static unsigned char buf[65536];
-	unsigned long long h = 0xcbf29ce484222325ULL;
+	uint64_t h = FWTEST_FNV_START;
 	size_t total = 0;
 	ssize_t n;
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			h = (h ^ buf[i]) * 0x100000001b3ULL;
+		h = fnv1a(h, buf, (size_t)n);
 		total += (size_t)n;
 	}
 	close(fd);
-	printf("RESULT test_firmware bytes=%zu fnv=%016llx\n", total, h);
+	printf("RESULT test_firmware bytes=%zu fnv=%016llx\n", total,
+	       (unsigned long long)h);
 }
 
 /* The test kernel's firmware test driver (luksinit_fwtest), one line per
