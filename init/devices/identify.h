@@ -81,8 +81,10 @@ void identify_submit(struct identify *id, const char *devname);
 /* The same, unless this phase has asked for it already (queued or
  * running): for a device whose content was final before anything could
  * ask (a mapping /init made and resumed; its "change" uevent, which may
- * have come first, is what started that run). A change after it comes
- * as a uevent of its own, and identify_submit runs it again. */
+ * have come first, is what started that run). It relies on every
+ * activation's "change" reaching identify_submit in the phase (a lost
+ * uevent is followed by a rescan of every device, which does): a run
+ * that began before the mapping was resumed is then run again. */
 void identify_ensure(struct identify *id, const char *devname);
 /* Names devices whose identification is slow (a warning), starts queued
  * jobs. Returns milliseconds until the next is due, or -1. */

@@ -76,6 +76,7 @@ static void test_ensure_after_submit_runs_once(void)
 	identify_init(&id, &js);
 	identify_begin(&id, count, &s);
 	identify_submit(&id, DEV);
+	CHECK(id.working == 1); /* running, not only queued */
 	identify_ensure(&id, DEV);
 	serve(&js, &id);
 	CHECK(s.runs == 1);
