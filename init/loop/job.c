@@ -679,7 +679,8 @@ static int read_frame(int fd, void *buf, size_t max, long long deadline_ms,
 void job_run_here(const struct job_spec *spec, void *buf,
 		  struct job_result *ret)
 {
-	*ret = (struct job_result){.end = JOB_NOT_RUN, .rc = -EINVAL};
+	*ret = (struct job_result){
+		.end = JOB_NOT_RUN, .rc = -EINVAL, .cpu_ms = -1};
 	if (!spec->fn || spec->secret || spec->input || spec->timeout_ms <= 0 ||
 	    spec->max > JOB_RESULT_MAX)
 		return;

@@ -483,15 +483,33 @@ static void job_lost(struct luks_set *set, struct luks_member *m)
 	member_fail(set, m, why);
 }
 
+/* What to check when device-mapper refused a mapping, by its error. */
+static const char *refusal_hint(int rc)
+{
+	switch (rc) {
+	case -EEXIST:
+	case -EBUSY:
+		return "a device-mapper device of that name exists already";
+	case -ENOTSUP:
+		return "does this kernel's dm-crypt have the options asked for (rd.luks.options=)?";
+	default:
+		return "does the kernel have its cipher (cryptsetup luksDump names it) and dm-crypt?";
+	}
+}
+
 /* The key was right (its keyslot opened); the kernel would not make the
- * mapping. Not the person's fault: no try is spent, nothing is asked. */
+ * mapping. Not the person's fault: no try is spent, nothing is asked, and
+ * a shared passphrase that opened it was meant for it (the others it did
+ * not open get their own prompt, free). */
 static void activation_refused(struct luks_set *set, struct luks_member *m)
 {
-	char why[192];
+	char why[224];
 	snprintf(
 		why, sizeof(why),
-		"its key is right, but device-mapper refused the mapping (%s): does the kernel have its cipher (cryptsetup luksDump names it) and dm-crypt?",
-		strerror(-m->job_rc));
+		"its key is right, but device-mapper refused the mapping (%s): %s",
+		strerror(-m->job_rc), refusal_hint(m->job_rc));
+	if (m->source == KEY_SHARED && m->shared_gen_tried == set->shared_gen)
+		set->shared_gen_opened = true;
 	member_fail(set, m, why);
 }
 

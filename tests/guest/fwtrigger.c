@@ -85,17 +85,21 @@ static void log_line(int log, const char *line, int len)
 	}
 }
 
-/* The outcome first, then what the "driver" got, once hashed. Should
- * /init kill the helper in between, the booted system's report hashes
- * the firmware the driver holds last (report.c). */
-static void log_outcome(int dev, int log, const char *name, struct outcome o)
+/* A request's outcome, the moment it is known (its caller real-time). */
+static void say_outcome(int log, const char *name, struct outcome o)
 {
 	char line[512];
 	log_line(log, line,
 		 snprintf(line, sizeof(line),
 			  "FWTEST name=%s rc=%d waited_ms=%lld\n", name, o.err,
 			  o.waited));
-	realtime(false);
+}
+
+/* What the "driver" got, hashed. Should /init kill the helper first, the
+ * booted system's report hashes the firmware the driver holds last
+ * (report.c). */
+static void say_data(int dev, int log, const char *name, struct outcome o)
+{
 	static unsigned char buf[65536];
 	uint64_t h = FWTEST_FNV_START;
 	size_t total = 0;
@@ -105,6 +109,7 @@ static void log_outcome(int dev, int log, const char *name, struct outcome o)
 		h = fnv1a(h, buf, (size_t)n);
 		total += (size_t)n;
 	}
+	char line[512];
 	log_line(log, line,
 		 snprintf(line, sizeof(line),
 			  "FWTEST data name=%s bytes=%zu fnv=%016llx\n", name,
@@ -114,7 +119,10 @@ static void log_outcome(int dev, int log, const char *name, struct outcome o)
 static void request(int trig, int dev, int log, const char *name)
 {
 	realtime(true);
-	log_outcome(dev, log, name, ask(trig, name));
+	struct outcome o = ask(trig, name);
+	say_outcome(log, name, o);
+	realtime(false);
+	say_data(dev, log, name, o);
 }
 
 /* The grandchild of "at-sys:": real-time, so it runs the moment its
@@ -282,9 +290,11 @@ static void child(void)
 		if (at_sys_fd < 0 ||
 		    read(at_sys_fd, &o, sizeof(o)) != sizeof(o))
 			o.err = EPIPE;
+		say_outcome(log, at_sys, o);
+		realtime(false);
 		if (at_sys_pid > 0)
 			waitpid(at_sys_pid, NULL, 0);
-		log_outcome(dev, log, at_sys, o);
+		say_data(dev, log, at_sys, o);
 	}
 	while (fgets(name, sizeof(name), list)) {
 		name[strcspn(name, "\n")] = '\0';
