@@ -140,7 +140,8 @@ def firmware_from_initramfs_and_held_for_root():
                  "async:luksinit-test/root-only.bin"],
                 typed_when=r"(?s)(?=.*FWTEST forged)(?=.*%s)" % SHARED_PROMPT)
     expect(re.search(r"FWTEST forged devpath=/devices/\S+ sent=2", b.out),
-           "the forger could not forge the request's remove and add")
+           "the forger could not forge the request's remove and add: %s"
+           % (re.findall(r"FWTEST forged.*", b.out) or "it said nothing"))
     r1 = expect_identical(b, "luksinit-test/initramfs.bin", "initramfs.bin")
     r0 = fwtest(b, "luksinit-test/comp-xz.bin")
     expect(r0["rc"] != 0 and r0["waited"] < 3000,

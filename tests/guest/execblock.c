@@ -38,7 +38,7 @@ static void hold_in_the_kernel(void)
 	int dev = open(SLOW_DISK, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	void *buf = aligned_alloc(4096, SLOW_READ);
 	if (dev < 0 || !buf) {
-		dprintf(2, "EXECBLOCK cannot read %s\n", SLOW_DISK);
+		say("EXECBLOCK cannot read %s", SLOW_DISK);
 		sleep(4);
 		return;
 	}
@@ -46,8 +46,7 @@ static void hold_in_the_kernel(void)
 	long long start = monotonic_ms();
 	ssize_t n = pread(dev, buf, SLOW_READ, 1 << 20);
 	/* Printed only if no SIGKILL came while it lasted. */
-	dprintf(2, "EXECBLOCK read %zd bytes in %lld ms\n", n,
-		monotonic_ms() - start);
+	say("EXECBLOCK read %zd bytes in %lld ms", n, monotonic_ms() - start);
 }
 
 static void child(void)
@@ -56,15 +55,15 @@ static void child(void)
 	for (int i = 0; i < 24000; i++) {
 		int fd = open(TARGET, O_WRONLY | O_CLOEXEC);
 		if (fd >= 0) {
-			dprintf(2, "EXECBLOCK holding %s\n", TARGET);
+			say("EXECBLOCK holding %s", TARGET);
 			hold_in_the_kernel();
 			close(fd);
-			dprintf(2, "EXECBLOCK released\n");
+			say("EXECBLOCK released");
 			_exit(0);
 		}
 		usleep(5000);
 	}
-	dprintf(2, "EXECBLOCK never saw %s\n", TARGET);
+	say("EXECBLOCK never saw %s", TARGET);
 	_exit(1);
 }
 

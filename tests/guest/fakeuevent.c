@@ -38,7 +38,7 @@ static void child(void)
 			"add@/devices/virtual/block/vdy|ACTION=add|"
 			"DEVPATH=/devices/virtual/block/vdy|SUBSYSTEM=block|"
 			"DEVNAME=../../etc/shadow|SEQNUM=9002") == 0;
-	dprintf(1, "FAKEUEVENT sent=%d\n", sent);
+	say("FAKEUEVENT sent=%d", sent);
 	_exit(0);
 }
 

@@ -74,7 +74,7 @@ static void realtime(bool on)
 	/* musl's sched_setscheduler() is a stub (ENOSYS): the system call. */
 	if (syscall(SYS_sched_setscheduler, 0, on ? SCHED_FIFO : SCHED_OTHER,
 		    &sp) < 0)
-		dprintf(1, "FWTEST error=sched (%s)\n", strerror(errno));
+		say("FWTEST error=sched (%s)", strerror(errno));
 }
 
 static void log_line(int log, const char *line, int len)
@@ -134,7 +134,7 @@ static void ask_at_sys(const char *name, int out)
 	struct outcome o = {ETIMEDOUT, 0};
 	/* musl's sched_setscheduler() is a stub (ENOSYS): the system call. */
 	if (syscall(SYS_sched_setscheduler, 0, SCHED_FIFO, &sp) < 0)
-		dprintf(1, "FWTEST error=at-sys-sched (%s)\n", strerror(errno));
+		say("FWTEST error=at-sys-sched (%s)", strerror(errno));
 	long long end = now_ms() + 30000;
 	while (access(TRIGGER_ASYNC, W_OK) < 0 && now_ms() < end)
 		nanosleep(&(struct timespec){0, 100000}, NULL);
@@ -150,7 +150,9 @@ static void ask_at_sys(const char *name, int out)
 static int kmsg_says(const char *text, int ms)
 {
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-	char rec[1024];
+	/* The most a record read from /dev/kmsg can be (CONSOLE_EXT_LOG_MAX):
+	 * a smaller buffer fails the read of a long one. */
+	char rec[8192];
 	long long end = now_ms() + ms;
 	int found = 0;
 	while (fd >= 0 && !found && now_ms() < end) {
@@ -220,7 +222,7 @@ static void start_forger(const char *spec)
 		 name);
 	if (!kmsg_says(held, 30000) ||
 	    pending_devpath(name, devpath, sizeof(devpath)) < 0) {
-		dprintf(1, "FWTEST forged error=no-held-request\n");
+		say("FWTEST forged error=no-held-request");
 		_exit(1);
 	}
 	int fd = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_KOBJECT_UEVENT);
@@ -237,7 +239,7 @@ static void start_forger(const char *spec)
 		 "FIRMWARE=%s|ASYNC=1|SEQNUM=9101",
 		 devpath, devpath, other);
 	sent += forge_uevent(fd, msg) == 0;
-	dprintf(1, "FWTEST forged devpath=%s sent=%d\n", devpath, sent);
+	say("FWTEST forged devpath=%s sent=%d", devpath, sent);
 	_exit(0);
 }
 
@@ -272,7 +274,7 @@ static void child(void)
 		rewind(list);
 	}
 	if (wait_for_init() < 0) {
-		dprintf(1, "FWTEST error=init-never-lifted-timeout\n");
+		say("FWTEST error=init-never-lifted-timeout");
 		_exit(1);
 	}
 	/* Open everything now: after switch_root these paths are gone. */
@@ -281,7 +283,7 @@ static void child(void)
 	int trig_async = open(TRIGGER_ASYNC, O_WRONLY);
 	int dev = open("/dev/test_firmware", O_RDONLY);
 	if (log < 0 || trig < 0 || trig_async < 0 || dev < 0 || !list) {
-		dprintf(1, "FWTEST error=setup (%s)\n", strerror(errno));
+		say("FWTEST error=setup (%s)", strerror(errno));
 		_exit(1);
 	}
 	if (at_sys[0]) {
@@ -325,14 +327,12 @@ static void set_kernel_timeout(void)
 		return;
 	if (mkdir("/fwsys", 0700) < 0 ||
 	    mount("sysfs", "/fwsys", "sysfs", 0, NULL) < 0) {
-		dprintf(1, "FWTEST error=timeout-mount (%s)\n",
-			strerror(errno));
+		say("FWTEST error=timeout-mount (%s)", strerror(errno));
 		return;
 	}
 	int fd = open("/fwsys/class/firmware/timeout", O_WRONLY);
 	if (fd < 0 || write(fd, t, strlen(t)) < 0)
-		dprintf(1, "FWTEST error=timeout-write (%s)\n",
-			strerror(errno));
+		say("FWTEST error=timeout-write (%s)", strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	umount("/fwsys");

@@ -7,11 +7,13 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "guest.h"
+
 int main(void)
 {
 	if (mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) == 0) {
 		if (unlink("/dev/btrfs-control") == 0)
-			dprintf(1, "NOBTRFSCTL removed\n");
+			say("NOBTRFSCTL removed");
 		umount("/dev");
 	}
 	char *const argv[] = {"/init", NULL};

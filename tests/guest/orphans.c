@@ -20,10 +20,10 @@ static void child(void)
 			wait_for_init();
 			usleep(200000 * (useconds_t)(i + 1));
 			/* The test types the passphrase after the last one. */
-			dprintf(1, "ORPHAN %d exits\n", i);
+			say("ORPHAN %d exits", i);
 			_exit(0);
 		}
-	dprintf(1, "ORPHANS started=%d\n", ORPHANS);
+	say("ORPHANS started=%d", ORPHANS);
 	_exit(0);
 }
 
