@@ -33,15 +33,10 @@ static long long monotonic_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static void hold_in_the_kernel(void)
+/* Reads the slow disk: the SIGKILL that comes meanwhile is taken only
+ * when the read returns. */
+static void hold_in_the_kernel(int dev, void *buf)
 {
-	int dev = open(SLOW_DISK, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	void *buf = aligned_alloc(4096, SLOW_READ);
-	if (dev < 0 || !buf) {
-		say("EXECBLOCK cannot read %s", SLOW_DISK);
-		sleep(4);
-		return;
-	}
 	/* Away from what blkid read: none of it is cached. */
 	long long start = monotonic_ms();
 	ssize_t n = pread(dev, buf, SLOW_READ, 1 << 20);
@@ -49,14 +44,36 @@ static void hold_in_the_kernel(void)
 	say("EXECBLOCK read %zd bytes in %lld ms", n, monotonic_ms() - start);
 }
 
+/* Said by a process of its own: a line to the console can take the
+ * holder some milliseconds, and /init may kill it before its read. */
+static void say_holding(int fd)
+{
+	if (fork() != 0)
+		return;
+	close(fd);
+	say("EXECBLOCK holding %s", TARGET);
+	_exit(0);
+}
+
 static void child(void)
 {
-	/* 120 s at 5 ms: the passphrase comes first. */
+	int dev = -1;
+	void *buf = aligned_alloc(4096, SLOW_READ);
+	/* 120 s at 5 ms: the passphrase comes first. The slow disk is opened
+	 * as soon as /init has /dev, so that nothing but a fork stands
+	 * between holding the init and reading it. */
 	for (int i = 0; i < 24000; i++) {
+		if (dev < 0)
+			dev = open(SLOW_DISK, O_RDONLY | O_DIRECT | O_CLOEXEC);
 		int fd = open(TARGET, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0 && (dev < 0 || !buf)) {
+			say("EXECBLOCK cannot read %s", SLOW_DISK);
+			sleep(4);
+			_exit(1);
+		}
 		if (fd >= 0) {
-			say("EXECBLOCK holding %s", TARGET);
-			hold_in_the_kernel();
+			say_holding(fd);
+			hold_in_the_kernel(dev, buf);
 			close(fd);
 			say("EXECBLOCK released");
 			_exit(0);

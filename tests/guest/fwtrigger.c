@@ -77,11 +77,12 @@ static void realtime(bool on)
 		say("FWTEST error=sched (%s)", strerror(errno));
 }
 
+/* line: len bytes, ending in a newline. */
 static void log_line(int log, const char *line, int len)
 {
 	if (len > 0) {
 		write(log, line, (size_t)len);
-		write(1, line, (size_t)len);
+		say("%.*s", len - 1, line);
 	}
 }
 
@@ -161,8 +162,8 @@ static int kmsg_says(const char *text, int ms)
 			nanosleep(&(struct timespec){0, 5000000}, NULL);
 			continue;
 		}
-		if (n < 0 && errno != EPIPE)
-			break;
+		if (n < 0 && errno != EPIPE && errno != EINVAL)
+			break; /* EPIPE: records overwritten; EINVAL: too long */
 		rec[n > 0 ? n : 0] = '\0';
 		found = strstr(rec, text) != NULL;
 	}

@@ -14,8 +14,12 @@
  * one copy is whole: the kernel prints a record whole, but a plain write to
  * the console can be cut by a record it prints at that moment (the line
  * /init logs as it drops a forged uevent, say); while /init asks for a
- * passphrase it holds the kernel's records back, and then the plain write
- * is the one seen (the kernel prints nothing then to cut it). */
+ * passphrase it holds the kernel's records back (and shows them after
+ * the prompt), and then the plain write is the one seen at once (the
+ * kernel prints nothing then to cut it). Without /dev/kmsg (before /init
+ * has mounted /dev, or left behind in the old root) only the plain write
+ * is made. The write to /dev/kmsg may print the record itself: some
+ * milliseconds. */
 __attribute__((format(printf, 1, 2))) static inline void say(const char *fmt,
 							     ...)
 {
