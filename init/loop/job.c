@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -123,13 +125,17 @@ static void end_job(struct jobs *js, struct job *j, enum job_end end, int rc)
 {
 	/* A child that closed its pipe (EPIPE) is exiting already. */
 	if (j->state == JOB_RUNNING) {
-		js->running--;
+		if (!j->waiting)
+			js->running--;
 		if (end != JOB_DONE && rc != -EPIPE)
 			kill_child(js, j->pid, end == JOB_TIMED_OUT);
 	}
 	if (j->fd >= 0)
 		close(j->fd);
-	j->fd = -1;
+	if (j->in_fd >= 0)
+		close(j->in_fd);
+	j->fd = j->in_fd = -1;
+	j->waiting = false;
 	if (end != JOB_DONE)
 		drop_buffers(j);
 	long long from = j->started_ms ? j->started_ms : j->asked_ms;
@@ -195,6 +201,25 @@ static uint32_t child_cpu_ms(void)
 	return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/* What a job does before its input comes (job_spec.before) only uses a
+ * CPU nothing else wants: the input is being made meanwhile (a KDF), and
+ * must not wait for it. */
+static void work_before_input(const struct job_spec *spec)
+{
+	struct sched_param none = {0};
+	(void)sched_setscheduler(0, SCHED_IDLE, &none);
+	if (spec->before)
+		spec->before(spec->arg);
+}
+
+/* The input is here: the child works as any job does. */
+static void back_to_job_priority(void)
+{
+	struct sched_param none = {0};
+	(void)sched_setscheduler(0, SCHED_OTHER, &none);
+	(void)setpriority(PRIO_PROCESS, 0, JOB_NICE);
+}
+
 /* The child's work: the result in a buffer of its own (locked for a
  * secret), sent, and wiped (with its input) before _exit. */
 static void run_child(const struct job_spec *spec, int wfd, int infd)
@@ -205,11 +230,15 @@ static void run_child(const struct job_spec *spec, int wfd, int infd)
 	size_t len = 0;
 	int32_t rc = -ENOMEM;
 	struct secret in = {0};
+	if (spec->input_later)
+		work_before_input(spec);
 	if (buf == MAP_FAILED || (spec->secret && mlock(buf, map) < 0)) {
 		buf = NULL;
 	} else if (infd >= 0 && (rc = read_input(infd, &in)) < 0) {
 		; /* rc says why */
 	} else {
+		if (spec->input_later)
+			back_to_job_priority();
 		rc = infd >= 0 ? spec->fn_in(spec->arg, in.buf, in.len, buf,
 					     spec->max, &len)
 			       : spec->fn(spec->arg, buf, spec->max, &len);
@@ -243,21 +272,43 @@ static void child_main(struct jobs *js, struct job *j, int rfd, int wfd,
 	 * lower, under the schedulers that use it.) */
 	(void)setpriority(PRIO_PROCESS, 0, JOB_NICE);
 	close(rfd);
-	for (int i = 0; i < JOBS_MAX; i++)
+	for (int i = 0; i < JOBS_MAX; i++) {
 		if (js->job[i].fd >= 0)
 			close(js->job[i].fd);
+		/* Another child waiting for its input sees the loop let go. */
+		if (js->job[i].in_fd >= 0)
+			close(js->job[i].in_fd);
+	}
 	run_child(&j->spec, wfd, infd);
 }
 
-/* The input, to the child that starts (at most SECRET_MAX bytes: the
- * pipe takes it whole, nothing blocks), then wiped here. */
-static void send_input(struct job *j, int fd)
+static int send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		/* A child gone must not raise SIGPIPE in whoever sends. */
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EPIPE;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The input, to its child (at most SECRET_MAX bytes: the socket takes it
+ * whole, nothing blocks), then wiped here. 0 or -errno. */
+static int send_input(struct job *j, int fd)
 {
 	uint32_t len = (uint32_t)j->input.len;
-	if (write_all(fd, &len, sizeof(len)) == 0)
-		write_all(fd, j->input.buf, j->input.len);
+	int rc = send_all(fd, &len, sizeof(len));
+	if (rc == 0)
+		rc = send_all(fd, j->input.buf, j->input.len);
 	close(fd);
 	secret_free(&j->input);
+	return rc;
 }
 
 static int start_child(struct jobs *js, struct job *j)
@@ -266,8 +317,10 @@ static int start_child(struct jobs *js, struct job *j)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	/* The loop never blocks on it; the child writes in full. */
+	bool wants_input = j->input.buf || j->spec.input_later;
 	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0 ||
-	    (j->input.buf && pipe2(in, O_CLOEXEC) < 0)) {
+	    (wants_input &&
+	     socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0)) {
 		int err = -errno;
 		close(p[0]);
 		close(p[1]);
@@ -289,8 +342,14 @@ static int start_child(struct jobs *js, struct job *j)
 			close(in[1]);
 		return err;
 	}
-	if (in[1] >= 0)
-		send_input(j, in[1]);
+	/* A send that fails leaves the child without its input: it ends
+	 * without a result, and its owner hears that. */
+	if (in[1] >= 0 && j->input.buf)
+		(void)send_input(j, in[1]);
+	else if (in[1] >= 0) {
+		j->in_fd = in[1];
+		j->waiting = true;
+	}
 	js->child[js->nchild] = pid;
 	js->dev[js->nchild] = j->spec.dev;
 	js->hung[js->nchild] = false;
@@ -316,7 +375,8 @@ static void start(struct jobs *js, struct job *j)
 	j->state = JOB_RUNNING;
 	j->started_ms = now;
 	j->deadline_ms = now + j->spec.timeout_ms;
-	js->running++;
+	if (!j->waiting)
+		js->running++;
 }
 
 static bool room(const struct jobs *js)
@@ -346,9 +406,10 @@ int job_start(struct jobs *js, const struct job_spec *spec)
 {
 	if (js->closing)
 		return -ECANCELED;
-	if ((spec->input ? !spec->fn_in : !spec->fn) || !spec->done ||
-	    spec->timeout_ms <= 0 || spec->stall_ms < 0 ||
-	    spec->max > JOB_RESULT_MAX ||
+	bool with_input = spec->input || spec->input_later;
+	if ((with_input ? !spec->fn_in : !spec->fn) || !spec->done ||
+	    (spec->input && spec->input_later) || spec->timeout_ms <= 0 ||
+	    spec->stall_ms < 0 || spec->max > JOB_RESULT_MAX ||
 	    (spec->secret && spec->max > SECRET_MAX) ||
 	    (spec->input && spec->input->len > SECRET_MAX))
 		return -EINVAL;
@@ -359,7 +420,7 @@ int job_start(struct jobs *js, const struct job_spec *spec)
 	if (!j)
 		return -EAGAIN;
 	memset(j, 0, sizeof(*j));
-	j->fd = -1;
+	j->fd = j->in_fd = -1;
 	if (spec->input && secret_dup(&j->input, spec->input) < 0)
 		return -ENOMEM;
 	j->spec = *spec;
@@ -386,6 +447,31 @@ static struct job *find(struct jobs *js, int id)
 		if (js->job[i].state != JOB_FREE && (int)js->job[i].id == id)
 			return &js->job[i];
 	return NULL;
+}
+
+int job_give_input(struct jobs *js, int id, const struct secret *in)
+{
+	struct job *j = id > 0 ? find(js, id) : NULL;
+	bool open = j && j->spec.input_later &&
+		    ((j->state == JOB_QUEUED && !j->input.buf) ||
+		     (j->state == JOB_RUNNING && j->waiting));
+	if (!open)
+		return -ENOENT;
+	if (!in || !in->buf || in->len > SECRET_MAX)
+		return -EINVAL;
+	if (secret_dup(&j->input, in) < 0)
+		return -ENOMEM;
+	if (j->state == JOB_QUEUED)
+		return 0; /* sent as it starts */
+	int fd = j->in_fd;
+	j->in_fd = -1;
+	j->waiting = false;
+	js->running++;
+	j->deadline_ms = clock_now_ms() + j->spec.timeout_ms;
+	int rc = send_input(j, fd);
+	if (rc < 0)
+		end_job(js, j, JOB_NO_RESULT, rc);
+	return rc;
 }
 
 void job_cancel(struct jobs *js, int id)

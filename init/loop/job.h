@@ -76,6 +76,11 @@ typedef int (*job_fn)(void *arg, void *buf, size_t max, size_t *ret_len);
  * that input, in the child's own locked memory, wiped after the call. */
 typedef int (*job_in_fn)(void *arg, const void *in, size_t in_len, void *buf,
 			 size_t max, size_t *ret_len);
+/* Runs in the child of a job whose input comes later (job_spec.
+ * input_later), before it waits for that input: what can be done
+ * without it (a header read, say), kept in the child's own memory for
+ * fn_in. It must not log nor exit. */
+typedef void (*job_before_fn)(void *arg);
 /* Runs in PID 1, on the loop's thread, exactly once per job (unless the
  * owner cancels it with job_cancel). It may start and cancel jobs. */
 typedef void (*job_done_fn)(void *ctx, const struct job_result *res);
@@ -97,6 +102,16 @@ struct job_spec {
 	 * starts, and wiped; fn_in runs instead of fn. NULL: no input. */
 	const struct secret *input;
 	job_in_fn fn_in;
+	/* The input comes later, by job_give_input: the child starts at
+	 * once, runs before (if any), then waits for it and runs fn_in. So
+	 * the work that needs no input is done while the input is being
+	 * made (the KDF that makes a derived key, say). Until its input
+	 * comes the child counts apart from JOBS_RUNNING_MAX (it only
+	 * waits), from then on with the others, even beyond the bound (it
+	 * has started); the deadline counts from its start, and again from
+	 * the input. */
+	bool input_later;
+	job_before_fn before;
 	/* A child seen in uninterruptible sleep (a disk that does not
 	 * answer) at every look, once a second, for this long ends like one
 	 * past its deadline; 0: the deadline only. For work whose length
@@ -130,6 +145,8 @@ struct job {
 	unsigned char *data; /* not secret: malloc'd, len bytes */
 	struct secret secret;
 	struct secret input;	    /* until written to the child */
+	int in_fd;		    /* input_later: where it goes, until then */
+	bool waiting;		    /* its child waits for its input */
 	long long stalled_since_ms; /* 0: not seen in D state */
 	long long looked_ms;	    /* the last look at its state */
 	struct job_result res;	    /* JOB_FINISHED: what is to be delivered */
@@ -157,6 +174,12 @@ void jobs_init(struct jobs *js);
  * id (> 0) or -errno (-EINVAL for a bad spec, -EAGAIN when JOBS_MAX are
  * asked already); spec->done is never called from here. */
 int job_start(struct jobs *js, const struct job_spec *spec);
+/* The input of job id (job_spec.input_later), sent to its child now (or
+ * as it starts, if still queued); copied, so the owner may wipe its own.
+ * 0, -ENOENT (no such job waiting for an input: it ended, say, and its
+ * owner hears why), -EINVAL, or -errno from the send (then the job ends
+ * as one without a result). */
+int job_give_input(struct jobs *js, int id, const struct secret *in);
 /* The owner no longer wants job id: a running child is killed, a queued
  * job dropped, a finished result wiped; done is not called. */
 void job_cancel(struct jobs *js, int id);

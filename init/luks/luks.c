@@ -320,10 +320,35 @@ static bool apply_step(struct luks_set *set, int i, enum key_step step)
 	return true;
 }
 
+/* A waiting derived job (kdf_prime) is kept while its member will take
+ * its primary's key and that key is being made or at hand. */
+static bool primed_wanted(struct luks_set *set, const struct luks_view *v,
+			  int i)
+{
+	int p = derived_primary(v, i);
+	return set->m[i].state == MEMBER_FOUND && derived_defers(v, i) &&
+	       !members_exclusive_running(set) && p >= 0 &&
+	       (set->m[p].state == MEMBER_UNLOCKING || derived_ready(v, i));
+}
+
+/* Waiting derived jobs no longer wanted: the member failed or opened
+ * otherwise, or its primary's job ended without the key (a wrong
+ * passphrase: the next one's KDF starts them again, so none waits while
+ * a person types, and none is left to its deadline). */
+static void unprime_stale(struct luks_set *set)
+{
+	struct luks_view v;
+	members_view(set, &v);
+	for (int i = 0; i < set->n; i++)
+		if (set->m[i].primed_job && !primed_wanted(set, &v, i))
+			kdf_unprime(set, &set->m[i]);
+}
+
 /* KDF jobs for the members whose keys are at hand, as the key policy
  * orders them (lukskeys.h) and memory allows. */
 static void start_jobs(struct luks_set *set)
 {
+	unprime_stale(set);
 	if (set->holding || set->stopping)
 		return;
 	struct luks_view v;
@@ -644,6 +669,8 @@ void luks_stop(struct luks_set *set)
 		m->vk_ready = false;
 		m->state = opened ? MEMBER_OPEN : MEMBER_FOUND;
 	}
+	for (int i = 0; i < set->n; i++)
+		kdf_unprime(set, &set->m[i]);
 	set->stopping = true;
 }
 

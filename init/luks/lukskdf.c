@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/strutil.h"
 #include "loop/job.h"
+#include "luks/derivedpolicy.h"
 #include "luks/luksderived.h"
 #include "luks/lukshdr.h"
 
@@ -61,6 +62,19 @@ static int load_header(const struct luks_member *m,
 	if (m->cfg->header[0])
 		return lukshdr_open(m->cfg->header, m->devnode, ret_cd);
 	return lukshdr_load(m->devnode, NULL, ret_cd);
+}
+
+/* In the child of a job started before its key (kdf_prime): the header,
+ * loaded while the key was being made; NULL if that failed (loaded again,
+ * to say why). */
+static struct crypt_device *primed_cd;
+
+static void load_before_key(void *arg)
+{
+	const struct luks_member *m = arg;
+	crypt_set_log_callback(NULL, quiet_cb, NULL);
+	if (load_header(m, &primed_cd) < 0)
+		primed_cd = NULL;
 }
 
 /* The KDF and the activation in one call: the key's digest is checked
@@ -117,7 +131,13 @@ static int kdf_in_child(void *arg, const void *key, size_t key_len, void *buf,
 	crypt_set_log_callback(NULL, quiet_cb, NULL);
 	out[0] = KDF_AT_KEY;
 	*ret_len = 1;
-	int rc = load_header(m, &cd);
+	int rc = 0;
+	if (primed_cd) {
+		cd = primed_cd;
+		primed_cd = NULL;
+	} else {
+		rc = load_header(m, &cd);
+	}
 	if (rc >= 0 && m->reencrypt)
 		rc = open_by_keyslot(cd, m, CRYPT_ANY_SLOT, key, key_len, out);
 	else if (rc >= 0 && !m->keep_vk)
@@ -195,6 +215,14 @@ static void take_result(struct luks_member *m, const struct job_result *r)
 static void on_kdf_done(void *ctx, const struct job_result *r)
 {
 	struct luks_member *m = ctx;
+	if (m->primed_job) {
+		/* It ended before its key came (its disk, say): the member
+		 * opens by a job of its own, which says what failed. */
+		m->primed_job = 0;
+		log_debug("%s: its derived job ended before its key came (%s)",
+			  m->dm_name, strerror(-r->rc));
+		return;
+	}
 	if (m->state != MEMBER_UNLOCKING || r->end == JOB_CANCELLED)
 		return;
 	struct luks_set *set = m->set;
@@ -233,26 +261,24 @@ static void on_kdf_done(void *ctx, const struct job_result *r)
 			m->dm_name, m->dm_name);
 }
 
-void kdf_start(struct luks_set *set, int i, enum key_source source,
-	       struct secret *key, int slot, uint64_t cost_kb)
+/* m's job as it starts (the child's copy of m is made then): what it
+ * tries and how it activates. */
+static struct job_spec kdf_spec(struct luks_set *set, int i, int slot,
+				char *what, size_t size)
 {
 	struct luks_member *m = &set->m[i];
-	m->source = source;
 	m->vk_ready = false;
 	m->job_slot = slot;
-	m->job_kb = cost_kb;
 	m->activate_flags = activate_flags(set->cfg, m->cfg);
 	m->set = set;
 	struct luks_view v;
 	members_view(set, &v);
 	m->keep_vk = derived_may_need_key(&v, i);
-	char what[96];
-	snprintf(what, sizeof(what), "unlocking %s", m->dm_name);
-	struct job_spec spec = {
+	snprintf(what, size, "unlocking %s", m->dm_name);
+	return (struct job_spec){
 		.what = what,
 		.fn_in = kdf_in_child,
 		.arg = m,
-		.input = key,
 		.max = SECRET_MAX,
 		.secret = true,
 		.timeout_ms = LUKS_KDF_TIMEOUT_MS,
@@ -261,7 +287,78 @@ void kdf_start(struct luks_set *set, int i, enum key_source source,
 		.ctx = m,
 		.dev = job_device(m->devnode),
 	};
-	int rc = set->jobs ? job_start(set->jobs, &spec) : -ENOSYS;
+}
+
+void kdf_prime(struct luks_set *set, int i)
+{
+	struct luks_member *m = &set->m[i];
+	if (!set->jobs || m->primed_job || m->state != MEMBER_FOUND ||
+	    !m->derived || m->derived_failed || m->reencrypt)
+		return;
+	char what[96];
+	struct job_spec spec =
+		kdf_spec(set, i, m->derived_slot, what, sizeof(what));
+	spec.input_later = true;
+	spec.before = load_before_key;
+	int rc = job_start(set->jobs, &spec);
+	if (rc < 0)
+		return; /* it starts when its key is here, as before */
+	m->primed_job = rc;
+	m->primed_keep_vk = m->keep_vk;
+	log_debug(
+		"%s: its derived job starts and reads its header while the key it needs is made",
+		m->dm_name);
+}
+
+void kdf_unprime(struct luks_set *set, struct luks_member *m)
+{
+	if (!m->primed_job)
+		return;
+	job_cancel(set->jobs, m->primed_job);
+	m->primed_job = 0;
+}
+
+/* The members that will take their keys from i's volume key, once its
+ * job has found it: their jobs start now and wait for the key. */
+static void prime_dependents(struct luks_set *set, int i)
+{
+	if (members_exclusive_running(set))
+		return;
+	struct luks_view v;
+	members_view(set, &v);
+	for (int k = 0; k < set->n; k++)
+		if (k != i && derived_defers(&v, k) &&
+		    derived_primary(&v, k) == i)
+			kdf_prime(set, k);
+}
+
+/* The job for m with key: its waiting job gets the key if it waits for
+ * this very one, else a job starts. Its id, or -errno. */
+static int start_job(struct luks_set *set, struct luks_member *m,
+		     enum key_source source, struct job_spec *spec)
+{
+	int id = m->primed_job;
+	bool same = source == KEY_DERIVED && m->job_slot == m->derived_slot &&
+		    m->keep_vk == m->primed_keep_vk;
+	m->primed_job = 0;
+	if (id && same && job_give_input(set->jobs, id, spec->input) == 0)
+		return id;
+	/* Not that key, or the job ended meanwhile (its disk, say). */
+	if (id)
+		job_cancel(set->jobs, id);
+	return job_start(set->jobs, spec);
+}
+
+void kdf_start(struct luks_set *set, int i, enum key_source source,
+	       struct secret *key, int slot, uint64_t cost_kb)
+{
+	struct luks_member *m = &set->m[i];
+	m->source = source;
+	m->job_kb = cost_kb;
+	char what[96];
+	struct job_spec spec = kdf_spec(set, i, slot, what, sizeof(what));
+	spec.input = key;
+	int rc = set->jobs ? start_job(set, m, source, &spec) : -ENOSYS;
 	/* A passphrase (not a key file, not a derived key) may be handed on,
 	 * once it opened m. */
 	secret_free(&m->pass);
@@ -286,6 +383,8 @@ void kdf_start(struct luks_set *set, int i, enum key_source source,
 	m->state = MEMBER_UNLOCKING;
 	set->in_use_kb += m->job_kb;
 	say_started(set, m, source, slot);
+	if (m->keep_vk && source != KEY_DERIVED)
+		prime_dependents(set, i);
 }
 
 void kdf_cancel(struct luks_set *set, struct luks_member *m)

@@ -64,6 +64,11 @@ struct luks_member {
 	/* Its KDF job (lukskdf.h), while UNLOCKING; its child has a copy of
 	 * this member, made when it started. */
 	int kdf_job;
+	/* While FOUND: its derived job, started as its primary's KDF did,
+	 * its header loaded, waiting for its key (kdf_prime); 0 if none.
+	 * primed_keep_vk: keep_vk in that child's copy. */
+	int primed_job;
+	bool primed_keep_vk;
 	enum key_source source;
 	int job_slot;	   /* the keyslot tried, or CRYPT_ANY_SLOT */
 	uint64_t job_kb;   /* memory charged to the budget for this job */

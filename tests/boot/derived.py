@@ -19,17 +19,23 @@ def spans(b, what):
         r"%s ended; ran from ([\d.]+) s to ([\d.]+) s" % what, b.out)]
 
 
+PRIMED = "its derived job starts and reads its header while the key it needs is made"
+
+
 @serial
 @case
 def derived_four_argon2id_members_one_kdf():
     """b, c and d are derbig-*: their passphrase keyslot needs 2 GiB of
     Argon2id memory, twice the guest's, which /init refuses to run. The
-    array boots only if they open through their derived keyslots."""
-    b = boot("derived_four_argon2id_members_one_kdf", der_cmdline(),
+    array boots only if they open through their derived keyslots. Their
+    jobs start as the primary's KDF does and wait for its key; a wrong
+    passphrase first ends them, the right one starts them again."""
+    b = boot("derived_four_argon2id_members_one_kdf", der_cmdline(" rd.debug"),
              ["der-a.img", "derbig-b.img", "derbig-c.img", "derbig-d.img"],
-             script=[(SHARED_PROMPT, PASS + "\n", 0)], timeout=240)
+             script=[(SHARED_PROMPT, "wrong-pass\n", 0),
+                     (SHARED_PROMPT, PASS + "\n", 0)], timeout=240)
     assert_array(b, "DER", 4)
-    expect(len(prompts(b)) == 1, "expected one prompt: %s" % prompts(b))
+    expect(len(prompts(b)) == 2, "expected two prompts: %s" % prompts(b))
     expect(re.search(SHARED_PROMPT, b.out).group(1) == "4",
            "the prompt does not name four disks")
     expect(b.out.count("KDF memory 65536 KiB") == 1 and
@@ -37,8 +43,9 @@ def derived_four_argon2id_members_one_kdf():
            "not the primary at 64 MiB and three members at 2 GiB Argon2id")
     kdfs = spans(b, "KDF")
     derived = spans(b, "derived keyslot")
-    expect(len(kdfs) == 1, "expected one costly KDF, got %d" % len(kdfs))
-    expect(b.out.count("KDF started") == 1, "more than one KDF started")
+    expect(len(kdfs) == 2, "expected two costly KDFs (a wrong passphrase, "
+           "then the right one), got %d" % len(kdfs))
+    expect(b.out.count("KDF started") == 2, "not one KDF per passphrase")
     expect(len(derived) == 3,
            "expected three derived openings, got %d" % len(derived))
     primary = "luks-%s" % luks_uuid("DER", 0)
@@ -47,9 +54,17 @@ def derived_four_argon2id_members_one_kdf():
     for i in range(1, 4):
         expect("luks-%s: unlocked (keyslot 1, derived key" % luks_uuid("DER", i)
                in b.out, "member %d not opened through its derived keyslot" % i)
+    # Started with each KDF, three at a time; the first three ended with
+    # the wrong passphrase's KDF, before the second prompt.
+    starts = [m.start() for m in re.finditer(re.escape(PRIMED), b.out)]
+    second = [m.start() for m in re.finditer(SHARED_PROMPT, b.out)][1]
+    expect(len(starts) == 6 and sum(p < second for p in starts) == 3,
+           "expected the three derived jobs started before each KDF's end, "
+           "twice: %d in all, %d before the second prompt"
+           % (len(starts), sum(p < second for p in starts)))
     # Each derived opening costs a tiny part of the primary's KDF, and all
     # of them come after it (they need its volume key).
-    (ks, ke), = kdfs
+    ks, ke = kdfs[1]
     for s, e in derived:
         expect(s >= ke, "a derived opening started before the primary's key "
                "was known: %s vs %s" % ((s, e), (ks, ke)))

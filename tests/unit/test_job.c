@@ -363,6 +363,120 @@ static void job_input_reaches_the_child(void)
 	settle(&js);
 }
 
+/* In the child of a job whose input comes later: marks, in memory shared
+ * with the test, that it ran before that input. */
+static void mark_before(void *arg)
+{
+	atomic_store((atomic_int *)arg, 1);
+}
+
+/* "ready" if mark_before ran in this same child, then the input. */
+static int after_before(void *arg, const void *in, size_t in_len, void *buf,
+			size_t max, size_t *ret_len)
+{
+	bool ready = atomic_load((atomic_int *)arg) == 1;
+	if (in_len + 5 > max)
+		return -EFBIG;
+	memcpy(buf, ready ? "ready" : "never", 5);
+	memcpy((char *)buf + 5, in, in_len);
+	*ret_len = 5 + in_len;
+	return 0;
+}
+
+static struct job_spec later_spec(atomic_int *flag, int ms, struct outcome *o)
+{
+	struct job_spec s = spec_of(NULL, flag, 64, ms, o);
+	s.fn_in = after_before;
+	s.before = mark_before;
+	s.input_later = true;
+	return s;
+}
+
+static bool key_of(struct secret *key, const char *text)
+{
+	if (secret_alloc(key) < 0)
+		return false;
+	key->len = strlen(text);
+	memcpy(key->buf, text, key->len);
+	return true;
+}
+
+static void job_input_given_later(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	atomic_int *flag = mmap(NULL, sizeof(*flag), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct secret key = {0};
+	CHECK(flag != MAP_FAILED && key_of(&key, "key"));
+	if (flag == MAP_FAILED || !key.buf)
+		return;
+	atomic_init(flag, 0);
+	struct outcome o = {0};
+	struct job_spec s = later_spec(flag, 5000, &o);
+	int id = job_start(&js, &s);
+	CHECK(id > 0);
+	long long end = clock_now_ms() + 3000;
+	while (!atomic_load(flag) && clock_now_ms() < end)
+		pass(&js);
+	/* The work before ran; the job waits for its input, apart from the
+	 * bound: as many other jobs as the bound allows start at once. */
+	CHECK(atomic_load(flag) == 1 && o.calls == 0);
+	struct outcome others[JOBS_RUNNING_MAX];
+	memset(others, 0, sizeof(others));
+	for (int i = 0; i < JOBS_RUNNING_MAX; i++) {
+		struct job_spec h = spec_of(hello, NULL, 16, 5000, &others[i]);
+		CHECK(job_start(&js, &h) > 0);
+	}
+	CHECK(jobs_children(&js) == JOBS_RUNNING_MAX + 1);
+	CHECK(job_give_input(&js, id, &key) == 0);
+	CHECK(job_give_input(&js, id, &key) == -ENOENT); /* once */
+	secret_free(&key); /* the job has its copy */
+	serve(&js, 5000);
+	CHECK(o.calls == 1 && o.res.end == JOB_DONE && o.len == 8 &&
+	      memcmp(o.data, "readykey", 8) == 0);
+	for (int i = 0; i < JOBS_RUNNING_MAX; i++)
+		CHECK(others[i].calls == 1 && others[i].res.end == JOB_DONE);
+	/* An input now and an input later: refused. */
+	CHECK(key_of(&key, "x"));
+	s.input = &key;
+	CHECK(job_start(&js, &s) == -EINVAL);
+	secret_free(&key);
+	settle(&js);
+	munmap(flag, sizeof(*flag));
+}
+
+static void job_waiting_for_input_ends_like_any(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	atomic_int flag;
+	atomic_init(&flag, 0);
+	struct outcome a = {0}, b = {0}, c = {0};
+	/* Cancelled by its owner: not told, its child gone. */
+	struct job_spec s = later_spec(&flag, 60000, &a);
+	int id = job_start(&js, &s);
+	CHECK(id > 0);
+	job_cancel(&js, id);
+	struct secret key = {0};
+	CHECK(key_of(&key, "key"));
+	CHECK(job_give_input(&js, id, &key) == -ENOENT);
+	/* Never given its input: its deadline ends it. */
+	s = later_spec(&flag, 300, &b);
+	CHECK(job_start(&js, &s) > 0);
+	serve(&js, 3000);
+	CHECK(a.calls == 0);
+	CHECK(b.calls == 1 && b.res.end == JOB_TIMED_OUT);
+	/* The hand-over ends it too. */
+	s = later_spec(&flag, 60000, &c);
+	CHECK(job_start(&js, &s) > 0);
+	jobs_cancel_all(&js);
+	CHECK(c.calls == 1 && c.res.end == JOB_CANCELLED);
+	secret_free(&key);
+	settle(&js);
+	CHECK(jobs_children(&js) == 0);
+}
+
 /* In the child: sleeps uninterruptibly, as in a disk that does not
  * answer (vfork: the parent waits in D state for the grandchild). */
 static int in_d_state(void *arg, void *buf, size_t max, size_t *ret_len)
@@ -673,6 +787,8 @@ void job_tests(void)
 	RUN(job_secret_result_in_locked_memory);
 	RUN(job_child_never_sees_secrets);
 	RUN(job_input_reaches_the_child);
+	RUN(job_input_given_later);
+	RUN(job_waiting_for_input_ends_like_any);
 	RUN(job_stall_ends_a_child_stuck_in_d_state);
 	RUN(job_concurrency_bound);
 	RUN(job_cancel_and_cancel_all);
