@@ -67,7 +67,7 @@ UNIT_WRAP := -Wl,--wrap=kmsg_hold_start -Wl,--wrap=kmsg_hold_end \
 	-Wl,--wrap=open -Wl,--wrap=lseek -Wl,--wrap=knob_console_level \
 	-Wl,--wrap=knob_write -Wl,--wrap=ioctl
 # The job mechanism: forks real children, driven by the test itself.
-JOBS := init/loop/job.c init/loop/loop.c init/base/reaper.c \
+JOBS := init/loop/job.c init/loop/jobchild.c init/loop/loop.c init/base/reaper.c \
 	init/devices/btrfsscan.c init/devices/btrfs.c init/devices/identify.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all

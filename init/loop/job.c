@@ -2,23 +2,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "loop/jobchild.h"
 
 #define CHILD_MAX (JOBS_RUNNING_MAX + JOBS_STUCK_MAX)
 
@@ -26,7 +22,7 @@ void jobs_init(struct jobs *js)
 {
 	memset(js, 0, sizeof(*js));
 	for (int i = 0; i < JOBS_MAX; i++)
-		js->job[i].fd = -1;
+		js->job[i].fd = js->job[i].in_fd = -1;
 	js->next_id = 1;
 }
 
@@ -127,8 +123,10 @@ static void end_job(struct jobs *js, struct job *j, enum job_end end, int rc)
 	if (j->state == JOB_RUNNING) {
 		if (!j->waiting)
 			js->running--;
+		/* One waiting for its input reads no disk: not hung. */
 		if (end != JOB_DONE && rc != -EPIPE)
-			kill_child(js, j->pid, end == JOB_TIMED_OUT);
+			kill_child(js, j->pid,
+				   end == JOB_TIMED_OUT && !j->waiting);
 	}
 	if (j->fd >= 0)
 		close(j->fd);
@@ -149,118 +147,6 @@ static void end_job(struct jobs *js, struct job *j, enum job_end end, int rc)
 	j->state = JOB_FINISHED;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/* The child's input, read into locked memory of its own (in->buf, whose
- * mapping is SECRET_MAX + 1 bytes). 0 or -errno. */
-static int read_input(int fd, struct secret *in)
-{
-	uint32_t len = 0;
-	size_t got = 0;
-	in->buf = mmap(NULL, SECRET_MAX + 1, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (in->buf == MAP_FAILED || mlock(in->buf, SECRET_MAX + 1) < 0) {
-		in->buf = NULL;
-		return -ENOMEM;
-	}
-	while (got < sizeof(len) + len) {
-		char *dst = got < sizeof(len) ? (char *)&len + got
-					      : in->buf + got - sizeof(len);
-		size_t want = got < sizeof(len) ? sizeof(len) - got
-						: sizeof(len) + len - got;
-		ssize_t n = read(fd, dst, want);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || len > SECRET_MAX)
-			return -EPIPE;
-		got += (size_t)n;
-	}
-	in->len = len;
-	return 0;
-}
-
-/* What the child has run on a CPU so far (user and system). */
-static uint32_t child_cpu_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
-		return 0;
-	return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* What a job does before its input comes (job_spec.before) only uses a
- * CPU nothing else wants: the input is being made meanwhile (a KDF), and
- * must not wait for it. */
-static void work_before_input(const struct job_spec *spec)
-{
-	struct sched_param none = {0};
-	(void)sched_setscheduler(0, SCHED_IDLE, &none);
-	if (spec->before)
-		spec->before(spec->arg);
-}
-
-/* The input is here: the child works as any job does. */
-static void back_to_job_priority(void)
-{
-	struct sched_param none = {0};
-	(void)sched_setscheduler(0, SCHED_OTHER, &none);
-	(void)setpriority(PRIO_PROCESS, 0, JOB_NICE);
-}
-
-/* The child's work: the result in a buffer of its own (locked for a
- * secret), sent, and wiped (with its input) before _exit. */
-static void run_child(const struct job_spec *spec, int wfd, int infd)
-{
-	size_t map = spec->max ? spec->max : 1;
-	unsigned char *buf = mmap(NULL, map, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	size_t len = 0;
-	int32_t rc = -ENOMEM;
-	struct secret in = {0};
-	if (spec->input_later)
-		work_before_input(spec);
-	if (buf == MAP_FAILED || (spec->secret && mlock(buf, map) < 0)) {
-		buf = NULL;
-	} else if (infd >= 0 && (rc = read_input(infd, &in)) < 0) {
-		; /* rc says why */
-	} else {
-		if (spec->input_later)
-			back_to_job_priority();
-		rc = infd >= 0 ? spec->fn_in(spec->arg, in.buf, in.len, buf,
-					     spec->max, &len)
-			       : spec->fn(spec->arg, buf, spec->max, &len);
-		if (len > spec->max)
-			len = spec->max;
-	}
-	if (in.buf)
-		explicit_bzero(in.buf, SECRET_MAX + 1);
-	uint32_t len32 = (uint32_t)len;
-	uint32_t cpu_ms = child_cpu_ms();
-	unsigned char head[JOB_HEAD_LEN];
-	memcpy(head, &rc, 4);
-	memcpy(head + 4, &len32, 4);
-	memcpy(head + 8, &cpu_ms, 4);
-	if (write_all(wfd, head, sizeof(head)) == 0 && len)
-		write_all(wfd, buf, len);
-	/* A secret may sit anywhere in its buffer, even on failure. */
-	if (buf)
-		explicit_bzero(buf, spec->secret ? map : len);
-	_exit(0);
-}
-
 /* Nothing of the parent's jobs but its own pipes. A job is the loop's
  * background work: when both want a CPU, the loop (the prompt, uevents,
  * the next job to start or finish) goes first. */
@@ -273,13 +159,15 @@ static void child_main(struct jobs *js, struct job *j, int rfd, int wfd,
 	(void)setpriority(PRIO_PROCESS, 0, JOB_NICE);
 	close(rfd);
 	for (int i = 0; i < JOBS_MAX; i++) {
+		if (js->job[i].state == JOB_FREE)
+			continue;
 		if (js->job[i].fd >= 0)
 			close(js->job[i].fd);
 		/* Another child waiting for its input sees the loop let go. */
 		if (js->job[i].in_fd >= 0)
 			close(js->job[i].in_fd);
 	}
-	run_child(&j->spec, wfd, infd);
+	job_child_run(&j->spec, wfd, infd);
 }
 
 static int send_all(int fd, const void *buf, size_t len)
@@ -287,7 +175,7 @@ static int send_all(int fd, const void *buf, size_t len)
 	const char *p = buf;
 	while (len > 0) {
 		/* A child gone must not raise SIGPIPE in whoever sends. */
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -408,7 +296,8 @@ int job_start(struct jobs *js, const struct job_spec *spec)
 		return -ECANCELED;
 	bool with_input = spec->input || spec->input_later;
 	if ((with_input ? !spec->fn_in : !spec->fn) || !spec->done ||
-	    (spec->input && spec->input_later) || spec->timeout_ms <= 0 ||
+	    (spec->input && spec->input_later) ||
+	    (spec->before && !spec->input_later) || spec->timeout_ms <= 0 ||
 	    spec->stall_ms < 0 || spec->max > JOB_RESULT_MAX ||
 	    (spec->secret && spec->max > SECRET_MAX) ||
 	    (spec->input && spec->input->len > SECRET_MAX))
@@ -468,6 +357,7 @@ int job_give_input(struct jobs *js, int id, const struct secret *in)
 	j->waiting = false;
 	js->running++;
 	j->deadline_ms = clock_now_ms() + j->spec.timeout_ms;
+	job_child_priority(j->pid); /* not reaped yet: still its pid */
 	int rc = send_input(j, fd);
 	if (rc < 0)
 		end_job(js, j, JOB_NO_RESULT, rc);
@@ -702,107 +592,4 @@ int jobs_next_ms(const struct jobs *js)
 			next = left;
 	}
 	return (int)next;
-}
-
-/* Reads exactly n bytes before deadline_ms: 0, -ETIMEDOUT, -EPIPE (the
- * child ended first) or -errno. */
-static int read_by(int fd, void *buf, size_t n, long long deadline_ms)
-{
-	size_t got = 0;
-	while (got < n) {
-		long long left = deadline_ms - clock_now_ms();
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (left <= 0)
-			return -ETIMEDOUT;
-		int rc = poll(&p, 1, left > 1000 ? 1000 : (int)left);
-		if (rc < 0 && errno != EINTR)
-			return -errno;
-		if (rc <= 0)
-			continue;
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EPIPE;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-static void kill_by_pidfd(int pidfd, pid_t pid)
-{
-	if (pidfd < 0 ||
-	    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
-		kill(pid, SIGKILL); /* no pidfd (before Linux 5.3) */
-}
-
-/* The frame: rc, length and CPU time, then the bytes. */
-static int read_frame(int fd, void *buf, size_t max, long long deadline_ms,
-		      struct job_result *ret)
-{
-	unsigned char head[JOB_HEAD_LEN];
-	int rc = read_by(fd, head, sizeof(head), deadline_ms);
-	if (rc < 0)
-		return rc;
-	int32_t fn_rc;
-	uint32_t len, cpu_ms;
-	memcpy(&fn_rc, head, 4);
-	memcpy(&len, head + 4, 4);
-	memcpy(&cpu_ms, head + 8, 4);
-	if (len > max)
-		return -EPROTO;
-	rc = read_by(fd, buf, len, deadline_ms);
-	if (rc < 0)
-		return rc;
-	ret->rc = fn_rc;
-	ret->len = len;
-	ret->cpu_ms = cpu_ms;
-	return 0;
-}
-
-void job_run_here(const struct job_spec *spec, void *buf,
-		  struct job_result *ret)
-{
-	*ret = (struct job_result){
-		.end = JOB_NOT_RUN, .rc = -EINVAL, .cpu_ms = -1};
-	if (!spec->fn || spec->secret || spec->input || spec->timeout_ms <= 0 ||
-	    spec->max > JOB_RESULT_MAX)
-		return;
-	long long t0 = clock_now_ms();
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		ret->rc = -errno;
-		return;
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* Asked for from a job's child, it dies with that child (killed
-		 * at its own deadline): nothing of it outlives the bound. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(p[0]);
-		run_child(spec, p[1], -1);
-	}
-	ret->rc = -errno;
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return;
-	}
-	/* Before the loop's reaper can have collected it: its pid is ours. */
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int rc = read_frame(p[0], buf, spec->max, t0 + spec->timeout_ms, ret);
-	if (rc == -ETIMEDOUT)
-		kill_by_pidfd(pidfd, pid);
-	if (pidfd >= 0)
-		close(pidfd);
-	close(p[0]);
-	ret->end = rc == 0	      ? JOB_DONE
-		   : rc == -ETIMEDOUT ? JOB_TIMED_OUT
-				      : JOB_NO_RESULT;
-	if (rc < 0)
-		ret->rc = rc;
-	ret->data = rc == 0 ? buf : NULL;
-	ret->ran_ms = clock_now_ms() - t0;
 }

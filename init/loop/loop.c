@@ -163,15 +163,16 @@ static int earliest(int a_ms, int b_ms)
 int loop_wait(struct loop *l, int timeout_ms)
 {
 	enum { JOBS_AT = 2 + LOOP_WATCH_MAX };
-	struct pollfd pfd[JOBS_AT + JOBS_RUNNING_MAX];
+	/* Every running job's pipe: jobs waiting for their input run
+	 * beside the JOBS_RUNNING_MAX that work (job_spec.input_later). */
+	struct pollfd pfd[JOBS_AT + JOBS_MAX];
 	pfd[0] = (struct pollfd){.fd = l->uevent_fd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = l->signal_fd, .events = POLLIN};
 	for (int i = 0; i < LOOP_WATCH_MAX; i++)
 		pfd[2 + i] = (struct pollfd){.fd = l->watch[i].fd,
 					     .events = l->watch[i].events};
 	int njobs =
-		l->jobs ? jobs_pollfds(l->jobs, pfd + JOBS_AT, JOBS_RUNNING_MAX)
-			: 0;
+		l->jobs ? jobs_pollfds(l->jobs, pfd + JOBS_AT, JOBS_MAX) : 0;
 	timeout_ms = earliest(timeout_ms, firmware_next_timeout(l->fw));
 	if (l->jobs)
 		timeout_ms = earliest(timeout_ms, jobs_next_ms(l->jobs));

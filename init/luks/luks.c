@@ -331,26 +331,32 @@ static bool primed_wanted(struct luks_set *set, const struct luks_view *v,
 	       (set->m[p].state == MEMBER_UNLOCKING || derived_ready(v, i));
 }
 
-/* Waiting derived jobs no longer wanted: the member failed or opened
- * otherwise, or its primary's job ended without the key (a wrong
- * passphrase: the next one's KDF starts them again, so none waits while
- * a person types, and none is left to its deadline). */
-static void unprime_stale(struct luks_set *set)
+/* Waiting derived jobs: ended when no longer wanted (the member failed
+ * or opened otherwise, or its primary's job ended without the key: a
+ * wrong passphrase, whose next one's KDF starts them again, so none waits
+ * while a person types, and none is left to its deadline); started for a
+ * member whose header was read after its primary's KDF started. */
+static void tend_primed(struct luks_set *set)
 {
 	struct luks_view v;
 	members_view(set, &v);
-	for (int i = 0; i < set->n; i++)
-		if (set->m[i].primed_job && !primed_wanted(set, &v, i))
-			kdf_unprime(set, &set->m[i]);
+	for (int i = 0; i < set->n; i++) {
+		struct luks_member *m = &set->m[i];
+		bool wanted = primed_wanted(set, &v, i);
+		if (m->primed_job && !wanted)
+			kdf_unprime(set, m);
+		else if (!m->primed_job && wanted && !derived_ready(&v, i))
+			kdf_prime(set, i);
+	}
 }
 
 /* KDF jobs for the members whose keys are at hand, as the key policy
  * orders them (lukskeys.h) and memory allows. */
 static void start_jobs(struct luks_set *set)
 {
-	unprime_stale(set);
 	if (set->holding || set->stopping)
 		return;
+	tend_primed(set);
 	struct luks_view v;
 	for (int i = 0; i < set->n; i++) {
 		members_view(set, &v); /* each job started changes it */

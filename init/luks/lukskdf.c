@@ -341,8 +341,10 @@ static int start_job(struct luks_set *set, struct luks_member *m,
 	bool same = source == KEY_DERIVED && m->job_slot == m->derived_slot &&
 		    m->keep_vk == m->primed_keep_vk;
 	m->primed_job = 0;
-	if (id && same && job_give_input(set->jobs, id, spec->input) == 0)
+	if (id && same && job_give_input(set->jobs, id, spec->input) == 0) {
+		log_debug("%s: its key goes to its waiting job", m->dm_name);
 		return id;
+	}
 	/* Not that key, or the job ended meanwhile (its disk, say). */
 	if (id)
 		job_cancel(set->jobs, id);

@@ -62,6 +62,11 @@ def derived_four_argon2id_members_one_kdf():
            "expected the three derived jobs started before each KDF's end, "
            "twice: %d in all, %d before the second prompt"
            % (len(starts), sum(p < second for p in starts)))
+    # Each got its key in the job that waited for it.
+    expect(b.out.count("its key goes to its waiting job") == 3,
+           "the derived keys did not go to the jobs that waited for them")
+    expect("ended before its key came" not in b.out,
+           "a waiting derived job ended before its key came")
     # Each derived opening costs a tiny part of the primary's KDF, and all
     # of them come after it (they need its volume key).
     ks, ke = kdfs[1]

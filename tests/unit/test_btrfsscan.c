@@ -14,20 +14,14 @@
 #include "check.h"
 #include "devices/btrfsscan.h"
 #include "fakesys.h"
+#include "jobserve.h"
 
 /* reap false: a child killed stays unreaped (stuck in the disk). */
 static void serve_as(struct jobs *js, int timeout_ms, bool reap)
 {
 	long long end = clock_now_ms() + timeout_ms;
-	while (jobs_pending(js) && clock_now_ms() < end) {
-		struct pollfd pfd[JOBS_RUNNING_MAX];
-		int n = jobs_pollfds(js, pfd, JOBS_RUNNING_MAX);
-		int rc = poll(pfd, n, 50);
-		pid_t pid;
-		while (reap && (pid = waitpid(-1, NULL, WNOHANG)) > 0)
-			jobs_child_exited(js, pid);
-		jobs_run(js, pfd, rc > 0 ? n : 0);
-	}
+	while (jobs_pending(js) && clock_now_ms() < end)
+		jobs_serve_once(js, reap);
 }
 
 static void serve(struct jobs *js, int timeout_ms)

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "check.h"
 #include "devices/identify.h"
+#include "jobserve.h"
 
 #define DEV "luksinit-unit-no-such-device"
 
@@ -30,13 +31,7 @@ static void serve(struct identify *id)
 	struct jobs *js = id->jobs;
 	long long end = clock_now_ms() + 5000;
 	while (jobs_pending(js) && clock_now_ms() < end) {
-		struct pollfd pfd[JOBS_RUNNING_MAX];
-		int n = jobs_pollfds(js, pfd, JOBS_RUNNING_MAX);
-		int rc = poll(pfd, n, 50);
-		pid_t pid;
-		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
-			jobs_child_exited(js, pid);
-		jobs_run(js, pfd, rc > 0 ? n : 0);
+		jobs_serve_once(js, true);
 		identify_tick(id);
 	}
 	while (jobs_children(js) && clock_now_ms() < end) {

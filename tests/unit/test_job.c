@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "check.h"
+#include "jobserve.h"
 #include "loop/job.h"
 
 struct outcome {
@@ -57,12 +58,7 @@ static void reap_all(struct jobs *js)
 /* One pass of a loop that only serves jobs. */
 static void pass(struct jobs *js)
 {
-	struct pollfd pfd[JOBS_RUNNING_MAX];
-	int n = jobs_pollfds(js, pfd, JOBS_RUNNING_MAX);
-	int ms = jobs_next_ms(js);
-	int rc = poll(pfd, n, ms < 0 || ms > 50 ? 50 : ms);
-	reap_all(js);
-	jobs_run(js, pfd, rc > 0 ? n : 0);
+	jobs_serve_once(js, true);
 }
 
 /* Runs until no job is pending, or timeout_ms passed. */
@@ -446,6 +442,35 @@ static void job_input_given_later(void)
 	munmap(flag, sizeof(*flag));
 }
 
+/* More jobs wait for their input than the bound lets work: a job that
+ * works beside them is still read as soon as it is done, not at its
+ * deadline (the loop polls every running job's pipe). */
+static void job_read_beside_many_waiting(void)
+{
+	struct jobs js;
+	jobs_init(&js);
+	atomic_int flag;
+	atomic_init(&flag, 0);
+	enum { WAITING = JOBS_RUNNING_MAX + 2 };
+	struct outcome w[WAITING], o = {0};
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < WAITING; i++) {
+		struct job_spec s = later_spec(&flag, 60000, &w[i]);
+		CHECK(job_start(&js, &s) > 0);
+	}
+	struct job_spec h = spec_of(hello, NULL, 16, 20000, &o);
+	CHECK(job_start(&js, &h) > 0);
+	long long end = clock_now_ms() + 5000;
+	while (!o.calls && clock_now_ms() < end)
+		pass(&js);
+	CHECK(o.calls == 1 && o.res.end == JOB_DONE && o.res.ran_ms < 5000);
+	jobs_cancel_all(&js);
+	for (int i = 0; i < WAITING; i++)
+		CHECK(w[i].calls == 1 && w[i].res.end == JOB_CANCELLED);
+	settle(&js);
+	CHECK(jobs_children(&js) == 0);
+}
+
 static void job_waiting_for_input_ends_like_any(void)
 {
 	struct jobs js;
@@ -526,13 +551,8 @@ static void job_stall_ends_a_child_stuck_in_d_state(void)
 static void serve_unreaped(struct jobs *js, int timeout_ms)
 {
 	long long end = clock_now_ms() + timeout_ms;
-	while (jobs_pending(js) && clock_now_ms() < end) {
-		struct pollfd pfd[JOBS_RUNNING_MAX];
-		int n = jobs_pollfds(js, pfd, JOBS_RUNNING_MAX);
-		int ms = jobs_next_ms(js);
-		int rc = poll(pfd, n, ms < 0 || ms > 50 ? 50 : ms);
-		jobs_run(js, pfd, rc > 0 ? n : 0);
-	}
+	while (jobs_pending(js) && clock_now_ms() < end)
+		jobs_serve_once(js, false);
 }
 
 /* A retry on a disk that never answers: while the child killed on it
@@ -789,6 +809,7 @@ void job_tests(void)
 	RUN(job_input_reaches_the_child);
 	RUN(job_input_given_later);
 	RUN(job_waiting_for_input_ends_like_any);
+	RUN(job_read_beside_many_waiting);
 	RUN(job_stall_ends_a_child_stuck_in_d_state);
 	RUN(job_concurrency_bound);
 	RUN(job_cancel_and_cancel_all);

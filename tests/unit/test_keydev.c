@@ -30,6 +30,7 @@
 #include "check.h"
 #include "config/cmdline.h"
 #include "fakesys.h"
+#include "jobserve.h"
 #include "loop/job.h"
 #include "luks/keydev.h"
 
@@ -179,14 +180,7 @@ static bool private_run(void)
 /* One pass of a loop that only serves jobs (reaping them too). */
 static void serve_jobs(struct jobs *js)
 {
-	struct pollfd pfd[JOBS_RUNNING_MAX];
-	int n = jobs_pollfds(js, pfd, JOBS_RUNNING_MAX);
-	int ms = jobs_next_ms(js);
-	int rc = poll(pfd, (nfds_t)n, ms < 0 || ms > 50 ? 50 : ms);
-	pid_t pid;
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
-		jobs_child_exited(js, pid);
-	jobs_run(js, pfd, rc > 0 ? n : 0);
+	jobs_serve_once(js, true);
 }
 
 /* For the next read_key: the device's read-only flag before it, and
