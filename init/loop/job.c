@@ -123,10 +123,12 @@ static void end_job(struct jobs *js, struct job *j, enum job_end end, int rc)
 	if (j->state == JOB_RUNNING) {
 		if (!j->waiting)
 			js->running--;
-		/* One waiting for its input reads no disk: not hung. */
+		/* One waiting for its input past its deadline reads no disk:
+		 * not hung (one seen stuck in its work before is). */
+		bool hung = end == JOB_TIMED_OUT &&
+			    (!j->waiting || j->stalled_since_ms);
 		if (end != JOB_DONE && rc != -EPIPE)
-			kill_child(js, j->pid,
-				   end == JOB_TIMED_OUT && !j->waiting);
+			kill_child(js, j->pid, hung);
 	}
 	if (j->fd >= 0)
 		close(j->fd);
@@ -232,9 +234,11 @@ static int start_child(struct jobs *js, struct job *j)
 	}
 	/* A send that fails leaves the child without its input: it ends
 	 * without a result, and its owner hears that. */
-	if (in[1] >= 0 && j->input.buf)
+	if (in[1] >= 0 && j->input.buf) {
 		(void)send_input(j, in[1]);
-	else if (in[1] >= 0) {
+		if (j->spec.input_later) /* given while it was queued */
+			job_child_priority(pid);
+	} else if (in[1] >= 0) {
 		j->in_fd = in[1];
 		j->waiting = true;
 	}
@@ -352,16 +356,25 @@ int job_give_input(struct jobs *js, int id, const struct secret *in)
 		return -ENOMEM;
 	if (j->state == JOB_QUEUED)
 		return 0; /* sent as it starts */
+	/* Reaped already (it died after the loop last read its pipe): its
+	 * pid may be another's now. It ends as one without a result. */
+	if (child_slot(js, j->pid) < 0) {
+		secret_free(&j->input);
+		end_job(js, j, JOB_NO_RESULT, -EPIPE);
+		return -ENOENT;
+	}
 	int fd = j->in_fd;
 	j->in_fd = -1;
 	j->waiting = false;
 	js->running++;
 	j->deadline_ms = clock_now_ms() + j->spec.timeout_ms;
-	job_child_priority(j->pid); /* not reaped yet: still its pid */
 	int rc = send_input(j, fd);
-	if (rc < 0)
+	if (rc < 0) {
 		end_job(js, j, JOB_NO_RESULT, rc);
-	return rc;
+		return rc;
+	}
+	job_child_priority(j->pid);
+	return 0;
 }
 
 void job_cancel(struct jobs *js, int id)

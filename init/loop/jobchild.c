@@ -74,13 +74,15 @@ static uint32_t child_cpu_ms(void)
  * must not wait for it. */
 static void work_before_input(const struct job_spec *spec, int infd)
 {
-	/* Given already (it was queued): no reason to wait behind others. */
-	int queued = 0;
-	bool given =
-		infd >= 0 && ioctl(infd, FIONREAD, &queued) == 0 && queued > 0;
 	struct sched_param none = {0};
-	if (!given)
-		(void)sched_setscheduler(0, SCHED_IDLE, &none);
+	(void)sched_setscheduler(0, SCHED_IDLE, &none);
+	/* Given already: no reason to wait behind others. The loop sets the
+	 * child back itself once it has sent the input; idle first, then
+	 * this look, so that either order ends with the child working as
+	 * any job does. */
+	int queued = 0;
+	if (ioctl(infd, FIONREAD, &queued) == 0 && queued > 0)
+		job_child_priority(0);
 	if (spec->before)
 		spec->before(spec->arg);
 }

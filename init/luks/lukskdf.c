@@ -292,9 +292,19 @@ static struct job_spec kdf_spec(struct luks_set *set, int i, int slot,
 void kdf_prime(struct luks_set *set, int i)
 {
 	struct luks_member *m = &set->m[i];
+	struct luks_view v;
+	members_view(set, &v);
+	int p = derived_primary(&v, i);
 	if (!set->jobs || m->primed_job || m->state != MEMBER_FOUND ||
-	    !m->derived || m->derived_failed || m->reencrypt)
+	    !m->derived || m->derived_failed || m->reencrypt || p < 0 ||
+	    !set->m[p].kdf_job)
 		return;
+	/* Once per primary's job: one that could not start, or ended before
+	 * its key (a disk still stuck, say), is not started again and again,
+	 * pass after pass; the member's own job, with its key, says why. */
+	if (m->primed_for == set->m[p].kdf_job)
+		return;
+	m->primed_for = set->m[p].kdf_job;
 	char what[96];
 	struct job_spec spec =
 		kdf_spec(set, i, m->derived_slot, what, sizeof(what));

@@ -31,10 +31,11 @@ uint64_t kdf_memory_budget_kb(void);
  * FOUND at once. */
 void kdf_start(struct luks_set *set, int i, enum key_source source,
 	       struct secret *key, int slot, uint64_t cost_kb);
-/* Member i defers to a primary whose KDF runs: its derived job starts now,
- * loads the header and waits for its key, which kdf_start gives it; so
- * the fork and the header read use a CPU the KDF leaves idle, not the
- * moment after it. Nothing if i is not FOUND or has such a job already.
+/* Member i defers to a primary whose KDF runs: its derived job starts now
+ * (once per job of that primary's), loads the header and waits for its
+ * key, which kdf_start gives it; so the fork and the header read use a
+ * CPU the KDF leaves idle, not the moment after it. Nothing if i is not
+ * FOUND or has such a job already.
  * Such a job is not charged to the memory budget until it has its key
  * (a header, no KDF memory); luks.c ends it when the key will not come. */
 void kdf_prime(struct luks_set *set, int i);

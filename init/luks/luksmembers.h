@@ -69,6 +69,7 @@ struct luks_member {
 	 * primed_keep_vk: keep_vk in that child's copy. */
 	int primed_job;
 	bool primed_keep_vk;
+	int primed_for; /* the primary's job it was last primed for */
 	enum key_source source;
 	int job_slot;	   /* the keyslot tried, or CRYPT_ANY_SLOT */
 	uint64_t job_kb;   /* memory charged to the budget for this job */

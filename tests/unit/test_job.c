@@ -1,6 +1,7 @@
 /* The job mechanism (init/loop/job.h): real children, a small stand-in
  * for the loop (poll the pipes, reap, run). */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -388,6 +389,15 @@ static struct job_spec later_spec(atomic_int *flag, int ms, struct outcome *o)
 	return s;
 }
 
+/* The child of job id, while it runs. */
+static pid_t pid_of(const struct jobs *js, int id)
+{
+	for (int i = 0; i < JOBS_MAX; i++)
+		if (js->job[i].state == JOB_RUNNING && (int)js->job[i].id == id)
+			return js->job[i].pid;
+	return -1;
+}
+
 static bool key_of(struct secret *key, const char *text)
 {
 	if (secret_alloc(key) < 0)
@@ -418,6 +428,9 @@ static void job_input_given_later(void)
 	/* The work before ran; the job waits for its input, apart from the
 	 * bound: as many other jobs as the bound allows start at once. */
 	CHECK(atomic_load(flag) == 1 && o.calls == 0);
+	/* It did that work on a CPU nothing else wanted. */
+	pid_t pid = pid_of(&js, id);
+	CHECK(pid > 0 && sched_getscheduler(pid) == SCHED_IDLE);
 	struct outcome others[JOBS_RUNNING_MAX];
 	memset(others, 0, sizeof(others));
 	for (int i = 0; i < JOBS_RUNNING_MAX; i++) {
@@ -426,6 +439,8 @@ static void job_input_given_later(void)
 	}
 	CHECK(jobs_children(&js) == JOBS_RUNNING_MAX + 1);
 	CHECK(job_give_input(&js, id, &key) == 0);
+	/* With its input it works as any job. */
+	CHECK(sched_getscheduler(pid) == SCHED_OTHER);
 	CHECK(job_give_input(&js, id, &key) == -ENOENT); /* once */
 	secret_free(&key); /* the job has its copy */
 	serve(&js, 5000);
@@ -433,9 +448,12 @@ static void job_input_given_later(void)
 	      memcmp(o.data, "readykey", 8) == 0);
 	for (int i = 0; i < JOBS_RUNNING_MAX; i++)
 		CHECK(others[i].calls == 1 && others[i].res.end == JOB_DONE);
-	/* An input now and an input later: refused. */
+	/* An input now and an input later: refused; work before an input
+	 * that comes now, too. */
 	CHECK(key_of(&key, "x"));
 	s.input = &key;
+	CHECK(job_start(&js, &s) == -EINVAL);
+	s.input_later = false;
 	CHECK(job_start(&js, &s) == -EINVAL);
 	secret_free(&key);
 	settle(&js);
